@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the mileage bank builds, runs and tests with.
+# Safe to run again: when every package is present it does nothing, so CI
+# and repeated runs of the README commands stay fast.
+set -euo pipefail
+
+packages=(
+  # build
+  bazel-bootstrap bazel-rules-java g++ git ca-certificates
+  protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev grpc-proto
+  libabsl-dev librocksdb-dev prometheus-cpp-dev libsodium-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # end-to-end tests and the run command
+  python3 curl procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages: ${missing[*]}; run as root to install them" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
