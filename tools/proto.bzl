@@ -19,8 +19,6 @@ def mb_proto_library(name, srcs, deps = [], grpc = False, visibility = ["//visib
     package = native.package_name()
     if not package.startswith("protos/"):
         fail("mb_proto_library belongs in a package under //protos")
-    depth = len(package.split("/")) - 1
-
     headers = []
     sources = []
     for src in srcs:
@@ -58,7 +56,7 @@ def mb_proto_library(name, srcs, deps = [], grpc = False, visibility = ["//visib
         name = name,
         srcs = sources,
         hdrs = headers,
-        includes = ["/".join([".."] * depth)],
+        strip_include_prefix = "/protos",
         deps = deps + system_deps,
         visibility = visibility,
     )

@@ -1,0 +1,54 @@
+// KeyLocks: striped mutexes that serialise read-modify-write sequences on the
+// same entity (a member, an account) while different entities proceed in
+// parallel.
+//
+//   KeyLocks locks;
+//   {
+//     KeyLocks::Guard guard = locks.Lock({source_member, target_member});
+//     ... read both members, decide, commit one batch ...
+//   }
+//
+// Keys hash onto a fixed set of stripes; a guard over several keys takes
+// their stripes in ascending order, so two guards never deadlock. Unrelated
+// keys may share a stripe, which only costs parallelism. Thread-safe.
+#ifndef MILEAGEBANK_LIBS_STORE_KEY_LOCKS_H_
+#define MILEAGEBANK_LIBS_STORE_KEY_LOCKS_H_
+
+#include <initializer_list>
+#include <memory>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+
+namespace mileagebank::store {
+
+class KeyLocks {
+ public:
+  // Holds the stripes of some keys until destroyed.
+  class Guard {
+   public:
+    Guard(Guard&& other) noexcept : held_(std::move(other.held_)) {}
+    Guard(const Guard&) = delete;
+    Guard& operator=(const Guard&) = delete;
+    ~Guard();
+
+   private:
+    friend class KeyLocks;
+    explicit Guard(std::vector<absl::Mutex*> held);
+    std::vector<absl::Mutex*> held_;
+  };
+
+  explicit KeyLocks(size_t stripes = 4096);
+
+  Guard Lock(absl::string_view key) { return Lock({key}); }
+  Guard Lock(std::initializer_list<absl::string_view> keys);
+
+ private:
+  std::unique_ptr<absl::Mutex[]> stripes_;
+  size_t count_;
+};
+
+}  // namespace mileagebank::store
+
+#endif  // MILEAGEBANK_LIBS_STORE_KEY_LOCKS_H_

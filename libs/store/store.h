@@ -1,0 +1,171 @@
+// Store: the one way services persist state, a thin wrapper over RocksDB.
+//
+// - Tables are RocksDB column families, named when the store is opened.
+// - Every change is a WriteBatch committed atomically; Commit fsyncs the
+//   write-ahead log before returning (unless asked not to), so an
+//   acknowledged write survives kill -9. Concurrent commits share their
+//   fsync: RocksDB groups writers that arrive together.
+// - Transactional outbox: a batch may append events; Commit gives them
+//   consecutive sequence numbers and writes them in the same atomic batch, so
+//   no state change is ever without its event or the other way round.
+//   Readers (EventStreamService, tests) see events only up to the highest
+//   sequence below which every event is committed, so a slow commit never
+//   lets a reader skip an earlier event.
+// - Cursors: a consumer of another service's stream keeps its position in a
+//   cursor written in the same batch as what it derived from the event.
+//
+//   auto store = Store::Open({.path = dir, .tables = {"members", "index"}});
+//   WriteBatch batch = (*store)->NewBatch();
+//   batch.PutProto("members", key, member);
+//   batch.AppendEvent(member_number, MemberEnrolled{...});
+//   MB_RETURN_IF_ERROR((*store)->Commit(batch));
+//
+// Thread-safe. Read-modify-write sequences need a caller's lock (see
+// KeyLocks in key_locks.h): RocksDB orders writes, not decisions.
+#ifndef MILEAGEBANK_LIBS_STORE_STORE_H_
+#define MILEAGEBANK_LIBS_STORE_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "google/protobuf/message.h"
+#include "mileagebank/common/v1/events.pb.h"
+#include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
+
+namespace mileagebank::store {
+
+struct StoreOptions {
+  // Folder of the database; created when missing.
+  std::string path;
+  // The service's tables. "events" and "cursors" are added by the store.
+  std::vector<std::string> tables;
+  // Bytes of RocksDB block cache shared by all tables.
+  size_t block_cache_bytes = 64 << 20;
+};
+
+class Store;
+
+// An atomic set of changes. Made by Store::NewBatch, applied by Commit.
+// Thread-compatible.
+class WriteBatch {
+ public:
+  WriteBatch(WriteBatch&&) = default;
+  WriteBatch& operator=(WriteBatch&&) = default;
+
+  void Put(absl::string_view table, absl::string_view key,
+           absl::string_view value);
+  void PutProto(absl::string_view table, absl::string_view key,
+                const google::protobuf::Message& value);
+  void Delete(absl::string_view table, absl::string_view key);
+  // Appends `payload` to the event log, keyed by `key` (e.g. a member number).
+  void AppendEvent(absl::string_view key,
+                   const google::protobuf::Message& payload);
+  // Records that the consumer of `source` has applied everything up to
+  // `sequence`.
+  void SetCursor(absl::string_view source, uint64_t sequence);
+  bool empty() const { return batch_.Count() == 0 && events_.empty(); }
+
+ private:
+  friend class Store;
+  explicit WriteBatch(const Store* store) : store_(store) {}
+
+  const Store* store_;
+  rocksdb::WriteBatch batch_;
+  std::vector<common::v1::Event> events_;
+};
+
+// Bounds of a scan: keys in [start, end) (an empty end means no bound),
+// ascending, or descending from just below `end` when `reverse` is set.
+struct ScanRange {
+  std::string start;
+  std::string end;
+  bool reverse = false;
+};
+
+// A range covering every key that starts with `prefix`.
+ScanRange PrefixRange(absl::string_view prefix);
+
+class Store {
+ public:
+  // Opens (creating when missing) the database at options.path. Fails with a
+  // clear status on corruption, a missing table list or a locked folder.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(
+      const StoreOptions& options);
+
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+  // Flushes and closes the database.
+  ~Store();
+
+  WriteBatch NewBatch() const { return WriteBatch(this); }
+
+  // Applies `batch` atomically. With `sync`, the write is on disk before this
+  // returns. Events in the batch get their sequence numbers here.
+  absl::Status Commit(WriteBatch& batch, bool sync = true);
+
+  // The value at `key`, or nullopt when there is none.
+  absl::StatusOr<std::optional<std::string>> Get(absl::string_view table,
+                                                 absl::string_view key) const;
+  // Parses the value at `key` into `value`; false when there is none.
+  absl::StatusOr<bool> GetProto(absl::string_view table, absl::string_view key,
+                                google::protobuf::Message* value) const;
+
+  // Calls `visit` for each key in `range` in order until it returns false.
+  absl::Status Scan(
+      absl::string_view table, const ScanRange& range,
+      const std::function<bool(absl::string_view key, absl::string_view value)>&
+          visit) const;
+
+  // Up to `max` committed events after `after_sequence`, in order.
+  absl::StatusOr<std::vector<common::v1::Event>> ReadEvents(
+      uint64_t after_sequence, size_t max) const;
+  // The newest sequence below which every event is committed.
+  uint64_t LastSequence() const;
+  // Waits until an event after `after_sequence` is committed, or `timeout`
+  // passes, or the store is shutting down. True when there is one.
+  bool WaitForEvents(uint64_t after_sequence, absl::Duration timeout) const;
+  // Wakes every waiter; later waits return at once. Called on shutdown so
+  // that streaming readers finish.
+  void StopWaiters();
+
+  // The cursor stored for `source` (0 when none).
+  absl::StatusOr<uint64_t> ReadCursor(absl::string_view source) const;
+
+  // Writes a consistent copy of the database into `dir` (which must not
+  // exist), cheaply: files are hard-linked where possible.
+  absl::Status Checkpoint(const std::string& dir);
+
+  const std::string& path() const { return path_; }
+
+ private:
+  friend class WriteBatch;
+  Store() = default;
+  rocksdb::ColumnFamilyHandle* Table(absl::string_view name) const;
+
+  std::string path_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  absl::flat_hash_map<std::string, rocksdb::ColumnFamilyHandle*> tables_;
+
+  mutable absl::Mutex sequence_mutex_;
+  uint64_t last_assigned_ ABSL_GUARDED_BY(sequence_mutex_) = 0;
+  uint64_t visible_ ABSL_GUARDED_BY(sequence_mutex_) = 0;
+  std::set<uint64_t> in_flight_ ABSL_GUARDED_BY(sequence_mutex_);
+  bool stopping_ ABSL_GUARDED_BY(sequence_mutex_) = false;
+};
+
+}  // namespace mileagebank::store
+
+#endif  // MILEAGEBANK_LIBS_STORE_STORE_H_

@@ -1,0 +1,235 @@
+#include "libs/store/store.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "libs/store/key_locks.h"
+#include "libs/store/keys.h"
+#include "mileagebank/common/v1/common.pb.h"
+
+namespace mileagebank::store {
+namespace {
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = std::string(std::getenv("TEST_TMPDIR")) + "/" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::remove_all(path_);
+    Reopen();
+  }
+
+  void Reopen() {
+    store_.reset();
+    auto opened = Store::Open({.path = path_, .tables = {"things"}});
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    store_ = std::move(*opened);
+  }
+
+  static common::v1::Money Money(int64_t minor) {
+    common::v1::Money money;
+    money.set_currency_code("CNY");
+    money.set_minor_units(minor);
+    return money;
+  }
+
+  std::string path_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(StoreTest, GetMissingKeyReturnsNullopt) {
+  auto value = store_->Get("things", "nothing");
+  ASSERT_TRUE(value.ok());
+  EXPECT_FALSE(value->has_value());
+}
+
+TEST_F(StoreTest, CommittedBatchIsReadBackAfterReopen) {
+  WriteBatch batch = store_->NewBatch();
+  batch.Put("things", "a", "1");
+  batch.PutProto("things", "m", Money(250));
+  ASSERT_TRUE(store_->Commit(batch).ok());
+  Reopen();
+  EXPECT_EQ(**store_->Get("things", "a"), "1");
+  common::v1::Money money;
+  ASSERT_TRUE(*store_->GetProto("things", "m", &money));
+  EXPECT_EQ(money.minor_units(), 250);
+}
+
+TEST_F(StoreTest, ScanWalksRangeForwardAndBackward) {
+  WriteBatch batch = store_->NewBatch();
+  for (int i = 0; i < 10; ++i) {
+    batch.Put("things", KeyBuilder().String("m").Int64(i).Build(),
+              std::to_string(i));
+  }
+  batch.Put("things", KeyBuilder().String("n").Int64(0).Build(), "other");
+  ASSERT_TRUE(store_->Commit(batch).ok());
+
+  std::string forward, backward;
+  ScanRange range = PrefixRange(KeyBuilder().String("m").Build());
+  ASSERT_TRUE(store_
+                  ->Scan("things", range,
+                         [&](absl::string_view, absl::string_view value) {
+                           forward += std::string(value);
+                           return true;
+                         })
+                  .ok());
+  range.reverse = true;
+  ASSERT_TRUE(store_
+                  ->Scan("things", range,
+                         [&](absl::string_view, absl::string_view value) {
+                           backward += std::string(value);
+                           return backward.size() < 3;
+                         })
+                  .ok());
+  EXPECT_EQ(forward, "0123456789");
+  EXPECT_EQ(backward, "987");
+}
+
+TEST_F(StoreTest, EventsGetConsecutiveSequencesAcrossReopen) {
+  for (int i = 1; i <= 3; ++i) {
+    WriteBatch batch = store_->NewBatch();
+    batch.Put("things", "k", std::to_string(i));
+    batch.AppendEvent("member", Money(i));
+    ASSERT_TRUE(store_->Commit(batch).ok());
+  }
+  Reopen();
+  EXPECT_EQ(store_->LastSequence(), 3u);
+  WriteBatch batch = store_->NewBatch();
+  batch.AppendEvent("member", Money(4));
+  batch.AppendEvent("member", Money(5));
+  ASSERT_TRUE(store_->Commit(batch).ok());
+
+  auto events = store_->ReadEvents(2, 100);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 3u);
+  for (size_t i = 0; i < events->size(); ++i) {
+    const common::v1::Event& event = (*events)[i];
+    EXPECT_EQ(event.sequence(), i + 3);
+    EXPECT_EQ(event.key(), "member");
+    common::v1::Money money;
+    ASSERT_TRUE(event.payload().UnpackTo(&money));
+    EXPECT_EQ(money.minor_units(), static_cast<int64_t>(i + 3));
+    EXPECT_TRUE(event.has_recorded_at());
+  }
+}
+
+TEST_F(StoreTest, CursorCommitsWithDerivedState) {
+  EXPECT_EQ(*store_->ReadCursor("accrual"), 0u);
+  WriteBatch batch = store_->NewBatch();
+  batch.Put("things", "derived", "x");
+  batch.SetCursor("accrual", 17);
+  ASSERT_TRUE(store_->Commit(batch).ok());
+  Reopen();
+  EXPECT_EQ(*store_->ReadCursor("accrual"), 17u);
+}
+
+TEST_F(StoreTest, ConcurrentCommitsPublishEveryEventInOrder) {
+  constexpr int kThreads = 8;
+  constexpr int kCommitsEach = 200;
+  std::atomic<bool> reader_ok{true};
+  std::thread reader([&] {
+    uint64_t cursor = 0;
+    while (cursor < kThreads * kCommitsEach) {
+      store_->WaitForEvents(cursor, absl::Milliseconds(100));
+      auto events = store_->ReadEvents(cursor, 1000);
+      if (!events.ok()) {
+        reader_ok = false;
+        return;
+      }
+      for (const auto& event : *events) {
+        if (event.sequence() != cursor + 1) reader_ok = false;
+        cursor = event.sequence();
+      }
+    }
+  });
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kThreads; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < kCommitsEach; ++i) {
+        WriteBatch batch = store_->NewBatch();
+        batch.Put("things", KeyBuilder().Int64(t).Int64(i).Build(), "v");
+        batch.AppendEvent("k", Money(i));
+        ASSERT_TRUE(store_->Commit(batch, /*sync=*/false).ok());
+      }
+    });
+  }
+  for (auto& writer : writers) writer.join();
+  reader.join();
+  EXPECT_TRUE(reader_ok);
+  EXPECT_EQ(store_->LastSequence(),
+            static_cast<uint64_t>(kThreads * kCommitsEach));
+}
+
+TEST_F(StoreTest, AcknowledgedCommitsSurviveSigkill) {
+  store_.reset();
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto opened = Store::Open({.path = path_, .tables = {"things"}});
+    if (!opened.ok()) _exit(2);
+    for (int i = 1; i <= 50; ++i) {
+      WriteBatch batch = (*opened)->NewBatch();
+      batch.Put("things", KeyBuilder().Int64(i).Build(), "v");
+      batch.AppendEvent("k", Money(i));
+      if (!(*opened)->Commit(batch).ok()) _exit(3);
+    }
+    // Die without closing anything, as a crash would.
+    kill(getpid(), SIGKILL);
+  }
+  int wait_status = 0;
+  ASSERT_EQ(waitpid(child, &wait_status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(wait_status)) << wait_status;
+  Reopen();
+  EXPECT_EQ(store_->LastSequence(), 50u);
+  auto events = store_->ReadEvents(0, 100);
+  ASSERT_EQ(events->size(), 50u);
+  EXPECT_EQ(events->back().sequence(), 50u);
+  EXPECT_TRUE((*store_->Get("things", KeyBuilder().Int64(50).Build()))
+                  .has_value());
+}
+
+TEST_F(StoreTest, CheckpointIsAnOpenableCopy) {
+  WriteBatch batch = store_->NewBatch();
+  batch.Put("things", "a", "1");
+  batch.AppendEvent("k", Money(1));
+  ASSERT_TRUE(store_->Commit(batch).ok());
+  std::string copy = path_ + "-copy";
+  std::filesystem::remove_all(copy);
+  ASSERT_TRUE(store_->Checkpoint(copy).ok());
+  auto opened = Store::Open({.path = copy, .tables = {"things"}});
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ(*(*(*opened)->Get("things", "a")), "1");
+  EXPECT_EQ((*opened)->LastSequence(), 1u);
+}
+
+TEST_F(StoreTest, WaitForEventsTimesOutWhenNothingArrives) {
+  EXPECT_FALSE(store_->WaitForEvents(0, absl::Milliseconds(10)));
+  store_->StopWaiters();
+  EXPECT_FALSE(store_->WaitForEvents(0, absl::Hours(1)));
+}
+
+TEST(KeyLocksTest, GuardsSerialiseTheSameKey) {
+  KeyLocks locks(16);
+  int counter = 0;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10000; ++i) {
+        KeyLocks::Guard guard = locks.Lock({"a", "b"});
+        ++counter;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(counter, 40000);
+}
+
+}  // namespace
+}  // namespace mileagebank::store
