@@ -292,6 +292,11 @@ void Store::StopWaiters() {
   stopping_ = true;
 }
 
+bool Store::stopping() const {
+  absl::MutexLock lock(&sequence_mutex_);
+  return stopping_;
+}
+
 absl::StatusOr<uint64_t> Store::ReadCursor(absl::string_view source) const {
   absl::StatusOr<std::optional<std::string>> raw = Get(kCursorsTable, source);
   if (!raw.ok()) return raw.status();

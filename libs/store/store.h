@@ -139,6 +139,7 @@ class Store {
   // Wakes every waiter; later waits return at once. Called on shutdown so
   // that streaming readers finish.
   void StopWaiters();
+  bool stopping() const;
 
   // The cursor stored for `source` (0 when none).
   absl::StatusOr<uint64_t> ReadCursor(absl::string_view source) const;

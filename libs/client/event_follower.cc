@@ -1,0 +1,101 @@
+#include "libs/client/event_follower.h"
+
+#include "absl/time/clock.h"
+#include "libs/client/client.h"
+#include "libs/log/log.h"
+#include "libs/status/grpc_status.h"
+#include "mileagebank/common/v1/events.grpc.pb.h"
+
+namespace mileagebank::client {
+namespace {
+
+constexpr absl::Duration kMinBackoff = absl::Milliseconds(100);
+constexpr absl::Duration kMaxBackoff = absl::Seconds(5);
+
+}  // namespace
+
+EventFollower::EventFollower(std::string source, std::string target,
+                             store::Store* store, Apply apply)
+    : source_(std::move(source)),
+      target_(std::move(target)),
+      store_(store),
+      apply_(std::move(apply)) {}
+
+EventFollower::~EventFollower() { Stop(); }
+
+void EventFollower::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void EventFollower::Stop() {
+  stopping_ = true;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (active_ != nullptr) active_->TryCancel();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void EventFollower::Run() {
+  absl::Duration backoff = kMinBackoff;
+  while (!stopping_) {
+    const uint64_t before = position_;
+    absl::Status ended = FollowOnce();
+    if (stopping_) break;
+    if (position_ > before) backoff = kMinBackoff;
+    log::Warning("event_stream_interrupted",
+                 {{"source", source_},
+                  {"position", static_cast<uint64_t>(position_)},
+                  {"reason", ended.ToString()}});
+    absl::Time wake = absl::Now() + backoff;
+    while (!stopping_ && absl::Now() < wake) {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    backoff = std::min(backoff * 2, kMaxBackoff);
+  }
+}
+
+absl::Status EventFollower::FollowOnce() {
+  absl::StatusOr<uint64_t> cursor = store_->ReadCursor(source_);
+  if (!cursor.ok()) return cursor.status();
+  position_ = *cursor;
+
+  auto stub = common::v1::EventStream::NewStub(ChannelFor(target_));
+  grpc::ClientContext context;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (stopping_) return absl::CancelledError("stopping");
+    active_ = &context;
+  }
+  common::v1::SubscribeRequest request;
+  request.set_after_sequence(*cursor);
+  request.set_follow(true);
+  std::unique_ptr<grpc::ClientReader<common::v1::Event>> reader =
+      stub->Subscribe(&context, request);
+  common::v1::Event event;
+  absl::Status result = absl::OkStatus();
+  while (reader->Read(&event)) {
+    if (event.sequence() <= position_) continue;  // Already applied.
+    store::WriteBatch batch = store_->NewBatch();
+    result = apply_(event, batch);
+    if (result.ok()) {
+      batch.SetCursor(source_, event.sequence());
+      result = store_->Commit(batch);
+    }
+    if (!result.ok()) {
+      context.TryCancel();
+      break;
+    }
+    position_ = event.sequence();
+  }
+  grpc::Status finished = reader->Finish();
+  {
+    absl::MutexLock lock(&mutex_);
+    active_ = nullptr;
+  }
+  if (!result.ok()) return result;
+  return finished.ok() ? absl::UnavailableError("stream ended")
+                       : FromGrpcStatus(finished);
+}
+
+}  // namespace mileagebank::client

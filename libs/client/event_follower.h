@@ -1,0 +1,74 @@
+// EventFollower: applies another service's event stream to this service's
+// store, exactly once.
+//
+// For each event it calls `apply` with a fresh WriteBatch, adds the cursor
+// (source name -> the event's sequence) to that same batch and commits it, so
+// what was derived and how far the stream was read can never disagree: after
+// a crash of either side it resumes right after the last applied event. A
+// failed `apply` stops progress at that event and is retried after a backoff
+// (it must be deterministic and leave the batch unused on error).
+//
+//   EventFollower follower("accrual", accrual_address, store,
+//       [&](const common::v1::Event& event, store::WriteBatch& batch) {
+//         return Derive(event, batch);
+//       });
+//   follower.Start();
+//   ...
+//   follower.Stop();
+//
+// Thread-safe; `apply` runs on the follower's own thread, one event at a time.
+#ifndef MILEAGEBANK_LIBS_CLIENT_EVENT_FOLLOWER_H_
+#define MILEAGEBANK_LIBS_CLIENT_EVENT_FOLLOWER_H_
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "grpcpp/grpcpp.h"
+#include "libs/store/store.h"
+#include "mileagebank/common/v1/events.pb.h"
+
+namespace mileagebank::client {
+
+class EventFollower {
+ public:
+  using Apply = std::function<absl::Status(const common::v1::Event& event,
+                                           store::WriteBatch& batch)>;
+
+  // `source`: the name under which the cursor is stored (e.g. "accrual");
+  // `target`: the source service's address.
+  EventFollower(std::string source, std::string target, store::Store* store,
+                Apply apply);
+  EventFollower(const EventFollower&) = delete;
+  EventFollower& operator=(const EventFollower&) = delete;
+  ~EventFollower();
+
+  void Start();
+  // Stops after the event being applied, if any; idempotent.
+  void Stop();
+  // The sequence of the last applied event.
+  uint64_t position() const { return position_.load(); }
+
+ private:
+  void Run();
+  // Reads one subscription until it ends; returns why.
+  absl::Status FollowOnce();
+
+  const std::string source_;
+  const std::string target_;
+  store::Store* const store_;
+  const Apply apply_;
+  std::atomic<uint64_t> position_{0};
+  std::atomic<bool> stopping_{false};
+  absl::Mutex mutex_;
+  grpc::ClientContext* active_ ABSL_GUARDED_BY(mutex_) = nullptr;
+  std::thread thread_;
+};
+
+}  // namespace mileagebank::client
+
+#endif  // MILEAGEBANK_LIBS_CLIENT_EVENT_FOLLOWER_H_

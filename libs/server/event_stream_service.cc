@@ -1,0 +1,49 @@
+#include "libs/server/event_stream_service.h"
+
+#include "libs/log/log.h"
+#include "libs/status/grpc_status.h"
+
+namespace mileagebank::server {
+namespace {
+
+constexpr size_t kEventsPerRead = 512;
+// How long a caught-up follower sleeps before checking for cancellation.
+constexpr absl::Duration kFollowPoll = absl::Milliseconds(250);
+
+}  // namespace
+
+grpc::Status EventStreamService::Subscribe(
+    grpc::ServerContext* context, const common::v1::SubscribeRequest* request,
+    grpc::ServerWriter<common::v1::Event>* writer) {
+  uint64_t cursor = request->after_sequence();
+  log::Info("subscriber_joined", {{"peer", context->peer()},
+                                  {"after_sequence", cursor}});
+  while (!context->IsCancelled()) {
+    absl::StatusOr<std::vector<common::v1::Event>> events =
+        store_->ReadEvents(cursor, kEventsPerRead);
+    if (!events.ok()) return ToGrpcStatus(events.status());
+    for (const common::v1::Event& event : *events) {
+      if (!writer->Write(event)) {
+        return grpc::Status(grpc::StatusCode::CANCELLED, "subscriber left");
+      }
+      cursor = event.sequence();
+    }
+    if (!events->empty()) continue;
+    if (!request->follow()) return grpc::Status::OK;
+    if (store_->stopping()) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          "service is shutting down; resubscribe");
+    }
+    store_->WaitForEvents(cursor, kFollowPoll);
+  }
+  return grpc::Status(grpc::StatusCode::CANCELLED, "subscriber left");
+}
+
+grpc::Status EventStreamService::GetHead(grpc::ServerContext*,
+                                         const common::v1::GetHeadRequest*,
+                                         common::v1::GetHeadResponse* response) {
+  response->set_last_sequence(store_->LastSequence());
+  return grpc::Status::OK;
+}
+
+}  // namespace mileagebank::server

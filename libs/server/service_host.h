@@ -1,0 +1,95 @@
+// ServiceHost: the one way a mileage bank service process starts, serves and
+// stops.
+//
+//   int main(int argc, char** argv) {
+//     config::v1::MembershipConfig config;
+//     auto host = server::ServiceHost::Create("membership", argc, argv, &config);
+//     if (!host.ok()) return server::ExitWithError(host.status());
+//     ... open the store under (*host)->server_config().data_dir(), build services ...
+//     MB_CHECK_OK((*host)->Serve({&membership, &events}));
+//     (*host)->RunUntilSignalled();
+//   }
+//
+// Create blocks SIGTERM/SIGINT (before any thread exists, so that only the
+// host sees them), loads and validates the configuration (see
+// config_loader.h; the service's config message has a `server` field of type
+// mileagebank.config.v1.ServerConfig), sets up structured logs and starts the
+// Prometheus endpoint. Serve starts the gRPC server with the standard health
+// service, server reflection and per-method metrics
+// (mileagebank_rpc_requests_total{service,method,code} and
+// mileagebank_rpc_duration_seconds{service,method}). RunUntilSignalled waits
+// for SIGTERM/SIGINT, then shuts down gracefully: health turns NOT_SERVING,
+// shutdown hooks run (stop background work, end event streams), and in-flight
+// calls get the configured grace before being cancelled. The caller then
+// destroys its store, which flushes and closes it.
+//
+// Thread-safe after Serve.
+#ifndef MILEAGEBANK_LIBS_SERVER_SERVICE_HOST_H_
+#define MILEAGEBANK_LIBS_SERVER_SERVICE_HOST_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/message.h"
+#include "grpcpp/grpcpp.h"
+#include "mileagebank/config/v1/server.pb.h"
+#include "prometheus/exposer.h"
+#include "prometheus/registry.h"
+
+namespace mileagebank::server {
+
+class ServiceHost {
+ public:
+  static absl::StatusOr<std::unique_ptr<ServiceHost>> Create(
+      absl::string_view service_name, int argc, const char* const* argv,
+      google::protobuf::Message* config);
+
+  ServiceHost(const ServiceHost&) = delete;
+  ServiceHost& operator=(const ServiceHost&) = delete;
+  ~ServiceHost();
+
+  // The `server` block, with defaults applied.
+  const config::v1::ServerConfig& server_config() const { return config_; }
+  // Where services register their own metrics, once, at start.
+  prometheus::Registry& metrics() { return *registry_; }
+  int metrics_port() const { return metrics_port_; }
+
+  // Starts serving `services` (owned by the caller, alive until the host is
+  // destroyed). Fails when the address cannot be bound.
+  absl::Status Serve(const std::vector<grpc::Service*>& services);
+  int grpc_port() const { return grpc_port_; }
+
+  // Runs before in-flight calls are drained, in the order added.
+  void OnShutdown(std::function<void()> hook);
+
+  // Blocks until SIGTERM or SIGINT, then shuts down gracefully.
+  void RunUntilSignalled();
+  // Shuts down gracefully now (idempotent); for tests and RunUntilSignalled.
+  void Shutdown();
+
+ private:
+  ServiceHost() = default;
+
+  std::string service_name_;
+  config::v1::ServerConfig config_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  int metrics_port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+  int grpc_port_ = 0;
+  std::vector<std::function<void()>> shutdown_hooks_;
+  bool shut_down_ = false;
+};
+
+// Logs `status` as the reason the process cannot start and returns the exit
+// code (2) for main to return.
+int ExitWithError(const absl::Status& status);
+
+}  // namespace mileagebank::server
+
+#endif  // MILEAGEBANK_LIBS_SERVER_SERVICE_HOST_H_
