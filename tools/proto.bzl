@@ -2,8 +2,9 @@
 
 The protobuf and gRPC source repositories cannot be fetched offline, so this
 runs Debian's protoc and grpc_cpp_plugin in a genrule and wraps the outputs in
-a cc_library. Protos live under //protos; imports are written from there
-("mileagebank/common/v1/common.proto").
+a cc_library. Contracts live under //protos and are imported from there
+("mileagebank/common/v1/common.proto"); a service's private storage records
+may live in its own package and are imported from the repository root.
 """
 
 def mb_proto_library(name, srcs, deps = [], grpc = False, visibility = ["//visibility:public"]):
@@ -17,8 +18,17 @@ def mb_proto_library(name, srcs, deps = [], grpc = False, visibility = ["//visib
       visibility: of both targets.
     """
     package = native.package_name()
-    if not package.startswith("protos/"):
-        fail("mb_proto_library belongs in a package under //protos")
+
+    # Contracts under //protos import each other as "mileagebank/...";
+    # a service's private records import as "services/<name>/...".
+    if package.startswith("protos/"):
+        proto_root = "protos"
+        out_root = "$(GENDIR)/protos"
+        strip_prefix = "/protos"
+    else:
+        proto_root = "."
+        out_root = "$(GENDIR)"
+        strip_prefix = None
     headers = []
     sources = []
     for src in srcs:
@@ -37,14 +47,14 @@ def mb_proto_library(name, srcs, deps = [], grpc = False, visibility = ["//visib
 
     grpc_flags = ""
     if grpc:
-        grpc_flags = ("--grpc_out=$(GENDIR)/protos " +
+        grpc_flags = ("--grpc_out=" + out_root + " " +
                       "--plugin=protoc-gen-grpc=/usr/bin/grpc_cpp_plugin ")
     native.genrule(
         name = name + "_generate",
         srcs = [":" + name + "_protos"],
         outs = headers + sources,
-        cmd = ("/usr/bin/protoc -Iprotos -I/usr/include " +
-               "--cpp_out=$(GENDIR)/protos " + grpc_flags +
+        cmd = ("/usr/bin/protoc -I" + proto_root + " -Iprotos -I/usr/include " +
+               "--cpp_out=" + out_root + " " + grpc_flags +
                " ".join([package + "/" + src for src in srcs])),
         message = "protoc " + package,
     )
@@ -56,7 +66,7 @@ def mb_proto_library(name, srcs, deps = [], grpc = False, visibility = ["//visib
         name = name,
         srcs = sources,
         hdrs = headers,
-        strip_include_prefix = "/protos",
+        strip_include_prefix = strip_prefix,
         deps = deps + system_deps,
         visibility = visibility,
     )

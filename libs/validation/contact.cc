@@ -1,8 +1,8 @@
 #include "libs/validation/contact.h"
 
-#include <algorithm>
 #include <iterator>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_split.h"
 
@@ -41,23 +41,20 @@ bool IsDomainLabel(absl::string_view label) {
   if (label.empty() || label.front() == '-' || label.back() == '-') {
     return false;
   }
-  return std::all_of(label.begin(), label.end(), [](char c) {
-    return absl::ascii_isalnum(c) || c == '-';
-  });
+  return absl::c_all_of(
+      label, [](char c) { return absl::ascii_isalnum(c) || c == '-'; });
 }
 
 }  // namespace
 
 bool IsCountryCode(absl::string_view code) {
-  return std::binary_search(std::begin(kCountryCodes), std::end(kCountryCodes),
-                            code);
+  return absl::c_binary_search(kCountryCodes, code);
 }
 
 bool IsE164(absl::string_view phone) {
   if (phone.size() < 1 + 7 || phone.size() > 1 + 15) return false;
   if (phone[0] != '+' || phone[1] == '0') return false;
-  return std::all_of(phone.begin() + 1, phone.end(),
-                     [](char c) { return absl::ascii_isdigit(c); });
+  return absl::c_all_of(phone.substr(1), absl::ascii_isdigit);
 }
 
 bool IsEmail(absl::string_view email) {
@@ -69,9 +66,7 @@ bool IsEmail(absl::string_view email) {
   const absl::string_view local = email.substr(0, at);
   const absl::string_view domain = email.substr(at + 1);
   // isgraph: printable ASCII other than the space.
-  if (local.empty() ||
-      !std::all_of(local.begin(), local.end(),
-                   [](char c) { return absl::ascii_isgraph(c); })) {
+  if (local.empty() || !absl::c_all_of(local, absl::ascii_isgraph)) {
     return false;
   }
   if (domain.find('.') == absl::string_view::npos) return false;

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "libs/status/errors.h"
@@ -29,9 +30,7 @@ char LuhnCheckDigit(absl::string_view digits) {
 
 absl::Status ValidateMemberNumber(absl::string_view field,
                                   absl::string_view value) {
-  bool all_digits = true;
-  for (char c : value) all_digits = all_digits && absl::ascii_isdigit(c);
-  if (value.size() != 10 || !all_digits) {
+  if (value.size() != 10 || !absl::c_all_of(value, absl::ascii_isdigit)) {
     return InvalidField(field, "must be 10 digits");
   }
   if (value[0] == '0') {

@@ -56,7 +56,8 @@ TEST(MemberNumberFromSerialTest, OutOfRangeSerialAborts) {
 }
 
 TEST(ValidateMemberNumberTest, AcceptsGeneratedNumbers) {
-  for (int64_t serial : {kMinMemberSerial, int64_t{123456789}, kMaxMemberSerial}) {
+  for (int64_t serial :
+       {kMinMemberSerial, int64_t{123456789}, kMaxMemberSerial}) {
     EXPECT_TRUE(
         ValidateMemberNumber("member_number", MemberNumberFromSerial(serial))
             .ok());
@@ -84,7 +85,8 @@ TEST(ValidateMemberNumberTest, LeadingZeroIsRefused) {
 TEST(ValidateMemberNumberTest, EverySingleDigitTypoIsAWrongCheckDigit) {
   const std::string good = MemberNumberFromSerial(314159265);
   for (size_t i = 0; i < good.size(); ++i) {
-    for (char typo = '1'; typo <= '9'; ++typo) {
+    // A 0 typed first is refused as a leading zero instead.
+    for (char typo = i == 0 ? '1' : '0'; typo <= '9'; ++typo) {
       if (typo == good[i]) continue;
       std::string bad = good;
       bad[i] = typo;
