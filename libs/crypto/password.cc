@@ -41,14 +41,31 @@ bool VerifyPassword(absl::string_view encoded_hash,
                                   password.size()) == 0;
 }
 
+namespace {
+
+std::string Hex(const unsigned char* raw, size_t size) {
+  std::string hex(size * 2 + 1, '\0');
+  sodium_bin2hex(hex.data(), hex.size(), raw, size);
+  hex.pop_back();
+  return hex;
+}
+
+}  // namespace
+
+std::string Digest(absl::string_view data) {
+  EnsureSodium();
+  unsigned char digest[crypto_generichash_BYTES];
+  crypto_generichash(digest, sizeof(digest),
+                     reinterpret_cast<const unsigned char*>(data.data()),
+                     data.size(), nullptr, 0);
+  return Hex(digest, sizeof(digest));
+}
+
 std::string RandomHex(size_t bytes) {
   EnsureSodium();
   std::vector<unsigned char> raw(bytes);
   randombytes_buf(raw.data(), raw.size());
-  std::string hex(bytes * 2 + 1, '\0');
-  sodium_bin2hex(hex.data(), hex.size(), raw.data(), raw.size());
-  hex.pop_back();
-  return hex;
+  return Hex(raw.data(), raw.size());
 }
 
 }  // namespace mileagebank::crypto

@@ -29,6 +29,10 @@ absl::StatusOr<std::string> HashPassword(absl::string_view password,
 // Whether `password` matches `encoded_hash`. False for a malformed hash.
 bool VerifyPassword(absl::string_view encoded_hash, absl::string_view password);
 
+// A keyed-free BLAKE2b-256 digest of `data`, hex-encoded: a fingerprint of a
+// request for idempotency checks that never stores what it fingerprints.
+std::string Digest(absl::string_view data);
+
 // A random token of `bytes` bytes, hex-encoded (for keys and ids).
 std::string RandomHex(size_t bytes);
 

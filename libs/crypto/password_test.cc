@@ -30,5 +30,11 @@ TEST(PasswordTest, RandomHexHasLengthAndVaries) {
   EXPECT_NE(RandomHex(16), RandomHex(16));
 }
 
+TEST(DigestTest, StableAndSensitive) {
+  EXPECT_EQ(Digest("abc"), Digest("abc"));
+  EXPECT_NE(Digest("abc"), Digest("abd"));
+  EXPECT_EQ(Digest("").size(), 64u);
+}
+
 }  // namespace
 }  // namespace mileagebank::crypto

@@ -30,6 +30,9 @@ namespace mileagebank::store {
 
 class KeyBuilder {
  public:
+  KeyBuilder() = default;
+  // Continues a key that already holds some parts.
+  explicit KeyBuilder(std::string prefix) : key_(std::move(prefix)) {}
   KeyBuilder& Uint64(uint64_t value);
   KeyBuilder& Int64(int64_t value);
   KeyBuilder& String(absl::string_view value);

@@ -1,0 +1,42 @@
+// The membership service process: configuration, store and wiring.
+#include <memory>
+
+#include "libs/server/event_stream_service.h"
+#include "libs/server/service_host.h"
+#include "libs/store/store.h"
+#include "mileagebank/config/v1/membership.pb.h"
+#include "services/membership/members.h"
+#include "services/membership/service.h"
+#include "services/membership/store.h"
+
+namespace mileagebank {
+namespace {
+
+int Run(int argc, char** argv) {
+  config::v1::MembershipConfig config;
+  auto host = server::ServiceHost::Create("membership", argc, argv, &config);
+  if (!host.ok()) return server::ExitWithError(host.status());
+  auto options = membership::MembershipOptions::FromConfig(config);
+  if (!options.ok()) return server::ExitWithError(options.status());
+
+  auto store = store::Store::Open(
+      {.path = (*host)->server_config().data_dir() + "/membership",
+       .tables = membership::MembershipTables()});
+  if (!store.ok()) return server::ExitWithError(store.status());
+  auto members = membership::Members::Create(store->get(), *options,
+                                             (*host)->metrics());
+  if (!members.ok()) return server::ExitWithError(members.status());
+
+  membership::MembershipService service(members->get());
+  server::EventStreamService events(store->get());
+  (*host)->OnShutdown([&] { (*store)->StopWaiters(); });
+  absl::Status serving = (*host)->Serve({&service, &events});
+  if (!serving.ok()) return server::ExitWithError(serving);
+  (*host)->RunUntilSignalled();
+  return 0;
+}
+
+}  // namespace
+}  // namespace mileagebank
+
+int main(int argc, char** argv) { return mileagebank::Run(argc, argv); }

@@ -1,0 +1,144 @@
+// Members: the membership service's operations, one per RPC, over its store.
+//
+// Each operation validates its whole request (INVALID_ARGUMENT naming every
+// field at fault), takes the locks of what it reads and changes, decides, and
+// commits all its changes with their events as one fsynced batch, so a
+// request is applied whole or not at all. No gRPC here: service.cc maps
+// these results onto the wire.
+//
+// Locks: member records are locked through `member_locks_`, duplicate-rule
+// index keys through `index_locks_`, always in that order, so operations
+// cannot deadlock.
+//
+// Thread-safe.
+#ifndef MILEAGEBANK_SERVICES_MEMBERSHIP_MEMBERS_H_
+#define MILEAGEBANK_SERVICES_MEMBERSHIP_MEMBERS_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "libs/crypto/password.h"
+#include "libs/store/key_locks.h"
+#include "mileagebank/config/v1/membership.pb.h"
+#include "mileagebank/membership/v1/membership.pb.h"
+#include "prometheus/counter.h"
+#include "prometheus/registry.h"
+#include "services/membership/lockout.h"
+#include "services/membership/store.h"
+#include "services/membership/tiers.h"
+
+namespace mileagebank::membership {
+
+struct MembershipOptions {
+  TierThresholds thresholds;
+  LockoutPolicy lockout;
+  crypto::PasswordCost password_cost;
+  int max_nominees = 5;
+  int64_t first_member_serial = 100'000'000;
+
+  // From configuration, with the product rules' defaults for unset values.
+  static absl::StatusOr<MembershipOptions> FromConfig(
+      const config::v1::MembershipConfig& config);
+};
+
+class Members {
+ public:
+  using Clock = std::function<absl::Time()>;
+
+  // `store` and `metrics` outlive the Members.
+  static absl::StatusOr<std::unique_ptr<Members>> Create(
+      store::Store* store, MembershipOptions options,
+      prometheus::Registry& metrics, Clock clock = absl::Now);
+
+  absl::StatusOr<v1::EnrolResponse> Enrol(const v1::EnrolRequest& request);
+  absl::StatusOr<v1::GetMemberResponse> GetMember(
+      const v1::GetMemberRequest& request);
+  absl::StatusOr<v1::UpdateProfileResponse> UpdateProfile(
+      const v1::UpdateProfileRequest& request);
+  absl::StatusOr<v1::FindMembersResponse> FindMembers(
+      const v1::FindMembersRequest& request);
+  absl::StatusOr<v1::ChangeStatusResponse> ChangeStatus(
+      const v1::ChangeStatusRequest& request);
+  absl::StatusOr<v1::MergeMembersResponse> MergeMembers(
+      const v1::MergeMembersRequest& request);
+  absl::StatusOr<v1::SetPasswordResponse> SetPassword(
+      const v1::SetPasswordRequest& request);
+  absl::StatusOr<v1::VerifyPasswordResponse> VerifyPassword(
+      const v1::VerifyPasswordRequest& request);
+  absl::StatusOr<v1::AddNomineeResponse> AddNominee(
+      const v1::AddNomineeRequest& request);
+  absl::StatusOr<v1::RemoveNomineeResponse> RemoveNominee(
+      const v1::RemoveNomineeRequest& request);
+  absl::StatusOr<v1::ListNomineesResponse> ListNominees(
+      const v1::ListNomineesRequest& request);
+  absl::StatusOr<v1::RecordQualifyingActivityResponse> RecordQualifyingActivity(
+      const v1::RecordQualifyingActivityRequest& request);
+  absl::StatusOr<v1::ReverseQualifyingActivityResponse>
+  ReverseQualifyingActivity(const v1::ReverseQualifyingActivityRequest& request);
+  absl::StatusOr<v1::GetTierResponse> GetTier(const v1::GetTierRequest& request);
+  absl::StatusOr<v1::ImportMembersResponse> ImportMembers(
+      const v1::ImportMembersRequest& request);
+
+ private:
+  Members(store::Store* store, MembershipOptions options,
+          prometheus::Registry& metrics, Clock clock);
+
+  absl::CivilDay Today() const;
+  // The member, or NOT_FOUND naming `field`.
+  absl::StatusOr<records::MemberRecord> Load(absl::string_view field,
+                                             absl::string_view member_number);
+  // The member a chain of merges ends in.
+  absl::StatusOr<std::string> FollowMerges(std::string member_number);
+  // The member as clients see it, with today's tier.
+  absl::StatusOr<v1::Member> View(const records::MemberRecord& record);
+  absl::StatusOr<v1::Tier> TierToday(absl::string_view member_number);
+  // Bumps the version and the update time.
+  void Touch(records::MemberRecord& record);
+  absl::StatusOr<std::string> NextMemberNumber();
+  // ALREADY_EXISTS when `key` belongs to a member other than `self`.
+  absl::Status CheckUnique(absl::string_view key, absl::string_view self,
+                           absl::string_view what);
+  // Applies qualifying activity (sign +1 to add, -1 to take away) and the
+  // tier events it causes to `batch`; returns the tier after.
+  absl::StatusOr<v1::Tier> ApplyActivity(store::WriteBatch& batch,
+                                         absl::string_view member_number,
+                                         const records::ActivityRecord& activity,
+                                         int sign);
+
+  // The outcome of checking a password under the lockout rule.
+  struct PasswordCheck {
+    bool verified = false;
+    // The record's lockout state changed and must be saved.
+    bool state_changed = false;
+    // This attempt locked verification.
+    bool newly_locked = false;
+    // Set while verification is locked.
+    absl::Time locked_until = absl::InfinitePast();
+    int attempts_remaining = 0;
+  };
+  // Checks `password` now, updating `record`'s lockout state. The caller
+  // holds the member's lock.
+  PasswordCheck CheckPassword(records::MemberRecord& record,
+                              absl::string_view password);
+  // Commits a check's change of lockout state, with its event.
+  absl::Status SavePasswordCheck(const records::MemberRecord& record,
+                                 const PasswordCheck& check);
+
+  MemberStore store_;
+  const MembershipOptions options_;
+  const Clock clock_;
+  store::KeyLocks member_locks_;
+  store::KeyLocks index_locks_;
+  absl::Mutex serial_mutex_;
+  int64_t last_serial_ ABSL_GUARDED_BY(serial_mutex_) = 0;
+  prometheus::Family<prometheus::Counter>& enrolments_;
+  prometheus::Counter& lockouts_;
+};
+
+}  // namespace mileagebank::membership
+
+#endif  // MILEAGEBANK_SERVICES_MEMBERSHIP_MEMBERS_H_

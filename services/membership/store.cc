@@ -1,0 +1,298 @@
+#include "services/membership/store.h"
+
+#include "absl/strings/ascii.h"
+#include "libs/store/keys.h"
+#include "libs/validation/contact.h"
+#include "libs/validation/dates.h"
+
+namespace mileagebank::membership {
+namespace {
+
+using store::KeyBuilder;
+using store::KeyReader;
+
+constexpr absl::string_view kMembers = "members";
+constexpr absl::string_view kIndex = "index";
+constexpr absl::string_view kActivity = "activity";
+constexpr absl::string_view kYears = "years";
+constexpr absl::string_view kRequests = "requests";
+
+std::string MemberKey(absl::string_view member_number) {
+  return KeyBuilder().String(member_number).Build();
+}
+
+absl::CivilDay BirthDay(const v1::Profile& profile) {
+  const common::v1::Date& date = profile.date_of_birth();
+  return absl::CivilDay(date.year(), date.month(), date.day());
+}
+
+std::string PersonKey(const v1::Profile& profile) {
+  return KeyBuilder()
+      .String("person")
+      .String(validation::FoldName(profile.family_name()))
+      .String(validation::FoldName(profile.given_name()))
+      .Day(BirthDay(profile))
+      .String(profile.mobile_phone())
+      .Build();
+}
+
+// Index entries of a profile: (key, value) pairs.
+std::vector<std::pair<std::string, std::string>> IndexEntries(
+    absl::string_view member_number, const v1::Profile& profile) {
+  std::vector<std::pair<std::string, std::string>> entries;
+  UniqueKeys unique = UniqueKeysOf(profile);
+  for (const std::string& key : {unique.document, unique.person, unique.email}) {
+    if (!key.empty()) entries.emplace_back(key, std::string(member_number));
+  }
+  entries.emplace_back(KeyBuilder(PhonePrefix(profile.mobile_phone()))
+                           .String(member_number)
+                           .Build(),
+                       "");
+  entries.emplace_back(KeyBuilder(NamePrefix(profile.family_name(),
+                                             profile.given_name(),
+                                             BirthDay(profile)))
+                           .String(member_number)
+                           .Build(),
+                       "");
+  return entries;
+}
+
+}  // namespace
+
+std::vector<std::string> MembershipTables() {
+  return {std::string(kMembers), std::string(kIndex), std::string(kActivity),
+          std::string(kYears), std::string(kRequests)};
+}
+
+std::string DocumentKey(const v1::IdentityDocument& document) {
+  return KeyBuilder()
+      .String("doc")
+      .String(v1::DocumentType_Name(document.type()))
+      .String(document.issuing_country())
+      .String(absl::AsciiStrToUpper(document.number()))
+      .Build();
+}
+
+std::string EmailKey(absl::string_view email) {
+  return KeyBuilder().String("email").String(absl::AsciiStrToLower(email)).Build();
+}
+
+std::string PhonePrefix(absl::string_view phone) {
+  return KeyBuilder().String("phone").String(phone).Build();
+}
+
+std::string NamePrefix(absl::string_view family, absl::string_view given,
+                       absl::CivilDay birth) {
+  return KeyBuilder()
+      .String("name")
+      .String(validation::FoldName(family))
+      .String(validation::FoldName(given))
+      .Day(birth)
+      .Build();
+}
+
+UniqueKeys UniqueKeysOf(const v1::Profile& profile) {
+  UniqueKeys keys;
+  if (profile.has_identity_document()) {
+    keys.document = DocumentKey(profile.identity_document());
+  }
+  keys.person = PersonKey(profile);
+  if (!profile.email().empty()) keys.email = EmailKey(profile.email());
+  return keys;
+}
+
+absl::StatusOr<std::optional<records::MemberRecord>> MemberStore::LoadMember(
+    absl::string_view member_number) const {
+  records::MemberRecord record;
+  absl::StatusOr<bool> found =
+      store_->GetProto(kMembers, MemberKey(member_number), &record);
+  if (!found.ok()) return found.status();
+  if (!*found) return std::nullopt;
+  return record;
+}
+
+absl::StatusOr<std::optional<std::string>> MemberStore::FindUnique(
+    absl::string_view key) const {
+  return store_->Get(kIndex, key);
+}
+
+absl::StatusOr<std::vector<std::string>> MemberStore::FindAll(
+    absl::string_view prefix, size_t max) const {
+  std::vector<std::string> members;
+  absl::Status malformed;
+  absl::Status scanned = store_->Scan(
+      kIndex, store::PrefixRange(prefix),
+      [&](absl::string_view key, absl::string_view) {
+        KeyReader reader(key.substr(prefix.size()));
+        std::string member;
+        if (!reader.String(&member)) {
+          malformed = absl::DataLossError("membership index: malformed key");
+          return false;
+        }
+        members.push_back(std::move(member));
+        return members.size() < max;
+      });
+  if (!scanned.ok()) return scanned;
+  if (!malformed.ok()) return malformed;
+  return members;
+}
+
+absl::StatusOr<std::string> MemberStore::LastMemberNumber() const {
+  std::string last;
+  absl::Status malformed;
+  absl::Status scanned =
+      store_->Scan(kMembers, store::ScanRange{.reverse = true},
+                   [&](absl::string_view key, absl::string_view) {
+                     KeyReader reader(key);
+                     if (!reader.String(&last)) {
+                       malformed = absl::DataLossError(
+                           "membership members: malformed key");
+                     }
+                     return false;
+                   });
+  if (!scanned.ok()) return scanned;
+  if (!malformed.ok()) return malformed;
+  return last;
+}
+
+absl::StatusOr<QualifyingTotals> MemberStore::LoadYear(
+    absl::string_view member_number, int64_t year) const {
+  records::YearRecord record;
+  absl::StatusOr<bool> found = store_->GetProto(
+      kYears, KeyBuilder().String(member_number).Int64(year).Build(), &record);
+  if (!found.ok()) return found.status();
+  return QualifyingTotals{record.qualifying_miles(),
+                          record.qualifying_segments()};
+}
+
+absl::StatusOr<std::vector<std::pair<int64_t, QualifyingTotals>>>
+MemberStore::LoadYears(absl::string_view member_number) const {
+  std::vector<std::pair<int64_t, QualifyingTotals>> years;
+  std::string prefix = MemberKey(member_number);
+  absl::Status malformed;
+  absl::Status scanned = store_->Scan(
+      kYears, store::PrefixRange(prefix),
+      [&](absl::string_view key, absl::string_view value) {
+        KeyReader reader(key.substr(prefix.size()));
+        int64_t year;
+        records::YearRecord record;
+        if (!reader.Int64(&year) ||
+            !record.ParseFromArray(value.data(), value.size())) {
+          malformed = absl::DataLossError("membership years: malformed record");
+          return false;
+        }
+        years.emplace_back(year, QualifyingTotals{record.qualifying_miles(),
+                                                  record.qualifying_segments()});
+        return true;
+      });
+  if (!scanned.ok()) return scanned;
+  if (!malformed.ok()) return malformed;
+  return years;
+}
+
+absl::StatusOr<std::optional<records::ActivityRecord>>
+MemberStore::LoadActivity(absl::string_view member_number,
+                          absl::string_view activity_id) const {
+  records::ActivityRecord record;
+  absl::StatusOr<bool> found = store_->GetProto(
+      kActivity, KeyBuilder().String(member_number).String(activity_id).Build(),
+      &record);
+  if (!found.ok()) return found.status();
+  if (!*found) return std::nullopt;
+  return record;
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, records::ActivityRecord>>>
+MemberStore::LoadActivities(absl::string_view member_number) const {
+  std::vector<std::pair<std::string, records::ActivityRecord>> activities;
+  std::string prefix = MemberKey(member_number);
+  absl::Status malformed;
+  absl::Status scanned = store_->Scan(
+      kActivity, store::PrefixRange(prefix),
+      [&](absl::string_view key, absl::string_view value) {
+        KeyReader reader(key.substr(prefix.size()));
+        std::string id;
+        records::ActivityRecord record;
+        if (!reader.String(&id) ||
+            !record.ParseFromArray(value.data(), value.size())) {
+          malformed =
+              absl::DataLossError("membership activity: malformed record");
+          return false;
+        }
+        activities.emplace_back(std::move(id), std::move(record));
+        return true;
+      });
+  if (!scanned.ok()) return scanned;
+  if (!malformed.ok()) return malformed;
+  return activities;
+}
+
+absl::StatusOr<std::optional<records::RequestRecord>> MemberStore::LoadRequest(
+    absl::string_view request_id) const {
+  records::RequestRecord record;
+  absl::StatusOr<bool> found = store_->GetProto(
+      kRequests, KeyBuilder().String(request_id).Build(), &record);
+  if (!found.ok()) return found.status();
+  if (!*found) return std::nullopt;
+  return record;
+}
+
+void MemberStore::PutMember(store::WriteBatch& batch,
+                            const records::MemberRecord& record) {
+  batch.PutProto(kMembers, MemberKey(record.member().member_number()), record);
+}
+
+void MemberStore::PutIndexes(store::WriteBatch& batch,
+                             absl::string_view member_number,
+                             const v1::Profile& profile) {
+  for (const auto& [key, value] : IndexEntries(member_number, profile)) {
+    batch.Put(kIndex, key, value);
+  }
+}
+
+void MemberStore::DeleteIndexes(store::WriteBatch& batch,
+                                absl::string_view member_number,
+                                const v1::Profile& profile) {
+  for (const auto& [key, value] : IndexEntries(member_number, profile)) {
+    batch.Delete(kIndex, key);
+  }
+}
+
+void MemberStore::PutYear(store::WriteBatch& batch,
+                          absl::string_view member_number, int64_t year,
+                          const QualifyingTotals& totals) {
+  records::YearRecord record;
+  record.set_qualifying_miles(totals.miles);
+  record.set_qualifying_segments(totals.segments);
+  batch.PutProto(kYears, KeyBuilder().String(member_number).Int64(year).Build(),
+                 record);
+}
+
+void MemberStore::DeleteYear(store::WriteBatch& batch,
+                             absl::string_view member_number, int64_t year) {
+  batch.Delete(kYears, KeyBuilder().String(member_number).Int64(year).Build());
+}
+
+void MemberStore::PutActivity(store::WriteBatch& batch,
+                              absl::string_view member_number,
+                              absl::string_view activity_id,
+                              const records::ActivityRecord& record) {
+  batch.PutProto(kActivity,
+                 KeyBuilder().String(member_number).String(activity_id).Build(),
+                 record);
+}
+
+void MemberStore::DeleteActivity(store::WriteBatch& batch,
+                                 absl::string_view member_number,
+                                 absl::string_view activity_id) {
+  batch.Delete(kActivity,
+               KeyBuilder().String(member_number).String(activity_id).Build());
+}
+
+void MemberStore::PutRequest(store::WriteBatch& batch,
+                             absl::string_view request_id,
+                             const records::RequestRecord& record) {
+  batch.PutProto(kRequests, KeyBuilder().String(request_id).Build(), record);
+}
+
+}  // namespace mileagebank::membership

@@ -1,0 +1,107 @@
+// All RocksDB access of the membership service.
+//
+// Tables and keys (libs/store/keys.h encodings):
+//   members   String(member_number)                     -> records.MemberRecord
+//   index     String("doc") String(type) String(country) String(number)
+//                                                       -> member_number
+//             String("person") String(folded family) String(folded given)
+//               Day(birth) String(phone)                -> member_number
+//             String("email") String(lower-case email)  -> member_number
+//             String("phone") String(phone) String(member_number)      -> ""
+//             String("name") String(folded family) String(folded given)
+//               Day(birth) String(member_number)                       -> ""
+//   activity  String(member_number) String(activity_id) -> records.ActivityRecord
+//   years     String(member_number) Int64(year)         -> records.YearRecord
+//   requests  String(request_id)                        -> records.RequestRecord
+// "doc", "person" and "email" are the duplicate rules: one member each.
+//
+// Reads go straight to the store; writes are added to a caller's WriteBatch
+// so that one request commits as one atomic batch. Thread-safe.
+#ifndef MILEAGEBANK_SERVICES_MEMBERSHIP_STORE_H_
+#define MILEAGEBANK_SERVICES_MEMBERSHIP_STORE_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "libs/store/store.h"
+#include "mileagebank/membership/v1/membership.pb.h"
+#include "services/membership/records.pb.h"
+#include "services/membership/tiers.h"
+
+namespace mileagebank::membership {
+
+// The tables the service opens its store with.
+std::vector<std::string> MembershipTables();
+
+// The unique keys of a profile under the duplicate rules.
+struct UniqueKeys {
+  std::string document;  // Empty when the profile has no document.
+  std::string person;
+  std::string email;     // Empty when the profile has no e-mail.
+};
+UniqueKeys UniqueKeysOf(const v1::Profile& profile);
+
+std::string DocumentKey(const v1::IdentityDocument& document);
+std::string EmailKey(absl::string_view email);
+std::string PhonePrefix(absl::string_view phone);
+std::string NamePrefix(absl::string_view family, absl::string_view given,
+                       absl::CivilDay birth);
+
+class MemberStore {
+ public:
+  explicit MemberStore(store::Store* store) : store_(store) {}
+
+  store::WriteBatch NewBatch() const { return store_->NewBatch(); }
+  absl::Status Commit(store::WriteBatch& batch) { return store_->Commit(batch); }
+
+  absl::StatusOr<std::optional<records::MemberRecord>> LoadMember(
+      absl::string_view member_number) const;
+  // The member holding a unique index key, if any.
+  absl::StatusOr<std::optional<std::string>> FindUnique(
+      absl::string_view key) const;
+  // Members under a multi-valued index prefix (PhonePrefix, NamePrefix).
+  absl::StatusOr<std::vector<std::string>> FindAll(absl::string_view prefix,
+                                                   size_t max) const;
+  // The highest member number ever handed out, or "" for none.
+  absl::StatusOr<std::string> LastMemberNumber() const;
+
+  absl::StatusOr<QualifyingTotals> LoadYear(absl::string_view member_number,
+                                            int64_t year) const;
+  absl::StatusOr<std::optional<records::ActivityRecord>> LoadActivity(
+      absl::string_view member_number, absl::string_view activity_id) const;
+  // Every activity of a member, by id.
+  absl::StatusOr<std::vector<std::pair<std::string, records::ActivityRecord>>>
+  LoadActivities(absl::string_view member_number) const;
+  absl::StatusOr<std::optional<records::RequestRecord>> LoadRequest(
+      absl::string_view request_id) const;
+
+  void PutMember(store::WriteBatch& batch, const records::MemberRecord& record);
+  // Adds or removes every index entry of `profile` for `member_number`.
+  void PutIndexes(store::WriteBatch& batch, absl::string_view member_number,
+                  const v1::Profile& profile);
+  void DeleteIndexes(store::WriteBatch& batch, absl::string_view member_number,
+                     const v1::Profile& profile);
+  void PutYear(store::WriteBatch& batch, absl::string_view member_number,
+               int64_t year, const QualifyingTotals& totals);
+  void PutActivity(store::WriteBatch& batch, absl::string_view member_number,
+                   absl::string_view activity_id,
+                   const records::ActivityRecord& record);
+  void DeleteActivity(store::WriteBatch& batch, absl::string_view member_number,
+                      absl::string_view activity_id);
+  void DeleteYear(store::WriteBatch& batch, absl::string_view member_number,
+                  int64_t year);
+  // Every year with totals for a member.
+  absl::StatusOr<std::vector<std::pair<int64_t, QualifyingTotals>>> LoadYears(
+      absl::string_view member_number) const;
+  void PutRequest(store::WriteBatch& batch, absl::string_view request_id,
+                  const records::RequestRecord& record);
+
+ private:
+  store::Store* store_;
+};
+
+}  // namespace mileagebank::membership
+
+#endif  // MILEAGEBANK_SERVICES_MEMBERSHIP_STORE_H_
