@@ -1,5 +1,7 @@
 #include "libs/store/store.h"
 
+#include <filesystem>
+#include <system_error>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -76,6 +78,12 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     const StoreOptions& options) {
   if (options.path.empty()) {
     return absl::InvalidArgumentError("store path: must not be empty");
+  }
+  std::error_code created;
+  std::filesystem::create_directories(options.path, created);
+  if (created) {
+    return absl::UnavailableError(absl::StrCat(
+        "store ", options.path, ": cannot create folder: ", created.message()));
   }
   rocksdb::Options db_options;
   db_options.create_if_missing = true;

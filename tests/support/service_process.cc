@@ -1,0 +1,95 @@
+#include "tests/support/service_process.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+
+namespace mileagebank::testing {
+
+std::string RunfilePath(const std::string& path) {
+  const char* root = std::getenv("TEST_SRCDIR");
+  return absl::StrCat(root == nullptr ? "." : root, "/mileagebank/", path);
+}
+
+ServiceProcess::ServiceProcess(std::string binary, std::vector<std::string> args)
+    : binary_(std::move(binary)), args_(std::move(args)) {
+  static std::atomic<int> count{0};
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  port_file_ = absl::StrCat(tmp == nullptr ? "/tmp" : tmp, "/ports-", getpid(),
+                            "-", count++);
+}
+
+ServiceProcess::~ServiceProcess() {
+  if (running()) Kill();
+}
+
+std::string ServiceProcess::address() const {
+  return absl::StrCat("127.0.0.1:", grpc_port_);
+}
+
+absl::Status ServiceProcess::Start(absl::Duration timeout) {
+  std::remove(port_file_.c_str());
+  std::vector<std::string> argv = {binary_};
+  argv.insert(argv.end(), args_.begin(), args_.end());
+  argv.push_back("--server.port_file=" + port_file_);
+  pid_ = fork();
+  if (pid_ < 0) return absl::InternalError("fork failed");
+  if (pid_ == 0) {
+    std::vector<char*> raw;
+    for (std::string& arg : argv) raw.push_back(arg.data());
+    raw.push_back(nullptr);
+    execv(raw[0], raw.data());
+    _exit(127);
+  }
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    int status;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return absl::InternalError(absl::StrCat(binary_, " exited at start"));
+    }
+    std::ifstream file(port_file_);
+    std::string line;
+    while (std::getline(file, line)) {
+      std::vector<std::string> parts = absl::StrSplit(line, '=');
+      if (parts.size() != 2) continue;
+      if (parts[0] == "grpc_port") (void)absl::SimpleAtoi(parts[1], &grpc_port_);
+      if (parts[0] == "metrics_port") {
+        (void)absl::SimpleAtoi(parts[1], &metrics_port_);
+      }
+    }
+    if (grpc_port_ > 0) return absl::OkStatus();
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  Kill();
+  return absl::DeadlineExceededError(absl::StrCat(binary_, " did not serve"));
+}
+
+void ServiceProcess::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+  grpc_port_ = 0;
+}
+
+int ServiceProcess::Stop() {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  grpc_port_ = 0;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace mileagebank::testing

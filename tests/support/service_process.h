@@ -1,0 +1,57 @@
+// ServiceProcess: runs a real service binary for end-to-end tests.
+//
+// Starts the binary with a fresh port file and port 0 listeners, waits until
+// it serves, and can kill it (SIGKILL, as a crash) or stop it (SIGTERM) and
+// start it again on the same data folder.
+//
+//   ServiceProcess membership(RunfilePath("services/membership/membership"),
+//                             {"--server.data_dir=" + dir});
+//   ASSERT_TRUE(membership.Start().ok());
+//   auto channel = grpc::CreateChannel(membership.address(), ...);
+//
+// Thread-compatible.
+#ifndef MILEAGEBANK_TESTS_SUPPORT_SERVICE_PROCESS_H_
+#define MILEAGEBANK_TESTS_SUPPORT_SERVICE_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+namespace mileagebank::testing {
+
+// The path of a file of this repository in the test's runfiles.
+std::string RunfilePath(const std::string& path);
+
+class ServiceProcess {
+ public:
+  ServiceProcess(std::string binary, std::vector<std::string> args);
+  ~ServiceProcess();
+
+  // Starts the process and waits (up to `timeout`) until it serves.
+  absl::Status Start(absl::Duration timeout = absl::Seconds(30));
+  // SIGKILL, then reaps it.
+  void Kill();
+  // SIGTERM, then waits for it to exit; its exit status.
+  int Stop();
+  bool running() const { return pid_ > 0; }
+
+  int grpc_port() const { return grpc_port_; }
+  int metrics_port() const { return metrics_port_; }
+  std::string address() const;
+
+ private:
+  std::string binary_;
+  std::vector<std::string> args_;
+  std::string port_file_;
+  pid_t pid_ = -1;
+  int grpc_port_ = 0;
+  int metrics_port_ = 0;
+};
+
+}  // namespace mileagebank::testing
+
+#endif  // MILEAGEBANK_TESTS_SUPPORT_SERVICE_PROCESS_H_
