@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Stops what deploy/local/up.sh started: SIGTERM, so that each service drains
+# its calls and closes its store cleanly.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+data=$(realpath -m "${MB_DATA:-$(pwd)/data}")
+for pid_file in "$data"/run/*.pid; do
+  [ -e "$pid_file" ] || continue
+  name=$(basename "$pid_file" .pid)
+  pid=$(cat "$pid_file")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid"
+    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    echo "$name: stopped"
+  fi
+  rm -f "$pid_file"
+done

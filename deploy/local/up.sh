@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The README's run command: installs what is missing, builds, and starts the
+# mileage bank on this machine with all data under one folder ($MB_DATA,
+# default ./data), then prints where to point a browser and a client.
+# Stop it with deploy/local/down.sh.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+
+bash tools/install-deps.sh
+bazel build //services/... //tools/mbctl
+
+data=$(realpath -m "${MB_DATA:-$root/data}")
+mkdir -p "$data/logs" "$data/run"
+
+start() {  # name, binary, config
+  local name=$1 binary=$2 config=$3
+  local pid_file="$data/run/$name.pid"
+  if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
+    echo "$name: already running (pid $(cat "$pid_file"))"
+    return
+  fi
+  rm -f "$data/run/$name.ports"
+  # A copy of the binary, so that a later build does not replace it under the
+  # running process.
+  cp -f "$binary" "$data/run/$name"
+  nohup "$data/run/$name" --config="$config" --server.data_dir="$data" \
+    --server.port_file="$data/run/$name.ports" \
+    >>"$data/logs/$name.log" 2>&1 </dev/null &
+  echo $! >"$pid_file"
+  for _ in $(seq 1 150); do
+    [ -f "$data/run/$name.ports" ] && return
+    kill -0 "$(cat "$pid_file")" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "$name: did not start; see $data/logs/$name.log" >&2
+  tail -n 5 "$data/logs/$name.log" >&2
+  exit 1
+}
+
+start membership bazel-bin/services/membership/membership deploy/local/membership.textproto
+
+cat <<INFO
+
+The mileage bank is running. Data and logs: $data
+
+  membership   gRPC 127.0.0.1:7101   metrics http://127.0.0.1:9101/metrics
+
+Point a browser at http://127.0.0.1:9101/metrics (the member portal comes
+with the gateway). Point a client at 127.0.0.1:7101, for example:
+
+  bazel-bin/tools/mbctl/mbctl member enrol --family=Li --given=Wei \\
+      --birth=1985-04-12 --nationality=CN --doc-type=PASSPORT \\
+      --doc-number=E12345678 --doc-country=CN --phone=+8613800000001 \\
+      --channel=SALES_OFFICE --office=PEK01
+  bazel-bin/tools/mbctl/mbctl member find --phone=+8613800000001
+  bazel-bin/tools/mbctl/mbctl help
+
+Stop everything with: bash deploy/local/down.sh
+INFO

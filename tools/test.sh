@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing, builds everything and
+# runs every test, then prints one summary line counting the test cases.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash tools/install-deps.sh || exit 1
+
+# Results are never taken from the cache: every run runs every test.
+bazel test //... --cache_test_results=no "$@"
+status=$?
+
+python3 tools/test_summary.py bazel-testlogs
+summary_status=$?
+[ "$status" -eq 0 ] || exit "$status"
+exit "$summary_status"
