@@ -88,8 +88,12 @@ bool IsStaffOnlyPath(absl::string_view path) {
   return false;
 }
 
-int32_t ActivityYear(const records::ActivityRecord& activity) {
-  return activity.year();
+common::v1::Date ActivityDate(const records::ActivityRecord& activity) {
+  common::v1::Date date;
+  date.set_year(activity.year());
+  date.set_month(activity.month());
+  date.set_day(activity.day());
+  return date;
 }
 
 }  // namespace
@@ -186,6 +190,13 @@ absl::StatusOr<records::MemberRecord> Members::Load(
         absl::StrCat(field, ": no member ", member_number));
   }
   return *std::move(record);
+}
+
+absl::StatusOr<records::MemberRecord> Members::LoadUnmerged(
+    absl::string_view field, absl::string_view member_number) {
+  MB_ASSIGN_OR_RETURN(records::MemberRecord record, Load(field, member_number));
+  if (record.member().status() == v1::MERGED) return MergedError(field, record);
+  return record;
 }
 
 absl::StatusOr<std::string> Members::FollowMerges(std::string member_number) {
@@ -376,10 +387,7 @@ absl::StatusOr<v1::UpdateProfileResponse> Members::UpdateProfile(
   store::KeyLocks::Guard member_guard =
       member_locks_.Lock(request.member_number());
   MB_ASSIGN_OR_RETURN(records::MemberRecord record,
-                      Load("member_number", request.member_number()));
-  if (record.member().status() == v1::MERGED) {
-    return MergedError("member_number", record);
-  }
+                      LoadUnmerged("member_number", request.member_number()));
   if (request.expected_version() != 0 &&
       request.expected_version() != record.member().version()) {
     return FailedPreconditionField(
@@ -736,10 +744,7 @@ absl::StatusOr<v1::SetPasswordResponse> Members::SetPassword(
 
   store::KeyLocks::Guard guard = member_locks_.Lock(request.member_number());
   MB_ASSIGN_OR_RETURN(records::MemberRecord record,
-                      Load("member_number", request.member_number()));
-  if (record.member().status() == v1::MERGED) {
-    return MergedError("member_number", record);
-  }
+                      LoadUnmerged("member_number", request.member_number()));
   const bool staff_reset = !request.actor().operator_id().empty();
   if (!record.password_hash().empty() && !staff_reset) {
     if (request.current_password().empty()) {
@@ -786,10 +791,7 @@ absl::StatusOr<v1::VerifyPasswordResponse> Members::VerifyPassword(
 
   store::KeyLocks::Guard guard = member_locks_.Lock(request.member_number());
   MB_ASSIGN_OR_RETURN(records::MemberRecord record,
-                      Load("member_number", request.member_number()));
-  if (record.member().status() == v1::MERGED) {
-    return MergedError("member_number", record);
-  }
+                      LoadUnmerged("member_number", request.member_number()));
   if (record.password_hash().empty()) {
     return FailedPreconditionField("member_number",
                                    "the member has no password set");
@@ -820,10 +822,7 @@ absl::StatusOr<v1::AddNomineeResponse> Members::AddNominee(
 
   store::KeyLocks::Guard guard = member_locks_.Lock(request.member_number());
   MB_ASSIGN_OR_RETURN(records::MemberRecord record,
-                      Load("member_number", request.member_number()));
-  if (record.member().status() == v1::MERGED) {
-    return MergedError("member_number", record);
-  }
+                      LoadUnmerged("member_number", request.member_number()));
   v1::Member* member = record.mutable_member();
   if (member->nominees_size() >= options_.max_nominees) {
     return FailedPreconditionField(
@@ -841,20 +840,25 @@ absl::StatusOr<v1::AddNomineeResponse> Members::AddNominee(
   record.set_last_nominee_id(record.last_nominee_id() + 1);
   nominee.set_nominee_id(std::to_string(record.last_nominee_id()));
   *member->add_nominees() = nominee;
-  Touch(record);
-  store::WriteBatch batch = store_.NewBatch();
-  store_.PutMember(batch, record);
-  v1::NomineesChanged event;
-  event.set_member_number(request.member_number());
-  *event.mutable_nominees() = member->nominees();
-  *event.mutable_actor() = request.actor();
-  batch.AppendEvent(request.member_number(), event);
-  MB_RETURN_IF_ERROR(store_.Commit(batch));
+  MB_RETURN_IF_ERROR(SaveNominees(record, request.actor()));
   log::Info("nominee_added", {{"member_number", request.member_number()},
                               {"nominee_id", nominee.nominee_id()}});
   v1::AddNomineeResponse response;
   *response.mutable_nominee() = nominee;
   return response;
+}
+
+absl::Status Members::SaveNominees(records::MemberRecord& record,
+                                   const common::v1::Actor& actor) {
+  Touch(record);
+  store::WriteBatch batch = store_.NewBatch();
+  store_.PutMember(batch, record);
+  v1::NomineesChanged event;
+  event.set_member_number(record.member().member_number());
+  *event.mutable_nominees() = record.member().nominees();
+  *event.mutable_actor() = actor;
+  batch.AppendEvent(record.member().member_number(), event);
+  return store_.Commit(batch);
 }
 
 absl::StatusOr<v1::RemoveNomineeResponse> Members::RemoveNominee(
@@ -866,10 +870,7 @@ absl::StatusOr<v1::RemoveNomineeResponse> Members::RemoveNominee(
 
   store::KeyLocks::Guard guard = member_locks_.Lock(request.member_number());
   MB_ASSIGN_OR_RETURN(records::MemberRecord record,
-                      Load("member_number", request.member_number()));
-  if (record.member().status() == v1::MERGED) {
-    return MergedError("member_number", record);
-  }
+                      LoadUnmerged("member_number", request.member_number()));
   auto* nominees = record.mutable_member()->mutable_nominees();
   auto found = std::find_if(nominees->begin(), nominees->end(),
                             [&](const v1::Nominee& nominee) {
@@ -880,15 +881,7 @@ absl::StatusOr<v1::RemoveNomineeResponse> Members::RemoveNominee(
         "nominee_id: the member has no nominee ", request.nominee_id()));
   }
   nominees->erase(found);
-  Touch(record);
-  store::WriteBatch batch = store_.NewBatch();
-  store_.PutMember(batch, record);
-  v1::NomineesChanged event;
-  event.set_member_number(request.member_number());
-  *event.mutable_nominees() = *nominees;
-  *event.mutable_actor() = request.actor();
-  batch.AppendEvent(request.member_number(), event);
-  MB_RETURN_IF_ERROR(store_.Commit(batch));
+  MB_RETURN_IF_ERROR(SaveNominees(record, request.actor()));
   log::Info("nominee_removed", {{"member_number", request.member_number()},
                                 {"nominee_id", request.nominee_id()}});
   return v1::RemoveNomineeResponse();
@@ -908,7 +901,18 @@ absl::StatusOr<v1::ListNomineesResponse> Members::ListNominees(
 
 absl::StatusOr<v1::Tier> Members::ApplyActivity(
     store::WriteBatch& batch, absl::string_view member_number,
-    const records::ActivityRecord& activity, int sign) {
+    absl::string_view activity_id, const records::ActivityRecord& activity,
+    bool reversal) {
+  v1::QualifyingActivityRecorded recorded;
+  recorded.set_member_number(std::string(member_number));
+  recorded.set_activity_id(std::string(activity_id));
+  *recorded.mutable_activity_date() = ActivityDate(activity);
+  recorded.set_qualifying_miles(activity.qualifying_miles());
+  recorded.set_qualifying_segments(activity.qualifying_segments());
+  recorded.set_reversal(reversal);
+  batch.AppendEvent(member_number, recorded);
+
+  const int sign = reversal ? -1 : +1;
   const int64_t this_year = Today().year();
   MB_ASSIGN_OR_RETURN(QualifyingTotals now,
                       store_.LoadYear(member_number, this_year));
@@ -916,7 +920,7 @@ absl::StatusOr<v1::Tier> Members::ApplyActivity(
                       store_.LoadYear(member_number, this_year - 1));
   const v1::Tier before = TierOn(now, last, options_.thresholds);
 
-  const int64_t year = ActivityYear(activity);
+  const int64_t year = activity.year();
   MB_ASSIGN_OR_RETURN(QualifyingTotals totals, store_.LoadYear(member_number, year));
   totals.miles += sign * activity.qualifying_miles();
   totals.segments += sign * activity.qualifying_segments();
@@ -929,9 +933,7 @@ absl::StatusOr<v1::Tier> Members::ApplyActivity(
     event.set_member_number(std::string(member_number));
     event.set_from_tier(before);
     event.set_to_tier(after);
-    event.mutable_effective_date()->set_year(activity.year());
-    event.mutable_effective_date()->set_month(activity.month());
-    event.mutable_effective_date()->set_day(activity.day());
+    *event.mutable_effective_date() = ActivityDate(activity);
     batch.AppendEvent(member_number, event);
     log::Info("tier_changed", {{"member_number", member_number},
                                {"from", v1::Tier_Name(before)},
@@ -989,14 +991,9 @@ Members::RecordQualifyingActivity(
   }
   store::WriteBatch batch = store_.NewBatch();
   store_.PutActivity(batch, number, request.activity_id(), activity);
-  v1::QualifyingActivityRecorded event;
-  event.set_member_number(number);
-  event.set_activity_id(request.activity_id());
-  *event.mutable_activity_date() = request.activity_date();
-  event.set_qualifying_miles(request.qualifying_miles());
-  event.set_qualifying_segments(request.qualifying_segments());
-  batch.AppendEvent(number, event);
-  MB_ASSIGN_OR_RETURN(v1::Tier tier, ApplyActivity(batch, number, activity, +1));
+  MB_ASSIGN_OR_RETURN(v1::Tier tier,
+                      ApplyActivity(batch, number, request.activity_id(),
+                                    activity, /*reversal=*/false));
   MB_RETURN_IF_ERROR(store_.Commit(batch));
   response.set_tier(tier);
   return response;
@@ -1030,17 +1027,9 @@ Members::ReverseQualifyingActivity(
   activity->set_reversed(true);
   store::WriteBatch batch = store_.NewBatch();
   store_.PutActivity(batch, number, request.activity_id(), *activity);
-  v1::QualifyingActivityRecorded event;
-  event.set_member_number(number);
-  event.set_activity_id(request.activity_id());
-  event.mutable_activity_date()->set_year(activity->year());
-  event.mutable_activity_date()->set_month(activity->month());
-  event.mutable_activity_date()->set_day(activity->day());
-  event.set_qualifying_miles(activity->qualifying_miles());
-  event.set_qualifying_segments(activity->qualifying_segments());
-  event.set_reversal(true);
-  batch.AppendEvent(number, event);
-  MB_ASSIGN_OR_RETURN(v1::Tier tier, ApplyActivity(batch, number, *activity, -1));
+  MB_ASSIGN_OR_RETURN(v1::Tier tier,
+                      ApplyActivity(batch, number, request.activity_id(),
+                                    *activity, /*reversal=*/true));
   MB_RETURN_IF_ERROR(store_.Commit(batch));
   response.set_tier(tier);
   return response;

@@ -91,6 +91,10 @@ class Members {
   // The member, or NOT_FOUND naming `field`.
   absl::StatusOr<records::MemberRecord> Load(absl::string_view field,
                                              absl::string_view member_number);
+  // As Load, but FAILED_PRECONDITION for a MERGED member, which no longer
+  // changes.
+  absl::StatusOr<records::MemberRecord> LoadUnmerged(
+      absl::string_view field, absl::string_view member_number);
   // The member a chain of merges ends in.
   absl::StatusOr<std::string> FollowMerges(std::string member_number);
   // The member as clients see it, with today's tier.
@@ -102,12 +106,17 @@ class Members {
   // ALREADY_EXISTS when `key` belongs to a member other than `self`.
   absl::Status CheckUnique(absl::string_view key, absl::string_view self,
                            absl::string_view what);
-  // Applies qualifying activity (sign +1 to add, -1 to take away) and the
-  // tier events it causes to `batch`; returns the tier after.
+  // Adds (or, for a reversal, takes away) qualifying activity to the year's
+  // totals in `batch`, with its event and the tier change it causes; returns
+  // the tier after.
   absl::StatusOr<v1::Tier> ApplyActivity(store::WriteBatch& batch,
                                          absl::string_view member_number,
+                                         absl::string_view activity_id,
                                          const records::ActivityRecord& activity,
-                                         int sign);
+                                         bool reversal);
+  // Saves a member whose nominees changed, with the event.
+  absl::Status SaveNominees(records::MemberRecord& record,
+                            const common::v1::Actor& actor);
 
   // The outcome of checking a password under the lockout rule.
   struct PasswordCheck {

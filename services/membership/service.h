@@ -12,30 +12,34 @@
 
 namespace mileagebank::membership {
 
+// Every RPC of the Membership service, for X-macros.
+#define MB_MEMBERSHIP_RPCS(X) \
+  X(Enrol)                    \
+  X(GetMember)                \
+  X(UpdateProfile)            \
+  X(FindMembers)              \
+  X(ChangeStatus)             \
+  X(MergeMembers)             \
+  X(SetPassword)              \
+  X(VerifyPassword)           \
+  X(AddNominee)               \
+  X(RemoveNominee)            \
+  X(ListNominees)             \
+  X(RecordQualifyingActivity) \
+  X(ReverseQualifyingActivity) \
+  X(GetTier)                  \
+  X(ImportMembers)
+
 class MembershipService final : public v1::Membership::Service {
  public:
   explicit MembershipService(Members* members) : members_(members) {}
 
-#define MB_MEMBERSHIP_RPC(Method)                                           \
-  grpc::Status Method(grpc::ServerContext* context,                         \
-                      const v1::Method##Request* request,                   \
+#define MB_DECLARE_RPC(Method)                                   \
+  grpc::Status Method(grpc::ServerContext* context,              \
+                      const v1::Method##Request* request,        \
                       v1::Method##Response* response) override;
-  MB_MEMBERSHIP_RPC(Enrol)
-  MB_MEMBERSHIP_RPC(GetMember)
-  MB_MEMBERSHIP_RPC(UpdateProfile)
-  MB_MEMBERSHIP_RPC(FindMembers)
-  MB_MEMBERSHIP_RPC(ChangeStatus)
-  MB_MEMBERSHIP_RPC(MergeMembers)
-  MB_MEMBERSHIP_RPC(SetPassword)
-  MB_MEMBERSHIP_RPC(VerifyPassword)
-  MB_MEMBERSHIP_RPC(AddNominee)
-  MB_MEMBERSHIP_RPC(RemoveNominee)
-  MB_MEMBERSHIP_RPC(ListNominees)
-  MB_MEMBERSHIP_RPC(RecordQualifyingActivity)
-  MB_MEMBERSHIP_RPC(ReverseQualifyingActivity)
-  MB_MEMBERSHIP_RPC(GetTier)
-  MB_MEMBERSHIP_RPC(ImportMembers)
-#undef MB_MEMBERSHIP_RPC
+  MB_MEMBERSHIP_RPCS(MB_DECLARE_RPC)
+#undef MB_DECLARE_RPC
 
  private:
   Members* members_;
