@@ -1,0 +1,98 @@
+#include "tools/mbctl/arguments.h"
+
+#include <cmath>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+
+namespace mileagebank::mbctl {
+namespace {
+
+absl::StatusOr<bool> ParseSwitch(absl::string_view name,
+                                 const std::optional<std::string>& value) {
+  if (!value.has_value() || *value == "true") return true;
+  if (*value == "false") return false;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--", name, "=", *value, ": must be true or false"));
+}
+
+absl::StatusOr<std::string> RequireValue(
+    absl::string_view name, absl::string_view placeholder,
+    const std::optional<std::string>& value) {
+  if (!value.has_value() || value->empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, " needs a value: --", name, "=", placeholder));
+  }
+  return *value;
+}
+
+}  // namespace
+
+absl::StatusOr<Invocation> ParseArguments(
+    const std::vector<std::string>& args) {
+  Invocation invocation;
+  bool only_words = false;
+  for (const std::string& arg : args) {
+    if (only_words || arg == "-" || !absl::StartsWith(arg, "-")) {
+      invocation.words.push_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      only_words = true;
+      continue;
+    }
+    if (arg == "-h") {
+      invocation.help = true;
+      continue;
+    }
+    if (!absl::StartsWith(arg, "--")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown flag ", arg, ": flags are written --name=value"));
+    }
+    const size_t equals = arg.find('=');
+    const std::string name = arg.substr(2, equals - 2);
+    std::optional<std::string> value;
+    if (equals != std::string::npos) value = arg.substr(equals + 1);
+    if (name.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("\"", arg, "\": a flag needs a name"));
+    }
+
+    if (name == "help") {
+      absl::StatusOr<bool> help = ParseSwitch(name, value);
+      if (!help.ok()) return help.status();
+      invocation.help = *help;
+    } else if (name == "json") {
+      absl::StatusOr<bool> json = ParseSwitch(name, value);
+      if (!json.ok()) return json.status();
+      invocation.json = *json;
+    } else if (name == "target") {
+      absl::StatusOr<std::string> target =
+          RequireValue(name, "HOST:PORT", value);
+      if (!target.ok()) return target.status();
+      invocation.target = *target;
+    } else if (name == "request") {
+      absl::StatusOr<std::string> json =
+          RequireValue(name, "JSON or --request=@FILE", value);
+      if (!json.ok()) return json.status();
+      invocation.request_json = *json;
+    } else if (name == "timeout") {
+      absl::StatusOr<std::string> text = RequireValue(name, "SECONDS", value);
+      if (!text.ok()) return text.status();
+      double seconds;
+      if (!absl::SimpleAtod(*text, &seconds) || !std::isfinite(seconds) ||
+          seconds <= 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--timeout=", *text, ": must be a number of seconds above 0"));
+      }
+      invocation.timeout = absl::Seconds(seconds);
+    } else {
+      invocation.field_flags.push_back({name, value});
+    }
+  }
+  return invocation;
+}
+
+}  // namespace mileagebank::mbctl

@@ -1,0 +1,48 @@
+// mbctl's command line, split into its parts.
+//
+//   mbctl member get 1000000016 --json --target=10.0.0.5:7101
+//
+// gives words {"member", "get", "1000000016"}, json and target. The global
+// flags --target, --timeout, --json, --request and --help (or -h) may appear
+// anywhere; every other --name[=value] is a request flag, kept in order for
+// the request builder. After "--" every argument is a word, even one
+// starting with "-".
+//
+// Thread-safe: the function is pure.
+#ifndef MILEAGEBANK_TOOLS_MBCTL_ARGUMENTS_H_
+#define MILEAGEBANK_TOOLS_MBCTL_ARGUMENTS_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "tools/mbctl/request_builder.h"
+
+namespace mileagebank::mbctl {
+
+struct Invocation {
+  // The arguments that are not flags: group, command, positional arguments.
+  std::vector<std::string> words;
+  // The request flags, in the order given.
+  std::vector<FieldFlag> field_flags;
+  // --target=HOST:PORT.
+  std::optional<std::string> target;
+  // --timeout=SECONDS: the call's deadline.
+  absl::Duration timeout = absl::Seconds(10);
+  // --json: print the response as protobuf JSON.
+  bool json = false;
+  // --help or -h.
+  bool help = false;
+  // --request=JSON (or @FILE).
+  std::optional<std::string> request_json;
+};
+
+// Splits `args` (the command line without the program name). A global flag
+// with a bad value is INVALID_ARGUMENT naming it.
+absl::StatusOr<Invocation> ParseArguments(const std::vector<std::string>& args);
+
+}  // namespace mileagebank::mbctl
+
+#endif  // MILEAGEBANK_TOOLS_MBCTL_ARGUMENTS_H_

@@ -1,0 +1,136 @@
+// mbctl's runs that need no service: help, usage errors and an unreachable
+// service. The end-to-end test (mbctl_e2e_test.sh) covers real calls.
+#include "tools/mbctl/cli.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tools/mbctl/commands.h"
+
+namespace mileagebank::mbctl {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+struct Result {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+Result RunMbctl(const std::vector<std::string>& args) {
+  std::ostringstream out, err;
+  const int code = Run(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+TEST(RunTest, HelpListsEveryCommand) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{}, {"help"}, {"--help"}}) {
+    Result result = RunMbctl(args);
+    EXPECT_EQ(result.code, kExitOk);
+    EXPECT_EQ(result.err, "");
+    EXPECT_THAT(result.out, StartsWith("mbctl: "));
+    for (const Command& command : Commands()) {
+      EXPECT_THAT(result.out, HasSubstr(command.help));
+    }
+    EXPECT_THAT(result.out, HasSubstr("MBCTL_MEMBERSHIP_TARGET"));
+  }
+}
+
+TEST(RunTest, CommandHelpListsFieldsAndAliases) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"member", "enrol", "--help"},
+                                             {"help", "member", "enrol"}}) {
+    Result result = RunMbctl(args);
+    EXPECT_EQ(result.code, kExitOk);
+    EXPECT_THAT(result.out, StartsWith("usage: mbctl member enrol "));
+    EXPECT_THAT(result.out,
+                HasSubstr("--profile.date_of_birth=<YYYY-MM-DD>\n"));
+    EXPECT_THAT(result.out, HasSubstr("--profile.address.lines=<string> "
+                                      "(repeatable)\n"));
+    EXPECT_THAT(result.out, HasSubstr("--actor.channel=<CHANNEL_UNSPECIFIED|"));
+    EXPECT_THAT(result.out, HasSubstr("--family"));
+  }
+  Result get = RunMbctl({"member", "get", "-h"});
+  EXPECT_THAT(get.out, StartsWith("usage: mbctl member get MEMBER_NUMBER "));
+  EXPECT_THAT(get.out, HasSubstr("MEMBER_NUMBER  sets member_number"));
+}
+
+TEST(RunTest, GroupHelpListsItsCommands) {
+  Result result = RunMbctl({"member", "--help"});
+  EXPECT_EQ(result.code, kExitOk);
+  EXPECT_THAT(result.out, HasSubstr("nominee-remove MEMBER_NUMBER NOMINEE_ID"));
+}
+
+TEST(RunTest, UsageErrorsExitTwoWithAHint) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string error;
+    std::string hint;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"frob"}, "unknown command \"frob\"", "mbctl help"},
+           {{"member", "frob"},
+            "unknown command \"member frob\"",
+            "mbctl help"},
+           {{"member"}, "needs a command", "mbctl help member"},
+           {{"help", "member", "frob"}, "unknown command", "mbctl help"},
+           {{"member", "get"},
+            "missing argument MEMBER_NUMBER",
+            "mbctl member get --help"},
+           {{"member", "get", "1000000008", "--frob=1"},
+            "unknown flag --frob",
+            "mbctl member get --help"},
+           {{"member", "enrol", "--birth=1985-02-30"},
+            "--birth=1985-02-30",
+            "mbctl member enrol --help"},
+           {{"member", "get", "1", "--timeout=never"},
+            "--timeout=never",
+            "mbctl help"},
+       }) {
+    Result result = RunMbctl(c.args);
+    EXPECT_EQ(result.code, kExitUsage) << c.args[0];
+    EXPECT_EQ(result.out, "");
+    EXPECT_THAT(result.err, StartsWith("error: "));
+    EXPECT_THAT(result.err, HasSubstr(c.error));
+    EXPECT_THAT(result.err,
+                HasSubstr(absl::StrCat("hint: see '", c.hint, "'")));
+  }
+}
+
+TEST(RunTest, UnreachableServiceExitsThree) {
+  // A bound socket that does not listen: connecting to it is refused, and no
+  // one else can take the port meanwhile.
+  const int socket_fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(socket_fd, 0);
+  sockaddr_in address = {};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(
+      bind(socket_fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)),
+      0);
+  socklen_t length = sizeof(address);
+  ASSERT_EQ(
+      getsockname(socket_fd, reinterpret_cast<sockaddr*>(&address), &length),
+      0);
+  const std::string target =
+      absl::StrCat("127.0.0.1:", ntohs(address.sin_port));
+
+  Result result = RunMbctl(
+      {"member", "get", "1000000008", "--target=" + target, "--timeout=5"});
+  close(socket_fd);
+  EXPECT_EQ(result.code, kExitUnreachable);
+  EXPECT_THAT(result.err, StartsWith("error: UNAVAILABLE: "));
+  EXPECT_THAT(result.err, HasSubstr(target));
+}
+
+}  // namespace
+}  // namespace mileagebank::mbctl

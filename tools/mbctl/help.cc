@@ -1,0 +1,231 @@
+#include "tools/mbctl/help.h"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace mileagebank::mbctl {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+
+// Nested messages deeper than this are not listed (they are still settable).
+constexpr int kMaxDepth = 8;
+
+constexpr absl::string_view kGlobalFlags =
+    "Global flags, accepted anywhere on the line:\n"
+    "  --target=HOST:PORT  the service's address (default: the group's "
+    "variable, else its default address)\n"
+    "  --timeout=SECONDS   deadline of the call (default 10)\n"
+    "  --json              print the response as protobuf JSON\n"
+    "  --request=JSON      the whole request as protobuf JSON (or @FILE); "
+    "the other flags apply after it\n"
+    "  --help, -h          this text; after a command, its arguments and "
+    "fields\n";
+
+constexpr absl::string_view kExitCodes =
+    "Exit status: 0 done, 1 refused by the service, 2 usage error, 3 service "
+    "unreachable.\n";
+
+// "  left   right" lines with the right column aligned.
+std::string Columns(
+    const std::vector<std::pair<std::string, std::string>>& rows) {
+  size_t width = 0;
+  for (const auto& row : rows) width = std::max(width, row.first.size());
+  std::string out;
+  for (const auto& [left, right] : rows) {
+    absl::StrAppend(&out, "  ", left, std::string(width - left.size() + 2, ' '),
+                    right, "\n");
+  }
+  return out;
+}
+
+std::string ValuePlaceholder(const FieldDescriptor* field) {
+  switch (field->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_ENUM: {
+      std::vector<std::string> names;
+      for (int i = 0; i < field->enum_type()->value_count(); ++i) {
+        names.push_back(field->enum_type()->value(i)->name());
+      }
+      return absl::StrCat("<", absl::StrJoin(names, "|"), ">");
+    }
+    case FieldDescriptor::CPPTYPE_BOOL:
+      return "<true|false>";
+    case FieldDescriptor::CPPTYPE_STRING:
+      return field->type() == FieldDescriptor::TYPE_BYTES ? "<bytes>"
+                                                          : "<string>";
+    case FieldDescriptor::CPPTYPE_MESSAGE: {
+      const std::string& type = field->message_type()->full_name();
+      if (type == "mileagebank.common.v1.Date") return "<YYYY-MM-DD>";
+      if (type == "google.protobuf.Timestamp") return "<RFC 3339 time>";
+      if (type == "google.protobuf.FieldMask") return "<path,path,...>";
+      return "";
+    }
+    default:
+      return absl::StrCat("<", field->type_name(), ">");
+  }
+}
+
+void Describe(const Descriptor* descriptor, const std::string& prefix,
+              const std::string& note, std::vector<const Descriptor*>* path,
+              std::string* out) {
+  path->push_back(descriptor);
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const FieldDescriptor* field = descriptor->field(i);
+    const std::string name = prefix + field->name();
+    std::string field_note = note;
+    if (const google::protobuf::OneofDescriptor* oneof =
+            field->real_containing_oneof()) {
+      field_note = absl::StrCat("(one of ", oneof->name(), ")");
+    }
+    const std::string placeholder = ValuePlaceholder(field);
+    if (placeholder.empty()) {  // A message shown field by field.
+      const Descriptor* nested = field->message_type();
+      if (field->is_repeated()) {
+        absl::StrAppend(out, "  --", name, "  (a list of ", nested->full_name(),
+                        ": set it with --request)\n");
+      } else if (path->size() >= kMaxDepth ||
+                 std::find(path->begin(), path->end(), nested) != path->end()) {
+        absl::StrAppend(out, "  --", name, ".*  (", nested->full_name(), ")\n");
+      } else {
+        Describe(nested, name + ".", field_note, path, out);
+      }
+      continue;
+    }
+    absl::StrAppend(out, "  --", name, "=", placeholder,
+                    field->is_repeated() ? " (repeatable)" : "",
+                    field_note.empty() ? "" : "  ", field_note, "\n");
+  }
+  path->pop_back();
+}
+
+// The groups in the order of their first command.
+std::vector<std::string> Groups() {
+  std::vector<std::string> groups;
+  for (const Command& command : Commands()) {
+    if (std::find(groups.begin(), groups.end(), command.group) ==
+        groups.end()) {
+      groups.push_back(command.group);
+    }
+  }
+  return groups;
+}
+
+std::string WhereServed(const Service& service) {
+  return absl::StrCat("the ", service.name, " service (--target, else $",
+                      service.target_env, ", else ", service.default_target,
+                      ")");
+}
+
+std::string GroupSection(absl::string_view group) {
+  std::set<std::string> services;
+  std::vector<std::pair<std::string, std::string>> rows;
+  for (const Command& command : Commands()) {
+    if (command.group != group) continue;
+    services.insert(command.service);
+    std::string left = command.name;
+    for (const Positional& positional : command.positionals) {
+      absl::StrAppend(&left, " ", positional.name);
+    }
+    rows.emplace_back(left, command.help);
+  }
+  std::string heading(group);
+  if (services.size() == 1) {
+    for (const Service& service : Services()) {
+      if (service.name == *services.begin()) {
+        absl::StrAppend(&heading, ": ", WhereServed(service));
+      }
+    }
+  }
+  return absl::StrCat(heading, ":\n", Columns(rows));
+}
+
+}  // namespace
+
+std::string GeneralUsage() {
+  std::string out =
+      "mbctl: the mileage bank's command-line client.\n"
+      "\n"
+      "usage: mbctl <group> <command> [ARGUMENTS] [--field=value ...] "
+      "[global flags]\n"
+      "       mbctl help [<group> [<command>]]\n";
+  for (const std::string& group : Groups()) {
+    absl::StrAppend(&out, "\n", GroupSection(group));
+  }
+  absl::StrAppend(&out, "\n", kGlobalFlags, "\n",
+                  "Run 'mbctl <group> <command> --help' for a command's "
+                  "arguments and fields.\n",
+                  kExitCodes);
+  return out;
+}
+
+std::string GroupUsage(absl::string_view group) {
+  return absl::StrCat("usage: mbctl ", group,
+                      " <command> [ARGUMENTS] [--field=value ...]\n\n",
+                      GroupSection(group), "\n", "Run 'mbctl ", group,
+                      " <command> --help' for a command's arguments and "
+                      "fields.\n");
+}
+
+std::string Synopsis(const Command& command) {
+  std::string out = absl::StrCat("mbctl ", command.group, " ", command.name);
+  for (const Positional& positional : command.positionals) {
+    absl::StrAppend(&out, " ", positional.name);
+  }
+  return out;
+}
+
+std::string DescribeRequestFields(const Descriptor* descriptor) {
+  std::string out;
+  std::vector<const Descriptor*> path;
+  Describe(descriptor, "", "", &path, &out);
+  return out;
+}
+
+std::string CommandUsage(const Command& command) {
+  std::string out =
+      absl::StrCat("usage: ", Synopsis(command), " [--field=value ...]\n\n",
+                   command.help, "\n", "Calls ", command.method, " on ",
+                   WhereServed(ServiceOf(command)), ".\n");
+  if (!command.positionals.empty()) {
+    std::vector<std::pair<std::string, std::string>> rows;
+    for (const Positional& positional : command.positionals) {
+      rows.emplace_back(
+          positional.name,
+          positional.file
+              ? absl::StrCat("the file whose content sets ", positional.field,
+                             " (or give --", positional.field, "=@FILE)")
+              : absl::StrCat("sets ", positional.field, " (or give --",
+                             positional.field, "=...)"));
+    }
+    absl::StrAppend(&out, "\nArguments:\n", Columns(rows));
+  }
+  const Descriptor* request = FindMessageType(command.request_type);
+  if (request != nullptr) {
+    absl::StrAppend(&out, "\nFields of ", request->full_name(), ":\n",
+                    DescribeRequestFields(request));
+  }
+  if (!command.aliases.empty()) {
+    std::vector<std::pair<std::string, std::string>> rows;
+    for (const Alias& alias : command.aliases) {
+      rows.emplace_back(absl::StrCat("--", alias.flag),
+                        absl::StrCat("= --", alias.field));
+    }
+    absl::StrAppend(&out, "\nAliases:\n", Columns(rows));
+  }
+  absl::StrAppend(
+      &out,
+      "\nValues: a string or bytes value \"@FILE\" is the content of FILE "
+      "(\"@@\" for a literal \"@\");\n"
+      "enum values by name; repeatable fields take the flag once per value;\n"
+      "a bare --flag sets a bool field to true.\n\n",
+      kGlobalFlags);
+  return out;
+}
+
+}  // namespace mileagebank::mbctl
