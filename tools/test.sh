@@ -10,7 +10,7 @@ bash tools/install-deps.sh || exit 1
 bazel test //... --cache_test_results=no "$@"
 status=$?
 
-python3 tools/test_summary.py bazel-testlogs
+bazel query 'tests(//...)' 2>/dev/null | python3 tools/test_summary.py bazel-testlogs
 summary_status=$?
 [ "$status" -eq 0 ] || exit "$status"
 exit "$summary_status"

@@ -28,12 +28,12 @@ TEST(ConfigLoaderTest, FlagsOverrideTheFile) {
       password_max_attempts: 5)");
   config::v1::MembershipConfig config;
   ASSERT_TRUE(Load({"--server.data_dir=/srv/b", "--config=" + path,
-                    "--gold.qualifying_miles=60000"},
+                    "--tiers.gold.qualifying_miles=60000"},
                    &config)
                   .ok());
   EXPECT_EQ(config.server().listen_address(), "0.0.0.0:7101");
   EXPECT_EQ(config.server().data_dir(), "/srv/b");
-  EXPECT_EQ(config.gold().qualifying_miles(), 60000);
+  EXPECT_EQ(config.tiers().gold().qualifying_miles(), 60000);
   EXPECT_EQ(config.password_max_attempts(), 5);
 }
 
@@ -70,7 +70,7 @@ TEST(ConfigLoaderTest, HelpListsNestedFields) {
   std::string help =
       DescribeFlags(config::v1::MembershipConfig::descriptor());
   EXPECT_NE(help.find("--server.listen_address=<string>"), std::string::npos);
-  EXPECT_NE(help.find("--silver.qualifying_segments=<int32>"),
+  EXPECT_NE(help.find("--tiers.silver.qualifying_segments=<int32>"),
             std::string::npos);
 }
 

@@ -1,11 +1,13 @@
 #include "libs/store/store.h"
 
+#include <cstdio>
 #include <filesystem>
 #include <system_error>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
+#include "libs/log/log.h"
 #include "libs/store/keys.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/table.h"
@@ -51,16 +53,18 @@ ScanRange PrefixRange(absl::string_view prefix) {
 
 void WriteBatch::Put(absl::string_view table, absl::string_view key,
                      absl::string_view value) {
-  batch_.Put(store_->Table(table), ToSlice(key), ToSlice(value));
+  writes_.push_back(
+      {store_->Table(table), std::string(key), std::string(value)});
 }
 
 void WriteBatch::PutProto(absl::string_view table, absl::string_view key,
                           const google::protobuf::Message& value) {
-  Put(table, key, value.SerializeAsString());
+  writes_.push_back(
+      {store_->Table(table), std::string(key), value.SerializeAsString()});
 }
 
 void WriteBatch::Delete(absl::string_view table, absl::string_view key) {
-  batch_.Delete(store_->Table(table), ToSlice(key));
+  writes_.push_back({store_->Table(table), std::string(key), std::nullopt});
 }
 
 void WriteBatch::AppendEvent(absl::string_view key,
@@ -89,9 +93,6 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.paranoid_checks = true;
-  // One fsync for a group of concurrent writers, and no reordering of the
-  // memtable inserts: what makes durable writes fast under concurrency.
-  db_options.enable_pipelined_write = true;
   db_options.IncreaseParallelism(2);
 
   rocksdb::BlockBasedTableOptions table_options;
@@ -141,18 +142,25 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
       return absl::DataLossError(
           absl::StrCat("store ", options.path, ": malformed event log key"));
     }
-    absl::MutexLock lock(&store->sequence_mutex_);
-    store->last_assigned_ = last;
-    store->visible_ = last;
+    absl::MutexLock lock(&store->mutex_);
+    store->last_sequence_ = last;
+    store->durable_sequence_ = last;
   }
   if (!it->status().ok()) {
     return FromRocks(it->status(), "reading event log");
   }
+  it.reset();
+  store->writer_ = std::thread([raw = store.get()] { raw->WriteLoop(); });
   return store;
 }
 
 Store::~Store() {
-  StopWaiters();
+  {
+    absl::MutexLock lock(&mutex_);
+    stopping_ = true;
+    closing_ = true;
+  }
+  if (writer_.joinable()) writer_.join();  // Drains the line first.
   if (db_ == nullptr) return;
   db_->FlushWAL(/*sync=*/true);
   for (rocksdb::ColumnFamilyHandle* handle : handles_) {
@@ -173,34 +181,96 @@ rocksdb::ColumnFamilyHandle* Store::Table(absl::string_view name) const {
   return it->second;
 }
 
-absl::Status Store::Commit(WriteBatch& batch, bool sync) {
-  uint64_t first = 0;
-  if (!batch.events_.empty()) {
-    const google::protobuf::Timestamp now =
-        google::protobuf::util::TimeUtil::GetCurrentTime();
-    absl::MutexLock lock(&sequence_mutex_);
-    first = last_assigned_ + 1;
-    for (common::v1::Event& event : batch.events_) {
-      uint64_t sequence = ++last_assigned_;
-      event.set_sequence(sequence);
-      *event.mutable_recorded_at() = now;
-      batch.batch_.Put(Table(kEventsTable), EventKey(sequence),
-                       event.SerializeAsString());
-      in_flight_.insert(sequence);
-    }
+std::string Store::PendingKey(const rocksdb::ColumnFamilyHandle* table,
+                              absl::string_view key) {
+  return absl::StrCat(table->GetID(), ":", key);
+}
+
+uint64_t Store::Enqueue(WriteBatch& batch) {
+  const google::protobuf::Timestamp now =
+      google::protobuf::util::TimeUtil::GetCurrentTime();
+  absl::MutexLock lock(&mutex_);
+  Queued queued;
+  queued.ticket = ++last_ticket_;
+  queued.writes = std::move(batch.writes_);
+  queued.last_sequence = 0;
+  rocksdb::ColumnFamilyHandle* events = Table(kEventsTable);
+  for (common::v1::Event& event : batch.events_) {
+    event.set_sequence(++last_sequence_);
+    *event.mutable_recorded_at() = now;
+    queued.writes.push_back(
+        {events, EventKey(event.sequence()), event.SerializeAsString()});
+    queued.last_sequence = event.sequence();
   }
-  rocksdb::WriteOptions write_options;
-  write_options.sync = sync;
-  rocksdb::Status written = db_->Write(write_options, &batch.batch_);
-  if (first != 0) {
-    absl::MutexLock lock(&sequence_mutex_);
-    for (uint64_t s = first; s < first + batch.events_.size(); ++s) {
-      in_flight_.erase(s);
-    }
-    // A failed write leaves a gap in the numbers, which readers step over.
-    visible_ = in_flight_.empty() ? last_assigned_ : *in_flight_.begin() - 1;
+  batch.writes_.clear();
+  batch.events_.clear();
+  for (const WriteBatch::Write& write : queued.writes) {
+    if (write.table == events) continue;  // Never read back from the line.
+    pending_[PendingKey(write.table, write.key)] =
+        Pending{write.value, queued.ticket};
   }
-  return FromRocks(written, "committing");
+  const uint64_t ticket = queued.ticket;
+  queue_.push_back(std::move(queued));
+  return ticket;
+}
+
+void Store::Wait(uint64_t ticket) {
+  absl::MutexLock lock(&mutex_);
+  auto durable = [this, ticket]() ABSL_SHARED_LOCKS_REQUIRED(mutex_) {
+    return durable_ticket_ >= ticket;
+  };
+  mutex_.Await(absl::Condition(&durable));
+}
+
+absl::Status Store::Commit(WriteBatch& batch) {
+  Wait(Enqueue(batch));
+  return absl::OkStatus();
+}
+
+void Store::WriteLoop() {
+  while (true) {
+    std::deque<Queued> group;
+    {
+      absl::MutexLock lock(&mutex_);
+      auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mutex_) {
+        return !queue_.empty() || closing_;
+      };
+      mutex_.Await(absl::Condition(&ready));
+      if (queue_.empty()) return;  // Closing, and the line is drained.
+      group.swap(queue_);
+    }
+    rocksdb::WriteBatch combined;
+    for (const Queued& queued : group) {
+      for (const WriteBatch::Write& write : queued.writes) {
+        if (write.value) {
+          combined.Put(write.table, write.key, *write.value);
+        } else {
+          combined.Delete(write.table, write.key);
+        }
+      }
+    }
+    rocksdb::WriteOptions write_options;
+    write_options.sync = true;
+    rocksdb::Status written = db_->Write(write_options, &combined);
+    if (!written.ok()) {
+      // Later decisions were made on top of these writes; only a restart
+      // from what is on disk is trustworthy now.
+      log::Error("store_write_failed",
+                 {{"path", path_}, {"reason", written.ToString()}});
+      std::abort();
+    }
+    absl::MutexLock lock(&mutex_);
+    for (const Queued& queued : group) {
+      for (const WriteBatch::Write& write : queued.writes) {
+        auto it = pending_.find(PendingKey(write.table, write.key));
+        if (it != pending_.end() && it->second.ticket == queued.ticket) {
+          pending_.erase(it);
+        }
+      }
+      if (queued.last_sequence != 0) durable_sequence_ = queued.last_sequence;
+    }
+    durable_ticket_ = group.back().ticket;
+  }
 }
 
 absl::StatusOr<std::optional<std::string>> Store::Get(
@@ -213,10 +283,27 @@ absl::StatusOr<std::optional<std::string>> Store::Get(
   return value;
 }
 
-absl::StatusOr<bool> Store::GetProto(absl::string_view table,
-                                     absl::string_view key,
-                                     google::protobuf::Message* value) const {
-  absl::StatusOr<std::optional<std::string>> raw = Get(table, key);
+absl::StatusOr<std::optional<std::string>> Store::GetLatest(
+    absl::string_view table, absl::string_view key, uint64_t* ticket) const {
+  {
+    absl::MutexLock lock(&mutex_);
+    auto it = pending_.find(PendingKey(Table(table), key));
+    if (it != pending_.end()) {
+      if (ticket != nullptr) *ticket = it->second.ticket;
+      return it->second.value;
+    }
+  }
+  // Not in line: the writer removes a key from the line only after writing
+  // it, so the database has its newest value.
+  if (ticket != nullptr) *ticket = 0;
+  return Get(table, key);
+}
+
+namespace {
+
+absl::StatusOr<bool> ParseInto(
+    absl::StatusOr<std::optional<std::string>> raw, absl::string_view table,
+    google::protobuf::Message* value) {
   if (!raw.ok()) return raw.status();
   if (!raw->has_value()) return false;
   if (!value->ParseFromString(**raw)) {
@@ -225,6 +312,21 @@ absl::StatusOr<bool> Store::GetProto(absl::string_view table,
                                             value->GetTypeName()));
   }
   return true;
+}
+
+}  // namespace
+
+absl::StatusOr<bool> Store::GetProto(absl::string_view table,
+                                     absl::string_view key,
+                                     google::protobuf::Message* value) const {
+  return ParseInto(Get(table, key), table, value);
+}
+
+absl::StatusOr<bool> Store::GetLatestProto(absl::string_view table,
+                                           absl::string_view key,
+                                           google::protobuf::Message* value,
+                                           uint64_t* ticket) const {
+  return ParseInto(GetLatest(table, key, ticket), table, value);
 }
 
 absl::Status Store::Scan(
@@ -280,28 +382,27 @@ absl::StatusOr<std::vector<common::v1::Event>> Store::ReadEvents(
 }
 
 uint64_t Store::LastSequence() const {
-  absl::MutexLock lock(&sequence_mutex_);
-  return visible_;
+  absl::MutexLock lock(&mutex_);
+  return durable_sequence_;
 }
 
 bool Store::WaitForEvents(uint64_t after_sequence,
                           absl::Duration timeout) const {
-  absl::MutexLock lock(&sequence_mutex_);
-  auto ready = [this, after_sequence]() ABSL_SHARED_LOCKS_REQUIRED(
-                   sequence_mutex_) {
-    return visible_ > after_sequence || stopping_;
+  absl::MutexLock lock(&mutex_);
+  auto ready = [this, after_sequence]() ABSL_SHARED_LOCKS_REQUIRED(mutex_) {
+    return durable_sequence_ > after_sequence || stopping_;
   };
-  sequence_mutex_.AwaitWithTimeout(absl::Condition(&ready), timeout);
-  return visible_ > after_sequence;
+  mutex_.AwaitWithTimeout(absl::Condition(&ready), timeout);
+  return durable_sequence_ > after_sequence;
 }
 
 void Store::StopWaiters() {
-  absl::MutexLock lock(&sequence_mutex_);
+  absl::MutexLock lock(&mutex_);
   stopping_ = true;
 }
 
 bool Store::stopping() const {
-  absl::MutexLock lock(&sequence_mutex_);
+  absl::MutexLock lock(&mutex_);
   return stopping_;
 }
 

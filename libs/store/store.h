@@ -1,18 +1,25 @@
 // Store: the one way services persist state, a thin wrapper over RocksDB.
 //
 // - Tables are RocksDB column families, named when the store is opened.
-// - Every change is a WriteBatch committed atomically; Commit fsyncs the
-//   write-ahead log before returning (unless asked not to), so an
-//   acknowledged write survives kill -9. Concurrent commits share their
-//   fsync: RocksDB groups writers that arrive together.
-// - Transactional outbox: a batch may append events; Commit gives them
+// - Every change is a WriteBatch applied atomically. Commit returns once the
+//   batch is on disk (the write-ahead log fsynced), so an acknowledged write
+//   survives kill -9.
+// - Pipelined group commit: Enqueue puts a batch in line and returns at once;
+//   one writer thread writes everything in line as one fsynced RocksDB
+//   write, in line order; Wait blocks until a batch is durable. A service
+//   decides under its own lock (reading with GetLatest, which sees batches
+//   still in line), enqueues, releases the lock and only then waits: one busy
+//   account is not held up by its own fsyncs, and a decision that depended
+//   on an earlier one is never durable without it.
+// - Transactional outbox: a batch may append events; Enqueue gives them
 //   consecutive sequence numbers and writes them in the same atomic batch, so
 //   no state change is ever without its event or the other way round.
-//   Readers (EventStreamService, tests) see events only up to the highest
-//   sequence below which every event is committed, so a slow commit never
-//   lets a reader skip an earlier event.
+//   Readers (EventStreamService) see events once they are durable.
 // - Cursors: a consumer of another service's stream keeps its position in a
 //   cursor written in the same batch as what it derived from the event.
+// - A failed write to disk ends the process (after logging why): the state
+//   decided on top of it can no longer be trusted, and a restart recovers
+//   exactly what was acknowledged.
 //
 //   auto store = Store::Open({.path = dir, .tables = {"members", "index"}});
 //   WriteBatch batch = (*store)->NewBatch();
@@ -21,7 +28,7 @@
 //   MB_RETURN_IF_ERROR((*store)->Commit(batch));
 //
 // Thread-safe. Read-modify-write sequences need a caller's lock (see
-// KeyLocks in key_locks.h): RocksDB orders writes, not decisions.
+// KeyLocks in key_locks.h): the store orders writes, not decisions.
 #ifndef MILEAGEBANK_LIBS_STORE_STORE_H_
 #define MILEAGEBANK_LIBS_STORE_STORE_H_
 
@@ -29,7 +36,8 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <set>
+#include <deque>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -75,14 +83,19 @@ class WriteBatch {
   // Records that the consumer of `source` has applied everything up to
   // `sequence`.
   void SetCursor(absl::string_view source, uint64_t sequence);
-  bool empty() const { return batch_.Count() == 0 && events_.empty(); }
+  bool empty() const { return writes_.empty() && events_.empty(); }
 
  private:
   friend class Store;
   explicit WriteBatch(const Store* store) : store_(store) {}
 
+  struct Write {
+    rocksdb::ColumnFamilyHandle* table;
+    std::string key;
+    std::optional<std::string> value;  // nullopt deletes.
+  };
   const Store* store_;
-  rocksdb::WriteBatch batch_;
+  std::vector<Write> writes_;
   std::vector<common::v1::Event> events_;
 };
 
@@ -111,18 +124,38 @@ class Store {
 
   WriteBatch NewBatch() const { return WriteBatch(this); }
 
-  // Applies `batch` atomically. With `sync`, the write is on disk before this
-  // returns. Events in the batch get their sequence numbers here.
-  absl::Status Commit(WriteBatch& batch, bool sync = true);
+  // Puts `batch` in line and returns its ticket at once. Its events get
+  // their sequence numbers here. The batch is emptied.
+  uint64_t Enqueue(WriteBatch& batch);
+  // Blocks until the batch of `ticket` (and every batch before it) is on
+  // disk.
+  void Wait(uint64_t ticket);
+  // Enqueue, then Wait. The status is OK: a failed disk write ends the
+  // process rather than return.
+  absl::Status Commit(WriteBatch& batch);
 
-  // The value at `key`, or nullopt when there is none.
+  // The durable value at `key`, or nullopt when there is none: what queries
+  // answer with, never a write still in line.
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view table,
                                                  absl::string_view key) const;
+  // The newest value at `key`, a write still in line included: what
+  // decisions read under the caller's lock. `*ticket` (if given) is the
+  // ticket of the write in line it came from, 0 when durable; a reply that
+  // reveals the value waits for it.
+  absl::StatusOr<std::optional<std::string>> GetLatest(
+      absl::string_view table, absl::string_view key,
+      uint64_t* ticket = nullptr) const;
+  // GetLatest parsed into `value`; false when there is none.
+  absl::StatusOr<bool> GetLatestProto(absl::string_view table,
+                                      absl::string_view key,
+                                      google::protobuf::Message* value,
+                                      uint64_t* ticket = nullptr) const;
   // Parses the value at `key` into `value`; false when there is none.
   absl::StatusOr<bool> GetProto(absl::string_view table, absl::string_view key,
                                 google::protobuf::Message* value) const;
 
-  // Calls `visit` for each key in `range` in order until it returns false.
+  // Calls `visit` for each durable key in `range` in order until it returns
+  // false.
   absl::Status Scan(
       absl::string_view table, const ScanRange& range,
       const std::function<bool(absl::string_view key, absl::string_view value)>&
@@ -131,7 +164,7 @@ class Store {
   // Up to `max` committed events after `after_sequence`, in order.
   absl::StatusOr<std::vector<common::v1::Event>> ReadEvents(
       uint64_t after_sequence, size_t max) const;
-  // The newest sequence below which every event is committed.
+  // The newest sequence whose event is durable.
   uint64_t LastSequence() const;
   // Waits until an event after `after_sequence` is committed, or `timeout`
   // passes, or the store is shutting down. True when there is one.
@@ -154,17 +187,38 @@ class Store {
   friend class WriteBatch;
   Store() = default;
   rocksdb::ColumnFamilyHandle* Table(absl::string_view name) const;
+  // Writes what is in line, group by group, until the store closes.
+  void WriteLoop();
+  static std::string PendingKey(const rocksdb::ColumnFamilyHandle* table,
+                                absl::string_view key);
+
+  // A batch in line.
+  struct Queued {
+    uint64_t ticket;
+    std::vector<WriteBatch::Write> writes;
+    uint64_t last_sequence;  // 0 when it has no events.
+  };
+  // The newest write in line of one key.
+  struct Pending {
+    std::optional<std::string> value;
+    uint64_t ticket;
+  };
 
   std::string path_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   absl::flat_hash_map<std::string, rocksdb::ColumnFamilyHandle*> tables_;
+  std::thread writer_;
 
-  mutable absl::Mutex sequence_mutex_;
-  uint64_t last_assigned_ ABSL_GUARDED_BY(sequence_mutex_) = 0;
-  uint64_t visible_ ABSL_GUARDED_BY(sequence_mutex_) = 0;
-  std::set<uint64_t> in_flight_ ABSL_GUARDED_BY(sequence_mutex_);
-  bool stopping_ ABSL_GUARDED_BY(sequence_mutex_) = false;
+  mutable absl::Mutex mutex_;
+  std::deque<Queued> queue_ ABSL_GUARDED_BY(mutex_);
+  absl::flat_hash_map<std::string, Pending> pending_ ABSL_GUARDED_BY(mutex_);
+  uint64_t last_ticket_ ABSL_GUARDED_BY(mutex_) = 0;
+  uint64_t durable_ticket_ ABSL_GUARDED_BY(mutex_) = 0;
+  uint64_t last_sequence_ ABSL_GUARDED_BY(mutex_) = 0;
+  uint64_t durable_sequence_ ABSL_GUARDED_BY(mutex_) = 0;
+  bool closing_ ABSL_GUARDED_BY(mutex_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
 };
 
 }  // namespace mileagebank::store

@@ -156,7 +156,7 @@ TEST_F(StoreTest, ConcurrentCommitsPublishEveryEventInOrder) {
         WriteBatch batch = store_->NewBatch();
         batch.Put("things", KeyBuilder().Int64(t).Int64(i).Build(), "v");
         batch.AppendEvent("k", Money(i));
-        ASSERT_TRUE(store_->Commit(batch, /*sync=*/false).ok());
+        ASSERT_TRUE(store_->Commit(batch).ok());
       }
     });
   }
@@ -193,6 +193,32 @@ TEST_F(StoreTest, AcknowledgedCommitsSurviveSigkill) {
   EXPECT_EQ(events->back().sequence(), 50u);
   EXPECT_TRUE((*store_->Get("things", KeyBuilder().Int64(50).Build()))
                   .has_value());
+}
+
+TEST_F(StoreTest, LatestReadSeesQueuedWritesAndTicketsBecomeDurableInOrder) {
+  uint64_t last = 0;
+  for (int i = 0; i < 100; ++i) {
+    WriteBatch batch = store_->NewBatch();
+    batch.Put("things", "counter", std::to_string(i));
+    if (i % 10 == 0) batch.Delete("things", "gone");
+    batch.AppendEvent("k", Money(i));
+    uint64_t ticket = store_->Enqueue(batch);
+    EXPECT_GT(ticket, last);
+    last = ticket;
+    uint64_t pending_ticket = 0;
+    auto latest = store_->GetLatest("things", "counter", &pending_ticket);
+    ASSERT_TRUE(latest.ok());
+    // Whether or not the writer got to it yet, the newest value is visible.
+    EXPECT_EQ(**latest, std::to_string(i));
+    EXPECT_TRUE(pending_ticket == 0 || pending_ticket == ticket);
+  }
+  store_->Wait(last);
+  EXPECT_EQ(**store_->Get("things", "counter"), "99");
+  EXPECT_FALSE(store_->Get("things", "gone")->has_value());
+  EXPECT_EQ(store_->LastSequence(), 100u);
+  uint64_t ticket = 1;
+  EXPECT_EQ(**store_->GetLatest("things", "counter", &ticket), "99");
+  EXPECT_EQ(ticket, 0u);  // Durable now: nothing left in line.
 }
 
 TEST_F(StoreTest, CheckpointIsAnOpenableCopy) {

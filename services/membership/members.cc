@@ -101,7 +101,7 @@ common::v1::Date ActivityDate(const records::ActivityRecord& activity) {
 absl::StatusOr<MembershipOptions> MembershipOptions::FromConfig(
     const config::v1::MembershipConfig& config) {
   MembershipOptions options;
-  MB_ASSIGN_OR_RETURN(options.thresholds, TierThresholds::FromConfig(config));
+  MB_ASSIGN_OR_RETURN(options.thresholds, tiers::TierThresholds::FromConfig(config.tiers()));
   if (config.password_max_attempts() < 0 ||
       config.password_max_attempts() > 100) {
     return absl::InvalidArgumentError("password_max_attempts: must be 1-100");
@@ -214,11 +214,11 @@ absl::StatusOr<std::string> Members::FollowMerges(std::string member_number) {
 
 absl::StatusOr<v1::Tier> Members::TierToday(absl::string_view member_number) {
   const int64_t year = Today().year();
-  MB_ASSIGN_OR_RETURN(QualifyingTotals this_year,
+  MB_ASSIGN_OR_RETURN(tiers::QualifyingTotals this_year,
                       store_.LoadYear(member_number, year));
-  MB_ASSIGN_OR_RETURN(QualifyingTotals last_year,
+  MB_ASSIGN_OR_RETURN(tiers::QualifyingTotals last_year,
                       store_.LoadYear(member_number, year - 1));
-  return TierOn(this_year, last_year, options_.thresholds);
+  return tiers::TierOn(this_year, last_year, options_.thresholds);
 }
 
 absl::StatusOr<v1::Member> Members::View(const records::MemberRecord& record) {
@@ -620,9 +620,9 @@ absl::StatusOr<v1::MergeMembersResponse> Members::MergeMembers(
   }
   MB_ASSIGN_OR_RETURN(auto source_years, store_.LoadYears(source_number));
   const int64_t this_year = Today().year();
-  QualifyingTotals target_now, target_last;
+  tiers::QualifyingTotals target_now, target_last;
   for (const auto& [year, totals] : source_years) {
-    MB_ASSIGN_OR_RETURN(QualifyingTotals merged,
+    MB_ASSIGN_OR_RETURN(tiers::QualifyingTotals merged,
                         store_.LoadYear(target_number, year));
     merged.miles += totals.miles;
     merged.segments += totals.segments;
@@ -632,7 +632,7 @@ absl::StatusOr<v1::MergeMembersResponse> Members::MergeMembers(
   MB_ASSIGN_OR_RETURN(target_now, store_.LoadYear(target_number, this_year));
   MB_ASSIGN_OR_RETURN(target_last, store_.LoadYear(target_number, this_year - 1));
   for (const auto& [year, totals] : source_years) {
-    QualifyingTotals* into = year == this_year       ? &target_now
+    tiers::QualifyingTotals* into = year == this_year       ? &target_now
                              : year == this_year - 1 ? &target_last
                                                      : nullptr;
     if (into != nullptr) {
@@ -641,7 +641,7 @@ absl::StatusOr<v1::MergeMembersResponse> Members::MergeMembers(
     }
   }
   const v1::Tier target_tier_after =
-      TierOn(target_now, target_last, options_.thresholds);
+      tiers::TierOn(target_now, target_last, options_.thresholds);
 
   const v1::MemberStatus source_status = source.member().status();
   source.mutable_member()->set_status(v1::MERGED);
@@ -914,20 +914,20 @@ absl::StatusOr<v1::Tier> Members::ApplyActivity(
 
   const int sign = reversal ? -1 : +1;
   const int64_t this_year = Today().year();
-  MB_ASSIGN_OR_RETURN(QualifyingTotals now,
+  MB_ASSIGN_OR_RETURN(tiers::QualifyingTotals now,
                       store_.LoadYear(member_number, this_year));
-  MB_ASSIGN_OR_RETURN(QualifyingTotals last,
+  MB_ASSIGN_OR_RETURN(tiers::QualifyingTotals last,
                       store_.LoadYear(member_number, this_year - 1));
-  const v1::Tier before = TierOn(now, last, options_.thresholds);
+  const v1::Tier before = tiers::TierOn(now, last, options_.thresholds);
 
   const int64_t year = activity.year();
-  MB_ASSIGN_OR_RETURN(QualifyingTotals totals, store_.LoadYear(member_number, year));
+  MB_ASSIGN_OR_RETURN(tiers::QualifyingTotals totals, store_.LoadYear(member_number, year));
   totals.miles += sign * activity.qualifying_miles();
   totals.segments += sign * activity.qualifying_segments();
   store_.PutYear(batch, member_number, year, totals);
   if (year == this_year) now = totals;
   if (year == this_year - 1) last = totals;
-  const v1::Tier after = TierOn(now, last, options_.thresholds);
+  const v1::Tier after = tiers::TierOn(now, last, options_.thresholds);
   if (after != before) {
     v1::TierChanged event;
     event.set_member_number(std::string(member_number));
@@ -1052,11 +1052,11 @@ absl::StatusOr<v1::GetTierResponse> Members::GetTier(
   MB_RETURN_IF_ERROR(errors.ToStatus());
   MB_ASSIGN_OR_RETURN(records::MemberRecord record,
                       Load("member_number", request.member_number()));
-  MB_ASSIGN_OR_RETURN(QualifyingTotals this_year,
+  MB_ASSIGN_OR_RETURN(tiers::QualifyingTotals this_year,
                       store_.LoadYear(request.member_number(), day.year()));
-  MB_ASSIGN_OR_RETURN(QualifyingTotals last_year,
+  MB_ASSIGN_OR_RETURN(tiers::QualifyingTotals last_year,
                       store_.LoadYear(request.member_number(), day.year() - 1));
-  return DescribeTier(this_year, last_year, options_.thresholds);
+  return tiers::DescribeTier(this_year, last_year, options_.thresholds);
 }
 
 absl::StatusOr<v1::ImportMembersResponse> Members::ImportMembers(

@@ -29,12 +29,12 @@
 #include "prometheus/registry.h"
 #include "services/membership/lockout.h"
 #include "services/membership/store.h"
-#include "services/membership/tiers.h"
+#include "libs/tiers/tiers.h"
 
 namespace mileagebank::membership {
 
 struct MembershipOptions {
-  TierThresholds thresholds;
+  tiers::TierThresholds thresholds;
   LockoutPolicy lockout;
   crypto::PasswordCost password_cost;
   int max_nominees = 5;

@@ -155,19 +155,19 @@ absl::StatusOr<std::string> MemberStore::LastMemberNumber() const {
   return last;
 }
 
-absl::StatusOr<QualifyingTotals> MemberStore::LoadYear(
+absl::StatusOr<tiers::QualifyingTotals> MemberStore::LoadYear(
     absl::string_view member_number, int64_t year) const {
   records::YearRecord record;
   absl::StatusOr<bool> found = store_->GetProto(
       kYears, KeyBuilder().String(member_number).Int64(year).Build(), &record);
   if (!found.ok()) return found.status();
-  return QualifyingTotals{record.qualifying_miles(),
+  return tiers::QualifyingTotals{record.qualifying_miles(),
                           record.qualifying_segments()};
 }
 
-absl::StatusOr<std::vector<std::pair<int64_t, QualifyingTotals>>>
+absl::StatusOr<std::vector<std::pair<int64_t, tiers::QualifyingTotals>>>
 MemberStore::LoadYears(absl::string_view member_number) const {
-  std::vector<std::pair<int64_t, QualifyingTotals>> years;
+  std::vector<std::pair<int64_t, tiers::QualifyingTotals>> years;
   std::string prefix = MemberKey(member_number);
   absl::Status malformed;
   absl::Status scanned = store_->Scan(
@@ -181,7 +181,7 @@ MemberStore::LoadYears(absl::string_view member_number) const {
           malformed = absl::DataLossError("membership years: malformed record");
           return false;
         }
-        years.emplace_back(year, QualifyingTotals{record.qualifying_miles(),
+        years.emplace_back(year, tiers::QualifyingTotals{record.qualifying_miles(),
                                                   record.qualifying_segments()});
         return true;
       });
@@ -260,7 +260,7 @@ void MemberStore::DeleteIndexes(store::WriteBatch& batch,
 
 void MemberStore::PutYear(store::WriteBatch& batch,
                           absl::string_view member_number, int64_t year,
-                          const QualifyingTotals& totals) {
+                          const tiers::QualifyingTotals& totals) {
   records::YearRecord record;
   record.set_qualifying_miles(totals.miles);
   record.set_qualifying_segments(totals.segments);

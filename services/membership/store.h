@@ -28,7 +28,7 @@
 #include "libs/store/store.h"
 #include "mileagebank/membership/v1/membership.pb.h"
 #include "services/membership/records.pb.h"
-#include "services/membership/tiers.h"
+#include "libs/tiers/tiers.h"
 
 namespace mileagebank::membership {
 
@@ -67,7 +67,7 @@ class MemberStore {
   // The highest member number ever handed out, or "" for none.
   absl::StatusOr<std::string> LastMemberNumber() const;
 
-  absl::StatusOr<QualifyingTotals> LoadYear(absl::string_view member_number,
+  absl::StatusOr<tiers::QualifyingTotals> LoadYear(absl::string_view member_number,
                                             int64_t year) const;
   absl::StatusOr<std::optional<records::ActivityRecord>> LoadActivity(
       absl::string_view member_number, absl::string_view activity_id) const;
@@ -84,7 +84,7 @@ class MemberStore {
   void DeleteIndexes(store::WriteBatch& batch, absl::string_view member_number,
                      const v1::Profile& profile);
   void PutYear(store::WriteBatch& batch, absl::string_view member_number,
-               int64_t year, const QualifyingTotals& totals);
+               int64_t year, const tiers::QualifyingTotals& totals);
   void PutActivity(store::WriteBatch& batch, absl::string_view member_number,
                    absl::string_view activity_id,
                    const records::ActivityRecord& record);
@@ -93,7 +93,7 @@ class MemberStore {
   void DeleteYear(store::WriteBatch& batch, absl::string_view member_number,
                   int64_t year);
   // Every year with totals for a member.
-  absl::StatusOr<std::vector<std::pair<int64_t, QualifyingTotals>>> LoadYears(
+  absl::StatusOr<std::vector<std::pair<int64_t, tiers::QualifyingTotals>>> LoadYears(
       absl::string_view member_number) const;
   void PutRequest(store::WriteBatch& batch, absl::string_view request_id,
                   const records::RequestRecord& record);

@@ -1,20 +1,20 @@
-#include "services/membership/tiers.h"
+#include "libs/tiers/tiers.h"
 
 #include "gtest/gtest.h"
 
-namespace mileagebank::membership {
+namespace mileagebank::tiers {
 namespace {
 
-using v1::BLUE;
-using v1::GOLD;
-using v1::PLATINUM;
-using v1::SILVER;
+using membership::v1::BLUE;
+using membership::v1::GOLD;
+using membership::v1::PLATINUM;
+using membership::v1::SILVER;
 
 TEST(TiersTest, EachThresholdByMilesOrSegments) {
   TierThresholds t;
   struct Case {
     int64_t miles, segments;
-    v1::Tier tier;
+    membership::v1::Tier tier;
   };
   for (const Case& c : {Case{0, 0, BLUE}, Case{24'999, 29, BLUE},
                         Case{25'000, 0, SILVER}, Case{0, 30, SILVER},
@@ -38,7 +38,7 @@ TEST(TiersTest, TierHoldsThroughTheFollowingYear) {
 
 TEST(TiersTest, ProgressNamesTheNextTierAndWhatItNeeds) {
   TierThresholds t;
-  v1::GetTierResponse r = DescribeTier({30'000, 12}, {0, 0}, t);
+  membership::v1::GetTierResponse r = DescribeTier({30'000, 12}, {0, 0}, t);
   EXPECT_EQ(r.tier(), SILVER);
   EXPECT_EQ(r.next_tier(), GOLD);
   EXPECT_EQ(r.miles_to_next_tier(), 20'000);
@@ -47,7 +47,7 @@ TEST(TiersTest, ProgressNamesTheNextTierAndWhatItNeeds) {
 
 TEST(TiersTest, ProgressCountsThisYearEvenWhenLastYearHoldsTheTier) {
   TierThresholds t;
-  v1::GetTierResponse r = DescribeTier({10'000, 70}, {60'000, 0}, t);
+  membership::v1::GetTierResponse r = DescribeTier({10'000, 70}, {60'000, 0}, t);
   EXPECT_EQ(r.tier(), GOLD);
   EXPECT_EQ(r.next_tier(), PLATINUM);
   EXPECT_EQ(r.miles_to_next_tier(), 90'000);
@@ -55,14 +55,14 @@ TEST(TiersTest, ProgressCountsThisYearEvenWhenLastYearHoldsTheTier) {
 }
 
 TEST(TiersTest, NothingBeyondPlatinum) {
-  v1::GetTierResponse r = DescribeTier({150'000, 0}, {0, 0}, TierThresholds());
+  membership::v1::GetTierResponse r = DescribeTier({150'000, 0}, {0, 0}, TierThresholds());
   EXPECT_EQ(r.tier(), PLATINUM);
-  EXPECT_EQ(r.next_tier(), v1::TIER_UNSPECIFIED);
+  EXPECT_EQ(r.next_tier(), membership::v1::TIER_UNSPECIFIED);
   EXPECT_EQ(r.miles_to_next_tier(), 0);
 }
 
 TEST(TiersTest, ConfigOverridesAndMustAscend) {
-  config::v1::MembershipConfig config;
+  config::v1::TierConfig config;
   config.mutable_gold()->set_qualifying_miles(60'000);
   auto thresholds = TierThresholds::FromConfig(config);
   ASSERT_TRUE(thresholds.ok());
@@ -74,4 +74,4 @@ TEST(TiersTest, ConfigOverridesAndMustAscend) {
 }
 
 }  // namespace
-}  // namespace mileagebank::membership
+}  // namespace mileagebank::tiers

@@ -7,17 +7,17 @@
 // when a reversal removes the activity that earned the tier.
 //
 // Plain values and functions; thread-safe.
-#ifndef MILEAGEBANK_SERVICES_MEMBERSHIP_TIERS_H_
-#define MILEAGEBANK_SERVICES_MEMBERSHIP_TIERS_H_
+#ifndef MILEAGEBANK_LIBS_TIERS_TIERS_H_
+#define MILEAGEBANK_LIBS_TIERS_TIERS_H_
 
 #include <cstdint>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "mileagebank/config/v1/membership.pb.h"
+#include "mileagebank/config/v1/tiers.pb.h"
 #include "mileagebank/membership/v1/membership.pb.h"
 
-namespace mileagebank::membership {
+namespace mileagebank::tiers {
 
 // Qualifying activity of one calendar year.
 struct QualifyingTotals {
@@ -39,24 +39,24 @@ struct TierThresholds {
   // From configuration: zero fields keep the defaults above. Each tier must
   // need more than the one below, in both miles and segments.
   static absl::StatusOr<TierThresholds> FromConfig(
-      const config::v1::MembershipConfig& config);
-  const Threshold& For(v1::Tier tier) const;
+      const config::v1::TierConfig& config);
+  const Threshold& For(membership::v1::Tier tier) const;
 };
 
 // The tier that one year's activity earns (BLUE when it earns none).
-v1::Tier EarnedTier(const QualifyingTotals& year, const TierThresholds& thresholds);
+membership::v1::Tier EarnedTier(const QualifyingTotals& year, const TierThresholds& thresholds);
 
 // The tier on a day of a year whose activity is `this_year`, the year before
 // being `last_year`.
-v1::Tier TierOn(const QualifyingTotals& this_year,
+membership::v1::Tier TierOn(const QualifyingTotals& this_year,
                 const QualifyingTotals& last_year,
                 const TierThresholds& thresholds);
 
 // The tier and this year's progress toward the tier above it.
-v1::GetTierResponse DescribeTier(const QualifyingTotals& this_year,
+membership::v1::GetTierResponse DescribeTier(const QualifyingTotals& this_year,
                                  const QualifyingTotals& last_year,
                                  const TierThresholds& thresholds);
 
-}  // namespace mileagebank::membership
+}  // namespace mileagebank::tiers
 
-#endif  // MILEAGEBANK_SERVICES_MEMBERSHIP_TIERS_H_
+#endif  // MILEAGEBANK_LIBS_TIERS_TIERS_H_

@@ -1,10 +1,10 @@
-#include "services/membership/tiers.h"
+#include "libs/tiers/tiers.h"
 
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
 
-namespace mileagebank::membership {
+namespace mileagebank::tiers {
 namespace {
 
 bool Reaches(const QualifyingTotals& year, const Threshold& threshold) {
@@ -30,7 +30,7 @@ absl::Status ApplyConfig(const config::v1::TierThreshold& configured,
 }  // namespace
 
 absl::StatusOr<TierThresholds> TierThresholds::FromConfig(
-    const config::v1::MembershipConfig& config) {
+    const config::v1::TierConfig& config) {
   TierThresholds thresholds;
   for (auto [configured, name, threshold] :
        {std::tuple{&config.silver(), "silver", &thresholds.silver},
@@ -50,45 +50,45 @@ absl::StatusOr<TierThresholds> TierThresholds::FromConfig(
   return thresholds;
 }
 
-const Threshold& TierThresholds::For(v1::Tier tier) const {
+const Threshold& TierThresholds::For(membership::v1::Tier tier) const {
   switch (tier) {
-    case v1::SILVER:
+    case membership::v1::SILVER:
       return silver;
-    case v1::GOLD:
+    case membership::v1::GOLD:
       return gold;
     default:
       return platinum;
   }
 }
 
-v1::Tier EarnedTier(const QualifyingTotals& year,
+membership::v1::Tier EarnedTier(const QualifyingTotals& year,
                     const TierThresholds& thresholds) {
-  if (Reaches(year, thresholds.platinum)) return v1::PLATINUM;
-  if (Reaches(year, thresholds.gold)) return v1::GOLD;
-  if (Reaches(year, thresholds.silver)) return v1::SILVER;
-  return v1::BLUE;
+  if (Reaches(year, thresholds.platinum)) return membership::v1::PLATINUM;
+  if (Reaches(year, thresholds.gold)) return membership::v1::GOLD;
+  if (Reaches(year, thresholds.silver)) return membership::v1::SILVER;
+  return membership::v1::BLUE;
 }
 
-v1::Tier TierOn(const QualifyingTotals& this_year,
+membership::v1::Tier TierOn(const QualifyingTotals& this_year,
                 const QualifyingTotals& last_year,
                 const TierThresholds& thresholds) {
   return std::max(EarnedTier(this_year, thresholds),
                   EarnedTier(last_year, thresholds));
 }
 
-v1::GetTierResponse DescribeTier(const QualifyingTotals& this_year,
+membership::v1::GetTierResponse DescribeTier(const QualifyingTotals& this_year,
                                  const QualifyingTotals& last_year,
                                  const TierThresholds& thresholds) {
-  v1::GetTierResponse response;
-  const v1::Tier tier = TierOn(this_year, last_year, thresholds);
+  membership::v1::GetTierResponse response;
+  const membership::v1::Tier tier = TierOn(this_year, last_year, thresholds);
   response.set_tier(tier);
   response.set_qualifying_miles(this_year.miles);
   response.set_qualifying_segments(static_cast<int32_t>(this_year.segments));
   response.set_previous_year_qualifying_miles(last_year.miles);
   response.set_previous_year_qualifying_segments(
       static_cast<int32_t>(last_year.segments));
-  if (tier != v1::PLATINUM) {
-    const v1::Tier next = static_cast<v1::Tier>(tier + 1);
+  if (tier != membership::v1::PLATINUM) {
+    const membership::v1::Tier next = static_cast<membership::v1::Tier>(tier + 1);
     const Threshold& needed = thresholds.For(next);
     response.set_next_tier(next);
     response.set_miles_to_next_tier(
@@ -99,4 +99,4 @@ v1::GetTierResponse DescribeTier(const QualifyingTotals& this_year,
   return response;
 }
 
-}  // namespace mileagebank::membership
+}  // namespace mileagebank::tiers
