@@ -1,7 +1,10 @@
 // The membership service process: configuration, store and wiring.
 #include <memory>
 
+#include "libs/client/event_follower.h"
+#include "libs/log/log.h"
 #include "libs/server/event_stream_service.h"
+#include "mileagebank/accrual/v1/accrual.pb.h"
 #include "libs/server/service_host.h"
 #include "libs/store/store.h"
 #include "mileagebank/config/v1/membership.pb.h"
@@ -27,9 +30,26 @@ int Run(int argc, char** argv) {
                                              (*host)->metrics());
   if (!members.ok()) return server::ExitWithError(members.status());
 
+  // Qualifying activity arrives from accrual's stream. Recording it is
+  // idempotent on the credit's id, so an event applied again after a crash
+  // before its cursor was saved changes nothing.
+  std::unique_ptr<client::EventFollower> accrual_events;
+  if (!config.accrual_target().empty()) {
+    membership::Members* operations = members->get();
+    accrual_events = std::make_unique<client::EventFollower>(
+        "accrual", config.accrual_target(), store->get(),
+        [operations](const common::v1::Event& event, store::WriteBatch&) {
+          return membership::ApplyAccrualEvent(*operations, event);
+        });
+    accrual_events->Start();
+  }
+
   membership::MembershipService service(members->get());
   server::EventStreamService events(store->get());
-  (*host)->OnShutdown([&] { (*store)->StopWaiters(); });
+  (*host)->OnShutdown([&] {
+    if (accrual_events) accrual_events->Stop();
+    (*store)->StopWaiters();
+  });
   absl::Status serving = (*host)->Serve({&service, &events});
   if (!serving.ok()) return server::ExitWithError(serving);
   (*host)->RunUntilSignalled();

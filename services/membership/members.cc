@@ -15,6 +15,7 @@
 #include "libs/validation/contact.h"
 #include "libs/validation/dates.h"
 #include "libs/validation/member_number.h"
+#include "mileagebank/accrual/v1/accrual.pb.h"
 #include "services/membership/csv_import.h"
 #include "services/membership/profile_rules.h"
 
@@ -1089,6 +1090,45 @@ absl::StatusOr<v1::ImportMembersResponse> Members::ImportMembers(
                                  {"rejected", response.rejected()},
                                  {"office", actor.office_code()}});
   return response;
+}
+
+absl::Status ApplyAccrualEvent(Members& members,
+                               const common::v1::Event& event) {
+  accrual::v1::QualifyingActivityPosted posted;
+  if (!event.payload().UnpackTo(&posted)) return absl::OkStatus();
+  absl::Status status;
+  if (posted.reversal()) {
+    v1::ReverseQualifyingActivityRequest request;
+    request.set_member_number(posted.member_number());
+    request.set_activity_id(posted.activity_id());
+    status = members.ReverseQualifyingActivity(request).status();
+  } else {
+    v1::RecordQualifyingActivityRequest request;
+    request.set_member_number(posted.member_number());
+    request.set_activity_id(posted.activity_id());
+    *request.mutable_activity_date() = posted.activity_date();
+    request.set_qualifying_miles(posted.qualifying_miles());
+    request.set_qualifying_segments(
+        static_cast<int32_t>(posted.qualifying_segments()));
+    status = members.RecordQualifyingActivity(request).status();
+  }
+  switch (status.code()) {
+    case absl::StatusCode::kOk:
+      return absl::OkStatus();
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kDataLoss:
+      return status;
+    default:
+      log::Error("accrual_event_skipped",
+                 {{"sequence", event.sequence()},
+                  {"member_number", posted.member_number()},
+                  {"activity_id", posted.activity_id()},
+                  {"reason", status.ToString()}});
+      return absl::OkStatus();
+  }
 }
 
 }  // namespace mileagebank::membership

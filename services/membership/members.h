@@ -23,6 +23,7 @@
 #include "absl/time/time.h"
 #include "libs/crypto/password.h"
 #include "libs/store/key_locks.h"
+#include "mileagebank/common/v1/events.pb.h"
 #include "mileagebank/config/v1/membership.pb.h"
 #include "mileagebank/membership/v1/membership.pb.h"
 #include "prometheus/counter.h"
@@ -147,6 +148,13 @@ class Members {
   prometheus::Family<prometheus::Counter>& enrolments_;
   prometheus::Counter& lockouts_;
 };
+
+// Applies one event of accrual's stream: QualifyingActivityPosted records (or
+// reverses) qualifying activity; other events are not membership's concern.
+// A request the event cannot make valid is logged and skipped, so that one
+// bad event never stops the stream; a failure that may pass (the store) is
+// returned, to be retried.
+absl::Status ApplyAccrualEvent(Members& members, const common::v1::Event& event);
 
 }  // namespace mileagebank::membership
 

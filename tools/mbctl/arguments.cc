@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -28,6 +29,12 @@ absl::StatusOr<std::string> RequireValue(
   return *value;
 }
 
+// "-500", "-1.5": a negative number, an argument rather than a flag.
+bool IsNegativeNumber(absl::string_view arg) {
+  return arg.size() > 1 && arg[0] == '-' &&
+         absl::ascii_isdigit(static_cast<unsigned char>(arg[1]));
+}
+
 }  // namespace
 
 absl::StatusOr<Invocation> ParseArguments(
@@ -35,7 +42,8 @@ absl::StatusOr<Invocation> ParseArguments(
   Invocation invocation;
   bool only_words = false;
   for (const std::string& arg : args) {
-    if (only_words || arg == "-" || !absl::StartsWith(arg, "-")) {
+    if (only_words || arg == "-" || !absl::StartsWith(arg, "-") ||
+        IsNegativeNumber(arg)) {
       invocation.words.push_back(arg);
       continue;
     }

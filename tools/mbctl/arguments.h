@@ -5,8 +5,9 @@
 // gives words {"member", "get", "1000000016"}, json and target. The global
 // flags --target, --timeout, --json, --request and --help (or -h) may appear
 // anywhere; every other --name[=value] is a request flag, kept in order for
-// the request builder. After "--" every argument is a word, even one
-// starting with "-".
+// the request builder. A negative number ("-500") is a word, so that
+// `mbctl accrual adjust 1000000016 -500` debits. After "--" every argument
+// is a word, even one starting with "-".
 //
 // Thread-safe: the function is pure.
 #ifndef MILEAGEBANK_TOOLS_MBCTL_ARGUMENTS_H_

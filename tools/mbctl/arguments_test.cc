@@ -51,6 +51,17 @@ TEST(ParseArgumentsTest, DoubleDashEndsFlags) {
   EXPECT_FALSE(invocation->json);
 }
 
+TEST(ParseArgumentsTest, NegativeNumbersAreWords) {
+  absl::StatusOr<Invocation> invocation = ParseArguments(
+      {"accrual", "adjust", "1000000008", "-500", "--reason=GOODWILL", "-1.5"});
+  ASSERT_TRUE(invocation.ok()) << invocation.status();
+  EXPECT_EQ(invocation->words,
+            (std::vector<std::string>{"accrual", "adjust", "1000000008", "-500",
+                                      "-1.5"}));
+  ASSERT_EQ(invocation->field_flags.size(), 1u);
+  EXPECT_EQ(invocation->field_flags[0].name, "reason");
+}
+
 TEST(ParseArgumentsTest, BadGlobalValuesAreRefused) {
   for (const std::vector<std::string>& args :
        std::vector<std::vector<std::string>>{{"--timeout=soon"},

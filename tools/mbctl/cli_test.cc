@@ -42,7 +42,25 @@ TEST(RunTest, HelpListsEveryCommand) {
       EXPECT_THAT(result.out, HasSubstr(command.help));
     }
     EXPECT_THAT(result.out, HasSubstr("MBCTL_MEMBERSHIP_TARGET"));
+    EXPECT_THAT(result.out,
+                HasSubstr("\naccrual: the accrual service (--target, else "
+                          "$MBCTL_ACCRUAL_TARGET, else 127.0.0.1:7102):\n"));
+    EXPECT_THAT(result.out, HasSubstr("  verify [MEMBER_NUMBER]  "));
+    EXPECT_THAT(result.out, HasSubstr("  transfer FROM TO MILES  "));
   }
+}
+
+TEST(RunTest, OptionalArgumentsAndDurationsInCommandHelp) {
+  Result verify = RunMbctl({"accrual", "verify", "--help"});
+  EXPECT_EQ(verify.code, kExitOk);
+  EXPECT_THAT(verify.out,
+              StartsWith("usage: mbctl accrual verify [MEMBER_NUMBER] "));
+  EXPECT_THAT(verify.out,
+              HasSubstr("[MEMBER_NUMBER]  optional: sets member_number"));
+
+  Result hold = RunMbctl({"help", "accrual", "hold"});
+  EXPECT_EQ(hold.code, kExitOk);
+  EXPECT_THAT(hold.out, HasSubstr("--ttl=<duration, e.g. 15m>\n"));
 }
 
 TEST(RunTest, CommandHelpListsFieldsAndAliases) {
@@ -95,6 +113,15 @@ TEST(RunTest, UsageErrorsExitTwoWithAHint) {
            {{"member", "get", "1", "--timeout=never"},
             "--timeout=never",
             "mbctl help"},
+           {{"accrual", "hold", "1000000008", "100", "--ttl=soon"},
+            "--ttl=soon: must be a duration",
+            "mbctl accrual hold --help"},
+           {{"accrual", "transfer", "1000000008", "1000000016"},
+            "missing argument MILES",
+            "mbctl accrual transfer --help"},
+           {{"accrual", "verify", "1000000008", "1000000016"},
+            "unexpected argument \"1000000016\"",
+            "mbctl accrual verify --help"},
        }) {
     Result result = RunMbctl(c.args);
     EXPECT_EQ(result.code, kExitUsage) << c.args[0];

@@ -14,7 +14,9 @@
 //    .positionals = {{.name = "MEMBER_NUMBER", .field = "member_number"}}}
 //
 // makes `mbctl member get 1000000016 --resolve_merges` send a
-// GetMemberRequest with member_number and resolve_merges set.
+// GetMemberRequest with member_number and resolve_merges set. A positional
+// marked .optional = true may be left out: `mbctl accrual verify` checks
+// every member, `mbctl accrual verify 1000000016` one.
 //
 // Thread-safe: the tables are built once and never change.
 #ifndef MILEAGEBANK_TOOLS_MBCTL_COMMANDS_H_
@@ -52,6 +54,10 @@ struct Positional {
   // The argument names a file whose content is the value (as a flag value
   // "@FILE" would).
   bool file = false;
+  // The argument may be left out, and the field then stays unset (shown as
+  // "[NAME]" in usage). Optional positionals follow the required ones
+  // (tested).
+  bool optional = false;
 };
 
 // A short flag for a long field path: --family for --profile.family_name.

@@ -18,6 +18,11 @@ namespace {
 using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 
+// The messages that request_builder sets from one word.
+const std::set<std::string> kValueMessages = {
+    "mileagebank.common.v1.Date", "google.protobuf.Duration",
+    "google.protobuf.FieldMask", "google.protobuf.Timestamp"};
+
 // The field at dotted `path` below `descriptor`, or nullptr.
 const FieldDescriptor* FieldAt(const Descriptor* descriptor,
                                const std::string& path) {
@@ -81,8 +86,12 @@ TEST(CommandsTest, PositionalsAndAliasesNameRequestFields) {
     for (const Positional& positional : command.positionals) {
       const FieldDescriptor* field = FieldAt(request, positional.field);
       ASSERT_NE(field, nullptr) << positional.field;
-      EXPECT_NE(field->cpp_type(), FieldDescriptor::CPPTYPE_MESSAGE)
-          << positional.field;
+      EXPECT_FALSE(field->is_repeated()) << positional.field;
+      // A message only if one word sets it, as a date does.
+      if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+        EXPECT_EQ(kValueMessages.count(field->message_type()->full_name()), 1u)
+            << positional.field;
+      }
       if (positional.file) {
         EXPECT_EQ(field->cpp_type(), FieldDescriptor::CPPTYPE_STRING);
       }
@@ -92,6 +101,43 @@ TEST(CommandsTest, PositionalsAndAliasesNameRequestFields) {
       EXPECT_NE(FieldAt(request, alias.field), nullptr) << alias.field;
       EXPECT_EQ(global_flags.count(alias.flag), 0u) << alias.flag;
       EXPECT_TRUE(flags.insert(alias.flag).second) << alias.flag;
+    }
+  }
+}
+
+TEST(CommandsTest, OptionalPositionalsComeLast) {
+  for (const Command& command : Commands()) {
+    SCOPED_TRACE(command.group + " " + command.name);
+    bool optional_seen = false;
+    for (const Positional& positional : command.positionals) {
+      EXPECT_FALSE(optional_seen && !positional.optional)
+          << positional.name << " is required after an optional argument";
+      optional_seen |= positional.optional;
+    }
+  }
+}
+
+// Every RPC of the services in a Service row's .proto has a command calling
+// it on that service.
+TEST(CommandsTest, EveryRpcHasACommand) {
+  for (const Service& service : Services()) {
+    const google::protobuf::FileDescriptor* file =
+        service.linked_descriptor()->file();
+    ASSERT_GT(file->service_count(), 0) << service.name;
+    for (int s = 0; s < file->service_count(); ++s) {
+      const google::protobuf::ServiceDescriptor* rpc_service = file->service(s);
+      for (int m = 0; m < rpc_service->method_count(); ++m) {
+        const std::string method = absl::StrCat(
+            "/", rpc_service->full_name(), "/", rpc_service->method(m)->name());
+        int calls = 0;
+        for (const Command& command : Commands()) {
+          if (command.method == method) {
+            ++calls;
+            EXPECT_EQ(command.service, service.name) << method;
+          }
+        }
+        EXPECT_GE(calls, 1) << method << " has no command";
+      }
     }
   }
 }
@@ -114,7 +160,12 @@ TEST(CommandsTest, FindsCommandsAndGroups) {
   EXPECT_EQ(FindCommand("member", "get")->positionals.size(), 1u);
   EXPECT_EQ(FindCommand("member", "frob"), nullptr);
   EXPECT_TRUE(IsGroup("member"));
+  EXPECT_TRUE(IsGroup("accrual"));
   EXPECT_FALSE(IsGroup("frob"));
+  ASSERT_NE(FindCommand("accrual", "verify"), nullptr);
+  EXPECT_EQ(ServiceOf(*FindCommand("accrual", "verify")).target_env,
+            "MBCTL_ACCRUAL_TARGET");
+  EXPECT_TRUE(FindCommand("accrual", "verify")->positionals[0].optional);
 }
 
 }  // namespace

@@ -63,6 +63,7 @@ std::string ValuePlaceholder(const FieldDescriptor* field) {
       const std::string& type = field->message_type()->full_name();
       if (type == "mileagebank.common.v1.Date") return "<YYYY-MM-DD>";
       if (type == "google.protobuf.Timestamp") return "<RFC 3339 time>";
+      if (type == "google.protobuf.Duration") return "<duration, e.g. 15m>";
       if (type == "google.protobuf.FieldMask") return "<path,path,...>";
       return "";
     }
@@ -104,6 +105,12 @@ void Describe(const Descriptor* descriptor, const std::string& prefix,
   path->pop_back();
 }
 
+// "NAME", or "[NAME]" when it may be left out.
+std::string ArgumentText(const Positional& positional) {
+  return positional.optional ? absl::StrCat("[", positional.name, "]")
+                             : positional.name;
+}
+
 // The groups in the order of their first command.
 std::vector<std::string> Groups() {
   std::vector<std::string> groups;
@@ -130,7 +137,7 @@ std::string GroupSection(absl::string_view group) {
     services.insert(command.service);
     std::string left = command.name;
     for (const Positional& positional : command.positionals) {
-      absl::StrAppend(&left, " ", positional.name);
+      absl::StrAppend(&left, " ", ArgumentText(positional));
     }
     rows.emplace_back(left, command.help);
   }
@@ -175,7 +182,7 @@ std::string GroupUsage(absl::string_view group) {
 std::string Synopsis(const Command& command) {
   std::string out = absl::StrCat("mbctl ", command.group, " ", command.name);
   for (const Positional& positional : command.positionals) {
-    absl::StrAppend(&out, " ", positional.name);
+    absl::StrAppend(&out, " ", ArgumentText(positional));
   }
   return out;
 }
@@ -196,12 +203,15 @@ std::string CommandUsage(const Command& command) {
     std::vector<std::pair<std::string, std::string>> rows;
     for (const Positional& positional : command.positionals) {
       rows.emplace_back(
-          positional.name,
-          positional.file
-              ? absl::StrCat("the file whose content sets ", positional.field,
-                             " (or give --", positional.field, "=@FILE)")
-              : absl::StrCat("sets ", positional.field, " (or give --",
-                             positional.field, "=...)"));
+          ArgumentText(positional),
+          absl::StrCat(
+              positional.optional ? "optional: " : "",
+              positional.file
+                  ? absl::StrCat("the file whose content sets ",
+                                 positional.field, " (or give --",
+                                 positional.field, "=@FILE)")
+                  : absl::StrCat("sets ", positional.field, " (or give --",
+                                 positional.field, "=...)")));
     }
     absl::StrAppend(&out, "\nArguments:\n", Columns(rows));
   }
@@ -223,7 +233,9 @@ std::string CommandUsage(const Command& command) {
       "\nValues: a string or bytes value \"@FILE\" is the content of FILE "
       "(\"@@\" for a literal \"@\");\n"
       "enum values by name; repeatable fields take the flag once per value;\n"
-      "a bare --flag sets a bool field to true.\n\n",
+      "a bare --flag sets a bool field to true; a duration is 90s, 15m, 72h "
+      "or a\n"
+      "number of seconds.\n\n",
       kGlobalFlags);
   return out;
 }

@@ -29,6 +29,7 @@ using google::protobuf::Message;
 using google::protobuf::Reflection;
 
 constexpr absl::string_view kDateType = "mileagebank.common.v1.Date";
+constexpr absl::string_view kDurationType = "google.protobuf.Duration";
 constexpr absl::string_view kFieldMaskType = "google.protobuf.FieldMask";
 constexpr absl::string_view kTimestampType = "google.protobuf.Timestamp";
 
@@ -36,6 +37,8 @@ constexpr absl::string_view kTimestampType = "google.protobuf.Timestamp";
 // google.protobuf.Timestamp.
 constexpr int64_t kMinTimestampSeconds = -62135596800;
 constexpr int64_t kMaxTimestampSeconds = 253402300799;
+// The range of a google.protobuf.Duration: about 10,000 years either way.
+constexpr int64_t kMaxDurationSeconds = 315576000000;
 
 // "--birth=1985-13-01: must be ..." for a flag, "STATUS \"X\": must be ..."
 // for a positional argument.
@@ -165,8 +168,37 @@ void SetInt(Message* message, absl::string_view name, int64_t value) {
   }
 }
 
-// Fills `value` (an empty Date, FieldMask or Timestamp) from `text`. False
-// for other message types.
+// Whether `text` is a plain number, e.g. "90", "-5" or "1.5": a number of
+// seconds when it is a duration.
+bool IsPlainNumber(absl::string_view text) {
+  if (absl::StartsWith(text, "-") || absl::StartsWith(text, "+")) {
+    text.remove_prefix(1);
+  }
+  bool digits = false, point = false;
+  for (char c : text) {
+    if (absl::ascii_isdigit(static_cast<unsigned char>(c))) {
+      digits = true;
+    } else if (c == '.' && !point) {
+      point = true;
+    } else {
+      return false;
+    }
+  }
+  return digits;
+}
+
+// "90s", "15m", "72h", "1h30m", "250ms" (absl::ParseDuration's units ns, us,
+// ms, s, m, h), or a plain number of seconds.
+bool ParseDurationText(absl::string_view text, absl::Duration* duration) {
+  const std::string spelled =
+      IsPlainNumber(text) ? absl::StrCat(text, "s") : std::string(text);
+  return absl::ParseDuration(spelled, duration) &&
+         *duration != absl::InfiniteDuration() &&
+         *duration != -absl::InfiniteDuration();
+}
+
+// Fills `value` (an empty Date, Duration, FieldMask or Timestamp) from
+// `text`. False for other message types.
 absl::StatusOr<bool> ParseSpecialMessage(absl::string_view text,
                                          absl::string_view given_as,
                                          Message* value) {
@@ -179,6 +211,25 @@ absl::StatusOr<bool> ParseSpecialMessage(absl::string_view text,
     SetInt(value, "year", year);
     SetInt(value, "month", month);
     SetInt(value, "day", day);
+    return true;
+  }
+  if (type == kDurationType) {
+    absl::Duration duration;
+    if (!ParseDurationText(text, &duration)) {
+      return BadValue(given_as, text,
+                      "must be a duration, e.g. 90s, 15m, 72h or 1h30m, or a "
+                      "number of seconds");
+    }
+    // Truncates toward zero: seconds and nanos get the same sign, as a
+    // Duration requires.
+    absl::Duration nanos;
+    const int64_t seconds =
+        absl::IDivDuration(duration, absl::Seconds(1), &nanos);
+    if (seconds < -kMaxDurationSeconds || seconds > kMaxDurationSeconds) {
+      return BadValue(given_as, text, "must be at most 10,000 years");
+    }
+    SetInt(value, "seconds", seconds);
+    SetInt(value, "nanos", nanos / absl::Nanoseconds(1));
     return true;
   }
   if (type == kFieldMaskType) {
@@ -352,7 +403,7 @@ absl::Status BuildRequest(const Command& command,
 
   for (size_t i = positionals.size(); i < command.positionals.size(); ++i) {
     const Positional& positional = command.positionals[i];
-    if (!IsSet(*request, positional.field)) {
+    if (!positional.optional && !IsSet(*request, positional.field)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "missing argument ", positional.name, " (", positional.field, ")"));
     }

@@ -15,10 +15,13 @@
 //      - a string or bytes value "@FILE" is the content of FILE ("@@..." is
 //        a literal "@...");
 //      - a mileagebank.common.v1.Date is YYYY-MM-DD;
+//      - a google.protobuf.Duration is a number with a unit, e.g. 90s, 15m,
+//        72h or 1h30m (units ns, us, ms, s, m, h), or a plain number of
+//        seconds, e.g. 3600 or 1.5;
 //      - a google.protobuf.FieldMask is a comma-separated list of paths;
 //      - a google.protobuf.Timestamp is RFC 3339, e.g. 2024-05-01T08:00:00Z.
 // A positional argument may be left out when a flag or --request sets its
-// field.
+// field, and an optional one (Positional::optional) always.
 //
 // Every error is INVALID_ARGUMENT naming the flag or argument and what is
 // wrong with it: a usage error, detected before anything is sent.

@@ -6,6 +6,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "mileagebank/accrual/v1/accrual.pb.h"
 #include "mileagebank/membership/v1/membership.pb.h"
 #include "tools/mbctl/commands.h"
 
@@ -17,6 +18,12 @@ using ::testing::HasSubstr;
 
 const Command& CommandNamed(const char* name) {
   const Command* command = FindCommand("member", name);
+  EXPECT_NE(command, nullptr) << name;
+  return *command;
+}
+
+const Command& AccrualCommand(const char* name) {
+  const Command* command = FindCommand("accrual", name);
   EXPECT_NE(command, nullptr) << name;
   return *command;
 }
@@ -239,6 +246,169 @@ TEST(BuildRequestTest, MessageFlagAsksForItsFields) {
                    {{"profile", "x"}}, &request);
   EXPECT_TRUE(absl::IsInvalidArgument(status));
   EXPECT_THAT(status.message(), HasSubstr("--profile.<field>"));
+}
+
+TEST(BuildRequestTest, DurationTakesUnitsOrSeconds) {
+  struct Case {
+    const char* text;
+    int64_t seconds;
+    int32_t nanos;
+  };
+  for (const Case& c : std::vector<Case>{{"90s", 90, 0},
+                                         {"15m", 900, 0},
+                                         {"72h", 259200, 0},
+                                         {"1h30m", 5400, 0},
+                                         {"250ms", 0, 250000000},
+                                         {"3600", 3600, 0},
+                                         {"1.5", 1, 500000000},
+                                         {"0", 0, 0},
+                                         {"-2.5s", -2, -500000000}}) {
+    accrual::v1::CreateHoldRequest request;
+    absl::Status status =
+        BuildRequest(AccrualCommand("hold"), std::nullopt,
+                     {"1000000008", "5000"}, {{"ttl", c.text}}, &request);
+    ASSERT_TRUE(status.ok()) << c.text << ": " << status;
+    EXPECT_EQ(request.ttl().seconds(), c.seconds) << c.text;
+    EXPECT_EQ(request.ttl().nanos(), c.nanos) << c.text;
+  }
+}
+
+TEST(BuildRequestTest, DurationSubfieldsStaySettable) {
+  accrual::v1::CreateHoldRequest request;
+  ASSERT_TRUE(BuildRequest(AccrualCommand("hold"), std::nullopt,
+                           {"1000000008", "5000"}, {{"ttl.seconds", "120"}},
+                           &request)
+                  .ok());
+  EXPECT_EQ(request.ttl().seconds(), 120);
+}
+
+TEST(BuildRequestTest, BadDurationsAreRefusedNamingTheFlag) {
+  for (const char* bad :
+       {"soon", "15x", "3d", "", "inf", "1h-", "1e3", "400000000000s"}) {
+    accrual::v1::CreateHoldRequest request;
+    absl::Status status =
+        BuildRequest(AccrualCommand("hold"), std::nullopt,
+                     {"1000000008", "5000"}, {{"ttl", bad}}, &request);
+    EXPECT_TRUE(absl::IsInvalidArgument(status)) << bad;
+    EXPECT_THAT(status.message(), HasSubstr("--ttl=")) << bad;
+  }
+}
+
+TEST(BuildRequestTest, OptionalPositionalMayBeLeftOut) {
+  accrual::v1::VerifyLedgerRequest all;
+  ASSERT_TRUE(
+      BuildRequest(AccrualCommand("verify"), std::nullopt, {}, {}, &all).ok());
+  EXPECT_EQ(all.member_number(), "");
+
+  accrual::v1::VerifyLedgerRequest one;
+  ASSERT_TRUE(BuildRequest(AccrualCommand("verify"), std::nullopt,
+                           {"1000000008"}, {}, &one)
+                  .ok());
+  EXPECT_EQ(one.member_number(), "1000000008");
+
+  absl::Status extra = BuildRequest(AccrualCommand("verify"), std::nullopt,
+                                    {"1000000008", "extra"}, {}, &one);
+  EXPECT_TRUE(absl::IsInvalidArgument(extra));
+  EXPECT_THAT(extra.message(), HasSubstr("\"extra\""));
+}
+
+TEST(BuildRequestTest, ReverseTakesAnIdOrAFlightIdentity) {
+  accrual::v1::ReverseCreditRequest by_id;
+  ASSERT_TRUE(BuildRequest(AccrualCommand("reverse"), std::nullopt, {"T42"},
+                           {{"reason", "FRAUD"}, {"note", "card chargeback"}},
+                           &by_id)
+                  .ok());
+  EXPECT_EQ(by_id.transaction_id(), "T42");
+  EXPECT_EQ(by_id.reason_code(), "FRAUD");
+  EXPECT_EQ(by_id.note(), "card chargeback");
+
+  accrual::v1::ReverseCreditRequest by_flight;
+  ASSERT_TRUE(BuildRequest(AccrualCommand("reverse"), std::nullopt, {},
+                           {{"ticket", "7812345678901"},
+                            {"coupon", "2"},
+                            {"reason", "TICKET_REFUNDED"}},
+                           &by_flight)
+                  .ok());
+  EXPECT_EQ(by_flight.flight_identity().ticket_number(), "7812345678901");
+  EXPECT_EQ(by_flight.flight_identity().coupon_number(), 2);
+}
+
+TEST(BuildRequestTest, FlightAliasesFillTheFlight) {
+  accrual::v1::PostOwnFlightRequest request;
+  ASSERT_TRUE(BuildRequest(AccrualCommand("post-flight"), std::nullopt,
+                           {"1000000008"},
+                           {{"ticket", "7812345678901"},
+                            {"coupon", "1"},
+                            {"carrier", "FM"},
+                            {"flight", "9101"},
+                            {"date", "2026-03-15"},
+                            {"from", "PEK"},
+                            {"to", "SHA"},
+                            {"class", "Y"},
+                            {"channel", "system"},
+                            {"office", "PEK01"},
+                            {"operator", "OP7"}},
+                           &request)
+                  .ok());
+  EXPECT_EQ(request.member_number(), "1000000008");
+  EXPECT_EQ(request.flight_identity().ticket_number(), "7812345678901");
+  EXPECT_EQ(request.flight_identity().coupon_number(), 1);
+  EXPECT_EQ(request.flight().carrier(), "FM");
+  EXPECT_EQ(request.flight().flight_number(), 9101);
+  EXPECT_EQ(request.flight().flight_date().year(), 2026);
+  EXPECT_EQ(request.flight().flight_date().day(), 15);
+  EXPECT_EQ(request.flight().origin(), "PEK");
+  EXPECT_EQ(request.flight().destination(), "SHA");
+  EXPECT_EQ(request.flight().booking_class(), "Y");
+  EXPECT_EQ(request.actor().channel(), common::v1::SYSTEM);
+  EXPECT_EQ(request.actor().office_code(), "PEK01");
+  EXPECT_EQ(request.actor().operator_id(), "OP7");
+}
+
+TEST(BuildRequestTest, AccrualPositionalsSetTheirFields) {
+  accrual::v1::AdjustMilesRequest adjust;
+  ASSERT_TRUE(BuildRequest(AccrualCommand("adjust"), std::nullopt,
+                           {"1000000008", "-500"},
+                           {{"reason", "GOODWILL"}, {"request-id", "r-1"}},
+                           &adjust)
+                  .ok());
+  EXPECT_EQ(adjust.miles(), -500);
+  EXPECT_EQ(adjust.reason_code(), "GOODWILL");
+  EXPECT_EQ(adjust.request_id(), "r-1");
+
+  accrual::v1::TransferMilesRequest transfer;
+  ASSERT_TRUE(BuildRequest(AccrualCommand("transfer"), std::nullopt,
+                           {"1000000008", "1000000016", "2500"}, {}, &transfer)
+                  .ok());
+  EXPECT_EQ(transfer.from_member_number(), "1000000008");
+  EXPECT_EQ(transfer.to_member_number(), "1000000016");
+  EXPECT_EQ(transfer.miles(), 2500);
+
+  accrual::v1::RunExpiryRequest expiry;
+  ASSERT_TRUE(BuildRequest(AccrualCommand("expire"), std::nullopt,
+                           {"2026-04-01"}, {}, &expiry)
+                  .ok());
+  EXPECT_EQ(expiry.run_date().month(), 4);
+
+  accrual::v1::GetStatementRequest statement;
+  ASSERT_TRUE(BuildRequest(AccrualCommand("statement"), std::nullopt,
+                           {"1000000008"},
+                           {{"from", "2026-01-01"},
+                            {"type", "own_flight"},
+                            {"type", "REVERSAL"},
+                            {"page-size", "20"}},
+                           &statement)
+                  .ok());
+  EXPECT_EQ(statement.from_date().year(), 2026);
+  EXPECT_THAT(statement.types(),
+              ElementsAre(accrual::v1::OWN_FLIGHT, accrual::v1::REVERSAL));
+  EXPECT_EQ(statement.page().page_size(), 20);
+
+  accrual::v1::ListLotsRequest lots;
+  ASSERT_TRUE(BuildRequest(AccrualCommand("lots"), std::nullopt, {"1000000008"},
+                           {{"all", std::nullopt}}, &lots)
+                  .ok());
+  EXPECT_TRUE(lots.include_empty());
 }
 
 TEST(SetRequestFieldTest, TimestampTakesRfc3339) {

@@ -1,0 +1,245 @@
+#include "services/accrual/account.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "libs/validation/dates.h"
+
+namespace mileagebank::accrual {
+namespace {
+
+absl::CivilDay Day(const common::v1::Date& date) {
+  return absl::CivilDay(date.year(), date.month(), date.day());
+}
+
+v1::LotMovement Movement(const v1::Lot& lot, int64_t miles) {
+  v1::LotMovement movement;
+  movement.set_lot_id(lot.lot_id());
+  movement.set_miles(miles);
+  *movement.mutable_expiry_date() = lot.expiry_date();
+  return movement;
+}
+
+// Places `lot` after every lot expiring on or before its expiry.
+void InsertInOrder(records::Account& account, v1::Lot lot) {
+  auto* lots = account.mutable_lots();
+  const absl::CivilDay expiry = Day(lot.expiry_date());
+  int position = lots->size();
+  for (int i = 0; i < lots->size(); ++i) {
+    if (Day(lots->Get(i).expiry_date()) > expiry) {
+      position = i;
+      break;
+    }
+  }
+  *lots->Add() = std::move(lot);
+  for (int i = lots->size() - 1; i > position; --i) lots->SwapElements(i, i - 1);
+}
+
+// Moves lots that reached exactly zero out of the account.
+void RemoveEmpty(records::Account& account, LotChange& change) {
+  auto* lots = account.mutable_lots();
+  for (int i = 0; i < lots->size();) {
+    if (lots->Get(i).remaining_miles() == 0) {
+      change.emptied.push_back(lots->Get(i));
+      lots->DeleteSubrange(i, 1);
+    } else {
+      ++i;
+    }
+  }
+}
+
+// Fills deficit lots with up to `miles`; returns what is left.
+int64_t FillDeficits(records::Account& account, int64_t miles,
+                     LotChange& change) {
+  for (v1::Lot& lot : *account.mutable_lots()) {
+    if (miles == 0) break;
+    if (lot.remaining_miles() >= 0) continue;
+    const int64_t fill = std::min(miles, -lot.remaining_miles());
+    lot.set_remaining_miles(lot.remaining_miles() + fill);
+    change.movements.push_back(Movement(lot, fill));
+    miles -= fill;
+  }
+  return miles;
+}
+
+// Takes up to `miles` from lots with miles left, in order; returns what it
+// could not take.
+int64_t TakeInOrder(records::Account& account, int64_t miles,
+                    LotChange& change) {
+  for (v1::Lot& lot : *account.mutable_lots()) {
+    if (miles == 0) break;
+    if (lot.remaining_miles() <= 0) continue;
+    const int64_t take = std::min(miles, lot.remaining_miles());
+    lot.set_remaining_miles(lot.remaining_miles() - take);
+    change.movements.push_back(Movement(lot, -take));
+    miles -= take;
+  }
+  return miles;
+}
+
+v1::Lot MakeLot(records::Account& account, const std::string& transaction_id,
+                v1::TransactionType source_type, absl::CivilDay activity_date,
+                absl::CivilDay expiry_date, int64_t original, int64_t remaining) {
+  v1::Lot lot;
+  lot.set_lot_id(NextId(account, 'L'));
+  lot.set_member_number(account.member_number());
+  lot.set_transaction_id(transaction_id);
+  lot.set_source_type(source_type);
+  *lot.mutable_activity_date() = validation::ToProtoDate(activity_date);
+  *lot.mutable_expiry_date() = validation::ToProtoDate(expiry_date);
+  lot.set_original_miles(original);
+  lot.set_remaining_miles(remaining);
+  return lot;
+}
+
+}  // namespace
+
+int64_t Available(const records::Account& account) {
+  return account.balance() - account.held();
+}
+
+std::string NextId(records::Account& account, char kind) {
+  account.set_last_sequence(account.last_sequence() + 1);
+  return absl::StrCat(account.member_number(), "-", std::string(1, kind),
+                      account.last_sequence());
+}
+
+LotChange Credit(records::Account& account, int64_t miles, const NewLot& lot) {
+  LotChange change;
+  const int64_t left = FillDeficits(account, miles, change);
+  v1::Lot created = MakeLot(account, lot.transaction_id, lot.source_type,
+                            lot.activity_date, lot.expiry_date, miles, left);
+  if (left > 0) change.movements.push_back(Movement(created, left));
+  if (left > 0) {
+    InsertInOrder(account, std::move(created));
+  } else {
+    change.emptied.push_back(std::move(created));
+  }
+  account.set_balance(account.balance() + miles);
+  RemoveEmpty(account, change);
+  return change;
+}
+
+LotChange CreditKeepingExpiry(records::Account& account,
+                              const std::vector<v1::LotMovement>& sources,
+                              int64_t miles, const std::string& transaction_id,
+                              v1::TransactionType source_type,
+                              absl::CivilDay activity_date) {
+  LotChange change;
+  int64_t deficit_left = FillDeficits(account, miles, change);
+  // What deficits took is taken from the earliest sources first.
+  int64_t to_skip = miles - deficit_left;
+  for (const v1::LotMovement& source : sources) {
+    int64_t amount = -source.miles();
+    if (amount <= 0) continue;
+    const int64_t skipped = std::min(to_skip, amount);
+    to_skip -= skipped;
+    amount -= skipped;
+    if (amount == 0) continue;
+    v1::Lot lot = MakeLot(account, transaction_id, source_type, activity_date,
+                          Day(source.expiry_date()), amount, amount);
+    change.movements.push_back(Movement(lot, amount));
+    InsertInOrder(account, std::move(lot));
+  }
+  account.set_balance(account.balance() + miles);
+  RemoveEmpty(account, change);
+  return change;
+}
+
+LotChange Debit(records::Account& account, int64_t miles) {
+  LotChange change;
+  TakeInOrder(account, miles, change);
+  account.set_balance(account.balance() - miles);
+  RemoveEmpty(account, change);
+  return change;
+}
+
+LotChange Reverse(records::Account& account, const v1::Lot& credit_lot,
+                  int64_t miles) {
+  LotChange change;
+  int64_t left = miles;
+  v1::Lot* own = nullptr;
+  for (v1::Lot& lot : *account.mutable_lots()) {
+    if (lot.lot_id() == credit_lot.lot_id()) own = &lot;
+  }
+  if (own != nullptr && own->remaining_miles() > 0) {
+    const int64_t take = std::min(left, own->remaining_miles());
+    own->set_remaining_miles(own->remaining_miles() - take);
+    change.movements.push_back(Movement(*own, -take));
+    left -= take;
+  }
+  left = TakeInOrder(account, left, change);
+  if (left > 0) {
+    // Too few miles: the credit's lot carries the deficit until later
+    // credits fill it.
+    if (own == nullptr) {
+      v1::Lot deficit = credit_lot;
+      deficit.set_remaining_miles(-left);
+      deficit.set_expired(false);
+      change.movements.push_back(Movement(deficit, -left));
+      InsertInOrder(account, std::move(deficit));
+    } else {
+      own->set_remaining_miles(own->remaining_miles() - left);
+      change.movements.push_back(Movement(*own, -left));
+    }
+  }
+  account.set_balance(account.balance() - miles);
+  RemoveEmpty(account, change);
+  return change;
+}
+
+ExpiryChange Expire(records::Account& account, absl::CivilDay run_date) {
+  ExpiryChange change;
+  int64_t due = 0;
+  for (const v1::Lot& lot : account.lots()) {
+    if (lot.remaining_miles() > 0 && Day(lot.expiry_date()) < run_date) {
+      due += lot.remaining_miles();
+    }
+  }
+  int64_t to_expire = std::min(due, std::max<int64_t>(0, Available(account)));
+  change.kept_for_holds = due - to_expire;
+  change.expired = to_expire;
+  for (v1::Lot& lot : *account.mutable_lots()) {
+    if (to_expire == 0) break;
+    if (lot.remaining_miles() <= 0 || Day(lot.expiry_date()) >= run_date) {
+      continue;
+    }
+    const int64_t take = std::min(to_expire, lot.remaining_miles());
+    lot.set_remaining_miles(lot.remaining_miles() - take);
+    if (lot.remaining_miles() == 0) lot.set_expired(true);
+    change.lots.movements.push_back(Movement(lot, -take));
+    v1::Lot expired = lot;
+    expired.set_remaining_miles(take);  // Miles this run expired from it.
+    change.expired_lots.push_back(std::move(expired));
+    to_expire -= take;
+  }
+  account.set_balance(account.balance() - change.expired);
+  RemoveEmpty(account, change.lots);
+  return change;
+}
+
+records::YearFigures& Year(records::Account& account, int32_t year) {
+  for (records::YearFigures& figures : *account.mutable_years()) {
+    if (figures.year() == year) return figures;
+  }
+  records::YearFigures* figures = account.add_years();
+  figures->set_year(year);
+  return *figures;
+}
+
+records::YearFigures YearOrZero(const records::Account& account, int32_t year) {
+  for (const records::YearFigures& figures : account.years()) {
+    if (figures.year() == year) return figures;
+  }
+  records::YearFigures zero;
+  zero.set_year(year);
+  return zero;
+}
+
+int64_t LotSum(const records::Account& account) {
+  int64_t sum = 0;
+  for (const v1::Lot& lot : account.lots()) sum += lot.remaining_miles();
+  return sum;
+}
+
+}  // namespace mileagebank::accrual

@@ -1,0 +1,51 @@
+#include "services/accrual/background.h"
+
+#include "absl/time/clock.h"
+#include "libs/log/log.h"
+#include "libs/validation/dates.h"
+
+namespace mileagebank::accrual {
+
+BackgroundJobs::BackgroundJobs(Ledger* ledger, absl::Duration sweep_every,
+                               bool daily_expiry)
+    : ledger_(ledger), sweep_every_(sweep_every) {
+  sweeper_ = std::thread([this] { SweepLoop(); });
+  if (daily_expiry) expirer_ = std::thread([this] { ExpiryLoop(); });
+}
+
+BackgroundJobs::~BackgroundJobs() { Stop(); }
+
+void BackgroundJobs::Stop() {
+  if (!stop_.HasBeenNotified()) stop_.Notify();
+  if (sweeper_.joinable()) sweeper_.join();
+  if (expirer_.joinable()) expirer_.join();
+}
+
+void BackgroundJobs::SweepLoop() {
+  while (!stop_.WaitForNotificationWithTimeout(sweep_every_)) {
+    absl::StatusOr<int> swept = ledger_->SweepExpiredHolds();
+    if (!swept.ok()) {
+      log::Error("hold_sweep_failed", {{"reason", swept.status().ToString()}});
+    }
+  }
+}
+
+void BackgroundJobs::ExpiryLoop() {
+  while (true) {
+    // Today's run at start (it is idempotent), then one each midnight.
+    const absl::Time now = absl::Now();
+    v1::RunExpiryRequest request;
+    *request.mutable_run_date() =
+        validation::ToProtoDate(validation::UtcDay(now));
+    request.mutable_actor()->set_channel(common::v1::SYSTEM);
+    absl::StatusOr<v1::RunExpiryResponse> run = ledger_->RunExpiry(request);
+    if (!run.ok()) {
+      log::Error("daily_expiry_failed", {{"reason", run.status().ToString()}});
+    }
+    const absl::Time next_midnight = absl::FromCivil(
+        validation::UtcDay(now) + 1, absl::UTCTimeZone());
+    if (stop_.WaitForNotificationWithTimeout(next_midnight - absl::Now())) return;
+  }
+}
+
+}  // namespace mileagebank::accrual

@@ -1,0 +1,628 @@
+#include "services/accrual/ledger.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "gtest/gtest.h"
+#include "libs/status/errors.h"
+#include "libs/validation/member_number.h"
+
+namespace mileagebank::accrual {
+namespace {
+
+namespace mv1 = membership::v1;
+
+// Membership behind its interface: members and their status.
+class FakeMembership : public MembershipLookup {
+ public:
+  void Add(const std::string& number, mv1::MemberStatus status = mv1::ACTIVE) {
+    absl::MutexLock lock(&mutex_);
+    members_[number] = status;
+  }
+  absl::StatusOr<MemberInfo> Lookup(absl::string_view number) override {
+    absl::MutexLock lock(&mutex_);
+    auto it = members_.find(std::string(number));
+    if (it == members_.end()) return absl::NotFoundError("no member");
+    return MemberInfo{it->first, it->second};
+  }
+
+ private:
+  absl::Mutex mutex_;
+  std::map<std::string, mv1::MemberStatus> members_;
+};
+
+bool NamesField(const absl::Status& status, absl::string_view field) {
+  auto details = GetErrorDetails(status);
+  if (!details) return false;
+  for (const auto& violation : details->field_violations()) {
+    if (violation.field() == field) return true;
+  }
+  return false;
+}
+
+common::v1::Date Date(int year, int month, int day) {
+  common::v1::Date date;
+  date.set_year(year);
+  date.set_month(month);
+  date.set_day(day);
+  return date;
+}
+
+class LedgerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = std::string(std::getenv("TEST_TMPDIR")) + "/" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::remove_all(path_);
+    Open();
+    member_ = validation::MemberNumberFromSerial(100000000);
+    other_ = validation::MemberNumberFromSerial(100000001);
+    membership_.Add(member_);
+    membership_.Add(other_);
+  }
+
+  void Open() {
+    ledger_.reset();
+    directory_.reset();
+    ledger_store_.reset();
+    store_.reset();
+    store_ = std::move(*store::Store::Open({.path = path_, .tables = AccrualTables()}));
+    ledger_store_ = std::make_unique<LedgerStore>(store_.get());
+    directory_ = std::make_unique<MemberDirectory>(ledger_store_.get(), &membership_);
+    config::v1::AccrualConfig config;
+    auto* partner = config.add_partners();
+    partner->set_code("CA");
+    partner->set_type("AIRLINE");
+    auto* hotel = config.add_partners();
+    hotel->set_code("HILTON");
+    hotel->set_type("HOTEL");
+    options_ = *LedgerOptions::FromConfig(config);
+    ledger_ = std::make_unique<Ledger>(
+        store_.get(), &AirportTable::Builtin(),
+        *PartnerRegistry::FromConfig(config.partners()), directory_.get(),
+        options_, registry_, [this] { return Now(); });
+  }
+
+  absl::Time Now() {
+    absl::MutexLock lock(&clock_mutex_);
+    return now_;
+  }
+  void Advance(absl::Duration by) {
+    absl::MutexLock lock(&clock_mutex_);
+    now_ += by;
+  }
+
+  v1::PostOwnFlightRequest Flight(const std::string& member, int ticket,
+                                  const std::string& from, const std::string& to,
+                                  const std::string& booking_class,
+                                  common::v1::Date date = Date(2026, 11, 1)) {
+    v1::PostOwnFlightRequest request;
+    request.set_member_number(member);
+    request.mutable_flight_identity()->set_ticket_number(
+        absl::StrCat("78100", 10000000 + ticket));
+    request.mutable_flight_identity()->set_coupon_number(1);
+    v1::Flight* flight = request.mutable_flight();
+    flight->set_carrier("FM");
+    flight->set_flight_number(9101);
+    *flight->mutable_flight_date() = date;
+    flight->set_origin(from);
+    flight->set_destination(to);
+    flight->set_booking_class(booking_class);
+    request.mutable_actor()->set_channel(common::v1::SYSTEM);
+    return request;
+  }
+
+  v1::Transaction Post(const v1::PostOwnFlightRequest& request) {
+    auto response = ledger_->PostOwnFlight(request);
+    EXPECT_TRUE(response.ok()) << response.status();
+    return response.ok() ? response->transaction() : v1::Transaction();
+  }
+
+  v1::Balance Balance(const std::string& member) {
+    v1::GetBalanceRequest request;
+    request.set_member_number(member);
+    return ledger_->GetBalance(request)->balance();
+  }
+
+  void ExpectConsistent() {
+    auto verified = ledger_->VerifyLedger(v1::VerifyLedgerRequest());
+    ASSERT_TRUE(verified.ok()) << verified.status();
+    EXPECT_EQ(verified->differences_size(), 0)
+        << verified->differences(0).description();
+  }
+
+  absl::StatusOr<v1::Hold> Hold(const std::string& member, int64_t miles,
+                                const std::string& request_id) {
+    v1::CreateHoldRequest request;
+    request.set_member_number(member);
+    request.set_miles(miles);
+    request.set_request_id(request_id);
+    auto response = ledger_->CreateHold(request);
+    if (!response.ok()) return response.status();
+    return response->hold();
+  }
+
+  std::string path_;
+  std::string member_, other_;
+  absl::Mutex clock_mutex_;
+  absl::Time now_ = absl::FromCivil(absl::CivilSecond(2026, 11, 23, 10, 0, 0),
+                                    absl::UTCTimeZone());
+  FakeMembership membership_;
+  prometheus::Registry registry_;
+  LedgerOptions options_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<LedgerStore> ledger_store_;
+  std::unique_ptr<MemberDirectory> directory_;
+  std::unique_ptr<Ledger> ledger_;
+};
+
+TEST_F(LedgerTest, OwnFlightEarnsByDistanceClassAndMinimum) {
+  // PEK-PVG is 683 miles: Y earns 100 %, H 75 %, F 200 %.
+  v1::Transaction y = Post(Flight(member_, 1, "PEK", "PVG", "Y"));
+  const int64_t distance = y.earning().distance_miles();
+  EXPECT_EQ(distance, 683);
+  EXPECT_EQ(y.miles(), distance);
+  EXPECT_EQ(y.qualifying_miles(), distance);
+  EXPECT_EQ(y.qualifying_segments(), 1);
+  EXPECT_EQ(Post(Flight(member_, 2, "PEK", "PVG", "H")).miles(), distance * 75 / 100);
+  EXPECT_EQ(Post(Flight(member_, 3, "PEK", "PVG", "F")).miles(), distance * 2);
+  // A short flight in a 100 % class earns the 500 minimum; in a 75 % class not.
+  v1::Transaction short_y = Post(Flight(member_, 4, "PEK", "TSN", "Y"));
+  EXPECT_EQ(short_y.miles(), 500);
+  EXPECT_TRUE(short_y.earning().minimum_applied());
+  EXPECT_LT(Post(Flight(member_, 5, "PEK", "TSN", "K")).miles(), 500);
+  // An award ticket class earns nothing and no segment.
+  v1::Transaction award = Post(Flight(member_, 6, "PEK", "PVG", "X"));
+  EXPECT_EQ(award.miles(), 0);
+  EXPECT_EQ(award.qualifying_segments(), 0);
+  ExpectConsistent();
+}
+
+TEST_F(LedgerTest, TierBonusUsesTheTierBeforeTheCredit) {
+  // PEK-JFK in F is about 13,700 miles: two of them cross SILVER (25,000).
+  v1::Transaction first = Post(Flight(member_, 1, "PEK", "JFK", "F"));
+  v1::Transaction second = Post(Flight(member_, 2, "PEK", "JFK", "F"));
+  EXPECT_EQ(first.earning().bonus_percent(), 0);
+  EXPECT_EQ(second.earning().bonus_percent(), 0);  // Crossed by this one.
+  v1::Transaction third = Post(Flight(member_, 3, "PEK", "PVG", "Y"));
+  EXPECT_EQ(third.earning().tier(), mv1::SILVER);
+  EXPECT_EQ(third.earning().bonus_miles(), third.earning().base_miles() * 25 / 100);
+  EXPECT_EQ(third.qualifying_miles(), third.earning().base_miles());  // No bonus in QM.
+}
+
+TEST_F(LedgerTest, FlightIdentityIsCreditedOnceEver) {
+  v1::PostOwnFlightRequest request = Flight(member_, 1, "PEK", "PVG", "Y");
+  v1::Transaction first = Post(request);
+  auto again = ledger_->PostOwnFlight(request);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->replayed());
+  EXPECT_EQ(again->transaction().transaction_id(), first.transaction_id());
+  EXPECT_EQ(Balance(member_).balance(), first.miles());
+  // The same identity with another content, or for another member.
+  v1::PostOwnFlightRequest changed = request;
+  changed.mutable_flight()->set_booking_class("F");
+  absl::Status status = ledger_->PostOwnFlight(changed).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(GetErrorDetails(status)->existing_id(), first.transaction_id());
+  changed = request;
+  changed.set_member_number(other_);
+  EXPECT_EQ(ledger_->PostOwnFlight(changed).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  // Even after a reversal the identity stays used.
+  v1::ReverseCreditRequest reverse;
+  reverse.set_transaction_id(first.transaction_id());
+  reverse.set_reason_code("TICKET_REFUNDED");
+  ASSERT_TRUE(ledger_->ReverseCredit(reverse).ok());
+  EXPECT_TRUE(ledger_->PostOwnFlight(request)->replayed());
+}
+
+TEST_F(LedgerTest, MalformedFlightsNameTheField) {
+  struct Case {
+    std::function<void(v1::PostOwnFlightRequest&)> spoil;
+    const char* field;
+  };
+  for (const Case& c : std::vector<Case>{
+           {[](auto& r) { r.mutable_flight()->set_origin("XXX"); }, "flight.origin"},
+           {[](auto& r) { r.mutable_flight()->set_origin("pek"); }, "flight.origin"},
+           {[](auto& r) { r.mutable_flight()->set_destination("PEK"); },
+            "flight.destination"},
+           {[](auto& r) { r.mutable_flight()->set_booking_class("E"); },
+            "flight.booking_class"},
+           {[](auto& r) { r.mutable_flight()->set_booking_class("YY"); },
+            "flight.booking_class"},
+           {[](auto& r) { r.mutable_flight_identity()->set_ticket_number("123"); },
+            "flight_identity.ticket_number"},
+           {[](auto& r) { r.mutable_flight_identity()->set_coupon_number(5); },
+            "flight_identity.coupon_number"},
+           {[](auto& r) { r.mutable_flight()->set_flight_number(-1); },
+            "flight.flight_number"},
+           {[](auto& r) { r.mutable_flight()->set_flight_number(100000); },
+            "flight.flight_number"},
+           {[](auto& r) { *r.mutable_flight()->mutable_flight_date() = Date(2026, 2, 30); },
+            "flight.flight_date"},
+           {[](auto& r) { *r.mutable_flight()->mutable_flight_date() = Date(2027, 1, 1); },
+            "flight.flight_date"},
+           {[](auto& r) { r.mutable_flight()->set_carrier("CA"); }, "flight.carrier"},
+           {[](auto& r) { r.set_member_number("1000000001"); }, "member_number"},
+       }) {
+    v1::PostOwnFlightRequest request = Flight(member_, 1, "PEK", "PVG", "Y");
+    c.spoil(request);
+    absl::Status status = ledger_->PostOwnFlight(request).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << c.field;
+    EXPECT_TRUE(NamesField(status, c.field)) << c.field << ": " << status;
+  }
+  EXPECT_EQ(store_->LastSequence(), 0u);  // Nothing half-written.
+}
+
+TEST_F(LedgerTest, OnlyActiveMembersEarn) {
+  membership_.Add(other_, mv1::SUSPENDED);
+  EXPECT_EQ(ledger_->PostOwnFlight(Flight(other_, 1, "PEK", "PVG", "Y")).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  std::string unknown = validation::MemberNumberFromSerial(555555555);
+  EXPECT_EQ(ledger_->PostOwnFlight(Flight(unknown, 2, "PEK", "PVG", "Y")).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(LedgerTest, PartnerCreditsUseThePartnersTableAndReference) {
+  v1::PostPartnerFlightRequest flight;
+  flight.set_member_number(member_);
+  flight.set_partner_code("CA");
+  flight.mutable_flight_identity()->set_ticket_number("9991234567890");
+  flight.mutable_flight_identity()->set_coupon_number(2);
+  flight.mutable_flight()->set_carrier("CA");
+  flight.mutable_flight()->set_flight_number(981);
+  *flight.mutable_flight()->mutable_flight_date() = Date(2026, 11, 1);
+  flight.mutable_flight()->set_origin("PEK");
+  flight.mutable_flight()->set_destination("TSN");
+  flight.mutable_flight()->set_booking_class("Y");
+  auto posted = ledger_->PostPartnerFlight(flight);
+  ASSERT_TRUE(posted.ok()) << posted.status();
+  // Partners have no minimum by default.
+  EXPECT_LT(posted->transaction().miles(), 500);
+  EXPECT_EQ(posted->transaction().partner_reference(), "9991234567890/2");
+
+  v1::PostPartnerActivityRequest stay;
+  stay.set_member_number(member_);
+  stay.set_partner_code("HILTON");
+  stay.set_partner_reference("H-2026-11-0042");
+  stay.set_activity_type(v1::HOTEL);
+  *stay.mutable_activity_date() = Date(2026, 11, 20);
+  stay.set_miles(1500);
+  auto credited = ledger_->PostPartnerActivity(stay);
+  ASSERT_TRUE(credited.ok()) << credited.status();
+  EXPECT_EQ(credited->transaction().miles(), 1500);
+  EXPECT_EQ(credited->transaction().qualifying_miles(), 0);
+  stay.set_miles(100'001);
+  EXPECT_TRUE(NamesField(ledger_->PostPartnerActivity(stay).status(), "miles"));
+  stay.set_partner_code("NOBODY");
+  stay.set_miles(10);
+  EXPECT_EQ(ledger_->PostPartnerActivity(stay).status().code(),
+            absl::StatusCode::kNotFound);
+  flight.set_partner_code("HILTON");
+  flight.mutable_flight()->set_carrier("HILTON");
+  EXPECT_FALSE(ledger_->PostPartnerFlight(flight).ok());
+}
+
+TEST_F(LedgerTest, BatchPostsEachItemOnItsOwn) {
+  v1::PostActivitiesRequest batch;
+  *batch.add_activities()->mutable_own_flight() = Flight(member_, 1, "PEK", "PVG", "Y");
+  v1::PostOwnFlightRequest bad = Flight(member_, 2, "PEK", "ZZZ", "Y");
+  *batch.add_activities()->mutable_own_flight() = bad;
+  *batch.add_activities()->mutable_own_flight() = Flight(member_, 1, "PEK", "PVG", "Y");
+  auto response = ledger_->PostActivities(batch);
+  ASSERT_TRUE(response.ok());
+  ASSERT_EQ(response->results_size(), 3);
+  EXPECT_TRUE(response->results(0).has_transaction());
+  ASSERT_TRUE(response->results(1).has_error());
+  EXPECT_EQ(response->results(1).error().code(),
+            static_cast<int>(absl::StatusCode::kInvalidArgument));
+  EXPECT_NE(response->results(1).error().message().find(
+                "activities[1].own_flight.flight.destination"),
+            std::string::npos)
+      << response->results(1).error().message();
+  EXPECT_TRUE(response->results(2).replayed());
+  EXPECT_EQ(ledger_->PostActivities(v1::PostActivitiesRequest()).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(LedgerTest, HoldsReserveCaptureReleaseAndExpire) {
+  Post(Flight(member_, 1, "PEK", "JFK", "F"));  // ~13,700 miles.
+  const int64_t balance = Balance(member_).balance();
+  auto hold = Hold(member_, 10'000, "r1");
+  ASSERT_TRUE(hold.ok()) << hold.status();
+  EXPECT_EQ(Balance(member_).available(), balance - 10'000);
+  EXPECT_EQ(Hold(member_, balance, "r2").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Hold(member_, 10'000, "r1")->hold_id(), hold->hold_id());  // Replay.
+
+  v1::CaptureHoldRequest capture;
+  capture.set_hold_id(hold->hold_id());
+  auto captured = ledger_->CaptureHold(capture);
+  ASSERT_TRUE(captured.ok()) << captured.status();
+  EXPECT_EQ(captured->transaction().miles(), -10'000);
+  EXPECT_EQ(ledger_->CaptureHold(capture)->transaction().transaction_id(),
+            captured->transaction().transaction_id());
+  v1::ReleaseHoldRequest release;
+  release.set_hold_id(hold->hold_id());
+  EXPECT_EQ(ledger_->ReleaseHold(release).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  auto second = Hold(member_, 1'000, "r3");
+  release.set_hold_id(second->hold_id());
+  EXPECT_EQ(ledger_->ReleaseHold(release)->hold().state(), v1::HOLD_RELEASED);
+  EXPECT_EQ(ledger_->ReleaseHold(release)->hold().state(), v1::HOLD_RELEASED);
+
+  auto third = Hold(member_, 1'000, "r4");
+  Advance(absl::Hours(73));
+  capture.set_hold_id(third->hold_id());
+  EXPECT_EQ(ledger_->CaptureHold(capture).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(*ledger_->SweepExpiredHolds(), 1);
+  v1::GetHoldRequest get;
+  get.set_hold_id(third->hold_id());
+  EXPECT_EQ(ledger_->GetHold(get)->hold().state(), v1::HOLD_EXPIRED);
+  EXPECT_EQ(Balance(member_).held(), 0);
+  ExpectConsistent();
+}
+
+TEST_F(LedgerTest, RedepositKeepsTheCapturedExpiriesLessTheFee) {
+  Post(Flight(member_, 1, "PEK", "JFK", "F"));
+  auto hold = Hold(member_, 5'000, "r1");
+  v1::CaptureHoldRequest capture;
+  capture.set_hold_id(hold->hold_id());
+  ASSERT_TRUE(ledger_->CaptureHold(capture).ok());
+  const int64_t before = Balance(member_).balance();
+  v1::RedepositHoldRequest redeposit;
+  redeposit.set_hold_id(hold->hold_id());
+  redeposit.set_fee_miles(1'000);
+  auto response = ledger_->RedepositHold(redeposit);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->redeposit().miles(), 5'000);
+  EXPECT_EQ(response->fee().miles(), -1'000);
+  EXPECT_EQ(response->redeposit().lot_movements(0).expiry_date().year(), 2029);
+  EXPECT_EQ(Balance(member_).balance(), before + 4'000);
+  EXPECT_EQ(ledger_->RedepositHold(redeposit)->redeposit().transaction_id(),
+            response->redeposit().transaction_id());
+  ExpectConsistent();
+}
+
+TEST_F(LedgerTest, ConcurrentHoldsNeverOverdrawOneMember) {
+  Post(Flight(member_, 1, "PEK", "PVG", "Y"));
+  const int64_t balance = Balance(member_).balance();
+  std::atomic<int64_t> captured{0};
+  std::atomic<int> counter{0};
+  std::atomic<bool> negative{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 40; ++i) {
+        const int n = counter++;
+        auto hold = Hold(member_, 7, absl::StrCat("c", n));
+        if (!hold.ok()) continue;
+        if (n % 3 == 0) {
+          v1::ReleaseHoldRequest release;
+          release.set_hold_id(hold->hold_id());
+          ASSERT_TRUE(ledger_->ReleaseHold(release).ok());
+        } else {
+          v1::CaptureHoldRequest capture;
+          capture.set_hold_id(hold->hold_id());
+          if (ledger_->CaptureHold(capture).ok()) captured += 7;
+        }
+        if (Balance(member_).available() < 0) negative = true;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_FALSE(negative);
+  EXPECT_EQ(Balance(member_).balance(), balance - captured);
+  EXPECT_GE(Balance(member_).available(), 0);
+  ExpectConsistent();
+}
+
+TEST_F(LedgerTest, ReversalRemovesMilesQmAndQsAndMayGoNegative) {
+  v1::Transaction credit = Post(Flight(member_, 1, "PEK", "JFK", "F"));
+  auto hold = Hold(member_, credit.miles() - 100, "spend");
+  v1::CaptureHoldRequest capture;
+  capture.set_hold_id(hold->hold_id());
+  ASSERT_TRUE(ledger_->CaptureHold(capture).ok());
+  v1::ReverseCreditRequest reverse;
+  *reverse.mutable_flight_identity() = credit.flight_identity();
+  reverse.set_reason_code("FRAUD");
+  auto reversed = ledger_->ReverseCredit(reverse);
+  ASSERT_TRUE(reversed.ok()) << reversed.status();
+  EXPECT_EQ(reversed->transaction().miles(), -credit.miles());
+  EXPECT_EQ(reversed->transaction().qualifying_miles(), -credit.qualifying_miles());
+  EXPECT_EQ(Balance(member_).balance(), 100 - credit.miles());
+  EXPECT_TRUE(ledger_->ReverseCredit(reverse)->replayed());
+  ExpectConsistent();
+  // A later credit fills the deficit first.
+  Post(Flight(member_, 2, "PEK", "JFK", "F"));
+  EXPECT_EQ(Balance(member_).balance(), 100);
+  ExpectConsistent();
+}
+
+TEST_F(LedgerTest, ExpiryAtTheEndOfThe36thMonth) {
+  // Activity on 2026-03-15 expires at the end of 2029-03-31.
+  now_ = absl::FromCivil(absl::CivilSecond(2026, 4, 1, 0, 0, 0), absl::UTCTimeZone());
+  v1::Transaction credit = Post(Flight(member_, 1, "PEK", "PVG", "Y", Date(2026, 3, 15)));
+  EXPECT_EQ(credit.lot_movements(0).expiry_date().year(), 2029);
+  EXPECT_EQ(credit.lot_movements(0).expiry_date().month(), 3);
+  EXPECT_EQ(credit.lot_movements(0).expiry_date().day(), 31);
+  now_ = absl::FromCivil(absl::CivilSecond(2029, 4, 2, 0, 0, 0), absl::UTCTimeZone());
+  v1::RunExpiryRequest run;
+  *run.mutable_run_date() = Date(2029, 3, 31);
+  EXPECT_EQ(ledger_->RunExpiry(run)->miles_expired(), 0);  // Usable all that day.
+  *run.mutable_run_date() = Date(2029, 4, 1);
+  auto expired = ledger_->RunExpiry(run);
+  ASSERT_TRUE(expired.ok()) << expired.status();
+  EXPECT_EQ(expired->miles_expired(), credit.miles());
+  EXPECT_EQ(expired->members_affected(), 1);
+  EXPECT_EQ(ledger_->RunExpiry(run)->miles_expired(), 0);  // Nothing new.
+  EXPECT_EQ(Balance(member_).balance(), 0);
+  ExpectConsistent();
+}
+
+TEST_F(LedgerTest, ClaimsWaitForStaffWithinTheWindow) {
+  v1::SubmitRetroClaimRequest claim;
+  claim.set_member_number(member_);
+  claim.mutable_flight_identity()->set_ticket_number("7810012345678");
+  claim.mutable_flight_identity()->set_coupon_number(1);
+  *claim.mutable_flight() = Flight(member_, 1, "PEK", "CAN", "Y").flight();
+  claim.set_request_id("web-1");
+  claim.mutable_actor()->set_channel(common::v1::WEB);
+  auto submitted = ledger_->SubmitRetroClaim(claim);
+  ASSERT_TRUE(submitted.ok()) << submitted.status();
+  EXPECT_EQ(submitted->claim().state(), v1::CLAIM_PENDING);
+  EXPECT_EQ(Balance(member_).balance(), 0);
+  claim.set_request_id("web-2");
+  EXPECT_EQ(ledger_->SubmitRetroClaim(claim).status().code(),
+            absl::StatusCode::kAlreadyExists);  // One pending claim per flight.
+
+  v1::ApproveRetroClaimRequest approve;
+  approve.set_claim_id(submitted->claim().claim_id());
+  EXPECT_TRUE(NamesField(ledger_->ApproveRetroClaim(approve).status(),
+                         "actor.operator_id"));
+  approve.mutable_actor()->set_operator_id("agent-1");
+  auto approved = ledger_->ApproveRetroClaim(approve);
+  ASSERT_TRUE(approved.ok()) << approved.status();
+  EXPECT_EQ(approved->transaction().type(), v1::RETRO_CLAIM);
+  EXPECT_EQ(Balance(member_).balance(), approved->transaction().miles());
+  EXPECT_EQ(ledger_->ApproveRetroClaim(approve)->transaction().transaction_id(),
+            approved->transaction().transaction_id());
+  // The flight is credited now: a new claim for it is refused at once.
+  claim.set_request_id("web-3");
+  EXPECT_EQ(ledger_->SubmitRetroClaim(claim).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  // Past the six-month window.
+  claim.mutable_flight_identity()->set_ticket_number("7810012345679");
+  *claim.mutable_flight()->mutable_flight_date() = Date(2026, 5, 22);
+  claim.set_request_id("web-4");
+  absl::Status late = ledger_->SubmitRetroClaim(claim).status();
+  EXPECT_EQ(late.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(NamesField(late, "flight.flight_date"));
+  *claim.mutable_flight()->mutable_flight_date() = Date(2026, 5, 23);
+  auto in_time = ledger_->SubmitRetroClaim(claim);
+  ASSERT_TRUE(in_time.ok()) << in_time.status();
+  v1::RejectRetroClaimRequest reject;
+  reject.set_claim_id(in_time->claim().claim_id());
+  reject.set_reason("NOT_ON_MANIFEST");
+  reject.mutable_actor()->set_operator_id("agent-1");
+  EXPECT_EQ(ledger_->RejectRetroClaim(reject)->claim().state(), v1::CLAIM_REJECTED);
+  v1::ListRetroClaimsRequest list;
+  list.add_states(v1::CLAIM_PENDING);
+  EXPECT_EQ(ledger_->ListRetroClaims(list)->claims_size(), 0);
+  list.clear_states();
+  list.set_member_number(member_);
+  EXPECT_EQ(ledger_->ListRetroClaims(list)->claims_size(), 2);
+}
+
+TEST_F(LedgerTest, AdjustPurchaseAndTransferFollowTheirLimits) {
+  v1::AdjustMilesRequest adjust;
+  adjust.set_member_number(member_);
+  adjust.set_miles(60'000);
+  adjust.set_reason_code("GOODWILL");
+  adjust.set_note("service recovery");
+  adjust.set_request_id("a1");
+  EXPECT_TRUE(NamesField(ledger_->AdjustMiles(adjust).status(), "actor.operator_id"));
+  adjust.mutable_actor()->set_operator_id("supervisor-1");
+  ASSERT_TRUE(ledger_->AdjustMiles(adjust).ok());
+
+  v1::PurchaseMilesRequest purchase;
+  purchase.set_member_number(member_);
+  purchase.set_miles(40'000);
+  purchase.mutable_price()->set_currency_code("CNY");
+  purchase.mutable_price()->set_minor_units(120000);
+  purchase.set_payment_reference("PAY-1");
+  purchase.set_request_id("p1");
+  auto bought = ledger_->PurchaseMiles(purchase);
+  ASSERT_TRUE(bought.ok()) << bought.status();
+  EXPECT_EQ(bought->purchase_allowance_left(), 10'000);
+  purchase.set_request_id("p2");
+  purchase.set_miles(10'001);
+  EXPECT_EQ(ledger_->PurchaseMiles(purchase).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  v1::TransferMilesRequest transfer;
+  transfer.set_from_member_number(member_);
+  transfer.set_to_member_number(other_);
+  transfer.set_miles(50'000);
+  transfer.set_request_id("t1");
+  auto moved = ledger_->TransferMiles(transfer);
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  EXPECT_EQ(moved->fee().miles(), -1'000);
+  EXPECT_EQ(Balance(member_).balance(), 100'000 - 51'000);
+  EXPECT_EQ(Balance(other_).balance(), 50'000);
+  transfer.set_request_id("t2");
+  transfer.set_miles(48'001);  // Giver has 49,000: with the fee, too many.
+  EXPECT_EQ(ledger_->TransferMiles(transfer).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  transfer.set_miles(40'000);
+  ASSERT_TRUE(ledger_->TransferMiles(transfer).ok());
+  transfer.set_request_id("t3");
+  transfer.set_miles(10'001);  // The receiver would pass 100,000 this year.
+  adjust.set_request_id("a2");
+  ASSERT_TRUE(ledger_->AdjustMiles(adjust).ok());
+  EXPECT_TRUE(NamesField(ledger_->TransferMiles(transfer).status(), "miles"));
+  ExpectConsistent();
+}
+
+TEST_F(LedgerTest, MergeMovesTheWholeAccount) {
+  Post(Flight(other_, 1, "PEK", "JFK", "F"));
+  auto hold = Hold(other_, 1'000, "h");
+  const v1::Balance source = Balance(other_);
+  Post(Flight(member_, 2, "PEK", "PVG", "Y"));
+  const v1::Balance target = Balance(member_);
+  ASSERT_TRUE(ledger_->MergeAccounts({other_, member_}).ok());
+  ASSERT_TRUE(ledger_->MergeAccounts({other_, member_}).ok());  // Idempotent.
+  EXPECT_EQ(Balance(other_).balance(), 0);
+  EXPECT_EQ(Balance(member_).balance(), source.balance() + target.balance());
+  EXPECT_EQ(Balance(member_).held(), 1'000);
+  v1::CaptureHoldRequest capture;
+  capture.set_hold_id(hold->hold_id());
+  ASSERT_TRUE(ledger_->CaptureHold(capture).ok());
+  ExpectConsistent();
+}
+
+TEST_F(LedgerTest, StatementIsNewestFirstWithBalanceAfterAndPages) {
+  for (int i = 1; i <= 5; ++i) Post(Flight(member_, i, "PEK", "PVG", "Y"));
+  v1::GetStatementRequest request;
+  request.set_member_number(member_);
+  request.mutable_page()->set_page_size(2);
+  auto page = ledger_->GetStatement(request);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->transactions_size(), 2);
+  EXPECT_EQ(page->transactions(0).balance_after(), page->balance().balance());
+  EXPECT_GT(page->transactions(0).balance_after(),
+            page->transactions(1).balance_after());
+  std::vector<std::string> seen;
+  while (true) {
+    for (const auto& transaction : page->transactions()) {
+      seen.push_back(transaction.transaction_id());
+    }
+    if (page->page().next_page_token().empty()) break;
+    request.mutable_page()->set_page_token(page->page().next_page_token());
+    page = ledger_->GetStatement(request);
+  }
+  EXPECT_EQ(seen.size(), 5u);
+  request.clear_page();
+  request.add_types(v1::EXPIRE);
+  EXPECT_EQ(ledger_->GetStatement(request)->transactions_size(), 0);
+}
+
+TEST_F(LedgerTest, AcknowledgedWritesSurviveReopening) {
+  v1::Transaction credit = Post(Flight(member_, 1, "PEK", "PVG", "Y"));
+  auto hold = Hold(member_, 100, "h");
+  Open();
+  EXPECT_EQ(Balance(member_).balance(), credit.miles());
+  EXPECT_EQ(Balance(member_).held(), 100);
+  EXPECT_TRUE(ledger_->PostOwnFlight(Flight(member_, 1, "PEK", "PVG", "Y"))->replayed());
+  ExpectConsistent();
+}
+
+}  // namespace
+}  // namespace mileagebank::accrual

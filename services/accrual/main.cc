@@ -1,0 +1,101 @@
+// The accrual service process: configuration, store and wiring.
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "libs/client/event_follower.h"
+#include "libs/server/event_stream_service.h"
+#include "libs/server/service_host.h"
+#include "libs/store/store.h"
+#include "mileagebank/config/v1/accrual.pb.h"
+#include "services/accrual/airports.h"
+#include "services/accrual/background.h"
+#include "services/accrual/ledger.h"
+#include "services/accrual/member_directory.h"
+#include "services/accrual/partners.h"
+#include "services/accrual/service.h"
+#include "services/accrual/store.h"
+
+namespace mileagebank::accrual {
+namespace {
+
+absl::StatusOr<AirportTable> LoadAirports(const std::string& path);
+
+int Run(int argc, char** argv) {
+  config::v1::AccrualConfig config;
+  auto host = server::ServiceHost::Create("accrual", argc, argv, &config);
+  if (!host.ok()) return server::ExitWithError(host.status());
+  if (config.membership_target().empty()) {
+    return server::ExitWithError(absl::InvalidArgumentError(
+        "membership_target: required (host:port of the membership service)"));
+  }
+  auto options = LedgerOptions::FromConfig(config);
+  if (!options.ok()) return server::ExitWithError(options.status());
+  auto partners = PartnerRegistry::FromConfig(config.partners());
+  if (!partners.ok()) return server::ExitWithError(partners.status());
+  auto airports = LoadAirports(config.airport_table_path());
+  if (!airports.ok()) return server::ExitWithError(airports.status());
+
+  auto store = store::Store::Open(
+      {.path = (*host)->server_config().data_dir() + "/accrual",
+       .tables = AccrualTables()});
+  if (!store.ok()) return server::ExitWithError(store.status());
+
+  LedgerStore ledger_store(store->get());
+  GrpcMembershipLookup membership(config.membership_target());
+  MemberDirectory members(&ledger_store, &membership);
+  Ledger ledger(store->get(), &*airports, *std::move(partners), &members,
+                *std::move(options), (*host)->metrics());
+
+  // Membership's events keep the member replica, and its merges move
+  // accounts. A merge is applied before the cursor moves past it, and
+  // merging is idempotent, so a restart in between repeats it harmlessly.
+  client::EventFollower membership_events(
+      "membership", config.membership_target(), store->get(),
+      [&](const common::v1::Event& event, store::WriteBatch& batch) -> absl::Status {
+        absl::StatusOr<std::optional<Merge>> merge = members.Apply(event, batch);
+        if (!merge.ok()) return merge.status();
+        if (*merge) return ledger.MergeAccounts(**merge);
+        return absl::OkStatus();
+      });
+  membership_events.Start();
+  BackgroundJobs jobs(&ledger,
+                      absl::Seconds(config.hold_sweep_seconds() > 0
+                                        ? config.hold_sweep_seconds()
+                                        : 10),
+                      !config.disable_daily_expiry());
+
+  AccrualService service(&ledger);
+  server::EventStreamService events(store->get());
+  (*host)->OnShutdown([&] {
+    jobs.Stop();
+    membership_events.Stop();
+    (*store)->StopWaiters();
+  });
+  absl::Status serving = (*host)->Serve({&service, &events});
+  if (!serving.ok()) return server::ExitWithError(serving);
+  (*host)->RunUntilSignalled();
+  return 0;
+}
+
+absl::StatusOr<AirportTable> LoadAirports(const std::string& path) {
+  if (path.empty()) return AirportTable::Builtin();
+  std::ifstream file(path);
+  if (!file) {
+    return absl::InvalidArgumentError("airport_table_path=" + path +
+                                      ": cannot be read");
+  }
+  std::stringstream text;
+  text << file.rdbuf();
+  absl::StatusOr<AirportTable> table = AirportTable::Parse(text.str());
+  if (!table.ok()) {
+    return absl::InvalidArgumentError("airport_table_path=" + path + ": " +
+                                      std::string(table.status().message()));
+  }
+  return table;
+}
+
+}  // namespace
+}  // namespace mileagebank::accrual
+
+int main(int argc, char** argv) { return mileagebank::accrual::Run(argc, argv); }
