@@ -58,6 +58,8 @@ absl::StatusOr<std::optional<Merge>> MemberDirectory::Apply(
     state.set_status(mv1::ACTIVE);
     store_->PutMember(batch, enrolled.member().member_number(), state);
   } else if (event.payload().UnpackTo(&changed)) {
+    // MembersMerged, in the same write, says where a merged member went.
+    if (changed.to_status() == mv1::MERGED) return std::nullopt;
     state.set_status(changed.to_status());
     store_->PutMember(batch, changed.member_number(), state);
   } else if (event.payload().UnpackTo(&merged)) {

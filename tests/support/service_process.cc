@@ -1,6 +1,9 @@
 #include "tests/support/service_process.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +21,19 @@ namespace mileagebank::testing {
 std::string RunfilePath(const std::string& path) {
   const char* root = std::getenv("TEST_SRCDIR");
   return absl::StrCat(root == nullptr ? "." : root, "/mileagebank/", path);
+}
+
+int PickFreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  socklen_t length = sizeof(address);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  close(fd);
+  return ntohs(address.sin_port);
 }
 
 ServiceProcess::ServiceProcess(std::string binary, std::vector<std::string> args)

@@ -26,6 +26,10 @@ namespace mileagebank::testing {
 // The path of a file of this repository in the test's runfiles.
 std::string RunfilePath(const std::string& path);
 
+// A loopback port that was free a moment ago, for processes that must know
+// each other's address before either starts.
+int PickFreePort();
+
 class ServiceProcess {
  public:
   ServiceProcess(std::string binary, std::vector<std::string> args);
