@@ -39,12 +39,14 @@ start() {  # name, binary, config
 }
 
 start membership bazel-bin/services/membership/membership deploy/local/membership.textproto
+start accrual bazel-bin/services/accrual/accrual deploy/local/accrual.textproto
 
 cat <<INFO
 
 The mileage bank is running. Data and logs: $data
 
   membership   gRPC 127.0.0.1:7101   metrics http://127.0.0.1:9101/metrics
+  accrual      gRPC 127.0.0.1:7102   metrics http://127.0.0.1:9102/metrics
 
 Point a browser at http://127.0.0.1:9101/metrics (the member portal comes
 with the gateway). Point a client at 127.0.0.1:7101, for example:
@@ -54,6 +56,9 @@ with the gateway). Point a client at 127.0.0.1:7101, for example:
       --doc-number=E12345678 --doc-country=CN --phone=+8613800000001 \\
       --channel=SALES_OFFICE --office=PEK01
   bazel-bin/tools/mbctl/mbctl member find --phone=+8613800000001
+  bazel-bin/tools/mbctl/mbctl accrual post-flight MEMBER_NUMBER --ticket=7812345678901 \\
+      --coupon=1 --flight=1501 --date=YYYY-MM-DD --from=PEK --to=PVG --class=Y
+  bazel-bin/tools/mbctl/mbctl accrual balance MEMBER_NUMBER
   bazel-bin/tools/mbctl/mbctl help
 
 Stop everything with: bash deploy/local/down.sh

@@ -35,7 +35,11 @@ absl::Status NoClaim(absl::string_view claim_id) {
 }  // namespace
 
 absl::StatusOr<v1::SubmitRetroClaimResponse> Ledger::SubmitRetroClaim(
-    const v1::SubmitRetroClaimRequest& request) {
+    const v1::SubmitRetroClaimRequest& given) {
+  v1::SubmitRetroClaimRequest request = given;
+  if (request.flight().carrier().empty()) {
+    request.mutable_flight()->set_carrier(options_.host_carrier);
+  }
   const absl::CivilDay today = Today();
   FieldErrors errors;
   CheckMemberNumber(errors, "member_number", request.member_number());

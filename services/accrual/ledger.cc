@@ -338,7 +338,12 @@ absl::StatusOr<v1::Transaction> Ledger::MustTransaction(
 }
 
 absl::StatusOr<Ledger::CreditInput> Ledger::OwnFlightInput(
-    const v1::PostOwnFlightRequest& request, v1::TransactionType type) {
+    const v1::PostOwnFlightRequest& given, v1::TransactionType type) {
+  // An own flight's carrier can only be the host: empty means it.
+  v1::PostOwnFlightRequest request = given;
+  if (request.flight().carrier().empty()) {
+    request.mutable_flight()->set_carrier(options_.host_carrier);
+  }
   FieldErrors errors;
   CheckMemberNumber(errors, "member_number", request.member_number());
   CheckFlightIdentity(errors, "flight_identity", request.flight_identity());
