@@ -2,9 +2,12 @@
 // store, exactly once.
 //
 // For each event it calls `apply` with a fresh WriteBatch, adds the cursor
-// (source name -> the event's sequence) to that same batch and commits it, so
-// what was derived and how far the stream was read can never disagree: after
-// a crash of either side it resumes right after the last applied event. A
+// (source name -> the event's sequence) to that same batch and puts it in
+// the store's line, so what was derived and how far the stream was read can
+// never disagree: after a crash of either side it resumes right after the
+// last applied event. Writes `apply` makes on its own must be in the
+// store's line before it returns (Commit or Enqueue), so that they are
+// ordered before the cursor. A
 // failed `apply` stops progress at that event and is retried after a backoff
 // (it must be deterministic and leave the batch unused on error).
 //

@@ -10,6 +10,7 @@
 #include "libs/log/log.h"
 #include "libs/store/keys.h"
 #include "rocksdb/cache.h"
+#include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/checkpoint.h"
 
@@ -97,6 +98,11 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
 
   rocksdb::BlockBasedTableOptions table_options;
   table_options.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  // Idempotency checks look up keys that mostly do not exist yet: a Bloom
+  // filter answers those from memory instead of reading every level.
+  table_options.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table_options.cache_index_and_filter_blocks = true;
+  table_options.pin_l0_filter_and_index_blocks_in_cache = true;
   rocksdb::ColumnFamilyOptions table_defaults;
   table_defaults.table_factory.reset(
       rocksdb::NewBlockBasedTableFactory(table_options));

@@ -945,7 +945,7 @@ absl::StatusOr<v1::Tier> Members::ApplyActivity(
 
 absl::StatusOr<v1::RecordQualifyingActivityResponse>
 Members::RecordQualifyingActivity(
-    const v1::RecordQualifyingActivityRequest& request) {
+    const v1::RecordQualifyingActivityRequest& request, uint64_t* ticket) {
   FieldErrors errors;
   CheckMemberNumber(errors, "member_number", request.member_number());
   if (!IsKey(request.activity_id())) {
@@ -995,14 +995,18 @@ Members::RecordQualifyingActivity(
   MB_ASSIGN_OR_RETURN(v1::Tier tier,
                       ApplyActivity(batch, number, request.activity_id(),
                                     activity, /*reversal=*/false));
-  MB_RETURN_IF_ERROR(store_.Commit(batch));
+  if (ticket != nullptr) {
+    *ticket = store_.Enqueue(batch);
+  } else {
+    MB_RETURN_IF_ERROR(store_.Commit(batch));
+  }
   response.set_tier(tier);
   return response;
 }
 
 absl::StatusOr<v1::ReverseQualifyingActivityResponse>
 Members::ReverseQualifyingActivity(
-    const v1::ReverseQualifyingActivityRequest& request) {
+    const v1::ReverseQualifyingActivityRequest& request, uint64_t* ticket) {
   FieldErrors errors;
   CheckMemberNumber(errors, "member_number", request.member_number());
   if (!IsKey(request.activity_id())) {
@@ -1031,7 +1035,11 @@ Members::ReverseQualifyingActivity(
   MB_ASSIGN_OR_RETURN(v1::Tier tier,
                       ApplyActivity(batch, number, request.activity_id(),
                                     *activity, /*reversal=*/true));
-  MB_RETURN_IF_ERROR(store_.Commit(batch));
+  if (ticket != nullptr) {
+    *ticket = store_.Enqueue(batch);
+  } else {
+    MB_RETURN_IF_ERROR(store_.Commit(batch));
+  }
   response.set_tier(tier);
   return response;
 }
@@ -1097,11 +1105,13 @@ absl::Status ApplyAccrualEvent(Members& members,
   accrual::v1::QualifyingActivityPosted posted;
   if (!event.payload().UnpackTo(&posted)) return absl::OkStatus();
   absl::Status status;
+  // Not waited for: the follower's cursor is written after it, in order.
+  uint64_t ticket = 0;
   if (posted.reversal()) {
     v1::ReverseQualifyingActivityRequest request;
     request.set_member_number(posted.member_number());
     request.set_activity_id(posted.activity_id());
-    status = members.ReverseQualifyingActivity(request).status();
+    status = members.ReverseQualifyingActivity(request, &ticket).status();
   } else {
     v1::RecordQualifyingActivityRequest request;
     request.set_member_number(posted.member_number());
@@ -1110,7 +1120,7 @@ absl::Status ApplyAccrualEvent(Members& members,
     request.set_qualifying_miles(posted.qualifying_miles());
     request.set_qualifying_segments(
         static_cast<int32_t>(posted.qualifying_segments()));
-    status = members.RecordQualifyingActivity(request).status();
+    status = members.RecordQualifyingActivity(request, &ticket).status();
   }
   switch (status.code()) {
     case absl::StatusCode::kOk:

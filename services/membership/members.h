@@ -76,10 +76,15 @@ class Members {
       const v1::RemoveNomineeRequest& request);
   absl::StatusOr<v1::ListNomineesResponse> ListNominees(
       const v1::ListNomineesRequest& request);
+  // With `ticket`, the change is put in line and its ticket returned
+  // without waiting for it to be durable (for callers that order their own
+  // writes after it); without, it is durable on return.
   absl::StatusOr<v1::RecordQualifyingActivityResponse> RecordQualifyingActivity(
-      const v1::RecordQualifyingActivityRequest& request);
+      const v1::RecordQualifyingActivityRequest& request,
+      uint64_t* ticket = nullptr);
   absl::StatusOr<v1::ReverseQualifyingActivityResponse>
-  ReverseQualifyingActivity(const v1::ReverseQualifyingActivityRequest& request);
+  ReverseQualifyingActivity(const v1::ReverseQualifyingActivityRequest& request,
+                            uint64_t* ticket = nullptr);
   absl::StatusOr<v1::GetTierResponse> GetTier(const v1::GetTierRequest& request);
   absl::StatusOr<v1::ImportMembersResponse> ImportMembers(
       const v1::ImportMembersRequest& request);

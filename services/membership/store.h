@@ -55,6 +55,7 @@ class MemberStore {
 
   store::WriteBatch NewBatch() const { return store_->NewBatch(); }
   absl::Status Commit(store::WriteBatch& batch) { return store_->Commit(batch); }
+  uint64_t Enqueue(store::WriteBatch& batch) { return store_->Enqueue(batch); }
 
   absl::StatusOr<std::optional<records::MemberRecord>> LoadMember(
       absl::string_view member_number) const;
