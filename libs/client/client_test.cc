@@ -63,8 +63,9 @@ class Consumer {
     follower_->Start();
   }
   ~Consumer() { follower_->Stop(); }
+  // The newest total: earlier events' writes may still be in line.
   int64_t Total() const {
-    auto value = store_->Get("sums", "total");
+    auto value = store_->GetLatest("sums", "total");
     return value->has_value() ? std::stoll(**value) : 0;
   }
   uint64_t position() const { return follower_->position(); }

@@ -7,7 +7,8 @@
 // never disagree: after a crash of either side it resumes right after the
 // last applied event. Writes `apply` makes on its own must be in the
 // store's line before it returns (Commit or Enqueue), so that they are
-// ordered before the cursor. A
+// ordered before the cursor, and what it reads of its own derived state it
+// reads with GetLatest: the previous event's writes may still be in line. A
 // failed `apply` stops progress at that event and is retried after a backoff
 // (it must be deterministic and leave the batch unused on error).
 //

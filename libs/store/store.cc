@@ -165,6 +165,8 @@ Store::~Store() {
     absl::MutexLock lock(&mutex_);
     stopping_ = true;
     closing_ = true;
+    queued_.Signal();
+    durable_.SignalAll();
   }
   if (writer_.joinable()) writer_.join();  // Drains the line first.
   if (db_ == nullptr) return;
@@ -195,37 +197,39 @@ std::string Store::PendingKey(const rocksdb::ColumnFamilyHandle* table,
 uint64_t Store::Enqueue(WriteBatch& batch) {
   const google::protobuf::Timestamp now =
       google::protobuf::util::TimeUtil::GetCurrentTime();
-  absl::MutexLock lock(&mutex_);
   Queued queued;
-  queued.ticket = ++last_ticket_;
   queued.writes = std::move(batch.writes_);
-  queued.last_sequence = 0;
-  rocksdb::ColumnFamilyHandle* events = Table(kEventsTable);
-  for (common::v1::Event& event : batch.events_) {
-    event.set_sequence(++last_sequence_);
-    *event.mutable_recorded_at() = now;
-    queued.writes.push_back(
-        {events, EventKey(event.sequence()), event.SerializeAsString()});
-    queued.last_sequence = event.sequence();
-  }
+  queued.events = std::move(batch.events_);
   batch.writes_.clear();
   batch.events_.clear();
+  // The overlay lock is taken before the line's and held across it, so a
+  // key's pending value and its place in line agree.
+  absl::MutexLock pending_lock(&pending_mutex_);
+  absl::MutexLock lock(&mutex_);
+  queued.ticket = ++last_ticket_;
+  for (common::v1::Event& event : queued.events) {
+    event.set_sequence(++last_sequence_);
+    *event.mutable_recorded_at() = now;
+  }
   for (const WriteBatch::Write& write : queued.writes) {
-    if (write.table == events) continue;  // Never read back from the line.
     pending_[PendingKey(write.table, write.key)] =
         Pending{write.value, queued.ticket};
   }
   const uint64_t ticket = queued.ticket;
   queue_.push_back(std::move(queued));
+  queued_.Signal();
   return ticket;
 }
 
 void Store::Wait(uint64_t ticket) {
   absl::MutexLock lock(&mutex_);
-  auto durable = [this, ticket]() ABSL_SHARED_LOCKS_REQUIRED(mutex_) {
-    return durable_ticket_ >= ticket;
-  };
-  mutex_.Await(absl::Condition(&durable));
+  while (durable_ticket_ < ticket) durable_.Wait(&mutex_);
+}
+
+void Store::WaitForQueued() {
+  absl::MutexLock lock(&mutex_);
+  const uint64_t ticket = last_ticket_;
+  while (durable_ticket_ < ticket) durable_.Wait(&mutex_);
 }
 
 absl::Status Store::Commit(WriteBatch& batch) {
@@ -234,14 +238,13 @@ absl::Status Store::Commit(WriteBatch& batch) {
 }
 
 void Store::WriteLoop() {
+  constexpr size_t kTailEvents = 100'000;
+  rocksdb::ColumnFamilyHandle* const events_table = Table(kEventsTable);
   while (true) {
     std::deque<Queued> group;
     {
       absl::MutexLock lock(&mutex_);
-      auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mutex_) {
-        return !queue_.empty() || closing_;
-      };
-      mutex_.Await(absl::Condition(&ready));
+      while (queue_.empty() && !closing_) queued_.Wait(&mutex_);
       if (queue_.empty()) return;  // Closing, and the line is drained.
       group.swap(queue_);
     }
@@ -254,6 +257,10 @@ void Store::WriteLoop() {
           combined.Delete(write.table, write.key);
         }
       }
+      for (const common::v1::Event& event : queued.events) {
+        combined.Put(events_table, EventKey(event.sequence()),
+                     event.SerializeAsString());
+      }
     }
     rocksdb::WriteOptions write_options;
     write_options.sync = true;
@@ -265,17 +272,27 @@ void Store::WriteLoop() {
                  {{"path", path_}, {"reason", written.ToString()}});
       std::abort();
     }
-    absl::MutexLock lock(&mutex_);
-    for (const Queued& queued : group) {
-      for (const WriteBatch::Write& write : queued.writes) {
-        auto it = pending_.find(PendingKey(write.table, write.key));
-        if (it != pending_.end() && it->second.ticket == queued.ticket) {
-          pending_.erase(it);
+    {
+      absl::MutexLock lock(&pending_mutex_);
+      for (const Queued& queued : group) {
+        for (const WriteBatch::Write& write : queued.writes) {
+          auto it = pending_.find(PendingKey(write.table, write.key));
+          if (it != pending_.end() && it->second.ticket == queued.ticket) {
+            pending_.erase(it);
+          }
         }
       }
-      if (queued.last_sequence != 0) durable_sequence_ = queued.last_sequence;
     }
+    absl::MutexLock lock(&mutex_);
+    for (Queued& queued : group) {
+      for (common::v1::Event& event : queued.events) {
+        durable_sequence_ = event.sequence();
+        tail_.push_back(std::move(event));
+      }
+    }
+    while (tail_.size() > kTailEvents) tail_.pop_front();
     durable_ticket_ = group.back().ticket;
+    durable_.SignalAll();
   }
 }
 
@@ -292,7 +309,7 @@ absl::StatusOr<std::optional<std::string>> Store::Get(
 absl::StatusOr<std::optional<std::string>> Store::GetLatest(
     absl::string_view table, absl::string_view key, uint64_t* ticket) const {
   {
-    absl::MutexLock lock(&mutex_);
+    absl::MutexLock lock(&pending_mutex_);
     auto it = pending_.find(PendingKey(Table(table), key));
     if (it != pending_.end()) {
       if (ticket != nullptr) *ticket = it->second.ticket;
@@ -366,9 +383,22 @@ absl::Status Store::Scan(
 
 absl::StatusOr<std::vector<common::v1::Event>> Store::ReadEvents(
     uint64_t after_sequence, size_t max) const {
-  const uint64_t visible = LastSequence();
   std::vector<common::v1::Event> events;
-  if (after_sequence >= visible || max == 0) return events;
+  uint64_t visible;
+  {
+    absl::MutexLock lock(&mutex_);
+    visible = durable_sequence_;
+    if (after_sequence >= visible || max == 0) return events;
+    // Served from memory when the tail reaches back far enough. Sequence
+    // numbers in the tail are consecutive.
+    if (!tail_.empty() && tail_.front().sequence() <= after_sequence + 1) {
+      size_t first = after_sequence + 1 - tail_.front().sequence();
+      for (size_t i = first; i < tail_.size() && events.size() < max; ++i) {
+        events.push_back(tail_[i]);
+      }
+      return events;
+    }
+  }
   ScanRange range{EventKey(after_sequence + 1), EventKey(visible + 1)};
   absl::Status parse_error;
   absl::Status scanned = Scan(kEventsTable, range,
@@ -394,17 +424,18 @@ uint64_t Store::LastSequence() const {
 
 bool Store::WaitForEvents(uint64_t after_sequence,
                           absl::Duration timeout) const {
+  const absl::Time deadline = absl::Now() + timeout;
   absl::MutexLock lock(&mutex_);
-  auto ready = [this, after_sequence]() ABSL_SHARED_LOCKS_REQUIRED(mutex_) {
-    return durable_sequence_ > after_sequence || stopping_;
-  };
-  mutex_.AwaitWithTimeout(absl::Condition(&ready), timeout);
+  while (durable_sequence_ <= after_sequence && !stopping_) {
+    if (durable_.WaitWithDeadline(&mutex_, deadline)) break;
+  }
   return durable_sequence_ > after_sequence;
 }
 
 void Store::StopWaiters() {
   absl::MutexLock lock(&mutex_);
   stopping_ = true;
+  durable_.SignalAll();
 }
 
 bool Store::stopping() const {

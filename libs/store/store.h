@@ -130,6 +130,9 @@ class Store {
   // Blocks until the batch of `ticket` (and every batch before it) is on
   // disk.
   void Wait(uint64_t ticket);
+  // Waits until everything in line now is durable: for a decision that must
+  // scan (scans see only what is durable).
+  void WaitForQueued();
   // Enqueue, then Wait. The status is OK: a failed disk write ends the
   // process rather than return.
   absl::Status Commit(WriteBatch& batch);
@@ -196,7 +199,7 @@ class Store {
   struct Queued {
     uint64_t ticket;
     std::vector<WriteBatch::Write> writes;
-    uint64_t last_sequence;  // 0 when it has no events.
+    std::vector<common::v1::Event> events;
   };
   // The newest write in line of one key.
   struct Pending {
@@ -210,15 +213,26 @@ class Store {
   absl::flat_hash_map<std::string, rocksdb::ColumnFamilyHandle*> tables_;
   std::thread writer_;
 
+  // Guards the line and what is durable. Waiters sleep on `durable_`,
+  // signalled once per group written.
   mutable absl::Mutex mutex_;
+  absl::CondVar queued_;
+  mutable absl::CondVar durable_;
   std::deque<Queued> queue_ ABSL_GUARDED_BY(mutex_);
-  absl::flat_hash_map<std::string, Pending> pending_ ABSL_GUARDED_BY(mutex_);
   uint64_t last_ticket_ ABSL_GUARDED_BY(mutex_) = 0;
   uint64_t durable_ticket_ ABSL_GUARDED_BY(mutex_) = 0;
   uint64_t last_sequence_ ABSL_GUARDED_BY(mutex_) = 0;
   uint64_t durable_sequence_ ABSL_GUARDED_BY(mutex_) = 0;
+  // The newest durable events, so that followers that keep up are served
+  // from memory rather than by reading the log back.
+  std::deque<common::v1::Event> tail_ ABSL_GUARDED_BY(mutex_);
   bool closing_ ABSL_GUARDED_BY(mutex_) = false;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
+
+  // Writes in line by key; its own lock, as decisions read it constantly.
+  mutable absl::Mutex pending_mutex_;
+  absl::flat_hash_map<std::string, Pending> pending_
+      ABSL_GUARDED_BY(pending_mutex_);
 };
 
 }  // namespace mileagebank::store

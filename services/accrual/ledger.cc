@@ -656,6 +656,7 @@ absl::StatusOr<v1::Transaction> Ledger::DecideReversal(
     if (lot.transaction_id() == credit.transaction_id()) credit_lot = lot;
   }
   if (!credit_lot) {
+    store_.raw().WaitForQueued();  // The used-lots scan sees durable writes.
     MB_ASSIGN_OR_RETURN(credit_lot,
                         store_.FindUsedLot(member, credit.transaction_id()));
   }
@@ -1055,6 +1056,7 @@ absl::Status Ledger::MergeAccounts(const Merge& merge) {
       into.set_purchased(into.purchased() + figures.purchased());
       into.set_received(into.received() + figures.received());
     }
+    store_.raw().WaitForQueued();  // The claims scan sees durable writes.
     MB_ASSIGN_OR_RETURN(std::vector<std::string> claims,
                         store_.ClaimsByMember(merge.source, 0, "", 100'000));
     for (const std::string& claim_id : claims) {

@@ -604,6 +604,8 @@ absl::StatusOr<v1::MergeMembersResponse> Members::MergeMembers(
                      v1::MemberStatus_Name(target.member().status())));
   }
   MB_ASSIGN_OR_RETURN(v1::Tier target_tier_before, TierToday(target_number));
+  // The scans below see only durable writes.
+  store_.WaitForQueued();
 
   // The source's qualifying activity moves with its account.
   store::WriteBatch batch = store_.NewBatch();

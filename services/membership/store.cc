@@ -105,7 +105,7 @@ absl::StatusOr<std::optional<records::MemberRecord>> MemberStore::LoadMember(
     absl::string_view member_number) const {
   records::MemberRecord record;
   absl::StatusOr<bool> found =
-      store_->GetProto(kMembers, MemberKey(member_number), &record);
+      store_->GetLatestProto(kMembers, MemberKey(member_number), &record);
   if (!found.ok()) return found.status();
   if (!*found) return std::nullopt;
   return record;
@@ -113,7 +113,7 @@ absl::StatusOr<std::optional<records::MemberRecord>> MemberStore::LoadMember(
 
 absl::StatusOr<std::optional<std::string>> MemberStore::FindUnique(
     absl::string_view key) const {
-  return store_->Get(kIndex, key);
+  return store_->GetLatest(kIndex, key);
 }
 
 absl::StatusOr<std::vector<std::string>> MemberStore::FindAll(
@@ -158,7 +158,7 @@ absl::StatusOr<std::string> MemberStore::LastMemberNumber() const {
 absl::StatusOr<tiers::QualifyingTotals> MemberStore::LoadYear(
     absl::string_view member_number, int64_t year) const {
   records::YearRecord record;
-  absl::StatusOr<bool> found = store_->GetProto(
+  absl::StatusOr<bool> found = store_->GetLatestProto(
       kYears, KeyBuilder().String(member_number).Int64(year).Build(), &record);
   if (!found.ok()) return found.status();
   return tiers::QualifyingTotals{record.qualifying_miles(),
@@ -194,7 +194,7 @@ absl::StatusOr<std::optional<records::ActivityRecord>>
 MemberStore::LoadActivity(absl::string_view member_number,
                           absl::string_view activity_id) const {
   records::ActivityRecord record;
-  absl::StatusOr<bool> found = store_->GetProto(
+  absl::StatusOr<bool> found = store_->GetLatestProto(
       kActivity, KeyBuilder().String(member_number).String(activity_id).Build(),
       &record);
   if (!found.ok()) return found.status();
@@ -230,7 +230,7 @@ MemberStore::LoadActivities(absl::string_view member_number) const {
 absl::StatusOr<std::optional<records::RequestRecord>> MemberStore::LoadRequest(
     absl::string_view request_id) const {
   records::RequestRecord record;
-  absl::StatusOr<bool> found = store_->GetProto(
+  absl::StatusOr<bool> found = store_->GetLatestProto(
       kRequests, KeyBuilder().String(request_id).Build(), &record);
   if (!found.ok()) return found.status();
   if (!*found) return std::nullopt;

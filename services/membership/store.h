@@ -15,8 +15,10 @@
 //   requests  String(request_id)                        -> records.RequestRecord
 // "doc", "person" and "email" are the duplicate rules: one member each.
 //
-// Reads go straight to the store; writes are added to a caller's WriteBatch
-// so that one request commits as one atomic batch. Thread-safe.
+// Point reads see writes still in the store's line (decisions are made on
+// top of them); scans see what is durable, so a decision that scans first
+// calls WaitForQueued. Writes are added to a caller's WriteBatch so that one
+// request commits as one atomic batch. Thread-safe.
 #ifndef MILEAGEBANK_SERVICES_MEMBERSHIP_STORE_H_
 #define MILEAGEBANK_SERVICES_MEMBERSHIP_STORE_H_
 
@@ -56,6 +58,7 @@ class MemberStore {
   store::WriteBatch NewBatch() const { return store_->NewBatch(); }
   absl::Status Commit(store::WriteBatch& batch) { return store_->Commit(batch); }
   uint64_t Enqueue(store::WriteBatch& batch) { return store_->Enqueue(batch); }
+  void WaitForQueued() { store_->WaitForQueued(); }
 
   absl::StatusOr<std::optional<records::MemberRecord>> LoadMember(
       absl::string_view member_number) const;
