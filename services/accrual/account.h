@@ -24,8 +24,19 @@ int64_t Available(const records::Account& account);
 // The next number for an id of this account ("<member>-<kind><n>").
 std::string NextId(records::Account& account, char kind);
 
+// Days since 1970-01-01, as open lots keep their dates.
+int32_t DayNumber(absl::CivilDay day);
+absl::CivilDay FromDayNumber(int32_t number);
+
+// An open lot's ids and API form.
+std::string LotId(const records::Account& account, const records::OpenLot& lot);
+std::string CreditId(const records::Account& account,
+                     const records::OpenLot& lot);
+v1::Lot ToLot(const records::Account& account, const records::OpenLot& lot);
+
 // What a credit's new lot is.
 struct NewLot {
+  // "<member>-T<n>" of this account.
   std::string transaction_id;
   v1::TransactionType source_type;
   absl::CivilDay activity_date;
@@ -79,6 +90,10 @@ ExpiryChange Expire(records::Account& account, absl::CivilDay run_date);
 records::YearFigures& Year(records::Account& account, int32_t year);
 // The figures of `year`, or zeros.
 records::YearFigures YearOrZero(const records::Account& account, int32_t year);
+
+// The open lot created by credit `transaction_id`, if it is still open.
+const records::OpenLot* FindCreditLot(const records::Account& account,
+                                      absl::string_view transaction_id);
 
 // Sum of remaining miles over the account's lots.
 int64_t LotSum(const records::Account& account);

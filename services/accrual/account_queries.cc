@@ -40,17 +40,18 @@ v1::Balance Ledger::BalanceOf(const records::Account& account) {
   balance.set_held(account.held());
   balance.set_available(Available(account));
   balance.set_lifetime_earned(account.lifetime_earned());
-  for (const v1::Lot& lot : account.lots()) {
+  // Lots are in expiry order: the first with miles left expires next.
+  int32_t next_day = 0;
+  for (const records::OpenLot& lot : account.lots()) {
     if (lot.remaining_miles() <= 0) continue;
-    if (!balance.has_next_expiry_date() ||
-        Day(lot.expiry_date()) < Day(balance.next_expiry_date())) {
-      *balance.mutable_next_expiry_date() = lot.expiry_date();
-      balance.set_next_expiry_miles(0);
-    }
-    if (Day(lot.expiry_date()) == Day(balance.next_expiry_date())) {
-      balance.set_next_expiry_miles(balance.next_expiry_miles() +
-                                    lot.remaining_miles());
-    }
+    if (next_day == 0) next_day = lot.expiry_day();
+    if (lot.expiry_day() != next_day) break;
+    balance.set_next_expiry_miles(balance.next_expiry_miles() +
+                                  lot.remaining_miles());
+  }
+  if (next_day != 0) {
+    *balance.mutable_next_expiry_date() =
+        validation::ToProtoDate(FromDayNumber(next_day));
   }
   balance.set_as_of_sequence(store_.raw().LastSequence());
   return balance;
@@ -161,7 +162,11 @@ absl::StatusOr<v1::ListLotsResponse> Ledger::ListLots(
   MB_ASSIGN_OR_RETURN(std::optional<records::Account> account,
                       store_.Account(request.member_number()));
   std::vector<v1::Lot> lots;
-  if (account) lots.assign(account->lots().begin(), account->lots().end());
+  if (account) {
+    for (const records::OpenLot& lot : account->lots()) {
+      lots.push_back(ToLot(*account, lot));
+    }
+  }
   if (request.include_empty()) {
     MB_RETURN_IF_ERROR(store_.ScanUsedLots(request.member_number(),
                                            [&](const v1::Lot& lot) {
@@ -196,8 +201,8 @@ absl::StatusOr<uint64_t> Ledger::ExpireMember(
   // for holds); the others are done with.
   for (absl::CivilDay day : due_days) {
     bool still_due = false;
-    for (const v1::Lot& lot : account.lots()) {
-      still_due |= Day(lot.expiry_date()) == day && lot.remaining_miles() > 0;
+    for (const records::OpenLot& lot : account.lots()) {
+      still_due |= lot.expiry_day() == DayNumber(day) && lot.remaining_miles() > 0;
     }
     if (!still_due) store_.UnindexExpiry(batch, day, member);
   }

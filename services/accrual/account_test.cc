@@ -11,7 +11,7 @@ class AccountTest : public ::testing::Test {
 
   LotChange CreditOn(int64_t miles, absl::CivilDay expiry) {
     return Credit(account_, miles,
-                  NewLot{"t" + std::to_string(++credits_), v1::OWN_FLIGHT,
+                  NewLot{"1000000008-T" + std::to_string(++credits_), v1::OWN_FLIGHT,
                          absl::CivilDay(2026, 1, 1), expiry});
   }
 
@@ -39,7 +39,7 @@ TEST_F(AccountTest, DebitsConsumeOldestExpiryFirst) {
 
 TEST_F(AccountTest, ReversalBeyondBalanceLeavesADeficitThatCreditsFillFirst) {
   CreditOn(500, absl::CivilDay(2029, 3, 31));
-  const v1::Lot credit_lot = account_.lots(0);
+  const v1::Lot credit_lot = ToLot(account_, account_.lots(0));
   Debit(account_, 400);
   LotChange reversed = Reverse(account_, credit_lot, 500);
   EXPECT_EQ(account_.balance(), -400);
@@ -58,7 +58,7 @@ TEST_F(AccountTest, ReversalBeyondBalanceLeavesADeficitThatCreditsFillFirst) {
 TEST_F(AccountTest, ReversalTakesItsOwnLotFirst) {
   CreditOn(100, absl::CivilDay(2028, 1, 31));
   CreditOn(300, absl::CivilDay(2029, 3, 31));
-  const v1::Lot second = account_.lots(1);
+  const v1::Lot second = ToLot(account_, account_.lots(1));
   LotChange change = Reverse(account_, second, 300);
   ASSERT_EQ(change.movements.size(), 1u);
   EXPECT_EQ(change.movements[0].lot_id(), second.lot_id());
@@ -86,7 +86,7 @@ TEST_F(AccountTest, ExpiryTakesLotsBeforeTheRunDateButNeverWhatHoldsNeed) {
 
 TEST_F(AccountTest, DeficitsNeverExpire) {
   CreditOn(100, absl::CivilDay(2026, 1, 31));
-  const v1::Lot lot = account_.lots(0);
+  const v1::Lot lot = ToLot(account_, account_.lots(0));
   Reverse(account_, lot, 300);
   ExpiryChange change = Expire(account_, absl::CivilDay(2030, 1, 1));
   EXPECT_EQ(change.expired, 0);
@@ -99,11 +99,11 @@ TEST_F(AccountTest, KeepingExpiryMakesOneLotPerSource) {
   LotChange out = Debit(account_, 250);
   records::Account receiver;
   receiver.set_member_number("1000000016");
-  LotChange in = CreditKeepingExpiry(receiver, out.movements, 250, "r1",
+  LotChange in = CreditKeepingExpiry(receiver, out.movements, 250, "1000000016-T1",
                                      v1::TRANSFER_IN, absl::CivilDay(2026, 5, 1));
   ASSERT_EQ(receiver.lots_size(), 2);
   EXPECT_EQ(receiver.lots(0).remaining_miles(), 100);
-  EXPECT_EQ(receiver.lots(0).expiry_date().year(), 2028);
+  EXPECT_EQ(FromDayNumber(receiver.lots(0).expiry_day()).year(), 2028);
   EXPECT_EQ(receiver.lots(1).remaining_miles(), 150);
   EXPECT_EQ(receiver.balance(), 250);
   EXPECT_EQ(in.movements.size(), 2u);
@@ -113,7 +113,7 @@ TEST_F(AccountTest, ZeroCreditIsRecordedAsAnEmptyLot) {
   LotChange change = CreditOn(0, absl::CivilDay(2029, 3, 31));
   EXPECT_EQ(account_.lots_size(), 0);
   ASSERT_EQ(change.emptied.size(), 1u);
-  EXPECT_EQ(change.emptied[0].transaction_id(), "t1");
+  EXPECT_EQ(change.emptied[0].transaction_id(), "1000000008-T1");
 }
 
 TEST_F(AccountTest, IdsCountUpPerAccount) {

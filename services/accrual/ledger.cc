@@ -652,8 +652,9 @@ absl::StatusOr<v1::Transaction> Ledger::DecideReversal(
   }
   // The credit's lot: still in the account, or used up.
   std::optional<v1::Lot> credit_lot;
-  for (const v1::Lot& lot : account.lots()) {
-    if (lot.transaction_id() == credit.transaction_id()) credit_lot = lot;
+  if (const records::OpenLot* open =
+          FindCreditLot(account, credit.transaction_id())) {
+    credit_lot = ToLot(account, *open);
   }
   if (!credit_lot) {
     store_.raw().WaitForQueued();  // The used-lots scan sees durable writes.
@@ -1020,22 +1021,24 @@ absl::Status Ledger::MergeAccounts(const Merge& merge) {
     event.set_target_member_number(merge.target);
     event.set_miles(source.balance());
     // Lots move whole, keeping ids and expiries.
-    for (v1::Lot lot : source.lots()) {
+    for (records::OpenLot lot : source.lots()) {
       v1::LotMovement movement;
-      movement.set_lot_id(lot.lot_id());
-      *movement.mutable_expiry_date() = lot.expiry_date();
+      movement.set_lot_id(LotId(source, lot));
+      *movement.mutable_expiry_date() =
+          validation::ToProtoDate(FromDayNumber(lot.expiry_day()));
       movement.set_miles(-lot.remaining_miles());
       *out.add_lot_movements() = movement;
       movement.set_miles(lot.remaining_miles());
       *in.add_lot_movements() = movement;
-      lot.set_member_number(merge.target);
-      store_.IndexExpiry(batch, Day(lot.expiry_date()), merge.target);
+      // Its ids stay those of the account it was created in.
+      if (lot.origin().empty()) lot.set_origin(merge.source);
+      store_.IndexExpiry(batch, FromDayNumber(lot.expiry_day()), merge.target);
       *target.add_lots() = std::move(lot);
       event.set_lots_moved(event.lots_moved() + 1);
     }
     std::stable_sort(target.mutable_lots()->begin(), target.mutable_lots()->end(),
-                     [](const v1::Lot& a, const v1::Lot& b) {
-                       return Day(a.expiry_date()) < Day(b.expiry_date());
+                     [](const records::OpenLot& a, const records::OpenLot& b) {
+                       return a.expiry_day() < b.expiry_day();
                      });
     for (const records::ActiveHold& active : source.holds()) {
       MB_ASSIGN_OR_RETURN(std::optional<v1::Hold> hold,

@@ -145,7 +145,7 @@ absl::StatusOr<records::Account> LedgerStore::LatestAccount(
   auto account =
       LatestProto<records::Account>(store_, kAccounts, One(member), ticket);
   if (!account.ok()) return account.status();
-  if (account->has_value()) return **account;
+  if (account->has_value()) return std::move(**account);
   records::Account fresh;
   fresh.set_member_number(std::string(member));
   return fresh;
