@@ -62,5 +62,5 @@ with the gateway). Point a client at 127.0.0.1:7101, for example:
   bazel-bin/tools/mbctl/mbctl accrual balance MEMBER_NUMBER
   bazel-bin/tools/mbctl/mbctl help
 
-Stop everything with: bash deploy/local/down.sh
+Stop everything with: ${MB_DATA:+MB_DATA=$data }bash deploy/local/down.sh
 INFO
