@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
+#include "libs/validation/dates.h"
 #include "libs/validation/member_number.h"
 #include "services/accrual/ledger.h"
 
@@ -49,11 +50,8 @@ struct Fixture {
     request.mutable_flight_identity()->set_coupon_number(1);
     v1::Flight* flight = request.mutable_flight();
     flight->set_flight_number(1501);
-    const absl::CivilDay yesterday =
-        absl::ToCivilDay(absl::Now(), absl::UTCTimeZone()) - 1;
-    flight->mutable_flight_date()->set_year(yesterday.year());
-    flight->mutable_flight_date()->set_month(yesterday.month());
-    flight->mutable_flight_date()->set_day(yesterday.day());
+    *flight->mutable_flight_date() =
+        validation::ToProtoDate(validation::UtcDay(absl::Now()) - 1);
     flight->set_origin("PEK");
     flight->set_destination(n % 2 ? "PVG" : "JFK");
     flight->set_booking_class(n % 3 ? "Y" : "F");

@@ -11,6 +11,7 @@
 
 #include "gtest/gtest.h"
 #include "libs/store/key_locks.h"
+#include "libs/testing/testing.h"
 #include "libs/store/keys.h"
 #include "mileagebank/common/v1/common.pb.h"
 
@@ -20,9 +21,7 @@ namespace {
 class StoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    path_ = std::string(std::getenv("TEST_TMPDIR")) + "/" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::filesystem::remove_all(path_);
+    path_ = mileagebank::testing::FreshTestDir();
     Reopen();
   }
 

@@ -471,37 +471,45 @@ absl::StatusOr<Ledger::CreditInput> Ledger::PartnerActivityInput(
   return input;
 }
 
-absl::StatusOr<v1::PostOwnFlightResponse> Ledger::PostOwnFlight(
-    const v1::PostOwnFlightRequest& request) {
-  MB_ASSIGN_OR_RETURN(CreditInput input, OwnFlightInput(request, v1::OWN_FLIGHT));
-  MB_ASSIGN_OR_RETURN(Posted posted, DecideCredit(std::move(input)));
+absl::StatusOr<Ledger::Posted> Ledger::PostCredit(
+    absl::StatusOr<CreditInput> input) {
+  if (!input.ok()) return input.status();
+  MB_ASSIGN_OR_RETURN(Posted posted, DecideCredit(*std::move(input)));
   store_.raw().Wait(posted.ticket);
-  v1::PostOwnFlightResponse response;
+  return posted;
+}
+
+namespace {
+
+// The answer of a single credit RPC: the transaction and whether it was a
+// repeat.
+template <typename Response, typename Posted>
+Response CreditResponse(Posted posted) {
+  Response response;
   *response.mutable_transaction() = std::move(posted.transaction);
   response.set_replayed(posted.replayed);
   return response;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::PostOwnFlightResponse> Ledger::PostOwnFlight(
+    const v1::PostOwnFlightRequest& request) {
+  MB_ASSIGN_OR_RETURN(Posted posted,
+                      PostCredit(OwnFlightInput(request, v1::OWN_FLIGHT)));
+  return CreditResponse<v1::PostOwnFlightResponse>(std::move(posted));
 }
 
 absl::StatusOr<v1::PostPartnerFlightResponse> Ledger::PostPartnerFlight(
     const v1::PostPartnerFlightRequest& request) {
-  MB_ASSIGN_OR_RETURN(CreditInput input, PartnerFlightInput(request));
-  MB_ASSIGN_OR_RETURN(Posted posted, DecideCredit(std::move(input)));
-  store_.raw().Wait(posted.ticket);
-  v1::PostPartnerFlightResponse response;
-  *response.mutable_transaction() = std::move(posted.transaction);
-  response.set_replayed(posted.replayed);
-  return response;
+  MB_ASSIGN_OR_RETURN(Posted posted, PostCredit(PartnerFlightInput(request)));
+  return CreditResponse<v1::PostPartnerFlightResponse>(std::move(posted));
 }
 
 absl::StatusOr<v1::PostPartnerActivityResponse> Ledger::PostPartnerActivity(
     const v1::PostPartnerActivityRequest& request) {
-  MB_ASSIGN_OR_RETURN(CreditInput input, PartnerActivityInput(request));
-  MB_ASSIGN_OR_RETURN(Posted posted, DecideCredit(std::move(input)));
-  store_.raw().Wait(posted.ticket);
-  v1::PostPartnerActivityResponse response;
-  *response.mutable_transaction() = std::move(posted.transaction);
-  response.set_replayed(posted.replayed);
-  return response;
+  MB_ASSIGN_OR_RETURN(Posted posted, PostCredit(PartnerActivityInput(request)));
+  return CreditResponse<v1::PostPartnerActivityResponse>(std::move(posted));
 }
 
 absl::StatusOr<Ledger::Posted> Ledger::DecideActivity(

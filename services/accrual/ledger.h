@@ -170,6 +170,8 @@ class Ledger {
   void AppendQualifying(store::WriteBatch& batch,
                         const v1::Transaction& transaction, bool reversal);
   absl::StatusOr<Posted> DecideCredit(CreditInput input);
+  // DecideCredit, then wait until it is durable.
+  absl::StatusOr<Posted> PostCredit(absl::StatusOr<CreditInput> input);
   // Validation and inputs of the three credit kinds, shared by the single
   // RPCs and the batch.
   absl::StatusOr<CreditInput> OwnFlightInput(

@@ -10,6 +10,7 @@
 #include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
 #include "libs/status/errors.h"
+#include "libs/testing/testing.h"
 #include "libs/validation/member_number.h"
 
 namespace mileagebank::accrual {
@@ -36,14 +37,7 @@ class FakeMembership : public MembershipLookup {
   std::map<std::string, mv1::MemberStatus> members_;
 };
 
-bool NamesField(const absl::Status& status, absl::string_view field) {
-  auto details = GetErrorDetails(status);
-  if (!details) return false;
-  for (const auto& violation : details->field_violations()) {
-    if (violation.field() == field) return true;
-  }
-  return false;
-}
+using ::mileagebank::testing::NamesField;
 
 common::v1::Date Date(int year, int month, int day) {
   common::v1::Date date;
@@ -56,9 +50,7 @@ common::v1::Date Date(int year, int month, int day) {
 class LedgerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    path_ = std::string(std::getenv("TEST_TMPDIR")) + "/" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::filesystem::remove_all(path_);
+    path_ = mileagebank::testing::FreshTestDir();
     Open();
     member_ = validation::MemberNumberFromSerial(100000000);
     other_ = validation::MemberNumberFromSerial(100000001);

@@ -5,27 +5,18 @@
 
 #include "gtest/gtest.h"
 #include "libs/status/errors.h"
+#include "libs/testing/testing.h"
 #include "libs/validation/member_number.h"
 
 namespace mileagebank::membership {
 namespace {
 
-// Whether `status` names `field` among its violations.
-bool NamesField(const absl::Status& status, absl::string_view field) {
-  auto details = GetErrorDetails(status);
-  if (!details) return false;
-  for (const auto& violation : details->field_violations()) {
-    if (violation.field() == field) return true;
-  }
-  return false;
-}
+using ::mileagebank::testing::NamesField;
 
 class MembersTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    path_ = std::string(std::getenv("TEST_TMPDIR")) + "/" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::filesystem::remove_all(path_);
+    path_ = mileagebank::testing::FreshTestDir();
     Reopen();
   }
 

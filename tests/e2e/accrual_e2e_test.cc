@@ -17,6 +17,8 @@
 #include "gtest/gtest.h"
 #include "mileagebank/accrual/v1/accrual.grpc.pb.h"
 #include "mileagebank/membership/v1/membership.grpc.pb.h"
+#include "libs/testing/testing.h"
+#include "libs/validation/dates.h"
 #include "tests/support/service_process.h"
 
 namespace mileagebank {
@@ -38,9 +40,7 @@ bool Eventually(Predicate predicate, absl::Duration timeout = absl::Seconds(20))
 class AccrualE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    data_ = std::string(std::getenv("TEST_TMPDIR")) + "/" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::filesystem::remove_all(data_);
+    data_ = mileagebank::testing::FreshTestDir();
     const int membership_port = testing::PickFreePort();
     const int accrual_port = testing::PickFreePort();
     const std::string membership_address =
@@ -100,11 +100,8 @@ class AccrualE2eTest : public ::testing::Test {
     auto* flight = request.mutable_flight();
     flight->set_carrier("FM");
     flight->set_flight_number(101);
-    const absl::CivilDay yesterday =
-        absl::ToCivilDay(absl::Now(), absl::UTCTimeZone()) - 1;
-    flight->mutable_flight_date()->set_year(yesterday.year());
-    flight->mutable_flight_date()->set_month(yesterday.month());
-    flight->mutable_flight_date()->set_day(yesterday.day());
+    *flight->mutable_flight_date() =
+        validation::ToProtoDate(validation::UtcDay(absl::Now()) - 1);
     flight->set_origin("PEK");
     flight->set_destination(to);
     flight->set_booking_class(booking_class);

@@ -18,6 +18,7 @@
 #include "libs/status/grpc_status.h"
 #include "mileagebank/common/v1/events.grpc.pb.h"
 #include "mileagebank/membership/v1/membership.grpc.pb.h"
+#include "libs/testing/testing.h"
 #include "tests/support/service_process.h"
 
 namespace mileagebank {
@@ -28,9 +29,7 @@ using membership::v1::Membership;
 class MembershipE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    data_dir_ = std::string(std::getenv("TEST_TMPDIR")) + "/" +
-                ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::filesystem::remove_all(data_dir_);
+    data_dir_ = mileagebank::testing::FreshTestDir();
     process_ = std::make_unique<testing::ServiceProcess>(
         testing::RunfilePath("services/membership/membership"),
         std::vector<std::string>{"--server.data_dir=" + data_dir_,

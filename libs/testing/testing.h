@@ -1,0 +1,21 @@
+// Helpers shared by the project's tests.
+#ifndef MILEAGEBANK_LIBS_TESTING_TESTING_H_
+#define MILEAGEBANK_LIBS_TESTING_TESTING_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace mileagebank::testing {
+
+// An empty folder under $TEST_TMPDIR named for the running test (plus
+// `suffix`), removed first if an earlier run left it.
+std::string FreshTestDir(absl::string_view suffix = "");
+
+// Whether `status` carries a field violation naming `field`.
+bool NamesField(const absl::Status& status, absl::string_view field);
+
+}  // namespace mileagebank::testing
+
+#endif  // MILEAGEBANK_LIBS_TESTING_TESTING_H_
