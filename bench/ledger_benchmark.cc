@@ -34,7 +34,7 @@ struct Fixture {
     store = std::move(*store::Store::Open({.path = path, .tables = AccrualTables()}));
     ledger_store = std::make_unique<LedgerStore>(store.get());
     directory = std::make_unique<MemberDirectory>(ledger_store.get(), &lookup);
-    ledger = std::make_unique<Ledger>(store.get(), &AirportTable::Builtin(),
+    ledger = std::make_unique<Ledger>(store.get(), &airports::AirportTable::Builtin(),
                                       PartnerRegistry(), directory.get(),
                                       LedgerOptions(), registry);
     for (int i = 0; i < kMembers; ++i) {

@@ -123,7 +123,7 @@ absl::StatusOr<LedgerOptions> LedgerOptions::FromConfig(
   return options;
 }
 
-Ledger::Ledger(store::Store* store, const AirportTable* airports,
+Ledger::Ledger(store::Store* store, const airports::AirportTable* airports,
                PartnerRegistry partners, MemberDirectory* members,
                LedgerOptions options, prometheus::Registry& metrics,
                Clock clock)

@@ -33,7 +33,7 @@
 #include "prometheus/counter.h"
 #include "prometheus/registry.h"
 #include "services/accrual/account.h"
-#include "services/accrual/airports.h"
+#include "libs/airports/airports.h"
 #include "services/accrual/earning_rules.h"
 #include "services/accrual/member_directory.h"
 #include "services/accrual/partners.h"
@@ -62,7 +62,7 @@ class Ledger {
   using Clock = std::function<absl::Time()>;
 
   // Everything passed in outlives the Ledger.
-  Ledger(store::Store* store, const AirportTable* airports,
+  Ledger(store::Store* store, const airports::AirportTable* airports,
          PartnerRegistry partners, MemberDirectory* members,
          LedgerOptions options, prometheus::Registry& metrics,
          Clock clock = absl::Now);
@@ -200,7 +200,7 @@ class Ledger {
       uint64_t* ticket);
 
   LedgerStore store_;
-  const AirportTable* airports_;
+  const airports::AirportTable* airports_;
   const PartnerRegistry partners_;
   MemberDirectory* members_;
   const LedgerOptions options_;

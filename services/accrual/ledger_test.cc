@@ -75,7 +75,7 @@ class LedgerTest : public ::testing::Test {
     hotel->set_type("HOTEL");
     options_ = *LedgerOptions::FromConfig(config);
     ledger_ = std::make_unique<Ledger>(
-        store_.get(), &AirportTable::Builtin(),
+        store_.get(), &airports::AirportTable::Builtin(),
         *PartnerRegistry::FromConfig(config.partners()), directory_.get(),
         options_, registry_, [this] { return Now(); });
   }

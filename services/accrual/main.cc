@@ -8,7 +8,7 @@
 #include "libs/server/service_host.h"
 #include "libs/store/store.h"
 #include "mileagebank/config/v1/accrual.pb.h"
-#include "services/accrual/airports.h"
+#include "libs/airports/airports.h"
 #include "services/accrual/background.h"
 #include "services/accrual/ledger.h"
 #include "services/accrual/member_directory.h"
@@ -19,7 +19,7 @@
 namespace mileagebank::accrual {
 namespace {
 
-absl::StatusOr<AirportTable> LoadAirports(const std::string& path);
+absl::StatusOr<airports::AirportTable> LoadAirports(const std::string& path);
 
 int Run(int argc, char** argv) {
   config::v1::AccrualConfig config;
@@ -78,8 +78,8 @@ int Run(int argc, char** argv) {
   return 0;
 }
 
-absl::StatusOr<AirportTable> LoadAirports(const std::string& path) {
-  if (path.empty()) return AirportTable::Builtin();
+absl::StatusOr<airports::AirportTable> LoadAirports(const std::string& path) {
+  if (path.empty()) return airports::AirportTable::Builtin();
   std::ifstream file(path);
   if (!file) {
     return absl::InvalidArgumentError("airport_table_path=" + path +
@@ -87,7 +87,7 @@ absl::StatusOr<AirportTable> LoadAirports(const std::string& path) {
   }
   std::stringstream text;
   text << file.rdbuf();
-  absl::StatusOr<AirportTable> table = AirportTable::Parse(text.str());
+  absl::StatusOr<airports::AirportTable> table = airports::AirportTable::Parse(text.str());
   if (!table.ok()) {
     return absl::InvalidArgumentError("airport_table_path=" + path + ": " +
                                       std::string(table.status().message()));

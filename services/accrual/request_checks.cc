@@ -27,7 +27,7 @@ bool IsCarrier(absl::string_view carrier) {
 }
 
 void CheckAirport(FieldErrors& errors, const std::string& field,
-                  absl::string_view code, const AirportTable& airports) {
+                  absl::string_view code, const airports::AirportTable& airports) {
   if (code.size() != 3 || !AllOf(code, [](char c) { return absl::ascii_isupper(c); })) {
     errors.Add(field, "must be three upper-case letters (an IATA airport code)");
   } else if (airports.Find(code) == nullptr) {
@@ -92,7 +92,7 @@ absl::CivilDay CheckDate(FieldErrors& errors, absl::string_view field,
 }
 
 int64_t CheckFlight(FieldErrors& errors, absl::string_view field,
-                    const v1::Flight& flight, const AirportTable& airports,
+                    const v1::Flight& flight, const airports::AirportTable& airports,
                     absl::CivilDay latest_date) {
   const std::string prefix(field);
   if (!IsCarrier(flight.carrier())) {
@@ -108,10 +108,10 @@ int64_t CheckFlight(FieldErrors& errors, absl::string_view field,
   if (flight.origin() == flight.destination() && !flight.origin().empty()) {
     errors.Add(prefix + ".destination", "must differ from origin");
   }
-  const Airport* from = airports.Find(flight.origin());
-  const Airport* to = airports.Find(flight.destination());
+  const airports::Airport* from = airports.Find(flight.origin());
+  const airports::Airport* to = airports.Find(flight.destination());
   if (from == nullptr || to == nullptr || from == to) return 0;
-  return GreatCircleMiles(*from, *to);
+  return airports::GreatCircleMiles(*from, *to);
 }
 
 void CheckStaff(FieldErrors& errors, const common::v1::Actor& actor) {

@@ -12,7 +12,7 @@
 #include "google/protobuf/message.h"
 #include "libs/status/errors.h"
 #include "mileagebank/accrual/v1/accrual.pb.h"
-#include "services/accrual/airports.h"
+#include "libs/airports/airports.h"
 
 namespace mileagebank::accrual {
 
@@ -29,7 +29,7 @@ void CheckFlightIdentity(FieldErrors& errors, absl::string_view field,
 // Checks a flight (not dated after `latest_date`) and returns the distance
 // between its airports (0 when they are not both known).
 int64_t CheckFlight(FieldErrors& errors, absl::string_view field,
-                    const v1::Flight& flight, const AirportTable& airports,
+                    const v1::Flight& flight, const airports::AirportTable& airports,
                     absl::CivilDay latest_date);
 // A date that must be a valid calendar date, not after `latest_date`.
 absl::CivilDay CheckDate(FieldErrors& errors, absl::string_view field,

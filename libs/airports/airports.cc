@@ -1,4 +1,4 @@
-#include "services/accrual/airports.h"
+#include "libs/airports/airports.h"
 
 #include <algorithm>
 #include <cmath>
@@ -17,7 +17,7 @@
 // Generated from data/airports.csv by the airports_csv genrule.
 extern const char kBuiltinAirportsCsv[];
 
-namespace mileagebank::accrual {
+namespace mileagebank::airports {
 namespace {
 
 constexpr const char* kColumns[] = {"iata",    "name",     "city",
@@ -189,4 +189,4 @@ int64_t GreatCircleMiles(const Airport& from, const Airport& to) {
   return std::llround(kEarthRadiusMiles * c);
 }
 
-}  // namespace mileagebank::accrual
+}  // namespace mileagebank::airports

@@ -2,7 +2,7 @@
 // airport the accrual service credits flights between, and the great-circle
 // distance between two of them (product rules section 3).
 //
-// The table is a CSV file (services/accrual/data/airports.csv) with exactly
+// The table is a CSV file (libs/airports/data/airports.csv) with exactly
 // the header `iata,name,city,country,latitude,longitude`; the build compiles
 // it into the binary, so Builtin() needs no file at run time. A table from
 // elsewhere (the accrual config's airport_table_path) goes through Parse().
@@ -15,8 +15,8 @@
 //
 // Thread-safe: an AirportTable is immutable once made, and Builtin() is
 // initialized once, safely, on first use.
-#ifndef MILEAGEBANK_SERVICES_ACCRUAL_AIRPORTS_H_
-#define MILEAGEBANK_SERVICES_ACCRUAL_AIRPORTS_H_
+#ifndef MILEAGEBANK_LIBS_AIRPORTS_AIRPORTS_H_
+#define MILEAGEBANK_LIBS_AIRPORTS_AIRPORTS_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -27,7 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace mileagebank::accrual {
+namespace mileagebank::airports {
 
 struct Airport {
   // IATA location code, three upper-case letters ("PEK").
@@ -78,6 +78,6 @@ class AirportTable {
 // nearest mile.
 int64_t GreatCircleMiles(const Airport& from, const Airport& to);
 
-}  // namespace mileagebank::accrual
+}  // namespace mileagebank::airports
 
-#endif  // MILEAGEBANK_SERVICES_ACCRUAL_AIRPORTS_H_
+#endif  // MILEAGEBANK_LIBS_AIRPORTS_AIRPORTS_H_

@@ -1,4 +1,4 @@
-#include "services/accrual/airports.h"
+#include "libs/airports/airports.h"
 
 #include <cmath>
 #include <string>
@@ -9,7 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace mileagebank::accrual {
+namespace mileagebank::airports {
 namespace {
 
 using ::testing::HasSubstr;
@@ -243,4 +243,4 @@ TEST(AirportTableTest, LineNumbersCountLinesInsideQuotedFields) {
 }
 
 }  // namespace
-}  // namespace mileagebank::accrual
+}  // namespace mileagebank::airports
