@@ -1,0 +1,339 @@
+// End to end: the real membership, accrual and redemption processes. An award
+// is redeemed, issued and refunded, and the member's balance and statement
+// tell exactly that story; the redemption process is killed at each step of
+// a redemption's life and, once restarted, settles it so that the redemption
+// and its hold agree; and many clients redeeming at once never oversell a
+// flight nor overdraw a member.
+#include <atomic>
+#include <map>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "libs/testing/testing.h"
+#include "libs/validation/dates.h"
+#include "mileagebank/accrual/v1/accrual.grpc.pb.h"
+#include "mileagebank/membership/v1/membership.grpc.pb.h"
+#include "mileagebank/redemption/v1/redemption.grpc.pb.h"
+#include "tests/support/service_process.h"
+
+namespace mileagebank {
+namespace {
+
+using accrual::v1::Accrual;
+using membership::v1::Membership;
+using redemption::v1::Redemption;
+namespace rv1 = redemption::v1;
+
+template <typename Predicate>
+bool Eventually(Predicate predicate, absl::Duration timeout = absl::Seconds(20)) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    if (predicate()) return true;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return predicate();
+}
+
+common::v1::Date InDays(int days) {
+  return validation::ToProtoDate(validation::UtcDay(absl::Now()) + days);
+}
+
+class RedemptionE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    data_ = mileagebank::testing::FreshTestDir();
+    const std::string m = absl::StrCat("127.0.0.1:", testing::PickFreePort());
+    const std::string a = absl::StrCat("127.0.0.1:", testing::PickFreePort());
+    redemption_address_ = absl::StrCat("127.0.0.1:", testing::PickFreePort());
+    membership_ = std::make_unique<testing::ServiceProcess>(
+        testing::RunfilePath("services/membership/membership"),
+        std::vector<std::string>{"--server.data_dir=" + data_,
+                                 "--server.listen_address=" + m,
+                                 "--accrual_target=" + a, "--password_hash_ops=1",
+                                 "--password_hash_memory_kib=8"});
+    accrual_ = std::make_unique<testing::ServiceProcess>(
+        testing::RunfilePath("services/accrual/accrual"),
+        std::vector<std::string>{"--server.data_dir=" + data_,
+                                 "--server.listen_address=" + a,
+                                 "--membership_target=" + m,
+                                 "--disable_daily_expiry"});
+    redemption_args_ = {"--server.data_dir=" + data_,
+                        "--server.listen_address=" + redemption_address_,
+                        "--membership_target=" + m, "--accrual_target=" + a,
+                        "--recovery_seconds=1", "--recovery_grace_seconds=1"};
+    ASSERT_TRUE(membership_->Start().ok());
+    ASSERT_TRUE(accrual_->Start().ok());
+    StartRedemption("");
+    members_ = Membership::NewStub(
+        grpc::CreateChannel(m, grpc::InsecureChannelCredentials()));
+    ledger_ = Accrual::NewStub(grpc::CreateChannel(a, grpc::InsecureChannelCredentials()));
+    awards_ = Redemption::NewStub(
+        grpc::CreateChannel(redemption_address_, grpc::InsecureChannelCredentials()));
+  }
+
+  // (Re)starts the redemption process, crashing itself at `crash_at`.
+  void StartRedemption(const std::string& crash_at) {
+    if (redemption_ && redemption_->running()) redemption_->Stop();
+    std::vector<std::string> args = redemption_args_;
+    if (!crash_at.empty()) args.push_back("--crash_at=" + crash_at);
+    redemption_ = std::make_unique<testing::ServiceProcess>(
+        testing::RunfilePath("services/redemption/redemption"), args);
+    ASSERT_TRUE(redemption_->Start().ok());
+  }
+
+  std::string Enrol(int n) {
+    membership::v1::EnrolRequest request;
+    auto* profile = request.mutable_profile();
+    profile->set_family_name("Wang");
+    profile->set_given_name("Award");
+    profile->mutable_date_of_birth()->set_year(1970 + n % 30);
+    profile->mutable_date_of_birth()->set_month(1 + n % 12);
+    profile->mutable_date_of_birth()->set_day(1 + n % 28);
+    profile->set_nationality("CN");
+    profile->mutable_identity_document()->set_type(membership::v1::PASSPORT);
+    profile->mutable_identity_document()->set_number(absl::StrCat("G", 5000 + n));
+    profile->mutable_identity_document()->set_issuing_country("CN");
+    profile->set_mobile_phone(absl::StrCat("+86135", 10000000 + n));
+    request.set_password("right-password");
+    request.mutable_actor()->set_channel(common::v1::SALES_OFFICE);
+    grpc::ClientContext context;
+    membership::v1::EnrolResponse response;
+    EXPECT_TRUE(members_->Enrol(&context, request, &response).ok());
+    return response.member().member_number();
+  }
+
+  int64_t Credit(const std::string& member, int64_t ticket) {
+    accrual::v1::PostOwnFlightRequest request;
+    request.set_member_number(member);
+    request.mutable_flight_identity()->set_ticket_number(absl::StrCat(7820000000000 + ticket));
+    request.mutable_flight_identity()->set_coupon_number(1);
+    request.mutable_flight()->set_flight_number(981);
+    *request.mutable_flight()->mutable_flight_date() = InDays(-1);
+    request.mutable_flight()->set_origin("PEK");
+    request.mutable_flight()->set_destination("JFK");
+    request.mutable_flight()->set_booking_class("F");
+    grpc::ClientContext context;
+    accrual::v1::PostOwnFlightResponse response;
+    EXPECT_TRUE(ledger_->PostOwnFlight(&context, request, &response).ok());
+    return response.transaction().miles();
+  }
+
+  accrual::v1::Balance Balance(const std::string& member) {
+    accrual::v1::GetBalanceRequest request;
+    request.set_member_number(member);
+    grpc::ClientContext context;
+    accrual::v1::GetBalanceResponse response;
+    ledger_->GetBalance(&context, request, &response);
+    return response.balance();
+  }
+
+  static rv1::CreateRedemptionRequest Redeem(const std::string& member,
+                                             const std::string& request_id,
+                                             int flight = 1501) {
+    rv1::CreateRedemptionRequest request;
+    request.set_member_number(member);
+    auto* itinerary = request.mutable_standard()->mutable_itinerary();
+    itinerary->set_journey_type(rv1::ONE_WAY);
+    auto* segment = itinerary->mutable_outbound()->add_segments();
+    segment->set_carrier("FM");
+    segment->set_flight_number(flight);
+    *segment->mutable_flight_date() = InDays(30);
+    segment->set_origin("PEK");
+    segment->set_destination("PVG");
+    request.mutable_standard()->set_cabin(rv1::ECONOMY);
+    request.add_passengers()->set_member(true);
+    request.set_member_password("right-password");
+    request.mutable_actor()->set_channel(common::v1::COUNTER);
+    request.mutable_actor()->set_operator_id("agent-9");
+    request.set_request_id(request_id);
+    return request;
+  }
+
+  grpc::Status Create(const rv1::CreateRedemptionRequest& request,
+                      rv1::RedemptionRecord* record) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    rv1::CreateRedemptionResponse response;
+    grpc::Status status = awards_->CreateRedemption(&context, request, &response);
+    *record = response.redemption();
+    return status;
+  }
+
+  grpc::Status Issue(const std::string& id, const std::string& ticket) {
+    rv1::IssueRedemptionRequest request;
+    request.set_redemption_id(id);
+    request.add_award_ticket_numbers(ticket);
+    request.mutable_actor()->set_operator_id("agent-9");
+    grpc::ClientContext context;
+    rv1::IssueRedemptionResponse response;
+    return awards_->IssueRedemption(&context, request, &response);
+  }
+
+  grpc::Status Cancel(const std::string& id) {
+    rv1::CancelRedemptionRequest request;
+    request.set_redemption_id(id);
+    grpc::ClientContext context;
+    rv1::CancelRedemptionResponse response;
+    return awards_->CancelRedemption(&context, request, &response);
+  }
+
+  grpc::Status Refund(const std::string& id) {
+    rv1::RefundRedemptionRequest request;
+    request.set_redemption_id(id);
+    grpc::ClientContext context;
+    rv1::RefundRedemptionResponse response;
+    return awards_->RefundRedemption(&context, request, &response);
+  }
+
+  rv1::RedemptionRecord Get(const std::string& id) {
+    rv1::GetRedemptionRequest request;
+    request.set_redemption_id(id);
+    grpc::ClientContext context;
+    rv1::GetRedemptionResponse response;
+    awards_->GetRedemption(&context, request, &response);
+    return response.redemption();
+  }
+
+  accrual::v1::Hold Hold(const std::string& hold_id) {
+    accrual::v1::GetHoldRequest request;
+    request.set_hold_id(hold_id);
+    grpc::ClientContext context;
+    accrual::v1::GetHoldResponse response;
+    ledger_->GetHold(&context, request, &response);
+    return response.hold();
+  }
+
+  std::string data_, redemption_address_;
+  std::vector<std::string> redemption_args_;
+  std::unique_ptr<testing::ServiceProcess> membership_, accrual_, redemption_;
+  std::unique_ptr<Membership::Stub> members_;
+  std::unique_ptr<Accrual::Stub> ledger_;
+  std::unique_ptr<Redemption::Stub> awards_;
+};
+
+TEST_F(RedemptionE2eTest, RedeemIssueRefundTellTheStoryInTheStatement) {
+  const std::string member = Enrol(1);
+  const int64_t earned = Credit(member, 1);
+  rv1::RedemptionRecord held;
+  ASSERT_TRUE(Create(Redeem(member, "story"), &held).ok());
+  EXPECT_EQ(held.state(), rv1::HELD);
+  EXPECT_EQ(held.total_miles(), 12'000);
+  EXPECT_EQ(Balance(member).available(), earned - 12'000);
+  ASSERT_TRUE(Issue(held.redemption_id(), "7840000000001").ok());
+  EXPECT_EQ(Balance(member).balance(), earned - 12'000);
+  ASSERT_TRUE(Refund(held.redemption_id()).ok());
+  EXPECT_EQ(Get(held.redemption_id()).state(), rv1::REFUNDED);
+  EXPECT_EQ(Balance(member).balance(), earned - 1'000);
+  EXPECT_EQ(Balance(member).available(), earned - 1'000);
+
+  accrual::v1::GetStatementRequest request;
+  request.set_member_number(member);
+  grpc::ClientContext context;
+  accrual::v1::GetStatementResponse statement;
+  ASSERT_TRUE(ledger_->GetStatement(&context, request, &statement).ok());
+  std::vector<std::pair<accrual::v1::TransactionType, int64_t>> story;
+  for (const auto& transaction : statement.transactions()) {
+    story.emplace_back(transaction.type(), transaction.miles());
+  }
+  const std::vector<std::pair<accrual::v1::TransactionType, int64_t>> expected = {
+      {accrual::v1::REDEPOSIT_FEE, -1'000},
+      {accrual::v1::REDEPOSIT, 12'000},
+      {accrual::v1::REDEMPTION, -12'000},
+      {accrual::v1::OWN_FLIGHT, earned}};
+  EXPECT_EQ(story, expected);
+}
+
+TEST_F(RedemptionE2eTest, KilledAtEachStepTheRedemptionAndItsHoldAgree) {
+  const std::string member = Enrol(2);
+  for (int i = 0; i < 4; ++i) Credit(member, 100 + i);
+
+  // Dies after recording the intent, before asking accrual for the hold:
+  // recovery holds and completes it; the client's retry finds it HELD.
+  StartRedemption("after_intent");
+  rv1::RedemptionRecord record;
+  EXPECT_FALSE(Create(Redeem(member, "crash-1"), &record).ok());
+  StartRedemption("");
+  ASSERT_TRUE(Create(Redeem(member, "crash-1"), &record).ok());
+  EXPECT_EQ(record.state(), rv1::HELD);
+  EXPECT_EQ(Hold(record.hold_id()).state(), accrual::v1::HOLD_ACTIVE);
+  const std::string first = record.redemption_id();
+
+  // Dies after the hold was created, before recording it.
+  StartRedemption("after_hold");
+  EXPECT_FALSE(Create(Redeem(member, "crash-2", 1502), &record).ok());
+  StartRedemption("");
+  ASSERT_TRUE(Create(Redeem(member, "crash-2", 1502), &record).ok());
+  EXPECT_EQ(record.state(), rv1::HELD);
+  EXPECT_EQ(Hold(record.hold_id()).state(), accrual::v1::HOLD_ACTIVE);
+  const std::string second = record.redemption_id();
+
+  // Dies after capturing, before recording ISSUED: recovery at start does it.
+  StartRedemption("after_capture");
+  EXPECT_FALSE(Issue(first, "7840000000101").ok());
+  StartRedemption("");
+  ASSERT_TRUE(Eventually([&] { return Get(first).state() == rv1::ISSUED; }));
+  EXPECT_EQ(Hold(Get(first).hold_id()).state(), accrual::v1::HOLD_CAPTURED);
+
+  // Dies after releasing, before recording CANCELLED.
+  StartRedemption("after_release");
+  EXPECT_FALSE(Cancel(second).ok());
+  StartRedemption("");
+  ASSERT_TRUE(Eventually([&] { return Get(second).state() == rv1::CANCELLED; }));
+  EXPECT_EQ(Hold(Get(second).hold_id()).state(), accrual::v1::HOLD_RELEASED);
+
+  // Dies after the redeposit, before recording REFUNDED.
+  StartRedemption("after_redeposit");
+  EXPECT_FALSE(Refund(first).ok());
+  StartRedemption("");
+  ASSERT_TRUE(Eventually([&] { return Get(first).state() == rv1::REFUNDED; }));
+  EXPECT_FALSE(Hold(Get(first).hold_id()).redeposit_transaction_id().empty());
+
+  // Nothing else is held, and the ledger holds its invariant.
+  EXPECT_EQ(Balance(member).held(), 0);
+  grpc::ClientContext context;
+  accrual::v1::VerifyLedgerRequest verify;
+  verify.set_member_number(member);
+  accrual::v1::VerifyLedgerResponse verified;
+  ASSERT_TRUE(ledger_->VerifyLedger(&context, verify, &verified).ok());
+  EXPECT_EQ(verified.differences_size(), 0);
+}
+
+TEST_F(RedemptionE2eTest, ConcurrentRedemptionsNeverOversellNorOverdraw) {
+  const std::string member = Enrol(3);
+  const int64_t earned = Credit(member, 200);  // ~13,600: one 12,000 award.
+  std::atomic<int> same_flight_held{0};
+  std::atomic<int> other_flights_held{0};
+  std::vector<std::thread> clients;
+  const std::string rich = Enrol(4);
+  for (int i = 0; i < 4; ++i) Credit(rich, 300 + i);
+  for (int t = 0; t < 12; ++t) {
+    clients.emplace_back([&, t] {
+      rv1::RedemptionRecord record;
+      // Everyone wants flight 1601: it has 4 ECONOMY award seats.
+      if (Create(Redeem(rich, absl::StrCat("seat-", t), 1601), &record).ok()) {
+        ++same_flight_held;
+      }
+      // The poor member can afford one award whatever the flight.
+      if (Create(Redeem(member, absl::StrCat("miles-", t), 1700 + t), &record).ok()) {
+        ++other_flights_held;
+      }
+    });
+  }
+  for (auto& client : clients) client.join();
+  EXPECT_EQ(same_flight_held, 4);
+  EXPECT_EQ(other_flights_held, earned / 12'000);
+  EXPECT_GE(Balance(member).available(), 0);
+  grpc::ClientContext context;
+  rv1::GetAwardSeatsRequest seats;
+  seats.set_flight_number(1601);
+  *seats.mutable_flight_date() = InDays(30);
+  rv1::GetAwardSeatsResponse response;
+  ASSERT_TRUE(awards_->GetAwardSeats(&context, seats, &response).ok());
+  EXPECT_EQ(response.seats().cabins(0).taken(), 4);
+}
+
+}  // namespace
+}  // namespace mileagebank
