@@ -41,6 +41,7 @@ start() {  # name, binary, config
 
 start membership bazel-bin/services/membership/membership deploy/local/membership.textproto
 start accrual bazel-bin/services/accrual/accrual deploy/local/accrual.textproto
+start redemption bazel-bin/services/redemption/redemption deploy/local/redemption.textproto
 
 cat <<INFO
 
@@ -48,6 +49,7 @@ The mileage bank is running. Data and logs: $data
 
   membership   gRPC 127.0.0.1:7101   metrics http://127.0.0.1:9101/metrics
   accrual      gRPC 127.0.0.1:7102   metrics http://127.0.0.1:9102/metrics
+  redemption   gRPC 127.0.0.1:7103   metrics http://127.0.0.1:9103/metrics
 
 Point a browser at http://127.0.0.1:9101/metrics (the member portal comes
 with the gateway). Point a client at 127.0.0.1:7101, for example:

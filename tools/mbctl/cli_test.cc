@@ -82,6 +82,38 @@ TEST(RunTest, CommandHelpListsFieldsAndAliases) {
   EXPECT_THAT(get.out, HasSubstr("MEMBER_NUMBER  sets member_number"));
 }
 
+TEST(RunTest, AwardHelpShowsFlightsAndLists) {
+  Result group = RunMbctl({"award", "--help"});
+  EXPECT_EQ(group.code, kExitOk);
+  EXPECT_THAT(group.out,
+              HasSubstr("award: the redemption service (--target, else "
+                        "$MBCTL_REDEMPTION_TARGET, else 127.0.0.1:7103):\n"));
+  EXPECT_THAT(group.out, HasSubstr("  set-seats FLIGHT_NUMBER DATE CABIN  "));
+  EXPECT_THAT(group.out, HasSubstr("  redeem MEMBER_NUMBER  "));
+
+  Result quote = RunMbctl({"help", "award", "quote"});
+  EXPECT_EQ(quote.code, kExitOk);
+  EXPECT_THAT(quote.out, HasSubstr("--out=FLIGHT"));
+  EXPECT_THAT(quote.out,
+              HasSubstr("adds the segment FLIGHT to "
+                        "itinerary.outbound.segments (repeatable, in order)"));
+  EXPECT_THAT(quote.out,
+              HasSubstr("FLIGHT is CARRIER+NUMBER/YYYY-MM-DD/FROM-TO, e.g. "
+                        "FM1501/2026-12-01/PEK-PVG.\n"));
+  EXPECT_THAT(quote.out,
+              HasSubstr("--itinerary.outbound.segments.<carrier|"
+                        "flight_number|flight_date|origin|destination>=...  (a "
+                        "list of mileagebank.redemption.v1.Segment: each flag "
+                        "adds one"));
+
+  Result upgrade = RunMbctl({"award", "quote-upgrade", "-h"});
+  EXPECT_THAT(upgrade.out, HasSubstr("sets segment to the segment FLIGHT"));
+
+  Result redeem = RunMbctl({"award", "redeem", "--help"});
+  EXPECT_THAT(redeem.out,
+              HasSubstr("= --passengers.nominee_id, adding one to passengers"));
+}
+
 TEST(RunTest, GroupHelpListsItsCommands) {
   Result result = RunMbctl({"member", "--help"});
   EXPECT_EQ(result.code, kExitOk);
@@ -122,6 +154,12 @@ TEST(RunTest, UsageErrorsExitTwoWithAHint) {
            {{"accrual", "verify", "1000000008", "1000000016"},
             "unexpected argument \"1000000016\"",
             "mbctl accrual verify --help"},
+           {{"award", "quote", "--out=FM1501/2026-12-01"},
+            "--out=FM1501/2026-12-01: must be a flight",
+            "mbctl award quote --help"},
+           {{"award", "seats", "1501"},
+            "missing argument DATE",
+            "mbctl award seats --help"},
        }) {
     Result result = RunMbctl(c.args);
     EXPECT_EQ(result.code, kExitUsage) << c.args[0];

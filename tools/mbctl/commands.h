@@ -16,7 +16,13 @@
 // makes `mbctl member get 1000000016 --resolve_merges` send a
 // GetMemberRequest with member_number and resolve_merges set. A positional
 // marked .optional = true may be left out: `mbctl accrual verify` checks
-// every member, `mbctl accrual verify 1000000016` one.
+// every member, `mbctl accrual verify 1000000016` one. An alias of kind
+// AliasKind::kSegment reads a whole flight from one word:
+//
+//   {.flag = "out", .field = "itinerary.outbound.segments",
+//    .kind = AliasKind::kSegment}
+//
+// makes `--out=FM1501/2026-12-01/PEK-PVG` add that segment.
 //
 // Thread-safe: the tables are built once and never change.
 #ifndef MILEAGEBANK_TOOLS_MBCTL_COMMANDS_H_
@@ -60,12 +66,25 @@ struct Positional {
   bool optional = false;
 };
 
+// How an alias's value is read.
+enum class AliasKind {
+  // As the field's own flag would be (see request_builder.h).
+  kField,
+  // A flight CARRIER+NUMBER/YYYY-MM-DD/FROM-TO, e.g. FM1501/2026-12-01/PEK-PVG,
+  // setting carrier, flight_number, flight_date, origin and destination of a
+  // message with those fields (tested). A repeated field gets one element
+  // per flag, in order (--out=... --out=... for a connection); a singular
+  // one is replaced.
+  kSegment,
+};
+
 // A short flag for a long field path: --family for --profile.family_name.
 struct Alias {
   // Without the dashes, e.g. "family".
   std::string flag;
   // Dotted path of the request field, e.g. "profile.family_name".
   std::string field;
+  AliasKind kind = AliasKind::kField;
 };
 
 struct Command {

@@ -23,15 +23,14 @@ const std::set<std::string> kValueMessages = {
     "mileagebank.common.v1.Date", "google.protobuf.Duration",
     "google.protobuf.FieldMask", "google.protobuf.Timestamp"};
 
-// The field at dotted `path` below `descriptor`, or nullptr.
+// The field at dotted `path` below `descriptor`, or nullptr. Like the request
+// builder, a path may step into a list of messages (each flag adds one).
 const FieldDescriptor* FieldAt(const Descriptor* descriptor,
                                const std::string& path) {
   const FieldDescriptor* field = nullptr;
   for (absl::string_view part : absl::StrSplit(path, '.')) {
     if (field != nullptr) {
-      if (field->message_type() == nullptr || field->is_repeated()) {
-        return nullptr;
-      }
+      if (field->message_type() == nullptr) return nullptr;
       descriptor = field->message_type();
     }
     field = descriptor->FindFieldByName(std::string(part));
@@ -98,11 +97,53 @@ TEST(CommandsTest, PositionalsAndAliasesNameRequestFields) {
     }
     std::set<std::string> flags;
     for (const Alias& alias : command.aliases) {
-      EXPECT_NE(FieldAt(request, alias.field), nullptr) << alias.field;
+      const FieldDescriptor* field = FieldAt(request, alias.field);
+      ASSERT_NE(field, nullptr) << alias.field;
       EXPECT_EQ(global_flags.count(alias.flag), 0u) << alias.flag;
       EXPECT_TRUE(flags.insert(alias.flag).second) << alias.flag;
+      // A plain alias sets one value: a scalar, or a message one word sets.
+      if (alias.kind == AliasKind::kField &&
+          field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+        EXPECT_EQ(kValueMessages.count(field->message_type()->full_name()), 1u)
+            << alias.field;
+      }
     }
   }
+}
+
+// A segment alias names a message with the fields a flight sets, of the
+// types the request builder gives them.
+TEST(CommandsTest, SegmentAliasesNameSegments) {
+  int segment_aliases = 0;
+  for (const Command& command : Commands()) {
+    const Descriptor* request = FindMessageType(command.request_type);
+    ASSERT_NE(request, nullptr);
+    for (const Alias& alias : command.aliases) {
+      if (alias.kind != AliasKind::kSegment) continue;
+      SCOPED_TRACE(
+          absl::StrCat(command.group, " ", command.name, " --", alias.flag));
+      ++segment_aliases;
+      const FieldDescriptor* field = FieldAt(request, alias.field);
+      ASSERT_NE(field, nullptr);
+      ASSERT_EQ(field->cpp_type(), FieldDescriptor::CPPTYPE_MESSAGE);
+      const Descriptor* segment = field->message_type();
+      for (const char* name : {"carrier", "origin", "destination"}) {
+        const FieldDescriptor* part = segment->FindFieldByName(name);
+        ASSERT_NE(part, nullptr) << name;
+        EXPECT_EQ(part->cpp_type(), FieldDescriptor::CPPTYPE_STRING) << name;
+        EXPECT_FALSE(part->is_repeated()) << name;
+      }
+      const FieldDescriptor* number = segment->FindFieldByName("flight_number");
+      ASSERT_NE(number, nullptr);
+      EXPECT_EQ(number->cpp_type(), FieldDescriptor::CPPTYPE_INT32);
+      const FieldDescriptor* date = segment->FindFieldByName("flight_date");
+      ASSERT_NE(date, nullptr);
+      ASSERT_NE(date->message_type(), nullptr);
+      EXPECT_EQ(date->message_type()->full_name(),
+                "mileagebank.common.v1.Date");
+    }
+  }
+  EXPECT_GT(segment_aliases, 0);
 }
 
 TEST(CommandsTest, OptionalPositionalsComeLast) {
@@ -166,6 +207,12 @@ TEST(CommandsTest, FindsCommandsAndGroups) {
   EXPECT_EQ(ServiceOf(*FindCommand("accrual", "verify")).target_env,
             "MBCTL_ACCRUAL_TARGET");
   EXPECT_TRUE(FindCommand("accrual", "verify")->positionals[0].optional);
+  EXPECT_TRUE(IsGroup("award"));
+  ASSERT_NE(FindCommand("award", "set-seats"), nullptr);
+  EXPECT_EQ(ServiceOf(*FindCommand("award", "set-seats")).target_env,
+            "MBCTL_REDEMPTION_TARGET");
+  EXPECT_EQ(ServiceOf(*FindCommand("award", "set-seats")).default_target,
+            "127.0.0.1:7103");
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 
 namespace mileagebank::mbctl {
 namespace {
@@ -88,8 +89,14 @@ void Describe(const Descriptor* descriptor, const std::string& prefix,
     if (placeholder.empty()) {  // A message shown field by field.
       const Descriptor* nested = field->message_type();
       if (field->is_repeated()) {
-        absl::StrAppend(out, "  --", name, "  (a list of ", nested->full_name(),
-                        ": set it with --request)\n");
+        std::vector<std::string> fields;
+        for (int j = 0; j < nested->field_count(); ++j) {
+          fields.push_back(nested->field(j)->name());
+        }
+        absl::StrAppend(out, "  --", name, ".<", absl::StrJoin(fields, "|"),
+                        ">=...  (a list of ", nested->full_name(),
+                        ": each flag adds one with that field; more fields "
+                        "with --request)\n");
       } else if (path->size() >= kMaxDepth ||
                  std::find(path->begin(), path->end(), nested) != path->end()) {
         absl::StrAppend(out, "  --", name, ".*  (", nested->full_name(), ")\n");
@@ -103,6 +110,54 @@ void Describe(const Descriptor* descriptor, const std::string& prefix,
                     field_note.empty() ? "" : "  ", field_note, "\n");
   }
   path->pop_back();
+}
+
+// The field at dotted `path` below `descriptor` (stepping into lists of
+// messages too), or nullptr.
+const FieldDescriptor* FieldAt(const Descriptor* descriptor,
+                               absl::string_view path) {
+  const FieldDescriptor* field = nullptr;
+  for (absl::string_view part : absl::StrSplit(path, '.')) {
+    if (field != nullptr) {
+      if (field->message_type() == nullptr) return nullptr;
+      descriptor = field->message_type();
+    }
+    field = descriptor->FindFieldByName(std::string(part));
+    if (field == nullptr) return nullptr;
+  }
+  return field;
+}
+
+// The first list of messages that `path` steps into ("passengers" of
+// "passengers.nominee_id"), or "".
+std::string ListOnTheWay(const Descriptor* descriptor, absl::string_view path) {
+  std::vector<absl::string_view> parts = absl::StrSplit(path, '.');
+  std::string prefix;
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    absl::StrAppend(&prefix, i == 0 ? "" : ".", parts[i]);
+    const FieldDescriptor* field = FieldAt(descriptor, prefix);
+    if (field == nullptr) return "";
+    if (field->is_repeated()) return prefix;
+  }
+  return "";
+}
+
+// The right column of an alias in a command's help.
+std::string AliasText(const Descriptor* request, const Alias& alias) {
+  if (alias.kind == AliasKind::kSegment) {
+    const FieldDescriptor* field =
+        request == nullptr ? nullptr : FieldAt(request, alias.field);
+    if (field != nullptr && field->is_repeated()) {
+      return absl::StrCat("adds the segment FLIGHT to ", alias.field,
+                          " (repeatable, in order)");
+    }
+    return absl::StrCat("sets ", alias.field, " to the segment FLIGHT");
+  }
+  std::string text = absl::StrCat("= --", alias.field);
+  const std::string list =
+      request == nullptr ? "" : ListOnTheWay(request, alias.field);
+  if (!list.empty()) absl::StrAppend(&text, ", adding one to ", list);
+  return text;
 }
 
 // "NAME", or "[NAME]" when it may be left out.
@@ -222,17 +277,27 @@ std::string CommandUsage(const Command& command) {
   }
   if (!command.aliases.empty()) {
     std::vector<std::pair<std::string, std::string>> rows;
+    bool segments = false;
     for (const Alias& alias : command.aliases) {
-      rows.emplace_back(absl::StrCat("--", alias.flag),
-                        absl::StrCat("= --", alias.field));
+      const bool segment = alias.kind == AliasKind::kSegment;
+      segments |= segment;
+      rows.emplace_back(
+          absl::StrCat("--", alias.flag, segment ? "=FLIGHT" : ""),
+          AliasText(request, alias));
     }
     absl::StrAppend(&out, "\nAliases:\n", Columns(rows));
+    if (segments) {
+      absl::StrAppend(&out,
+                      "FLIGHT is CARRIER+NUMBER/YYYY-MM-DD/FROM-TO, e.g. "
+                      "FM1501/2026-12-01/PEK-PVG.\n");
+    }
   }
   absl::StrAppend(
       &out,
       "\nValues: a string or bytes value \"@FILE\" is the content of FILE "
       "(\"@@\" for a literal \"@\");\n"
       "enum values by name; repeatable fields take the flag once per value;\n"
+      "a flag into a list of messages (--list.field=...) adds one element;\n"
       "a bare --flag sets a bool field to true; a duration is 90s, 15m, 72h "
       "or a\n"
       "number of seconds.\n\n",

@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <memory>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
@@ -81,7 +83,7 @@ absl::StatusOr<std::string> ReadFile(absl::string_view path,
 }
 
 // The field at dotted `path` below `descriptor`; every step but the last must
-// be a singular message field.
+// be a message field (singular, or a list of messages: see SetAt).
 absl::StatusOr<const FieldDescriptor*> FindFieldByPath(
     const Descriptor* descriptor, absl::string_view path,
     absl::string_view given_as) {
@@ -93,11 +95,6 @@ absl::StatusOr<const FieldDescriptor*> FindFieldByPath(
         return absl::InvalidArgumentError(
             absl::StrCat("unknown flag ", given_as, ": \"", field->name(),
                          "\" is a ", field->type_name(), ", not a message"));
-      }
-      if (field->is_repeated()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(given_as, ": \"", field->name(),
-                         "\" is a list of messages; set it with --request"));
       }
       descriptor = field->message_type();
     }
@@ -111,17 +108,32 @@ absl::StatusOr<const FieldDescriptor*> FindFieldByPath(
   return field;
 }
 
-// The message holding the field at `path` (valid, see FindFieldByPath),
-// creating the messages on the way.
-Message* MutableParent(Message* message, absl::string_view path) {
-  std::vector<absl::string_view> parts = absl::StrSplit(path, '.');
-  parts.pop_back();
-  for (absl::string_view part : parts) {
-    const FieldDescriptor* field =
-        message->GetDescriptor()->FindFieldByName(std::string(part));
-    message = message->GetReflection()->MutableMessage(message, field);
+// Sets something at the field `field` of `parent`, the message holding it.
+using FieldSetter =
+    std::function<absl::Status(Message* parent, const FieldDescriptor* field)>;
+
+// Calls `set` on the last field of `parts` (a path valid below `message`, see
+// FindFieldByPath), creating the singular messages on the way. A list of
+// messages on the way gets one new element per call, the rest of the path
+// set in it: --passengers.nominee_id=N adds a passenger. The element is
+// added only when `set` succeeds.
+absl::Status SetAt(Message* message, const std::vector<std::string>& parts,
+                   size_t from, const FieldSetter& set) {
+  for (size_t i = from; i + 1 < parts.size(); ++i) {
+    const FieldDescriptor* step =
+        message->GetDescriptor()->FindFieldByName(parts[i]);
+    const Reflection* reflection = message->GetReflection();
+    if (step->is_repeated()) {
+      std::unique_ptr<Message> element(reflection->GetMessageFactory()
+                                           ->GetPrototype(step->message_type())
+                                           ->New());
+      MB_RETURN_IF_ERROR(SetAt(element.get(), parts, i + 1, set));
+      reflection->AddMessage(message, step)->CopyFrom(*element);
+      return absl::OkStatus();
+    }
+    message = reflection->MutableMessage(message, step);
   }
-  return message;
+  return set(message, message->GetDescriptor()->FindFieldByName(parts.back()));
 }
 
 // Whether the field at `path` holds a value (a non-default one, for fields
@@ -307,17 +319,13 @@ absl::Status SetMessageField(Message* parent, const FieldDescriptor* field,
   return absl::OkStatus();
 }
 
-}  // namespace
-
-absl::Status SetRequestField(google::protobuf::Message* message,
-                             absl::string_view path, absl::string_view value,
-                             absl::string_view given_as) {
-  MB_ASSIGN_OR_RETURN(
-      const FieldDescriptor* field,
-      FindFieldByPath(message->GetDescriptor(), path, given_as));
+// Sets `field` of `parent`, the last field of the flag's `path`, from
+// `value`.
+absl::Status SetLeaf(Message* parent, const FieldDescriptor* field,
+                     absl::string_view path, absl::string_view value,
+                     absl::string_view given_as) {
   if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
-    return SetMessageField(MutableParent(message, path), field, path, value,
-                           given_as);
+    return SetMessageField(parent, field, path, value, given_as);
   }
   std::string text(value);
   if (field->cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
@@ -333,12 +341,117 @@ absl::Status SetRequestField(google::protobuf::Message* message,
     std::replace(upper.begin(), upper.end(), '-', '_');
     if (field->enum_type()->FindValueByName(upper) != nullptr) text = upper;
   }
-  absl::Status set = server::SetField(message, path, text);
-  if (!set.ok() && given_as != absl::StrCat("--", path)) {
-    return absl::Status(
-        set.code(), absl::StrCat(set.message(), " (given as ", given_as, ")"));
+  absl::Status set = server::SetField(parent, field->name(), text);
+  if (set.ok()) return set;
+  // SetField names the field it was given ("--nominee_id=x: ..."); name the
+  // flag's whole path instead.
+  std::string error(set.message());
+  const std::string short_name = absl::StrCat("--", field->name(), "=");
+  if (absl::StartsWith(error, short_name)) {
+    error.replace(0, short_name.size(), absl::StrCat("--", path, "="));
   }
-  return set;
+  if (given_as != absl::StrCat("--", path)) {
+    absl::StrAppend(&error, " (given as ", given_as, ")");
+  }
+  return absl::Status(set.code(), error);
+}
+
+constexpr absl::string_view kSegmentSyntax =
+    "CARRIER+NUMBER/YYYY-MM-DD/FROM-TO, e.g. FM1501/2026-12-01/PEK-PVG";
+
+bool AllOf(absl::string_view text, bool (*is)(unsigned char)) {
+  for (char c : text) {
+    if (!is(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+// The field values of a segment written "FM1501/2026-12-01/PEK-PVG": a
+// 2-character carrier and 1 to 4 digits, a date, two 3-letter airports.
+// Carrier and airports are taken in upper case.
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseSegment(
+    absl::string_view text, absl::string_view given_as) {
+  const auto bad = [&](absl::string_view part, absl::string_view problem) {
+    return BadValue(given_as, text,
+                    absl::StrCat("\"", part, "\" is not ", problem,
+                                 "; a flight is ", kSegmentSyntax));
+  };
+  const std::vector<absl::string_view> parts = absl::StrSplit(text, '/');
+  if (parts.size() != 3) {
+    return BadValue(given_as, text,
+                    absl::StrCat("must be a flight ", kSegmentSyntax));
+  }
+  const absl::string_view flight = parts[0], date = parts[1], route = parts[2];
+  if (flight.size() < 3 || flight.size() > 6 ||
+      !AllOf(flight.substr(0, 2), absl::ascii_isalnum) ||
+      !AllOf(flight.substr(2), absl::ascii_isdigit)) {
+    return bad(flight,
+               "a carrier and flight number (2 letters or digits, then 1 to "
+               "4 digits)");
+  }
+  int year, month, day;
+  if (!ParseDate(date, &year, &month, &day)) {
+    return bad(date, "a calendar date YYYY-MM-DD");
+  }
+  if (route.size() != 7 || route[3] != '-' ||
+      !AllOf(route.substr(0, 3), absl::ascii_isalpha) ||
+      !AllOf(route.substr(4), absl::ascii_isalpha)) {
+    return bad(route, "FROM-TO (two 3-letter airport codes)");
+  }
+  return std::vector<std::pair<std::string, std::string>>{
+      {"carrier", absl::AsciiStrToUpper(flight.substr(0, 2))},
+      {"flight_number", std::string(flight.substr(2))},
+      {"flight_date", std::string(date)},
+      {"origin", absl::AsciiStrToUpper(route.substr(0, 3))},
+      {"destination", absl::AsciiStrToUpper(route.substr(4))}};
+}
+
+// Adds (a list) or sets (a singular field) the segment `text` at the field of
+// `alias`, an AliasKind::kSegment.
+absl::Status SetSegment(Message* request, const Alias& alias,
+                        absl::string_view text, absl::string_view given_as) {
+  MB_ASSIGN_OR_RETURN(
+      const FieldDescriptor* field,
+      FindFieldByPath(request->GetDescriptor(), alias.field, given_as));
+  if (field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) {
+    return absl::InternalError(absl::StrCat(
+        given_as, ": mbctl's table is wrong: ", alias.field,
+        " is not a message with carrier, flight_number, flight_date, origin "
+        "and destination"));
+  }
+  MB_ASSIGN_OR_RETURN(const auto values, ParseSegment(text, given_as));
+  std::unique_ptr<Message> segment(request->GetReflection()
+                                       ->GetMessageFactory()
+                                       ->GetPrototype(field->message_type())
+                                       ->New());
+  for (const auto& [name, value] : values) {
+    MB_RETURN_IF_ERROR(SetRequestField(segment.get(), name, value, given_as));
+  }
+  const std::vector<std::string> parts = absl::StrSplit(alias.field, '.');
+  return SetAt(
+      request, parts, 0, [&](Message* parent, const FieldDescriptor* target) {
+        const Reflection* reflection = parent->GetReflection();
+        if (target->is_repeated()) {
+          reflection->AddMessage(parent, target)->CopyFrom(*segment);
+        } else {
+          reflection->MutableMessage(parent, target)->CopyFrom(*segment);
+        }
+        return absl::OkStatus();
+      });
+}
+
+}  // namespace
+
+absl::Status SetRequestField(google::protobuf::Message* message,
+                             absl::string_view path, absl::string_view value,
+                             absl::string_view given_as) {
+  MB_RETURN_IF_ERROR(
+      FindFieldByPath(message->GetDescriptor(), path, given_as).status());
+  const std::vector<std::string> parts = absl::StrSplit(path, '.');
+  return SetAt(message, parts, 0,
+               [&](Message* parent, const FieldDescriptor* field) {
+                 return SetLeaf(parent, field, path, value, given_as);
+               });
 }
 
 absl::Status BuildRequest(const Command& command,
@@ -384,10 +497,23 @@ absl::Status BuildRequest(const Command& command,
 
   for (const FieldFlag& flag : flags) {
     std::string path = flag.name;
+    const Alias* alias_used = nullptr;
     for (const Alias& alias : command.aliases) {
-      if (alias.flag == flag.name) path = alias.field;
+      if (alias.flag == flag.name) {
+        path = alias.field;
+        alias_used = &alias;
+      }
     }
     const std::string given_as = absl::StrCat("--", flag.name);
+    if (alias_used != nullptr && alias_used->kind == AliasKind::kSegment) {
+      if (!flag.value.has_value()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            given_as, " needs a value: ", given_as, "=", kSegmentSyntax));
+      }
+      MB_RETURN_IF_ERROR(
+          SetSegment(request, *alias_used, *flag.value, given_as));
+      continue;
+    }
     MB_ASSIGN_OR_RETURN(
         const FieldDescriptor* field,
         FindFieldByPath(request->GetDescriptor(), path, given_as));

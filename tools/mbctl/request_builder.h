@@ -19,7 +19,18 @@
 //        72h or 1h30m (units ns, us, ms, s, m, h), or a plain number of
 //        seconds, e.g. 3600 or 1.5;
 //      - a google.protobuf.FieldMask is a comma-separated list of paths;
-//      - a google.protobuf.Timestamp is RFC 3339, e.g. 2024-05-01T08:00:00Z.
+//      - a google.protobuf.Timestamp is RFC 3339, e.g. 2024-05-01T08:00:00Z;
+//      - a path through a list of messages adds one element per flag, the
+//        rest of the path set in it: --passengers.nominee_id=N3 appends a
+//        Passenger with nominee_id N3, --passengers.member a second one
+//        with member true (an element with several fields needs
+//        --request);
+//      - an alias of kind AliasKind::kSegment takes a whole flight,
+//        CARRIER+NUMBER/YYYY-MM-DD/FROM-TO, e.g. --out=FM1501/2026-12-01/
+//        PEK-PVG: a 2-character carrier and 1 to 4 digits, the date, two
+//        3-letter airports (carrier and airports taken in upper case). It
+//        sets carrier, flight_number, flight_date, origin and destination
+//        of a new element (a list, one per flag, in order) or of the field.
 // A positional argument may be left out when a flag or --request sets its
 // field, and an optional one (Positional::optional) always.
 //

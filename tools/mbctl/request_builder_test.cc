@@ -3,11 +3,14 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "mileagebank/accrual/v1/accrual.pb.h"
 #include "mileagebank/membership/v1/membership.pb.h"
+#include "mileagebank/redemption/v1/redemption.pb.h"
 #include "tools/mbctl/commands.h"
 
 namespace mileagebank::mbctl {
@@ -26,6 +29,21 @@ const Command& AccrualCommand(const char* name) {
   const Command* command = FindCommand("accrual", name);
   EXPECT_NE(command, nullptr) << name;
   return *command;
+}
+
+const Command& AwardCommand(const char* name) {
+  const Command* command = FindCommand("award", name);
+  EXPECT_NE(command, nullptr) << name;
+  return *command;
+}
+
+// "FM1501 2026-12-01 PEK-PVG" for comparing segments.
+std::string Describe(const redemption::v1::Segment& segment) {
+  return absl::StrCat(segment.carrier(), segment.flight_number(), " ",
+                      segment.flight_date().year(), "-",
+                      segment.flight_date().month(), "-",
+                      segment.flight_date().day(), " ", segment.origin(), "-",
+                      segment.destination());
 }
 
 std::string WriteFile(const std::string& name, const std::string& content) {
@@ -423,12 +441,239 @@ TEST(SetRequestFieldTest, TimestampTakesRfc3339) {
           .ok());
 }
 
-TEST(SetRequestFieldTest, RepeatedMessagesAskForRequest) {
+TEST(SetRequestFieldTest, PathIntoAListAddsOneElementPerFlag) {
   membership::v1::Member member;
-  absl::Status status = SetRequestField(&member, "nominees.family_name", "Li",
-                                        "--nominees.family_name");
+  ASSERT_TRUE(SetRequestField(&member, "nominees.family_name", "Li",
+                              "--nominees.family_name")
+                  .ok());
+  ASSERT_TRUE(SetRequestField(&member, "nominees.date_of_birth", "1990-02-03",
+                              "--nominees.date_of_birth")
+                  .ok());
+  ASSERT_EQ(member.nominees_size(), 2);
+  EXPECT_EQ(member.nominees(0).family_name(), "Li");
+  EXPECT_FALSE(member.nominees(0).has_date_of_birth());
+  EXPECT_EQ(member.nominees(1).family_name(), "");
+  EXPECT_EQ(member.nominees(1).date_of_birth().month(), 2);
+}
+
+TEST(SetRequestFieldTest, ErrorsNameTheWholePath) {
+  membership::v1::EnrolRequest request;
+  absl::Status status = BuildRequest(CommandNamed("enrol"), std::nullopt, {},
+                                     {{"doc-type", "frob"}}, &request);
   EXPECT_TRUE(absl::IsInvalidArgument(status));
-  EXPECT_THAT(status.message(), HasSubstr("--request"));
+  EXPECT_THAT(status.message(),
+              HasSubstr("--profile.identity_document.type=frob: must be one "
+                        "of"));
+  EXPECT_THAT(status.message(), HasSubstr("(given as --doc-type)"));
+}
+
+TEST(BuildRequestTest, AwardQuoteTakesFlights) {
+  redemption::v1::QuoteAwardRequest request;
+  absl::Status status = BuildRequest(AwardCommand("quote"), std::nullopt, {},
+                                     {{"type", "round-trip"},
+                                      {"out", "FM1501/2026-12-01/PEK-PVG"},
+                                      {"out", "fm0015/2026-12-02/pvg-can"},
+                                      {"in", "3U8888/2026-12-08/CAN-PEK"},
+                                      {"cabin", "business"},
+                                      {"passengers", "2"}},
+                                     &request);
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(request.itinerary().journey_type(), redemption::v1::ROUND_TRIP);
+  ASSERT_EQ(request.itinerary().outbound().segments_size(), 2);
+  EXPECT_EQ(Describe(request.itinerary().outbound().segments(0)),
+            "FM1501 2026-12-1 PEK-PVG");
+  EXPECT_EQ(Describe(request.itinerary().outbound().segments(1)),
+            "FM15 2026-12-2 PVG-CAN");
+  ASSERT_EQ(request.itinerary().inbound().segments_size(), 1);
+  EXPECT_EQ(Describe(request.itinerary().inbound().segments(0)),
+            "3U8888 2026-12-8 CAN-PEK");
+  EXPECT_EQ(request.cabin(), redemption::v1::BUSINESS);
+  EXPECT_EQ(request.passengers(), 2);
+}
+
+TEST(BuildRequestTest, SegmentFlagsAddToARequestJson) {
+  redemption::v1::QuoteAwardRequest request;
+  ASSERT_TRUE(BuildRequest(AwardCommand("quote"),
+                           R"({"itinerary": {"outbound": {"segments": [
+                        {"carrier": "FM", "flightNumber": 1,
+                         "origin": "PEK", "destination": "SHA"}]}}})",
+                           {}, {{"out", "FM2/2026-12-01/SHA-CAN"}}, &request)
+                  .ok());
+  ASSERT_EQ(request.itinerary().outbound().segments_size(), 2);
+  EXPECT_EQ(request.itinerary().outbound().segments(0).flight_number(), 1);
+  EXPECT_EQ(request.itinerary().outbound().segments(1).flight_number(), 2);
+}
+
+TEST(BuildRequestTest, SegmentOfASingularFieldIsReplaced) {
+  redemption::v1::QuoteUpgradeRequest request;
+  ASSERT_TRUE(BuildRequest(AwardCommand("quote-upgrade"), std::nullopt, {},
+                           {{"flight", "FM1/2026-12-01/PEK-SHA"},
+                            {"flight", "FM1501/2026-12-03/PEK-PVG"},
+                            {"passengers", "1"}},
+                           &request)
+                  .ok());
+  EXPECT_EQ(Describe(request.segment()), "FM1501 2026-12-3 PEK-PVG");
+  EXPECT_EQ(request.passengers(), 1);
+}
+
+TEST(BuildRequestTest, BadSegmentsAreRefusedNamingTheFlag) {
+  struct Case {
+    std::string value;
+    std::string problem;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"FM1501/2026-12-01", "must be a flight CARRIER+NUMBER/"},
+           {"FM1501/2026-12-01/PEK-PVG/SHA", "must be a flight"},
+           {"", "must be a flight"},
+           {"FM/2026-12-01/PEK-PVG", "\"FM\" is not a carrier and flight"},
+           {"FM15011/2026-12-01/PEK-PVG", "\"FM15011\" is not a carrier"},
+           {"FM-1501/2026-12-01/PEK-PVG", "\"FM-1501\" is not a carrier"},
+           {"FM1501/2026-02-30/PEK-PVG", "\"2026-02-30\" is not a calendar"},
+           {"FM1501/01-12-2026/PEK-PVG", "\"01-12-2026\" is not a calendar"},
+           {"FM1501/2026-12-01/PEKPVG", "\"PEKPVG\" is not FROM-TO"},
+           {"FM1501/2026-12-01/PEK-PV1", "\"PEK-PV1\" is not FROM-TO"},
+           {"FM1501/2026-12-01/PEK-PVGX", "\"PEK-PVGX\" is not FROM-TO"},
+       }) {
+    redemption::v1::QuoteAwardRequest request;
+    absl::Status status = BuildRequest(AwardCommand("quote"), std::nullopt, {},
+                                       {{"out", c.value}}, &request);
+    EXPECT_TRUE(absl::IsInvalidArgument(status)) << c.value;
+    EXPECT_THAT(status.message(), HasSubstr("--out=" + c.value + ": "));
+    EXPECT_THAT(status.message(), HasSubstr(c.problem)) << c.value;
+    EXPECT_THAT(status.message(), HasSubstr("e.g. FM1501/2026-12-01/PEK-PVG"));
+    EXPECT_EQ(request.itinerary().outbound().segments_size(), 0);
+  }
+  redemption::v1::QuoteAwardRequest request;
+  absl::Status bare = BuildRequest(AwardCommand("quote"), std::nullopt, {},
+                                   {{"in", std::nullopt}}, &request);
+  EXPECT_TRUE(absl::IsInvalidArgument(bare));
+  EXPECT_THAT(bare.message(),
+              HasSubstr("--in needs a value: --in=CARRIER+NUMBER/"));
+}
+
+TEST(BuildRequestTest, RedeemTakesAJourneyAndPassengersInOrder) {
+  redemption::v1::CreateRedemptionRequest request;
+  absl::Status status =
+      BuildRequest(AwardCommand("redeem"), std::nullopt, {"1000000008"},
+                   {{"type", "one_way"},
+                    {"out", "FM1501/2026-12-01/PEK-PVG"},
+                    {"cabin", "economy"},
+                    {"nominee", "N-2"},
+                    {"member-passenger", std::nullopt},
+                    {"passengers.nominee_id", "N-7"},
+                    {"password", "secret123"},
+                    {"request-id", "r-1"},
+                    {"channel", "call-centre"},
+                    {"office", "PEK01"},
+                    {"operator", "OP7"}},
+                   &request);
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(request.member_number(), "1000000008");
+  ASSERT_TRUE(request.has_standard());
+  EXPECT_EQ(request.standard().itinerary().journey_type(),
+            redemption::v1::ONE_WAY);
+  ASSERT_EQ(request.standard().itinerary().outbound().segments_size(), 1);
+  EXPECT_EQ(Describe(request.standard().itinerary().outbound().segments(0)),
+            "FM1501 2026-12-1 PEK-PVG");
+  EXPECT_EQ(request.standard().cabin(), redemption::v1::ECONOMY);
+  ASSERT_EQ(request.passengers_size(), 3);
+  EXPECT_EQ(request.passengers(0).nominee_id(), "N-2");
+  EXPECT_EQ(request.passengers(1).who_case(),
+            redemption::v1::Passenger::kMember);
+  EXPECT_TRUE(request.passengers(1).member());
+  EXPECT_EQ(request.passengers(2).nominee_id(), "N-7");
+  EXPECT_EQ(request.member_password(), "secret123");
+  EXPECT_EQ(request.request_id(), "r-1");
+  EXPECT_EQ(request.actor().channel(), common::v1::CALL_CENTRE);
+  EXPECT_EQ(request.actor().office_code(), "PEK01");
+  EXPECT_EQ(request.actor().operator_id(), "OP7");
+}
+
+TEST(BuildRequestTest, RedeemAnUpgradeWithTicketsFromJson) {
+  redemption::v1::CreateRedemptionRequest request;
+  absl::Status status = BuildRequest(
+      AwardCommand("redeem"),
+      R"({"upgrade": {"tickets": [{"ticketNumber": "7812345678901",
+                                   "couponNumber": 1}]}})",
+      {"1000000008"},
+      {{"upgrade", "FM1501/2026-12-01/PEK-PVG"}, {"member-passenger", "true"}},
+      &request);
+  ASSERT_TRUE(status.ok()) << status;
+  ASSERT_TRUE(request.has_upgrade());
+  EXPECT_EQ(Describe(request.upgrade().segment()), "FM1501 2026-12-1 PEK-PVG");
+  ASSERT_EQ(request.upgrade().tickets_size(), 1);
+  EXPECT_EQ(request.upgrade().tickets(0).ticket_number(), "7812345678901");
+  ASSERT_EQ(request.passengers_size(), 1);
+  EXPECT_TRUE(request.passengers(0).member());
+}
+
+TEST(BuildRequestTest, BadValueInAListAddsNothing) {
+  redemption::v1::CreateRedemptionRequest request;
+  absl::Status status =
+      BuildRequest(AwardCommand("redeem"), std::nullopt, {"1000000008"},
+                   {{"member-passenger", "yes"}}, &request);
+  EXPECT_TRUE(absl::IsInvalidArgument(status));
+  EXPECT_THAT(status.message(),
+              HasSubstr("--passengers.member=yes: must be true or false"));
+  EXPECT_THAT(status.message(), HasSubstr("(given as --member-passenger)"));
+  EXPECT_EQ(request.passengers_size(), 0);
+}
+
+TEST(BuildRequestTest, AwardSeatsAndRedemptionCommands) {
+  redemption::v1::GetAwardSeatsRequest seats;
+  ASSERT_TRUE(BuildRequest(AwardCommand("seats"), std::nullopt,
+                           {"1501", "2026-12-01"}, {}, &seats)
+                  .ok());
+  EXPECT_EQ(seats.flight_number(), 1501);
+  EXPECT_EQ(seats.flight_date().day(), 1);
+
+  redemption::v1::SetAwardSeatCapacityRequest capacity;
+  ASSERT_TRUE(BuildRequest(AwardCommand("set-seats"), std::nullopt,
+                           {"1501", "2026-12-01", "business"},
+                           {{"capacity", "6"}, {"operator", "OP7"}}, &capacity)
+                  .ok());
+  EXPECT_EQ(capacity.cabin(), redemption::v1::BUSINESS);
+  EXPECT_EQ(capacity.capacity(), 6);
+  EXPECT_EQ(capacity.actor().operator_id(), "OP7");
+
+  redemption::v1::SetAwardSeatCapacityRequest reset;
+  ASSERT_TRUE(BuildRequest(AwardCommand("set-seats"), std::nullopt,
+                           {"1501", "2026-12-01", "FIRST"},
+                           {{"reset", std::nullopt}}, &reset)
+                  .ok());
+  EXPECT_EQ(reset.setting_case(),
+            redemption::v1::SetAwardSeatCapacityRequest::kResetToDefault);
+
+  redemption::v1::IssueRedemptionRequest issue;
+  ASSERT_TRUE(BuildRequest(AwardCommand("issue"), std::nullopt, {"R-1"},
+                           {{"ticket", "7810000000001"},
+                            {"ticket", "7810000000002"},
+                            {"channel", "web"}},
+                           &issue)
+                  .ok());
+  EXPECT_EQ(issue.redemption_id(), "R-1");
+  EXPECT_THAT(issue.award_ticket_numbers(),
+              ElementsAre("7810000000001", "7810000000002"));
+  EXPECT_EQ(issue.actor().channel(), common::v1::WEB);
+
+  redemption::v1::RefundRedemptionRequest refund;
+  ASSERT_TRUE(BuildRequest(AwardCommand("refund"), std::nullopt, {"R-1"},
+                           {{"reason", "ILLNESS"}}, &refund)
+                  .ok());
+  EXPECT_EQ(refund.reason(), "ILLNESS");
+
+  redemption::v1::ListRedemptionsRequest list;
+  ASSERT_TRUE(BuildRequest(AwardCommand("list"), std::nullopt, {"1000000008"},
+                           {{"state", "held"},
+                            {"state", "ISSUED"},
+                            {"page-size", "10"},
+                            {"page-token", "abc"}},
+                           &list)
+                  .ok());
+  EXPECT_THAT(list.states(),
+              ElementsAre(redemption::v1::HELD, redemption::v1::ISSUED));
+  EXPECT_EQ(list.page().page_size(), 10);
+  EXPECT_EQ(list.page().page_token(), "abc");
 }
 
 }  // namespace
