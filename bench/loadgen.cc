@@ -1,22 +1,26 @@
 // A load generator for the real services on this machine: keeps N requests
-// in flight against the accrual (or membership) service over gRPC for a
-// fixed time, and prints throughput, latency percentiles and errors.
+// in flight against the accrual (or membership, or redemption) service over
+// gRPC for a fixed time, and prints throughput, latency percentiles and
+// errors.
 //
 //   bazel build -c opt //bench:loadgen
 //   bazel-bin/bench/loadgen --mode=preload --members=1000 --history=5
 //   bazel-bin/bench/loadgen --mode=post-flights --concurrency=64 --duration=10
 //   bazel-bin/bench/loadgen --mode=hold-capture            # one busy account
+//   bazel-bin/bench/loadgen --mode=redeem-cancel --concurrency=16
 //
 // Modes:
-//   preload       enrols --members members through membership's Enrol and
-//                 writes their numbers to --members_file; unless --history=0,
+//   preload       enrols --members members through membership's Enrol, each
+//                 with the password --member_password, and writes their
+//                 numbers to --members_file; unless --history=0,
 //                 then posts --history own flights per member through accrual,
 //                 --credit_flights long first-class flights per member and
 //                 --rich_flights more to the first member, so holds succeed.
 //                 (With --history=0 accrual is not contacted at all.)
 //                 Preloading again with the same --run_id and --seed replays
 //                 the same enrolments (and, the same day, flights): the
-//                 members file comes out the same.
+//                 members file comes out the same (and membership keeps the
+//                 password the members were first enrolled with).
 //   post-flights  PostOwnFlight: unique tickets, coupon 1, carrier FM, real
 //                 routes, recent dates.
 //   balances      GetBalance of random members.
@@ -24,6 +28,19 @@
 //   hold-release  one op = CreateHold then ReleaseHold of it.
 //   get-members   GetMember of random members through membership (exercises
 //                 the generator without the accrual service).
+//   redeem-cancel one op = redemption's CreateRedemption then
+//                 CancelRedemption of the new redemption: a STANDARD_AWARD,
+//                 ONE_WAY, ECONOMY, for a random member alone, on one own
+//                 flight (see AwardFlight: consecutive ops on different
+//                 flight-dates, so the 4 award seats of one are rarely all
+//                 taken; a full one is FAILED_PRECONDITION, an error), made
+//                 by a call centre agent with the member's password
+//                 (--member_password; membership verifies it with Argon2id,
+//                 which is slow by design and limits this mode). Members
+//                 need miles (12,000 per award in flight): preload with
+//                 --history of 1 or more. One op first, outside the figures,
+//                 checks the password: a wrong one ends the run (exit 2)
+//                 rather than count toward every member's lockout.
 // Every mode but preload reads the members file and spreads load over its
 // first --members members (default 1000; hold modes default to 1, the
 // single-busy-account case).
@@ -36,8 +53,9 @@
 //
 // Output: human lines on stdout, and as the last line exactly
 //   ops_per_s=<n> p50_ms=<x.xxx> p99_ms=<y.yyy> errors=<k>
-// Exit status: 0 when it ran (even with errors), 2 on bad flags or a missing
-// members file, 3 when a target does not answer at start.
+// Exit status: 0 when it ran (even with errors), 2 on bad flags, a missing
+// members file or (redeem-cancel) a wrong --member_password, 3 when a target
+// does not answer at start.
 //
 // The requests are made with gRPC's asynchronous API: --threads completion
 // queues, each polled by one thread, over --channels channels per target
@@ -78,12 +96,14 @@
 #include "libs/validation/member_number.h"
 #include "mileagebank/accrual/v1/accrual.grpc.pb.h"
 #include "mileagebank/membership/v1/membership.grpc.pb.h"
+#include "mileagebank/redemption/v1/redemption.grpc.pb.h"
 
 namespace mileagebank::loadgen {
 namespace {
 
 using accrual::v1::Accrual;
 using membership::v1::Membership;
+using redemption::v1::Redemption;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kExitRan = 0;
@@ -100,6 +120,7 @@ enum class Mode {
   kHoldCapture,
   kHoldRelease,
   kGetMembers,
+  kRedeemCancel,
 };
 
 struct ModeName {
@@ -107,9 +128,13 @@ struct ModeName {
   const char* name;
 };
 constexpr ModeName kModeNames[] = {
-    {Mode::kPreload, "preload"},          {Mode::kPostFlights, "post-flights"},
-    {Mode::kBalances, "balances"},        {Mode::kHoldCapture, "hold-capture"},
-    {Mode::kHoldRelease, "hold-release"}, {Mode::kGetMembers, "get-members"},
+    {Mode::kPreload, "preload"},
+    {Mode::kPostFlights, "post-flights"},
+    {Mode::kBalances, "balances"},
+    {Mode::kHoldCapture, "hold-capture"},
+    {Mode::kHoldRelease, "hold-release"},
+    {Mode::kGetMembers, "get-members"},
+    {Mode::kRedeemCancel, "redeem-cancel"},
 };
 
 const char* NameOf(Mode mode) {
@@ -131,6 +156,7 @@ struct Options {
   // Targets, "host:port" on this machine.
   std::string accrual = "127.0.0.1:7102";
   std::string membership = "127.0.0.1:7101";
+  std::string redemption = "127.0.0.1:7103";
   // Ops in flight at once.
   int concurrency = 64;
   // Seconds measured, after `warmup` seconds not measured.
@@ -149,6 +175,8 @@ struct Options {
   int rich_flights = 500;
   // Hold modes: miles per hold.
   int64_t hold_miles = 10;
+  // Preload: every member's password; redeem-cancel: the one sent.
+  std::string member_password = kDefaultMemberPassword;
   uint64_t seed = 1;
   // Mixed into every idempotency key; default from the time.
   std::string run_id;
@@ -163,9 +191,10 @@ struct Options {
 constexpr char kUsage[] =
     R"(usage: loadgen --mode=MODE [flags]
 modes: preload | post-flights | balances | hold-capture | hold-release |
-       get-members
+       get-members | redeem-cancel
   --accrual=HOST:PORT        accrual service (default 127.0.0.1:7102)
   --membership=HOST:PORT     membership service (default 127.0.0.1:7101)
+  --redemption=HOST:PORT     redemption service (default 127.0.0.1:7103)
   --concurrency=N            requests in flight (default 64)
   --duration=SECONDS         measured time (default 10)
   --warmup=SECONDS           time before measuring (default 1)
@@ -179,6 +208,9 @@ modes: preload | post-flights | balances | hold-capture | hold-release |
   --rich_flights=N           preload: more of them to the first member
                              (default 500)
   --hold_miles=N             miles per hold (default 10)
+  --member_password=TEXT     preload: every member's password; redeem-cancel:
+                             the password sent, which must be the preload's
+                             (8-128 characters, default loadgen-pass-1)
   --seed=N                   random seed (default 1)
   --run_id=ID                mixed into ticket numbers and request ids, 1-32
                              of A-Z a-z 0-9 . _ - (default: from the time)
@@ -257,6 +289,9 @@ absl::Status ParseFlags(int argc, char** argv, Options* options) {
     } else if (name == "membership") {
       options->membership = std::string(value);
       good = IsLocalTarget(value);
+    } else if (name == "redemption") {
+      options->redemption = std::string(value);
+      good = IsLocalTarget(value);
     } else if (name == "concurrency") {
       good = ParseInt(value, 1, 10000, &options->concurrency);
     } else if (name == "duration") {
@@ -279,6 +314,9 @@ absl::Status ParseFlags(int argc, char** argv, Options* options) {
     } else if (name == "hold_miles") {
       good = ParseInt(value, int64_t{1}, int64_t{10'000'000},
                       &options->hold_miles);
+    } else if (name == "member_password") {
+      options->member_password = std::string(value);
+      good = IsValidPassword(value);
     } else if (name == "seed") {
       good = absl::SimpleAtoi(value, &options->seed);
     } else if (name == "run_id") {
@@ -293,8 +331,13 @@ absl::Status ParseFlags(int argc, char** argv, Options* options) {
     } else {
       return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name));
     }
+    if (!good && name == "member_password") {
+      return absl::InvalidArgumentError(
+          "bad value for --member_password: must be 8 to 128 characters");
+    }
     if (!good) {
-      const bool is_target = name == "accrual" || name == "membership";
+      const bool is_target =
+          name == "accrual" || name == "membership" || name == "redemption";
       return absl::InvalidArgumentError(absl::StrCat(
           "bad value for --", name, ": '", value, "'",
           is_target ? " (must be HOST:PORT on this machine: localhost, "
@@ -448,6 +491,25 @@ absl::Status ProbeMembership(
   return ConnectAll("membership", target, channels);
 }
 
+// Whether redemption answers (GetAwardSeats, which only reads) and every
+// channel connects.
+absl::Status ProbeRedemption(
+    const std::string& target,
+    const std::vector<std::shared_ptr<grpc::Channel>>& channels,
+    absl::CivilDay today) {
+  auto stub = Redemption::NewStub(channels.front());
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + kProbeDeadline);
+  redemption::v1::GetAwardSeatsRequest request;
+  request.set_flight_number(1);
+  *request.mutable_flight_date() = validation::ToProtoDate(today + 1);
+  redemption::v1::GetAwardSeatsResponse response;
+  absl::Status answers = CheckAnswers(
+      "redemption", target, stub->GetAwardSeats(&context, request, &response));
+  if (!answers.ok()) return answers;
+  return ConnectAll("redemption", target, channels);
+}
+
 // Waits until accrual knows every member (GetBalance is not NOT_FOUND): it
 // may learn of new members from membership's event stream a little later.
 absl::Status WaitUntilAccrualKnows(
@@ -540,10 +602,13 @@ absl::Status WriteMembersFile(const std::string& path, absl::string_view run_id,
 struct Shared {
   std::vector<std::unique_ptr<Accrual::Stub>> accrual;        // per channel
   std::vector<std::unique_ptr<Membership::Stub>> membership;  // per channel
+  std::vector<std::unique_ptr<Redemption::Stub>> redemption;  // per channel
   std::string run_id;
   absl::CivilDay today;
   std::chrono::system_clock::duration timeout;
   int64_t hold_miles = 0;
+  // Preload: set on enrolment; redeem-cancel: sent.
+  std::string member_password;
   // The members load is spread over.
   std::vector<std::string> members;
   // The next unique number: ticket counter, request_id counter or work item.
@@ -585,6 +650,8 @@ class Slot {
 
   // The status of the call completed last: the op's result once it is over.
   const grpc::Status& status() const { return status_; }
+  // The error report's line for a failed op.
+  virtual std::string DescribeError() const { return Describe(status_); }
 
   // Set by the worker when the op starts.
   Clock::time_point op_start;
@@ -606,6 +673,9 @@ class Slot {
   }
   Membership::Stub& membership() {
     return *shared_.membership[index_ % shared_.membership.size()];
+  }
+  Redemption::Stub& redemption() {
+    return *shared_.redemption[index_ % shared_.redemption.size()];
   }
   const std::string& RandomMember() {
     return shared_.members[std::uniform_int_distribution<size_t>(
@@ -712,6 +782,43 @@ class HoldSlot final : public Slot {
   std::optional<UnaryCall<accrual::v1::ReleaseHoldResponse>> release_call_;
 };
 
+// CreateRedemption, then CancelRedemption of the new redemption. Errors say
+// which of the two failed: a failed cancel leaves the redemption HELD, its
+// seat taken and its miles held until the hold expires.
+class RedeemCancelSlot final : public Slot {
+ public:
+  using Slot::Slot;
+
+  bool Start() override {
+    created_ = false;
+    Begin(redemption(), &Redemption::Stub::PrepareAsyncCreateRedemption,
+          RedeemRequestFor(RandomMember(), shared_.member_password,
+                           shared_.run_id, shared_.next.fetch_add(1),
+                           shared_.today),
+          create_);
+    return true;
+  }
+
+  bool Step() override {
+    if (created_ || !status_.ok()) return true;
+    created_ = true;
+    Begin(redemption(), &Redemption::Stub::PrepareAsyncCancelRedemption,
+          CancelRequestFor(create_->response.redemption().redemption_id()),
+          cancel_);
+    return false;
+  }
+
+  std::string DescribeError() const override {
+    return absl::StrCat(created_ ? "CancelRedemption" : "CreateRedemption",
+                        ": ", Describe(status_));
+  }
+
+ private:
+  bool created_ = false;
+  std::optional<UnaryCall<redemption::v1::CreateRedemptionResponse>> create_;
+  std::optional<UnaryCall<redemption::v1::CancelRedemptionResponse>> cancel_;
+};
+
 // Preload: enrols member i for each work item i < enrolled.size().
 class EnrolSlot final : public Slot {
  public:
@@ -720,7 +827,8 @@ class EnrolSlot final : public Slot {
     item_ = shared_.next.fetch_add(1);
     if (item_ >= static_cast<int64_t>(shared_.enrolled.size())) return false;
     Begin(membership(), &Membership::Stub::PrepareAsyncEnrol,
-          EnrolRequestFor(shared_.run_id, item_), call_);
+          EnrolRequestFor(shared_.run_id, item_, shared_.member_password),
+          call_);
     return true;
   }
   bool Step() override {
@@ -819,7 +927,7 @@ class Worker {
   void Record(const Slot& slot) {
     const Clock::time_point end = Clock::now();
     const bool ok = slot.status().ok();
-    if (!ok) errors_->Add(Describe(slot.status()));
+    if (!ok) errors_->Add(slot.DescribeError());
     if (end < window_.measure_start) {
       ++(ok ? tally_.warmup_ok : tally_.warmup_errors);
     } else if (end < window_.stop) {
@@ -935,15 +1043,21 @@ void PrintResult(const PhaseResult& result) {
             << std::endl;
 }
 
+// Stubs on the channels of the targets used (no stubs for no channels).
 void Fill(
     Shared& shared, const Options& options,
     const std::vector<std::shared_ptr<grpc::Channel>>& accrual_channels,
-    const std::vector<std::shared_ptr<grpc::Channel>>& membership_channels) {
+    const std::vector<std::shared_ptr<grpc::Channel>>& membership_channels,
+    const std::vector<std::shared_ptr<grpc::Channel>>& redemption_channels =
+        {}) {
   for (const auto& channel : accrual_channels) {
     shared.accrual.push_back(Accrual::NewStub(channel));
   }
   for (const auto& channel : membership_channels) {
     shared.membership.push_back(Membership::NewStub(channel));
+  }
+  for (const auto& channel : redemption_channels) {
+    shared.redemption.push_back(Redemption::NewStub(channel));
   }
   shared.run_id = options.run_id;
   shared.today = validation::UtcDay(absl::Now());
@@ -951,6 +1065,56 @@ void Fill(
       std::chrono::duration_cast<std::chrono::system_clock::duration>(
           ToChrono(options.timeout_s));
   shared.hold_miles = options.hold_miles;
+  shared.member_password = options.member_password;
+}
+
+// Redeem-cancel's first op (number 0), synchronous and outside the figures,
+// for the first member: a wrong password stops the run here (kExitBadFlags)
+// rather than count toward the lockout of every member; other failures are
+// only reported, the run will count them.
+int CheckRedeemCancel(Shared& shared) {
+  Redemption::Stub& stub = *shared.redemption.front();
+  const std::string& member = shared.members.front();
+  grpc::ClientContext create_context;
+  create_context.set_deadline(std::chrono::system_clock::now() +
+                              shared.timeout);
+  redemption::v1::CreateRedemptionResponse created;
+  const grpc::Status create = stub.CreateRedemption(
+      &create_context,
+      RedeemRequestFor(member, shared.member_password, shared.run_id,
+                       shared.next.fetch_add(1), shared.today),
+      &created);
+  if (create.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+    std::cerr << "loadgen: the first CreateRedemption, for member " << member
+              << ", was refused: " << Describe(create)
+              << "\nloadgen: give --member_password the password the members "
+                 "were preloaded with (members preloaded without one need "
+                 "preloading anew, with a new --run_id); stopping now rather "
+                 "than count a wrong password toward every member's "
+                 "lockout\n";
+    return kExitBadFlags;
+  }
+  if (!create.ok()) {
+    std::cerr << "loadgen: warning: the first CreateRedemption, for member "
+              << member << ", failed: " << Describe(create) << "\n";
+    return kExitRan;
+  }
+  const std::string& id = created.redemption().redemption_id();
+  grpc::ClientContext cancel_context;
+  cancel_context.set_deadline(std::chrono::system_clock::now() +
+                              shared.timeout);
+  redemption::v1::CancelRedemptionResponse cancelled;
+  const grpc::Status cancel =
+      stub.CancelRedemption(&cancel_context, CancelRequestFor(id), &cancelled);
+  if (!cancel.ok()) {
+    std::cerr << "loadgen: warning: the first CancelRedemption, of " << id
+              << ", failed: " << Describe(cancel) << "\n";
+    return kExitRan;
+  }
+  std::cout << "first op: member " << member << " redeemed "
+            << created.redemption().total_miles() << " miles as " << id
+            << " and cancelled it\n";
+  return kExitRan;
 }
 
 // ---------------------------------------------------------------------------
@@ -1093,8 +1257,11 @@ int RunLoad(const Options& options) {
   }
 
   const bool on_membership = mode == Mode::kGetMembers;
-  const std::string& target =
-      on_membership ? options.membership : options.accrual;
+  const bool on_redemption = mode == Mode::kRedeemCancel;
+  const bool on_accrual = !on_membership && !on_redemption;
+  const std::string& target = on_membership   ? options.membership
+                              : on_redemption ? options.redemption
+                                              : options.accrual;
   std::cout << absl::StrFormat(
       "mode=%s target=%s concurrency=%d duration_s=%g warmup_s=%g members=%d "
       "channels=%d threads=%d run_id=%s\n",
@@ -1106,8 +1273,9 @@ int RunLoad(const Options& options) {
   grpc::Status probe;
   accrual::v1::Balance balance;
   absl::Status reachable =
-      on_membership
-          ? ProbeMembership(target, channels, members.front())
+      on_membership ? ProbeMembership(target, channels, members.front())
+      : on_redemption
+          ? ProbeRedemption(target, channels, validation::UtcDay(absl::Now()))
           : ProbeAccrual(target, channels, members.front(), &probe, &balance);
   if (!reachable.ok()) {
     std::cerr << "loadgen: " << reachable.message() << "\n";
@@ -1129,9 +1297,14 @@ int RunLoad(const Options& options) {
   }
 
   Shared shared;
-  Fill(shared, options, on_membership ? decltype(channels){} : channels,
-       on_membership ? channels : decltype(channels){});
+  const decltype(channels) none;
+  Fill(shared, options, on_accrual ? channels : none,
+       on_membership ? channels : none, on_redemption ? channels : none);
   shared.members = std::move(members);
+  if (mode == Mode::kRedeemCancel) {
+    const int checked = CheckRedeemCancel(shared);
+    if (checked != kExitRan) return checked;
+  }
   ErrorTally errors;
   SlotFactory factory = [&](int index, grpc::CompletionQueue* cq,
                             uint64_t seed) -> std::unique_ptr<Slot> {
@@ -1146,6 +1319,8 @@ int RunLoad(const Options& options) {
                                           mode == Mode::kHoldCapture);
       case Mode::kGetMembers:
         return std::make_unique<GetMemberSlot>(shared, index, cq, seed);
+      case Mode::kRedeemCancel:
+        return std::make_unique<RedeemCancelSlot>(shared, index, cq, seed);
       case Mode::kPreload:
         break;
     }

@@ -38,6 +38,13 @@ constexpr const char* kClasses[] = {"Y", "Y", "Y", "B", "B", "M", "M", "H", "K",
 
 constexpr int kMaxDaysAgo = 30;
 
+// The call centre agent who makes and cancels the awards of redeem-cancel.
+void SetAgent(common::v1::Actor& actor) {
+  actor.set_channel(common::v1::CALL_CENTRE);
+  actor.set_office_code("PEK01");
+  actor.set_operator_id("agent-1");
+}
+
 template <typename T, size_t N>
 const T& Pick(const T (&items)[N], std::mt19937_64& rng) {
   return items[std::uniform_int_distribution<size_t>(0, N - 1)(rng)];
@@ -130,12 +137,18 @@ std::string RequestId(absl::string_view run_id, absl::string_view kind,
   return absl::StrCat("lg-", run_id, "-", kind, counter);
 }
 
+bool IsValidPassword(absl::string_view password) {
+  return password.size() >= 8 && password.size() <= 128;
+}
+
 membership::v1::EnrolRequest EnrolRequestFor(absl::string_view run_id,
-                                             int64_t index) {
+                                             int64_t index,
+                                             absl::string_view password) {
   const uint64_t run_hash = StableHash(run_id);
   membership::v1::EnrolRequest request;
   request.set_request_id(RequestId(run_id, "m", index));
   request.mutable_actor()->set_channel(common::v1::WEB);
+  request.set_password(std::string(password));
   membership::v1::Profile& profile = *request.mutable_profile();
   profile.set_family_name("Loadgen");
   // The run's letters and the index's: no two members share a name, so the
@@ -178,6 +191,58 @@ accrual::v1::PostOwnFlightRequest LargeOwnFlight(
     absl::CivilDay today, std::mt19937_64& rng) {
   return OwnFlight(member_number, ticket_number, Route{"PEK", "JFK"}, "F",
                    today, rng);
+}
+
+redemption::v1::Segment AwardFlight(absl::string_view run_id, int64_t counter,
+                                    absl::CivilDay today) {
+  constexpr uint64_t kFlightDates =
+      uint64_t{kAwardFlightNumbers} * uint64_t{kAwardDays};
+  const uint64_t position =
+      (StableHash(absl::StrCat(run_id, "/award-flights")) % kFlightDates +
+       static_cast<uint64_t>(counter) % kFlightDates) %
+      kFlightDates;
+  const int flight_number =
+      1 + static_cast<int>(position % uint64_t{kAwardFlightNumbers});
+  const int days_ahead =
+      1 + static_cast<int>(position / uint64_t{kAwardFlightNumbers});
+  const auto& route =
+      kAwardRoutes[static_cast<size_t>((flight_number - 1) / 2) %
+                   std::size(kAwardRoutes)];
+  const bool outbound = flight_number % 2 == 1;
+  redemption::v1::Segment segment;
+  segment.set_carrier("FM");
+  segment.set_flight_number(flight_number);
+  *segment.mutable_flight_date() = validation::ToProtoDate(today + days_ahead);
+  segment.set_origin(route[outbound ? 0 : 1]);
+  segment.set_destination(route[outbound ? 1 : 0]);
+  return segment;
+}
+
+redemption::v1::CreateRedemptionRequest RedeemRequestFor(
+    absl::string_view member_number, absl::string_view password,
+    absl::string_view run_id, int64_t counter, absl::CivilDay today) {
+  redemption::v1::CreateRedemptionRequest request;
+  request.set_member_number(std::string(member_number));
+  redemption::v1::StandardAward& award = *request.mutable_standard();
+  award.set_cabin(redemption::v1::ECONOMY);
+  redemption::v1::Itinerary& itinerary = *award.mutable_itinerary();
+  itinerary.set_journey_type(redemption::v1::ONE_WAY);
+  *itinerary.mutable_outbound()->add_segments() =
+      AwardFlight(run_id, counter, today);
+  request.add_passengers()->set_member(true);
+  request.set_member_password(std::string(password));
+  SetAgent(*request.mutable_actor());
+  request.set_request_id(RequestId(run_id, "r", counter));
+  return request;
+}
+
+redemption::v1::CancelRedemptionRequest CancelRequestFor(
+    absl::string_view redemption_id) {
+  redemption::v1::CancelRedemptionRequest request;
+  request.set_redemption_id(std::string(redemption_id));
+  request.set_reason("LOADGEN");
+  SetAgent(*request.mutable_actor());
+  return request;
 }
 
 }  // namespace mileagebank::loadgen

@@ -24,6 +24,7 @@
 #include "absl/time/time.h"
 #include "mileagebank/accrual/v1/accrual.pb.h"
 #include "mileagebank/membership/v1/membership.pb.h"
+#include "mileagebank/redemption/v1/redemption.pb.h"
 
 namespace mileagebank::loadgen {
 
@@ -53,11 +54,20 @@ std::string TicketNumber(absl::string_view run_id, absl::string_view purpose,
 std::string RequestId(absl::string_view run_id, absl::string_view kind,
                       int64_t counter);
 
-// The enrolment of the `index`th load-test member of `run_id`: the same
-// request every time for the same arguments (so Enrol replays it), and
-// unique identity document, mobile phone and name for different ones.
+// The password preload gives every member it enrols, and redeem-cancel
+// sends as member_password, unless --member_password says otherwise.
+inline constexpr char kDefaultMemberPassword[] = "loadgen-pass-1";
+
+// membership's rule for a password: 8 to 128 characters.
+bool IsValidPassword(absl::string_view password);
+
+// The enrolment of the `index`th load-test member of `run_id` with initial
+// password `password` (none when empty): the same request every time for
+// the same arguments (so Enrol replays it), and unique identity document,
+// mobile phone and name for different ones.
 membership::v1::EnrolRequest EnrolRequestFor(absl::string_view run_id,
-                                             int64_t index);
+                                             int64_t index,
+                                             absl::string_view password);
 
 // The airports of generated flights; all are in the accrual service's table.
 inline constexpr const char* kAirports[] = {"PEK", "PVG", "CAN", "SZX", "CTU",
@@ -77,6 +87,39 @@ accrual::v1::PostOwnFlightRequest RandomOwnFlight(
 accrual::v1::PostOwnFlightRequest LargeOwnFlight(
     absl::string_view member_number, absl::string_view ticket_number,
     absl::CivilDay today, std::mt19937_64& rng);
+
+// Award flights of redeem-cancel: own flights (carrier FM) numbered 1 to
+// kAwardFlightNumbers, dated 1 to kAwardDays days after today, each flight
+// number always on the same route: one of kAwardRoutes (all between 601 and
+// 1,200 miles, so every award costs the same 12,000 ECONOMY miles), odd
+// numbers outbound and even ones back.
+inline constexpr int kAwardFlightNumbers = 9999;
+inline constexpr int kAwardDays = 300;
+inline constexpr const char* kAwardRoutes[][2] = {
+    {"PEK", "PVG"}, {"CAN", "CTU"}, {"SZX", "HGH"}, {"XIY", "KMG"}};
+
+// The flight of op `counter` of run `run_id`. Consecutive counters take
+// consecutive flight-dates of the kAwardFlightNumbers x kAwardDays (about
+// 3 million), all the numbers of one date before the next date, from an
+// offset hashed from the run id: ops in flight together are on different
+// flight-dates unless kAwardFlightNumbers of them are, and runs do not all
+// start on the same ones.
+redemption::v1::Segment AwardFlight(absl::string_view run_id, int64_t counter,
+                                    absl::CivilDay today);
+
+// The CreateRedemption of op `counter` of run `run_id`: a STANDARD_AWARD,
+// ONE_WAY in ECONOMY on AwardFlight(run_id, counter, today), for the member
+// alone, made by a call centre agent (CALL_CENTRE, office "PEK01", operator
+// "agent-1") with the member's password; request_id
+// RequestId(run_id, "r", counter).
+redemption::v1::CreateRedemptionRequest RedeemRequestFor(
+    absl::string_view member_number, absl::string_view password,
+    absl::string_view run_id, int64_t counter, absl::CivilDay today);
+
+// The CancelRedemption of `redemption_id` by the same agent, reason
+// "LOADGEN".
+redemption::v1::CancelRedemptionRequest CancelRequestFor(
+    absl::string_view redemption_id);
 
 }  // namespace mileagebank::loadgen
 

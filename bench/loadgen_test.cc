@@ -1,7 +1,9 @@
-// Runs the loadgen binary against in-process fakes of the accrual and
-// membership services that check every request against the contracts'
-// field rules (so a malformed request shows up as an error in loadgen's
-// figures), keep idempotency keys, and hold miles like the real service.
+// Runs the loadgen binary against in-process fakes of the accrual,
+// membership and redemption services that check every request against the
+// contracts' field rules (so a malformed request shows up as an error in
+// loadgen's figures), keep idempotency keys, hold miles like the real
+// accrual service, keep passwords like membership and award seats like
+// redemption.
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -18,6 +20,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -28,6 +31,7 @@
 #include "libs/validation/member_number.h"
 #include "mileagebank/accrual/v1/accrual.grpc.pb.h"
 #include "mileagebank/membership/v1/membership.grpc.pb.h"
+#include "mileagebank/redemption/v1/redemption.grpc.pb.h"
 
 namespace mileagebank::loadgen {
 namespace {
@@ -235,6 +239,10 @@ class FakeMembership final : public membership::v1::Membership::Service {
       return Invalid("actor.channel");
     }
     if (request->request_id().empty()) return Invalid("request_id");
+    const std::string& password = request->password();
+    if (!password.empty() && (password.size() < 8 || password.size() > 128)) {
+      return Invalid("password");
+    }
     absl::MutexLock lock(&mutex_);
     std::string& number = by_request_[request->request_id()];
     if (number.empty()) {
@@ -244,6 +252,7 @@ class FakeMembership final : public membership::v1::Membership::Service {
       number = validation::MemberNumberFromSerial(validation::kMinMemberSerial +
                                                   members_.size());
       members_.insert(number);
+      if (!password.empty()) passwords_[number] = password;
     }
     response->mutable_member()->set_member_number(number);
     return grpc::Status::OK;
@@ -264,12 +273,244 @@ class FakeMembership final : public membership::v1::Membership::Service {
     absl::MutexLock lock(&mutex_);
     return static_cast<int64_t>(members_.size());
   }
+  // "" when the member has none.
+  std::string password_of(const std::string& member) {
+    absl::MutexLock lock(&mutex_);
+    auto password = passwords_.find(member);
+    return password == passwords_.end() ? "" : password->second;
+  }
+
+  // VerifyPassword, as redemption calls it: NOT_FOUND for an unknown member,
+  // UNAUTHENTICATED for a wrong password (or none set), counted.
+  grpc::Status Verify(const std::string& member, const std::string& password) {
+    absl::MutexLock lock(&mutex_);
+    if (members_.count(member) == 0) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "member " + member);
+    }
+    auto right = passwords_.find(member);
+    if (right == passwords_.end() || right->second != password) {
+      ++wrong_passwords_;
+      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                          "member_password: wrong password");
+    }
+    return grpc::Status::OK;
+  }
+  int64_t wrong_passwords() {
+    absl::MutexLock lock(&mutex_);
+    return wrong_passwords_;
+  }
 
  private:
   absl::Mutex mutex_;
   std::map<std::string, std::string> by_request_ ABSL_GUARDED_BY(mutex_);
   std::set<std::string> documents_ ABSL_GUARDED_BY(mutex_);
   std::set<std::string> members_ ABSL_GUARDED_BY(mutex_);
+  std::map<std::string, std::string> passwords_ ABSL_GUARDED_BY(mutex_);
+  int64_t wrong_passwords_ ABSL_GUARDED_BY(mutex_) = 0;
+};
+
+// Redemption's CreateRedemption and CancelRedemption as far as loadgen uses
+// them (STANDARD_AWARDs on own flights for the member): the request's fields
+// checked, the member and password checked with FakeMembership, request ids
+// kept per member, ECONOMY award seats taken and given back.
+class FakeRedemption final : public redemption::v1::Redemption::Service {
+ public:
+  explicit FakeRedemption(FakeMembership* membership)
+      : membership_(membership) {}
+
+  grpc::Status GetAwardSeats(
+      grpc::ServerContext*, const redemption::v1::GetAwardSeatsRequest* request,
+      redemption::v1::GetAwardSeatsResponse* response) override {
+    if (request->flight_number() < 1 || request->flight_number() > 9999) {
+      return Invalid("flight_number");
+    }
+    auto day = validation::ToCivilDay("flight_date", request->flight_date());
+    if (!day.ok()) return Invalid("flight_date");
+    absl::MutexLock lock(&mutex_);
+    const int taken = taken_[FlightDate(request->flight_number(), *day)];
+    redemption::v1::AwardSeats& seats = *response->mutable_seats();
+    seats.set_carrier("FM");
+    seats.set_flight_number(request->flight_number());
+    *seats.mutable_flight_date() = request->flight_date();
+    redemption::v1::CabinSeats& economy = *seats.add_cabins();
+    economy.set_cabin(redemption::v1::ECONOMY);
+    economy.set_capacity(capacity_);
+    economy.set_taken(taken);
+    economy.set_available(std::max(capacity_ - taken, 0));
+    return grpc::Status::OK;
+  }
+
+  grpc::Status CreateRedemption(
+      grpc::ServerContext*,
+      const redemption::v1::CreateRedemptionRequest* request,
+      redemption::v1::CreateRedemptionResponse* response) override {
+    const std::string& member = request->member_number();
+    if (!validation::ValidateMemberNumber("m", member).ok()) {
+      return Invalid("member_number");
+    }
+    if (!request->has_standard()) return Invalid("standard");
+    const redemption::v1::StandardAward& award = request->standard();
+    if (award.cabin() == redemption::v1::CABIN_UNSPECIFIED) {
+      return Invalid("standard.cabin");
+    }
+    const redemption::v1::Itinerary& itinerary = award.itinerary();
+    if (itinerary.journey_type() != redemption::v1::ONE_WAY ||
+        itinerary.inbound().segments_size() != 0) {
+      return Invalid("standard.itinerary.journey_type");
+    }
+    const auto& segments = itinerary.outbound().segments();
+    if (segments.empty() || segments.size() > 8) {
+      return Invalid("standard.itinerary.outbound.segments");
+    }
+    const absl::CivilDay today = validation::UtcDay(absl::Now());
+    std::vector<std::string> flights;
+    for (const redemption::v1::Segment& segment : segments) {
+      if (segment.carrier() != "FM") return Invalid("segments.carrier");
+      if (segment.flight_number() < 1 || segment.flight_number() > 9999) {
+        return Invalid("segments.flight_number");
+      }
+      auto day = validation::ToCivilDay("flight_date", segment.flight_date());
+      if (!day.ok() || *day < today || *day > today + 365) {
+        return Invalid("segments.flight_date");
+      }
+      if (!IsAirportCode(segment.origin()) ||
+          !IsAirportCode(segment.destination()) ||
+          segment.origin() == segment.destination()) {
+        return Invalid("segments.origin/destination");
+      }
+      flights.push_back(FlightDate(segment.flight_number(), *day));
+    }
+    if (request->passengers().empty() || request->passengers_size() > 9) {
+      return Invalid("passengers");
+    }
+    for (const redemption::v1::Passenger& passenger : request->passengers()) {
+      // No nominees here: each passenger is the member, once.
+      if (!passenger.member() || request->passengers_size() != 1) {
+        return Invalid("passengers[i]");
+      }
+    }
+    const common::v1::Actor& actor = request->actor();
+    switch (actor.channel()) {
+      case common::v1::WEB:
+        break;
+      case common::v1::CALL_CENTRE:
+      case common::v1::COUNTER:
+      case common::v1::SALES_OFFICE:
+        if (actor.operator_id().empty() || actor.office_code().empty()) {
+          return Invalid("actor.operator_id/office_code");
+        }
+        break;
+      default:
+        return Invalid("actor.channel");
+    }
+    if (!IsRequestId(request->request_id())) return Invalid("request_id");
+    // Loadgen never has the web session that would make it optional.
+    if (request->member_password().empty()) return Invalid("member_password");
+    grpc::Status verified =
+        membership_->Verify(member, request->member_password());
+    if (!verified.ok()) return verified;
+
+    absl::MutexLock lock(&mutex_);
+    const std::string key = member + "/" + request->request_id();
+    if (by_request_.count(key) != 0) {
+      return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
+                          "request_id " + request->request_id());
+    }
+    for (const std::string& flight : flights) {
+      if (taken_[flight] + request->passengers_size() > capacity_) {
+        return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                            "no award seats left on " + flight);
+      }
+    }
+    for (const std::string& flight : flights) {
+      taken_[flight] += request->passengers_size();
+    }
+    const std::string id = absl::StrCat("R", redemptions_.size() + 1);
+    by_request_[key] = id;
+    redemption::v1::RedemptionRecord& record = redemptions_[id].record;
+    redemptions_[id].flights = flights;
+    record.set_redemption_id(id);
+    record.set_member_number(member);
+    record.set_state(redemption::v1::HELD);
+    record.set_award_type(redemption::v1::STANDARD_AWARD);
+    record.set_total_miles(12'000 * request->passengers_size());
+    record.set_request_id(request->request_id());
+    *response->mutable_redemption() = record;
+    return grpc::Status::OK;
+  }
+
+  grpc::Status CancelRedemption(
+      grpc::ServerContext*,
+      const redemption::v1::CancelRedemptionRequest* request,
+      redemption::v1::CancelRedemptionResponse* response) override {
+    const std::string& reason = request->reason();
+    if (reason.size() > 32 ||
+        !std::all_of(reason.begin(), reason.end(), [](char c) {
+          return absl::ascii_isupper(c) || absl::ascii_isdigit(c) || c == '_';
+        })) {
+      return Invalid("reason");
+    }
+    if (request->actor().channel() == common::v1::CHANNEL_UNSPECIFIED) {
+      return Invalid("actor.channel");
+    }
+    absl::MutexLock lock(&mutex_);
+    auto found = redemptions_.find(request->redemption_id());
+    if (found == redemptions_.end()) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                          "redemption " + request->redemption_id());
+    }
+    Held& held = found->second;
+    if (held.record.state() == redemption::v1::HELD) {
+      held.record.set_state(redemption::v1::CANCELLED);
+      for (const std::string& flight : held.flights) --taken_[flight];
+    } else if (held.record.state() != redemption::v1::CANCELLED) {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "state");
+    }
+    *response->mutable_redemption() = held.record;
+    return grpc::Status::OK;
+  }
+
+  // ECONOMY award seats of every flight-date.
+  void SetCapacity(int capacity) {
+    absl::MutexLock lock(&mutex_);
+    capacity_ = capacity;
+  }
+  std::map<redemption::v1::RedemptionState, int64_t> states() {
+    absl::MutexLock lock(&mutex_);
+    std::map<redemption::v1::RedemptionState, int64_t> states;
+    for (const auto& [id, held] : redemptions_) ++states[held.record.state()];
+    return states;
+  }
+  // Seats taken on all flights.
+  int64_t seats_taken() {
+    absl::MutexLock lock(&mutex_);
+    int64_t taken = 0;
+    for (const auto& [flight, seats] : taken_) taken += seats;
+    return taken;
+  }
+  // Distinct flight-dates redeemed on.
+  int64_t flight_dates() {
+    absl::MutexLock lock(&mutex_);
+    return static_cast<int64_t>(taken_.size());
+  }
+
+ private:
+  struct Held {
+    redemption::v1::RedemptionRecord record;
+    std::vector<std::string> flights;
+  };
+
+  static std::string FlightDate(int flight_number, absl::CivilDay day) {
+    return absl::StrCat("FM", flight_number, "/", validation::FormatDate(day));
+  }
+
+  FakeMembership* const membership_;
+  absl::Mutex mutex_;
+  int capacity_ ABSL_GUARDED_BY(mutex_) = 4;
+  std::map<std::string, int> taken_ ABSL_GUARDED_BY(mutex_);
+  // "<member>/<request_id>" to the redemption.
+  std::map<std::string, std::string> by_request_ ABSL_GUARDED_BY(mutex_);
+  std::map<std::string, Held> redemptions_ ABSL_GUARDED_BY(mutex_);
 };
 
 struct Result {
@@ -294,6 +535,7 @@ class LoadgenTest : public ::testing::Test {
                              &port_);
     builder.RegisterService(accrual_.get());
     builder.RegisterService(&membership_);
+    builder.RegisterService(&redemption_);
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
   }
@@ -311,7 +553,8 @@ class LoadgenTest : public ::testing::Test {
         absl::StrCat(getenv("TEST_TMPDIR"), "/stderr.txt");
     const std::string command = absl::StrCat(
         "bench/loadgen --accrual=", target(), " --membership=", target(),
-        " --members_file=", members_file(), " ", flags, " 2>", err_path);
+        " --redemption=", target(), " --members_file=", members_file(), " ",
+        flags, " 2>", err_path);
     Result result;
     FILE* pipe = popen(command.c_str(), "r");
     if (pipe == nullptr) return result;
@@ -343,6 +586,7 @@ class LoadgenTest : public ::testing::Test {
   FakeMembership membership_;
   std::unique_ptr<FakeAccrual> accrual_ =
       std::make_unique<FakeAccrual>(/*available=*/1'000'000);
+  FakeRedemption redemption_{&membership_};
   std::unique_ptr<grpc::Server> server_;
 };
 
@@ -456,6 +700,83 @@ TEST_F(LoadgenTest, OverdraftsAreCountedAsErrorsAndReported) {
   EXPECT_LE(accrual_->hold_states()[accrual::v1::HOLD_CAPTURED], 50);
 }
 
+TEST_F(LoadgenTest, PreloadGivesEveryMemberThePassword) {
+  ASSERT_EQ(Run("--mode=preload --members=3 --history=0").exit_code, 0);
+  for (const std::string& member : Members()) {
+    EXPECT_EQ(membership_.password_of(member), "loadgen-pass-1") << member;
+  }
+  ASSERT_EQ(Run("--mode=preload --members=2 --history=0 "
+                "--member_password=another-pass-2")
+                .exit_code,
+            0);
+  for (const std::string& member : Members()) {
+    EXPECT_EQ(membership_.password_of(member), "another-pass-2") << member;
+  }
+}
+
+TEST_F(LoadgenTest, RedeemCancelCancelsEveryRedemptionItCreates) {
+  ASSERT_EQ(Run("--mode=preload --members=10 --history=0").exit_code, 0);
+  Result result = Run(absl::StrCat("--mode=redeem-cancel ", kShort));
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(ErrorsOf(result), 0) << result.out << result.err;
+  EXPECT_FALSE(absl::StrContains(result.err, "errors")) << result.err;
+  EXPECT_TRUE(
+      absl::StrContains(result.out, "mode=redeem-cancel target=" + target()))
+      << result.out;
+  auto states = redemption_.states();
+  EXPECT_GT(states[redemption::v1::CANCELLED], 100);
+  EXPECT_EQ(states[redemption::v1::HELD], 0);
+  EXPECT_EQ(redemption_.seats_taken(), 0);
+  EXPECT_EQ(membership_.wrong_passwords(), 0);
+}
+
+TEST_F(LoadgenTest, RedeemCancelOpsInFlightTogetherAreOnDifferentFlights) {
+  // One seat per flight-date: any two ops in flight on one would collide.
+  redemption_.SetCapacity(1);
+  ASSERT_EQ(Run("--mode=preload --members=10 --history=0").exit_code, 0);
+  Result result = Run(absl::StrCat("--mode=redeem-cancel ", kShort));
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(ErrorsOf(result), 0) << result.out << result.err;
+  EXPECT_GT(redemption_.flight_dates(), 100);
+}
+
+TEST_F(LoadgenTest, RedeemCancelCountsFullFlightsAsErrorsAndReportsThem) {
+  redemption_.SetCapacity(0);
+  ASSERT_EQ(Run("--mode=preload --members=10 --history=0").exit_code, 0);
+  Result result = Run(absl::StrCat("--mode=redeem-cancel ", kShort));
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_GT(ErrorsOf(result), 0) << result.out;
+  EXPECT_TRUE(absl::StrContains(
+      result.err, "CreateRedemption: FAILED_PRECONDITION: no award seats"))
+      << result.err;
+  EXPECT_TRUE(redemption_.states().empty());
+}
+
+TEST_F(LoadgenTest, RedeemCancelWithAWrongPasswordStopsAtTheFirstOp) {
+  ASSERT_EQ(Run("--mode=preload --members=10 --history=0").exit_code, 0);
+  Result result = Run(absl::StrCat("--mode=redeem-cancel ", kShort,
+                                   " --member_password=wrong-pass-0"));
+  EXPECT_EQ(result.exit_code, 2) << result.out << result.err;
+  EXPECT_TRUE(absl::StrContains(result.err, "UNAUTHENTICATED")) << result.err;
+  EXPECT_TRUE(absl::StrContains(result.err, "--member_password")) << result.err;
+  // One wrong attempt, on one member, and nothing redeemed.
+  EXPECT_EQ(membership_.wrong_passwords(), 1);
+  EXPECT_TRUE(redemption_.states().empty());
+}
+
+TEST_F(LoadgenTest, RedeemCancelForUnknownMembersReportsNotFound) {
+  {
+    std::ofstream out(members_file(), std::ios::trunc);
+    out << validation::MemberNumberFromSerial(validation::kMinMemberSerial + 7)
+        << "\n";
+  }
+  Result result = Run(absl::StrCat("--mode=redeem-cancel ", kShort));
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_GT(ErrorsOf(result), 0) << result.out;
+  EXPECT_TRUE(absl::StrContains(result.err, "CreateRedemption: NOT_FOUND"))
+      << result.err;
+}
+
 TEST_F(LoadgenTest, LastLineHasTheExactFormat) {
   ASSERT_EQ(Run("--mode=preload --members=5 --history=0").exit_code, 0);
   Result result = Run(absl::StrCat("--mode=get-members ", kShort));
@@ -474,6 +795,15 @@ TEST_F(LoadgenTest, UnreachableTargetExitsThreeNamingIt) {
       << result.err;
 }
 
+TEST_F(LoadgenTest, UnreachableRedemptionExitsThreeNamingIt) {
+  ASSERT_EQ(Run("--mode=preload --members=5 --history=0").exit_code, 0);
+  Result result = Run(
+      absl::StrCat("--mode=redeem-cancel --redemption=127.0.0.1:1 ", kShort));
+  EXPECT_EQ(result.exit_code, 3);
+  EXPECT_TRUE(absl::StrContains(result.err, "redemption at 127.0.0.1:1"))
+      << result.err;
+}
+
 TEST_F(LoadgenTest, MissingMembersFileExitsTwo) {
   std::remove(members_file().c_str());
   Result result = Run(absl::StrCat("--mode=balances ", kShort));
@@ -486,6 +816,9 @@ TEST_F(LoadgenTest, BadFlagsExitTwo) {
   EXPECT_EQ(Run("--mode=balances --concurrency=0").exit_code, 2);
   EXPECT_EQ(Run("--mode=balances --accrual=192.0.2.1:7102").exit_code, 2);
   EXPECT_EQ(Run("--mode=balances --no_such_flag=1").exit_code, 2);
+  EXPECT_EQ(Run("--mode=redeem-cancel --redemption=10.0.0.1:7103").exit_code,
+            2);
+  EXPECT_EQ(Run("--mode=redeem-cancel --member_password=short").exit_code, 2);
 }
 
 }  // namespace

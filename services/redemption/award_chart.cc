@@ -41,9 +41,9 @@ bool IsCarrier(absl::string_view carrier) {
 }
 
 bool IsAirportCode(absl::string_view code) {
-  return code.size() == 3 &&
-         std::all_of(code.begin(), code.end(),
-                     [](char c) { return absl::ascii_isupper(c); });
+  return code.size() == 3 && std::all_of(code.begin(), code.end(), [](char c) {
+           return absl::ascii_isupper(c);
+         });
 }
 
 // The airport `code` names, or nullptr after adding the violation.
@@ -52,7 +52,8 @@ const airports::Airport* CheckAirport(FieldErrors& errors,
                                       absl::string_view code,
                                       const airports::AirportTable& airports) {
   if (!IsAirportCode(code)) {
-    errors.Add(field, "must be three upper-case letters (an IATA airport code)");
+    errors.Add(field,
+               "must be three upper-case letters (an IATA airport code)");
     return nullptr;
   }
   const airports::Airport* airport = airports.Find(code);
@@ -104,23 +105,23 @@ SegmentFacts CheckSegmentInto(FieldErrors& errors, const v1::Segment& segment,
     errors.Add(date_field, absl::StrCat("must not be before today (",
                                         validation::FormatDate(today), ")"));
   } else if (*date > today + kMaxDaysAhead) {
-    errors.Add(date_field,
-               absl::StrCat("must be at most ", kMaxDaysAhead,
-                            " days after today (on or before ",
-                            validation::FormatDate(today + kMaxDaysAhead),
-                            ")"));
+    errors.Add(
+        date_field,
+        absl::StrCat("must be at most ", kMaxDaysAhead,
+                     " days after today (on or before ",
+                     validation::FormatDate(today + kMaxDaysAhead), ")"));
   } else {
     facts.date = *date;
   }
 
-  facts.origin = CheckAirport(errors, Path(prefix, "origin"), segment.origin(),
-                              airports);
+  facts.origin =
+      CheckAirport(errors, Path(prefix, "origin"), segment.origin(), airports);
   facts.destination = CheckAirport(errors, Path(prefix, "destination"),
                                    segment.destination(), airports);
   if (facts.origin != nullptr && facts.origin == facts.destination) {
-    errors.Add(Path(prefix, "destination"),
-               absl::StrCat("must differ from origin (", segment.origin(),
-                            ")"));
+    errors.Add(
+        Path(prefix, "destination"),
+        absl::StrCat("must differ from origin (", segment.origin(), ")"));
   } else if (facts.origin != nullptr && facts.destination != nullptr) {
     facts.miles = airports::GreatCircleMiles(*facts.origin, *facts.destination);
   }
@@ -169,10 +170,10 @@ JourneyFacts CheckJourney(FieldErrors& errors, const v1::Journey& journey,
     }
     if (before.date.has_value() && segment.date.has_value() &&
         *segment.date < *before.date) {
-      errors.Add(Path(segment.field, "flight_date"),
-                 absl::StrCat("must not be before segments[", i - 1,
-                              "].flight_date (",
-                              validation::FormatDate(*before.date), ")"));
+      errors.Add(
+          Path(segment.field, "flight_date"),
+          absl::StrCat("must not be before segments[", i - 1, "].flight_date (",
+                       validation::FormatDate(*before.date), ")"));
     }
   }
   // One segment ending where it starts is already "must differ from origin".
@@ -211,12 +212,12 @@ absl::StatusOr<AwardChart> AwardChart::FromConfig(
       errors.Add(field + ".max_miles",
                  absl::StrCat("must be at most ", kMaxBandMiles));
     } else if (band.max_miles() < min_miles) {
-      errors.Add(field + ".max_miles",
-                 i == 0 ? std::string("must be at least 1 (0 only on the last "
-                                      "band)")
-                        : absl::StrCat("must be above bands[", i - 1,
-                                       "].max_miles (", min_miles - 1,
-                                       "): bands ascend"));
+      errors.Add(
+          field + ".max_miles",
+          i == 0 ? std::string("must be at least 1 (0 only on the last "
+                               "band)")
+                 : absl::StrCat("must be above bands[", i - 1, "].max_miles (",
+                                min_miles - 1, "): bands ascend"));
     }
     const struct {
       const char* name;
@@ -234,18 +235,18 @@ absl::StatusOr<AwardChart> AwardChart::FromConfig(
     }
     if (prices_ok) {
       if (band.business() < band.economy()) {
-        errors.Add(field + ".business",
-                   absl::StrCat("must not be below economy (", band.economy(),
-                                ")"));
+        errors.Add(
+            field + ".business",
+            absl::StrCat("must not be below economy (", band.economy(), ")"));
       }
       if (band.first() < band.business()) {
-        errors.Add(field + ".first",
-                   absl::StrCat("must not be below business (",
-                                band.business(), ")"));
+        errors.Add(
+            field + ".first",
+            absl::StrCat("must not be below business (", band.business(), ")"));
       }
     }
-    chart.push_back(Band{min_miles, last ? 0 : band.max_miles(),
-                         band.economy(), band.business(), band.first()});
+    chart.push_back(Band{min_miles, last ? 0 : band.max_miles(), band.economy(),
+                         band.business(), band.first()});
     // After a bad max_miles, later bands are still checked for ascending
     // against the best guess of where this one ends.
     if (band.max_miles() <= kMaxBandMiles) {
@@ -343,10 +344,9 @@ absl::StatusOr<ItineraryCheck> CheckItinerary(
     const std::string route =
         absl::StrCat("the inbound (", inbound.origin()->code, "-",
                      inbound.destination()->code, ")");
-    const std::string back =
-        absl::StrCat(" from the outbound's destination (",
-                     outbound.destination()->code, ") back to its origin (",
-                     outbound.origin()->code, ")");
+    const std::string back = absl::StrCat(
+        " from the outbound's destination (", outbound.destination()->code,
+        ") back to its origin (", outbound.origin()->code, ")");
     if (type == v1::ROUND_TRIP && !reverses) {
       errors.Add(Path(field, "journey_type"),
                  absl::StrCat(route, " does not go", back,
@@ -419,8 +419,7 @@ Quote PriceUpgrade(int64_t distance_miles, const AwardChart& chart) {
   Quote quote;
   quote.prices.push_back(chart.Price(distance_miles, v1::BUSINESS));
   quote.prices.push_back(chart.Price(distance_miles, v1::ECONOMY));
-  quote.miles_per_passenger =
-      quote.prices[0].miles() - quote.prices[1].miles();
+  quote.miles_per_passenger = quote.prices[0].miles() - quote.prices[1].miles();
   return quote;
 }
 
@@ -443,9 +442,8 @@ absl::Status CheckPassengerCount(int passengers, absl::string_view field) {
   if (passengers >= 1 && passengers <= kMaxPassengers) {
     return absl::OkStatus();
   }
-  return InvalidField(field,
-                      absl::StrCat("must be 1 to ", kMaxPassengers,
-                                   " passengers, not ", passengers));
+  return InvalidField(field, absl::StrCat("must be 1 to ", kMaxPassengers,
+                                          " passengers, not ", passengers));
 }
 
 }  // namespace mileagebank::redemption
