@@ -36,11 +36,14 @@
 //                 taken; a full one is FAILED_PRECONDITION, an error), made
 //                 by a call centre agent with the member's password
 //                 (--member_password; membership verifies it with Argon2id,
-//                 which is slow by design and limits this mode). Members
-//                 need miles (12,000 per award in flight): preload with
-//                 --history of 1 or more. One op first, outside the figures,
-//                 checks the password: a wrong one ends the run (exit 2)
-//                 rather than count toward every member's lockout.
+//                 which is slow by design and limits this mode: on the
+//                 2-core machine about 18 ops/s from 8 in flight, and since
+//                 redemption gives VerifyPassword 3 s, from about 48 in flight
+//                 most creates fail DEADLINE_EXCEEDED; use --concurrency=16
+//                 or so). Members need miles (12,000 per award in flight):
+//                 preload with --history of 1 or more. One op first, outside
+//                 the figures, checks the password: a wrong one ends the run
+//                 (exit 2) rather than count toward every member's lockout.
 // Every mode but preload reads the members file and spreads load over its
 // first --members members (default 1000; hold modes default to 1, the
 // single-busy-account case).

@@ -11,7 +11,7 @@
 //   const Airport* from = airports.Find("PEK");
 //   const Airport* to = airports.Find("PVG");
 //   if (from == nullptr || to == nullptr) return InvalidField(...);
-//   int64_t miles = GreatCircleMiles(*from, *to);  // 672
+//   int64_t miles = GreatCircleMiles(*from, *to);  // 683
 //
 // Thread-safe: an AirportTable is immutable once made, and Builtin() is
 // initialized once, safely, on first use.
