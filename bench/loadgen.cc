@@ -73,6 +73,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -180,6 +181,9 @@ struct Options {
   int64_t hold_miles = 10;
   // Preload: every member's password; redeem-cancel: the one sent.
   std::string member_password = kDefaultMemberPassword;
+  // redeem-cancel: redeem as the member's own logged-in web session (channel
+  // WEB with the gateway's session metadata), so no password is checked.
+  bool web_session = false;
   uint64_t seed = 1;
   // Mixed into every idempotency key; default from the time.
   std::string run_id;
@@ -211,6 +215,9 @@ modes: preload | post-flights | balances | hold-capture | hold-release |
   --rich_flights=N           preload: more of them to the first member
                              (default 500)
   --hold_miles=N             miles per hold (default 10)
+  --web_session=true         redeem-cancel: redeem as the members' own web
+                             sessions (channel WEB, the gateway's session
+                             metadata), as the portal does: no password check
   --member_password=TEXT     preload: every member's password; redeem-cancel:
                              the password sent, which must be the preload's
                              (8-128 characters, default loadgen-pass-1)
@@ -320,6 +327,9 @@ absl::Status ParseFlags(int argc, char** argv, Options* options) {
     } else if (name == "member_password") {
       options->member_password = std::string(value);
       good = IsValidPassword(value);
+    } else if (name == "web_session") {
+      good = value == "true" || value == "false";
+      options->web_session = value == "true";
     } else if (name == "seed") {
       good = absl::SimpleAtoi(value, &options->seed);
     } else if (name == "run_id") {
@@ -612,6 +622,7 @@ struct Shared {
   int64_t hold_miles = 0;
   // Preload: set on enrolment; redeem-cancel: sent.
   std::string member_password;
+  bool web_session = false;
   // The members load is spread over.
   std::vector<std::string> members;
   // The next unique number: ticket counter, request_id counter or work item.
@@ -662,10 +673,14 @@ class Slot {
  protected:
   template <typename Stub, typename Request, typename Response>
   void Begin(Stub& stub, PrepareMethod<Stub, Request, Response> prepare,
-             const Request& request, std::optional<UnaryCall<Response>>& call) {
+             const Request& request, std::optional<UnaryCall<Response>>& call,
+             const std::map<std::string, std::string>& metadata = {}) {
     call.emplace();
     call->context.set_deadline(std::chrono::system_clock::now() +
                                shared_.timeout);
+    for (const auto& [key, value] : metadata) {
+      call->context.AddMetadata(key, value);
+    }
     call->reader = (stub.*prepare)(&call->context, request, cq_);
     call->reader->StartCall();
     call->reader->Finish(&call->response, &status_, this);
@@ -794,11 +809,19 @@ class RedeemCancelSlot final : public Slot {
 
   bool Start() override {
     created_ = false;
-    Begin(redemption(), &Redemption::Stub::PrepareAsyncCreateRedemption,
-          RedeemRequestFor(RandomMember(), shared_.member_password,
-                           shared_.run_id, shared_.next.fetch_add(1),
-                           shared_.today),
-          create_);
+    const std::string& member = RandomMember();
+    redemption::v1::CreateRedemptionRequest request =
+        RedeemRequestFor(member, shared_.member_password, shared_.run_id,
+                         shared_.next.fetch_add(1), shared_.today);
+    std::map<std::string, std::string> metadata;
+    if (shared_.web_session) {
+      request.clear_member_password();
+      request.mutable_actor()->Clear();
+      request.mutable_actor()->set_channel(common::v1::WEB);
+      metadata["x-mb-session-member"] = member;
+    }
+    Begin(redemption(), &Redemption::Stub::PrepareAsyncCreateRedemption, request,
+          create_, metadata);
     return true;
   }
 
@@ -1069,6 +1092,7 @@ void Fill(
           ToChrono(options.timeout_s));
   shared.hold_miles = options.hold_miles;
   shared.member_password = options.member_password;
+  shared.web_session = options.web_session;
 }
 
 // Redeem-cancel's first op (number 0), synchronous and outside the figures,
@@ -1082,11 +1106,17 @@ int CheckRedeemCancel(Shared& shared) {
   create_context.set_deadline(std::chrono::system_clock::now() +
                               shared.timeout);
   redemption::v1::CreateRedemptionResponse created;
-  const grpc::Status create = stub.CreateRedemption(
-      &create_context,
+  redemption::v1::CreateRedemptionRequest request =
       RedeemRequestFor(member, shared.member_password, shared.run_id,
-                       shared.next.fetch_add(1), shared.today),
-      &created);
+                       shared.next.fetch_add(1), shared.today);
+  if (shared.web_session) {
+    request.clear_member_password();
+    request.mutable_actor()->Clear();
+    request.mutable_actor()->set_channel(common::v1::WEB);
+    create_context.AddMetadata("x-mb-session-member", member);
+  }
+  const grpc::Status create =
+      stub.CreateRedemption(&create_context, request, &created);
   if (create.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
     std::cerr << "loadgen: the first CreateRedemption, for member " << member
               << ", was refused: " << Describe(create)

@@ -10,8 +10,15 @@ for pid_file in "$data"/run/*.pid; do
   pid=$(cat "$pid_file")
   if kill -0 "$pid" 2>/dev/null; then
     kill -TERM "$pid"
-    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    echo "$name: stopped"
+    for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      # Past its 10-second grace and still there: something is stuck. Its
+      # acknowledged writes are durable, so a kill loses nothing.
+      kill -KILL "$pid"
+      echo "$name: did not stop in 30 s; killed"
+    else
+      echo "$name: stopped"
+    fi
   fi
   rm -f "$pid_file"
 done

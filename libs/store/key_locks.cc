@@ -1,6 +1,7 @@
 #include "libs/store/key_locks.h"
 
 #include <algorithm>
+#include <string>
 
 #include "absl/hash/hash.h"
 
@@ -10,6 +11,10 @@ KeyLocks::KeyLocks(size_t stripes)
     : stripes_(new absl::Mutex[stripes]), count_(stripes) {}
 
 KeyLocks::Guard KeyLocks::Lock(std::initializer_list<absl::string_view> keys) {
+  return Lock(std::vector<std::string>(keys.begin(), keys.end()));
+}
+
+KeyLocks::Guard KeyLocks::Lock(const std::vector<std::string>& keys) {
   std::vector<size_t> indexes;
   for (absl::string_view key : keys) {
     indexes.push_back(absl::Hash<absl::string_view>()(key) % count_);

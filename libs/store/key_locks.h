@@ -16,6 +16,7 @@
 
 #include <initializer_list>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/strings/string_view.h"
@@ -43,6 +44,10 @@ class KeyLocks {
 
   Guard Lock(absl::string_view key) { return Lock({key}); }
   Guard Lock(std::initializer_list<absl::string_view> keys);
+  // Keys known only at run time. Always lock a set of keys in one call:
+  // locking them one by one could take two keys' shared stripe twice, or
+  // take stripes in an order another thread reverses.
+  Guard Lock(const std::vector<std::string>& keys);
 
  private:
   std::unique_ptr<absl::Mutex[]> stripes_;

@@ -256,5 +256,11 @@ TEST(KeyLocksTest, GuardsSerialiseTheSameKey) {
   EXPECT_EQ(counter, 40000);
 }
 
+TEST(KeyLocksTest, KeysSharingAStripeAreLockedOnce) {
+  KeyLocks locks(1);  // Every key on the one stripe.
+  KeyLocks::Guard guard = locks.Lock(std::vector<std::string>{"a", "b", "a"});
+  SUCCEED();  // Locking the stripe twice would never return.
+}
+
 }  // namespace
 }  // namespace mileagebank::store

@@ -613,9 +613,7 @@ absl::StatusOr<v1::CreateRedemptionResponse> Redemptions::CreateRedemption(
   {
     std::vector<std::string> keys = {id};
     for (const SeatNeed& need : needs) keys.push_back(need.lock_key);
-    std::sort(keys.begin(), keys.end());
-    std::vector<store::KeyLocks::Guard> guards;
-    for (const std::string& key : keys) guards.push_back(locks_.Lock(key));
+    store::KeyLocks::Guard guard = locks_.Lock(keys);
     MB_ASSIGN_OR_RETURN(std::optional<records::Stored> raced,
                         store_.LatestRedemption(id));
     if (raced) return absl::AbortedError("request_id: a concurrent request is "
@@ -662,9 +660,7 @@ absl::StatusOr<records::Stored> Redemptions::FinishCreate(const std::string& id)
   {
     std::vector<std::string> keys = {id};
     for (const SeatNeed& need : needs) keys.push_back(need.lock_key);
-    std::sort(keys.begin(), keys.end());
-    std::vector<store::KeyLocks::Guard> guards;
-    for (const std::string& key : keys) guards.push_back(locks_.Lock(key));
+    store::KeyLocks::Guard guard = locks_.Lock(keys);
     MB_ASSIGN_OR_RETURN(std::optional<records::Stored> current,
                         store_.LatestRedemption(id));
     if (!current || current->step() != records::CREATING) return *current;
@@ -882,9 +878,7 @@ absl::StatusOr<records::Stored> Redemptions::FinishRelease(const std::string& id
     std::vector<SeatNeed> needs = SeatNeeds(intent.redemption());
     std::vector<std::string> keys = {id};
     for (const SeatNeed& need : needs) keys.push_back(need.lock_key);
-    std::sort(keys.begin(), keys.end());
-    std::vector<store::KeyLocks::Guard> guards;
-    for (const std::string& key : keys) guards.push_back(locks_.Lock(key));
+    store::KeyLocks::Guard guard = locks_.Lock(keys);
     MB_ASSIGN_OR_RETURN(records::Stored current, Load(id));
     if (current.step() != records::CANCELLING) return current;
     outcome = current;
@@ -972,9 +966,7 @@ absl::StatusOr<records::Stored> Redemptions::FinishRefund(const std::string& id)
     std::vector<SeatNeed> needs = SeatNeeds(intent.redemption());
     std::vector<std::string> keys = {id};
     for (const SeatNeed& need : needs) keys.push_back(need.lock_key);
-    std::sort(keys.begin(), keys.end());
-    std::vector<store::KeyLocks::Guard> guards;
-    for (const std::string& key : keys) guards.push_back(locks_.Lock(key));
+    store::KeyLocks::Guard guard = locks_.Lock(keys);
     MB_ASSIGN_OR_RETURN(records::Stored current, Load(id));
     if (current.step() != records::REFUNDING) return current;
     outcome = current;
