@@ -745,13 +745,10 @@ absl::StatusOr<v1::IssueRedemptionResponse> Redemptions::IssueRedemption(
       }
       records::Stored next = stored;
       next.set_step(records::ISSUING);
-      *next.mutable_step_since() = ToTimestamp(clock_());
       v1::RedemptionRecord* changed = next.mutable_redemption();
       *changed->mutable_award_ticket_numbers() = request.award_ticket_numbers();
       *changed->mutable_issued_by() = request.actor();
-      store::WriteBatch batch = store_.raw().NewBatch();
-      store_.PutRedemption(batch, next, &stored);
-      store_.raw().Wait(store_.raw().Enqueue(batch));
+      OpenStep(std::move(next), stored);
     }
   }
   if (hold_ran_out) {
@@ -767,6 +764,14 @@ absl::StatusOr<v1::IssueRedemptionResponse> Redemptions::IssueRedemption(
   v1::IssueRedemptionResponse response;
   *response.mutable_redemption() = issued.redemption();
   return response;
+}
+
+void Redemptions::OpenStep(records::Stored next, const records::Stored& before) {
+  *next.mutable_step_since() = ToTimestamp(clock_());
+  store::WriteBatch batch = store_.raw().NewBatch();
+  store_.PutRedemption(batch, next, &before);
+  // Durable before accrual is called: recovery must find the step open.
+  store_.raw().Wait(store_.raw().Enqueue(batch));
 }
 
 absl::StatusOr<records::Stored> Redemptions::FinishIssue(const std::string& id) {
@@ -827,12 +832,9 @@ absl::StatusOr<v1::CancelRedemptionResponse> Redemptions::CancelRedemption(
     } else {
       records::Stored next = stored;
       next.set_step(records::CANCELLING);
-      *next.mutable_step_since() = ToTimestamp(clock_());
       next.set_step_reason(request.reason());
       *next.mutable_redemption()->mutable_cancelled_by() = request.actor();
-      store::WriteBatch batch = store_.raw().NewBatch();
-      store_.PutRedemption(batch, next, &stored);
-      store_.raw().Wait(store_.raw().Enqueue(batch));
+      OpenStep(std::move(next), stored);
     }
   }
   MB_ASSIGN_OR_RETURN(records::Stored cancelled, FinishRelease(id));
@@ -851,11 +853,8 @@ absl::StatusOr<records::Stored> Redemptions::Expire(const std::string& id) {
     if (!open_hold) return stored;
     records::Stored next = stored;
     next.set_step(records::CANCELLING);
-    *next.mutable_step_since() = ToTimestamp(clock_());
     next.set_step_reason("EXPIRED");
-    store::WriteBatch batch = store_.raw().NewBatch();
-    store_.PutRedemption(batch, next, &stored);
-    store_.raw().Wait(store_.raw().Enqueue(batch));
+    OpenStep(std::move(next), stored);
   }
   return FinishRelease(id);
 }
@@ -933,12 +932,9 @@ absl::StatusOr<v1::RefundRedemptionResponse> Redemptions::RefundRedemption(
     } else {
       records::Stored next = stored;
       next.set_step(records::REFUNDING);
-      *next.mutable_step_since() = ToTimestamp(clock_());
       next.set_step_reason(request.reason());
       *next.mutable_redemption()->mutable_refunded_by() = request.actor();
-      store::WriteBatch batch = store_.raw().NewBatch();
-      store_.PutRedemption(batch, next, &stored);
-      store_.raw().Wait(store_.raw().Enqueue(batch));
+      OpenStep(std::move(next), stored);
     }
   }
   MB_ASSIGN_OR_RETURN(records::Stored refunded, FinishRefund(id));

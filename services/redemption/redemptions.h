@@ -120,6 +120,9 @@ class Redemptions {
   // Ends the process at `point` when the tests ask for it.
   void MaybeCrash(absl::string_view point) const;
 
+  // The first half of a step: writes `next` (its step set) in place of
+  // `before`, durably. The caller holds the redemption's lock.
+  void OpenStep(records::Stored next, const records::Stored& before);
   // The second half of each step: records what accrual answered.
   absl::StatusOr<records::Stored> FinishCreate(const std::string& id);
   absl::StatusOr<records::Stored> FinishIssue(const std::string& id);
