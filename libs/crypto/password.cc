@@ -61,6 +61,27 @@ std::string Digest(absl::string_view data) {
   return Hex(digest, sizeof(digest));
 }
 
+static_assert(sizeof(crypto_hash_sha256_state) <= 128,
+              "Sha256::state_ holds libsodium's state");
+
+Sha256::Sha256() {
+  EnsureSodium();
+  crypto_hash_sha256_init(reinterpret_cast<crypto_hash_sha256_state*>(state_));
+}
+
+void Sha256::Update(absl::string_view data) {
+  crypto_hash_sha256_update(
+      reinterpret_cast<crypto_hash_sha256_state*>(state_),
+      reinterpret_cast<const unsigned char*>(data.data()), data.size());
+}
+
+std::string Sha256::HexDigest() {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256_final(reinterpret_cast<crypto_hash_sha256_state*>(state_),
+                           digest);
+  return Hex(digest, sizeof(digest));
+}
+
 std::string RandomHex(size_t bytes) {
   EnsureSodium();
   std::vector<unsigned char> raw(bytes);

@@ -33,6 +33,22 @@ bool VerifyPassword(absl::string_view encoded_hash, absl::string_view password);
 // request for idempotency checks that never stores what it fingerprints.
 std::string Digest(absl::string_view data);
 
+// SHA-256 of a stream of bytes, lower-case hex: files are fingerprinted as
+// they are written or read, never held whole.
+//   Sha256 sha;
+//   sha.Update(chunk); ...
+//   std::string hex = sha.HexDigest();
+class Sha256 {
+ public:
+  Sha256();
+  void Update(absl::string_view data);
+  // Ends the digest; call once.
+  std::string HexDigest();
+
+ private:
+  alignas(64) unsigned char state_[128];
+};
+
 // A random token of `bytes` bytes, hex-encoded (for keys and ids).
 std::string RandomHex(size_t bytes);
 

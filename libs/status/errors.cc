@@ -35,6 +35,11 @@ absl::Status FailedPreconditionField(absl::string_view field,
       OneViolation(field, rule));
 }
 
+absl::Status NotFoundField(absl::string_view field, absl::string_view rule) {
+  return WithDetails(absl::NotFoundError(absl::StrCat(field, ": ", rule)),
+                     OneViolation(field, rule));
+}
+
 absl::Status AlreadyExistsError(absl::string_view message,
                                 absl::string_view existing_id) {
   common::v1::ErrorDetails details;

@@ -40,6 +40,10 @@ absl::Status AlreadyExistsError(absl::string_view message,
 absl::Status FailedPreconditionField(absl::string_view field,
                                      absl::string_view rule);
 
+// NOT_FOUND "<field>: <rule>" carrying the field violation, for a
+// well-formed reference to something that does not exist.
+absl::Status NotFoundField(absl::string_view field, absl::string_view rule);
+
 // The ErrorDetails a status carries, if any.
 std::optional<common::v1::ErrorDetails> GetErrorDetails(
     const absl::Status& status);

@@ -68,5 +68,25 @@ absl::CivilDay LastDayOfMonth(absl::CivilMonth month) {
   return absl::CivilDay(month + 1) - 1;
 }
 
+google::protobuf::Timestamp ToProtoTimestamp(absl::Time time) {
+  const int64_t micros = absl::ToUnixMicros(time);
+  google::protobuf::Timestamp timestamp;
+  // Floor division, so that times before 1970 keep nanos in [0, 1e9).
+  int64_t seconds = micros / 1'000'000;
+  int64_t rest = micros % 1'000'000;
+  if (rest < 0) {
+    rest += 1'000'000;
+    --seconds;
+  }
+  timestamp.set_seconds(seconds);
+  timestamp.set_nanos(static_cast<int32_t>(rest * 1000));
+  return timestamp;
+}
+
+absl::Time FromProtoTimestamp(const google::protobuf::Timestamp& timestamp) {
+  return absl::FromUnixSeconds(timestamp.seconds()) +
+         absl::Nanoseconds(timestamp.nanos());
+}
+
 }  // namespace validation
 }  // namespace mileagebank

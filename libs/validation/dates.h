@@ -17,6 +17,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
+#include "google/protobuf/timestamp.pb.h"
 #include "mileagebank/common/v1/common.pb.h"
 
 namespace mileagebank {
@@ -40,6 +41,10 @@ absl::optional<absl::CivilDay> ParseDate(absl::string_view text);
 absl::CivilDay UtcDay(absl::Time time);
 
 absl::CivilDay LastDayOfMonth(absl::CivilMonth month);
+
+// absl::Time and the wire's Timestamp, to the microsecond.
+google::protobuf::Timestamp ToProtoTimestamp(absl::Time time);
+absl::Time FromProtoTimestamp(const google::protobuf::Timestamp& timestamp);
 
 }  // namespace validation
 }  // namespace mileagebank

@@ -108,3 +108,19 @@ TEST(LastDayOfMonthTest, KnowsMonthLengthsAndLeapYears) {
 }  // namespace
 }  // namespace validation
 }  // namespace mileagebank
+
+namespace mileagebank::validation {
+namespace {
+
+TEST(TimestampTest, RoundTripsMicrosecondsOnBothSidesOf1970) {
+  for (absl::Time time : {absl::FromUnixMicros(1'700'000'000'123'456),
+                          absl::FromUnixMicros(-1'500'001)}) {
+    google::protobuf::Timestamp wire = ToProtoTimestamp(time);
+    EXPECT_GE(wire.nanos(), 0);
+    EXPECT_EQ(FromProtoTimestamp(wire), time);
+  }
+  EXPECT_EQ(ToProtoTimestamp(absl::FromUnixMicros(-1'500'001)).seconds(), -2);
+}
+
+}  // namespace
+}  // namespace mileagebank::validation

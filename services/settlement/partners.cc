@@ -393,4 +393,32 @@ absl::StatusOr<v1::GetEarningTableResponse> Partners::GetEarningTable(
   return response;
 }
 
+absl::Status Partners::Seed(const v1::Partner& partner) {
+  {
+    store::KeyLocks::Guard guard = locks_.Lock(partner.partner_code());
+    absl::StatusOr<v1::Partner> existing = Load(partner.partner_code());
+    if (existing.ok()) return absl::OkStatus();
+    if (existing.status().code() != absl::StatusCode::kNotFound) {
+      return existing.status();
+    }
+  }
+  v1::RegisterPartnerRequest request;
+  *request.mutable_partner() = partner;
+  request.mutable_actor()->set_channel(common::v1::SYSTEM);
+  request.mutable_actor()->set_operator_id("configuration");
+  return RegisterPartner(request).status();
+}
+
+store::KeyLocks::Guard Partners::Lock(absl::string_view code) {
+  return locks_.Lock(code);
+}
+
+absl::StatusOr<v1::Partner> Partners::Find(absl::string_view code) {
+  return Load(code);
+}
+
+void Partners::Stage(const v1::Partner& partner, store::WriteBatch& batch) const {
+  batch.PutProto(kPartnersTable, Key(partner.partner_code()), partner);
+}
+
 }  // namespace mileagebank::settlement

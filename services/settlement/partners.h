@@ -52,6 +52,23 @@ class Partners {
   absl::StatusOr<v1::GetEarningTableResponse> GetEarningTable(
       const v1::GetEarningTableRequest& request);
 
+  // Registers `partner` unless its code is registered already (then it is
+  // left as it is): the seed partners of the configuration.
+  absl::Status Seed(const v1::Partner& partner);
+
+  // The file exchange's counters (last_accepted_file_seq,
+  // last_outbound_file_seq) change with the files they count, in the files'
+  // batches:
+  //   store::KeyLocks::Guard guard = partners->Lock(code);
+  //   v1::Partner partner = *partners->Find(code);
+  //   partner.set_last_accepted_file_seq(seq);
+  //   partners->Stage(partner, batch);   // then enqueue the batch
+  // They are counters, not contract changes, so the version stays.
+  store::KeyLocks::Guard Lock(absl::string_view code);
+  // The partner, writes in line included; NOT_FOUND naming partner_code.
+  absl::StatusOr<v1::Partner> Find(absl::string_view code);
+  void Stage(const v1::Partner& partner, store::WriteBatch& batch) const;
+
  private:
   // The partner, or NOT_FOUND naming partner_code.
   absl::StatusOr<v1::Partner> Load(absl::string_view code);
