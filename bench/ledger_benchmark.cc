@@ -26,6 +26,15 @@ class AllActive : public MembershipLookup {
   }
 };
 
+// Own flights only: no partner is ever asked for.
+class NoPartners : public SettlementLookup {
+ public:
+  absl::StatusOr<settlement::v1::Partner> GetPartner(
+      absl::string_view) override {
+    return absl::NotFoundError("no partners in this benchmark");
+  }
+};
+
 struct Fixture {
   Fixture() {
     const char* base = std::getenv("MB_BENCH_DIR");
@@ -34,9 +43,11 @@ struct Fixture {
     store = std::move(*store::Store::Open({.path = path, .tables = AccrualTables()}));
     ledger_store = std::make_unique<LedgerStore>(store.get());
     directory = std::make_unique<MemberDirectory>(ledger_store.get(), &lookup);
-    ledger = std::make_unique<Ledger>(store.get(), &airports::AirportTable::Builtin(),
-                                      PartnerRegistry(), directory.get(),
-                                      LedgerOptions(), registry);
+    partners =
+        std::make_unique<PartnerDirectory>(ledger_store.get(), &no_partners);
+    ledger = std::make_unique<Ledger>(
+        store.get(), &airports::AirportTable::Builtin(), partners.get(),
+        directory.get(), LedgerOptions(), registry);
     for (int i = 0; i < kMembers; ++i) {
       members.push_back(validation::MemberNumberFromSerial(100000000 + i));
     }
@@ -59,10 +70,12 @@ struct Fixture {
   }
 
   AllActive lookup;
+  NoPartners no_partners;
   prometheus::Registry registry;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<LedgerStore> ledger_store;
   std::unique_ptr<MemberDirectory> directory;
+  std::unique_ptr<PartnerDirectory> partners;
   std::unique_ptr<Ledger> ledger;
   std::vector<std::string> members;
   std::atomic<int64_t> next{0};

@@ -60,6 +60,15 @@ common::v1::Status ItemStatus(const absl::Status& status,
   return item;
 }
 
+absl::Status CheckPartnerActive(const Partner& partner) {
+  if (partner.status == settlement::v1::ACTIVE) return absl::OkStatus();
+  return FailedPreconditionField(
+      "partner_code",
+      absl::StrCat(partner.code, " is not ACTIVE (",
+                   settlement::v1::PartnerStatus_Name(partner.status),
+                   "); only an ACTIVE partner's activity is credited"));
+}
+
 }  // namespace
 
 absl::StatusOr<LedgerOptions> LedgerOptions::FromConfig(
@@ -124,12 +133,12 @@ absl::StatusOr<LedgerOptions> LedgerOptions::FromConfig(
 }
 
 Ledger::Ledger(store::Store* store, const airports::AirportTable* airports,
-               PartnerRegistry partners, MemberDirectory* members,
+               PartnerDirectory* partners, MemberDirectory* members,
                LedgerOptions options, prometheus::Registry& metrics,
                Clock clock)
     : store_(store),
       airports_(airports),
-      partners_(std::move(partners)),
+      partners_(partners),
       members_(members),
       options_(std::move(options)),
       clock_(std::move(clock)),
@@ -271,7 +280,7 @@ absl::StatusOr<Ledger::Posted> Ledger::DecideCredit(CreditInput input) {
   const absl::CivilDay activity = Day(transaction.activity_date());
 
   int64_t miles = input.miles;
-  if (input.table != nullptr) {
+  if (input.table.has_value()) {
     const int32_t this_year = Today().year();
     tiers::QualifyingTotals now_totals{
         YearOrZero(account, this_year).qualifying_miles(),
@@ -374,7 +383,7 @@ absl::StatusOr<Ledger::CreditInput> Ledger::OwnFlightInput(
   *input.transaction.mutable_flight() = request.flight();
   *input.transaction.mutable_flight_identity() = request.flight_identity();
   *input.transaction.mutable_actor() = request.actor();
-  input.table = &options_.own_earning;
+  input.table = options_.own_earning;
   input.distance_miles = distance;
   input.earning = true;
   return input;
@@ -393,16 +402,13 @@ absl::StatusOr<Ledger::CreditInput> Ledger::PartnerFlightInput(
     errors.Add("flight.carrier", "must equal partner_code");
   }
   MB_RETURN_IF_ERROR(errors.ToStatus());
-  MB_ASSIGN_OR_RETURN(const Partner* partner,
-                      partners_.Find("partner_code", request.partner_code()));
-  if (partner->type != "AIRLINE") {
-    return FailedPreconditionField("partner_code",
-                                   absl::StrCat(partner->code, " is not an AIRLINE"));
+  MB_ASSIGN_OR_RETURN(Partner partner,
+                      partners_->Find("partner_code", request.partner_code()));
+  if (partner.type != settlement::v1::AIRLINE) {
+    return FailedPreconditionField(
+        "partner_code", absl::StrCat(partner.code, " is not an AIRLINE"));
   }
-  if (!partner->active) {
-    return FailedPreconditionField("partner_code",
-                                   absl::StrCat(partner->code, " is not ACTIVE"));
-  }
+  MB_RETURN_IF_ERROR(CheckPartnerActive(partner));
   CreditInput input;
   MB_ASSIGN_OR_RETURN(input.member_number,
                       ResolveMember("member_number", request.member_number(),
@@ -419,7 +425,7 @@ absl::StatusOr<Ledger::CreditInput> Ledger::PartnerFlightInput(
                    request.flight_identity().coupon_number()));
   *input.transaction.mutable_partner_source() = request.source();
   *input.transaction.mutable_actor() = request.actor();
-  input.table = &partner->earning;
+  input.table = std::move(partner.earning);
   input.distance_miles = distance;
   input.earning = true;
   return input;
@@ -447,12 +453,9 @@ absl::StatusOr<Ledger::CreditInput> Ledger::PartnerActivityInput(
     errors.Add("miles", "must be 1 to 100,000");
   }
   MB_RETURN_IF_ERROR(errors.ToStatus());
-  MB_ASSIGN_OR_RETURN(const Partner* partner,
-                      partners_.Find("partner_code", request.partner_code()));
-  if (!partner->active) {
-    return FailedPreconditionField("partner_code",
-                                   absl::StrCat(partner->code, " is not ACTIVE"));
-  }
+  MB_ASSIGN_OR_RETURN(Partner partner,
+                      partners_->Find("partner_code", request.partner_code()));
+  MB_RETURN_IF_ERROR(CheckPartnerActive(partner));
   CreditInput input;
   MB_ASSIGN_OR_RETURN(input.member_number,
                       ResolveMember("member_number", request.member_number(),

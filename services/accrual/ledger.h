@@ -26,6 +26,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "libs/airports/airports.h"
 #include "libs/store/key_locks.h"
 #include "libs/tiers/tiers.h"
 #include "mileagebank/accrual/v1/accrual.pb.h"
@@ -33,10 +34,9 @@
 #include "prometheus/counter.h"
 #include "prometheus/registry.h"
 #include "services/accrual/account.h"
-#include "libs/airports/airports.h"
 #include "services/accrual/earning_rules.h"
 #include "services/accrual/member_directory.h"
-#include "services/accrual/partners.h"
+#include "services/accrual/partner_directory.h"
 #include "services/accrual/store.h"
 
 namespace mileagebank::accrual {
@@ -63,7 +63,7 @@ class Ledger {
 
   // Everything passed in outlives the Ledger.
   Ledger(store::Store* store, const airports::AirportTable* airports,
-         PartnerRegistry partners, MemberDirectory* members,
+         PartnerDirectory* partners, MemberDirectory* members,
          LedgerOptions options, prometheus::Registry& metrics,
          Clock clock = absl::Now);
 
@@ -139,8 +139,9 @@ class Ledger {
     std::string fingerprint;
     // type, activity date, flight, identity, partner fields and actor set.
     v1::Transaction transaction;
-    // Flights: the table and distance that decide the miles.
-    const EarningTable* table = nullptr;
+    // Flights: the table and distance that decide the miles. Held by value:
+    // a partner's table is looked up for each credit and lives nowhere else.
+    std::optional<EarningTable> table;
     int64_t distance_miles = 0;
     // Other credits: the miles.
     int64_t miles = 0;
@@ -201,7 +202,7 @@ class Ledger {
 
   LedgerStore store_;
   const airports::AirportTable* airports_;
-  const PartnerRegistry partners_;
+  PartnerDirectory* partners_;
   MemberDirectory* members_;
   const LedgerOptions options_;
   const Clock clock_;

@@ -37,6 +37,51 @@ class FakeMembership : public MembershipLookup {
   std::map<std::string, mv1::MemberStatus> members_;
 };
 
+// Settlement behind its interface: the partners it has, and whether it
+// answers at all.
+class FakeSettlement : public SettlementLookup {
+ public:
+  void Put(const settlement::v1::Partner& partner) {
+    absl::MutexLock lock(&mutex_);
+    partners_[partner.partner_code()] = partner;
+  }
+  absl::StatusOr<settlement::v1::Partner> GetPartner(
+      absl::string_view code) override {
+    if (down) {
+      return absl::UnavailableError(
+          "settlement service at 127.0.0.1:1: connection refused");
+    }
+    absl::MutexLock lock(&mutex_);
+    auto it = partners_.find(std::string(code));
+    if (it == partners_.end()) return absl::NotFoundError("no partner");
+    return it->second;
+  }
+  std::atomic<bool> down{false};
+
+ private:
+  absl::Mutex mutex_;
+  std::map<std::string, settlement::v1::Partner> partners_;
+};
+
+settlement::v1::Partner Registered(const std::string& code,
+                                   settlement::v1::PartnerType type,
+                                   int64_t version = 1) {
+  settlement::v1::Partner partner;
+  partner.set_partner_code(code);
+  partner.set_type(type);
+  partner.set_status(settlement::v1::ACTIVE);
+  partner.set_version(version);
+  return partner;
+}
+
+void AddRate(settlement::v1::Partner& partner, const std::string& booking_class,
+             int percent) {
+  settlement::v1::ClassEarningRate* rate =
+      partner.mutable_contract()->add_earning_table();
+  rate->set_booking_class(booking_class);
+  rate->set_percent(percent);
+}
+
 using ::mileagebank::testing::NamesField;
 
 common::v1::Date Date(int year, int month, int day) {
@@ -56,28 +101,68 @@ class LedgerTest : public ::testing::Test {
     other_ = validation::MemberNumberFromSerial(100000001);
     membership_.Add(member_);
     membership_.Add(other_);
+    settlement_.Put(Registered("CA", settlement::v1::AIRLINE));
+    settlement_.Put(Registered("HILTON", settlement::v1::HOTEL));
   }
 
   void Open() {
     ledger_.reset();
+    partners_.reset();
     directory_.reset();
     ledger_store_.reset();
     store_.reset();
     store_ = std::move(*store::Store::Open({.path = path_, .tables = AccrualTables()}));
     ledger_store_ = std::make_unique<LedgerStore>(store_.get());
     directory_ = std::make_unique<MemberDirectory>(ledger_store_.get(), &membership_);
-    config::v1::AccrualConfig config;
-    auto* partner = config.add_partners();
-    partner->set_code("CA");
-    partner->set_type("AIRLINE");
-    auto* hotel = config.add_partners();
-    hotel->set_code("HILTON");
-    hotel->set_type("HOTEL");
-    options_ = *LedgerOptions::FromConfig(config);
+    partners_ =
+        std::make_unique<PartnerDirectory>(ledger_store_.get(), &settlement_);
+    options_ = *LedgerOptions::FromConfig(config::v1::AccrualConfig());
     ledger_ = std::make_unique<Ledger>(
-        store_.get(), &airports::AirportTable::Builtin(),
-        *PartnerRegistry::FromConfig(config.partners()), directory_.get(),
-        options_, registry_, [this] { return Now(); });
+        store_.get(), &airports::AirportTable::Builtin(), partners_.get(),
+        directory_.get(), options_, registry_, [this] { return Now(); });
+  }
+
+  // What settlement's event stream would bring to the replica.
+  void Replicate(const settlement::v1::Partner& partner) {
+    settlement::v1::PartnerUpdated updated;
+    *updated.mutable_partner() = partner;
+    common::v1::Event event;
+    event.mutable_payload()->PackFrom(updated);
+    store::WriteBatch batch = store_->NewBatch();
+    ASSERT_TRUE(partners_->Apply(event, batch).ok());
+    ASSERT_TRUE(store_->Commit(batch).ok());
+  }
+
+  // A partner flight PEK-PVG (683 miles).
+  v1::PostPartnerFlightRequest PartnerFlight(const std::string& partner,
+                                             int ticket,
+                                             const std::string& booking_class) {
+    v1::PostPartnerFlightRequest request;
+    request.set_member_number(member_);
+    request.set_partner_code(partner);
+    request.mutable_flight_identity()->set_ticket_number(
+        absl::StrCat("99900", 10000000 + ticket));
+    request.mutable_flight_identity()->set_coupon_number(1);
+    v1::Flight* flight = request.mutable_flight();
+    flight->set_carrier(partner);
+    flight->set_flight_number(981);
+    *flight->mutable_flight_date() = Date(2026, 11, 1);
+    flight->set_origin("PEK");
+    flight->set_destination("PVG");
+    flight->set_booking_class(booking_class);
+    return request;
+  }
+
+  v1::PostPartnerActivityRequest Stay(const std::string& partner,
+                                      const std::string& reference) {
+    v1::PostPartnerActivityRequest request;
+    request.set_member_number(member_);
+    request.set_partner_code(partner);
+    request.set_partner_reference(reference);
+    request.set_activity_type(v1::HOTEL);
+    *request.mutable_activity_date() = Date(2026, 11, 20);
+    request.set_miles(1500);
+    return request;
   }
 
   absl::Time Now() {
@@ -145,11 +230,13 @@ class LedgerTest : public ::testing::Test {
   absl::Time now_ = absl::FromCivil(absl::CivilSecond(2026, 11, 23, 10, 0, 0),
                                     absl::UTCTimeZone());
   FakeMembership membership_;
+  FakeSettlement settlement_;
   prometheus::Registry registry_;
   LedgerOptions options_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<LedgerStore> ledger_store_;
   std::unique_ptr<MemberDirectory> directory_;
+  std::unique_ptr<PartnerDirectory> partners_;
   std::unique_ptr<Ledger> ledger_;
 };
 
@@ -298,6 +385,129 @@ TEST_F(LedgerTest, PartnerCreditsUseThePartnersTableAndReference) {
   flight.set_partner_code("HILTON");
   flight.mutable_flight()->set_carrier("HILTON");
   EXPECT_FALSE(ledger_->PostPartnerFlight(flight).ok());
+}
+
+TEST_F(LedgerTest, PartnerFlightsEarnByTheContractsTableAndMinimum) {
+  settlement::v1::Partner mu = Registered("MU", settlement::v1::AIRLINE);
+  AddRate(mu, "J", 125);
+  AddRate(mu, "Y", 100);
+  AddRate(mu, "V", 25);
+  mu.mutable_contract()->set_minimum_miles(800);
+  settlement_.Put(mu);
+  auto j = ledger_->PostPartnerFlight(PartnerFlight("MU", 1, "J"));
+  ASSERT_TRUE(j.ok()) << j.status();
+  EXPECT_EQ(j->transaction().earning().rate_percent(), 125);
+  EXPECT_EQ(j->transaction().miles(), 683 * 125 / 100);
+  EXPECT_FALSE(j->transaction().earning().minimum_applied());
+  auto y = ledger_->PostPartnerFlight(PartnerFlight("MU", 2, "Y"));
+  ASSERT_TRUE(y.ok()) << y.status();
+  EXPECT_EQ(y->transaction().miles(), 800);
+  EXPECT_TRUE(y->transaction().earning().minimum_applied());
+  EXPECT_EQ(y->transaction().qualifying_segments(), 1);
+  // A rate under 100 is not raised to the minimum.
+  auto v = ledger_->PostPartnerFlight(PartnerFlight("MU", 3, "V"));
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->transaction().miles(), 683 * 25 / 100);
+  EXPECT_FALSE(v->transaction().earning().minimum_applied());
+  // F is the host's class but not in MU's table.
+  const uint64_t written = store_->LastSequence();
+  absl::Status f =
+      ledger_->PostPartnerFlight(PartnerFlight("MU", 4, "F")).status();
+  EXPECT_EQ(f.code(), absl::StatusCode::kInvalidArgument) << f;
+  EXPECT_TRUE(NamesField(f, "flight.booking_class")) << f;
+  EXPECT_EQ(store_->LastSequence(), written);
+  // Without a table of its own a partner earns by the default table, and
+  // without a minimum by the plain rate.
+  auto ca = ledger_->PostPartnerFlight(PartnerFlight("CA", 5, "W"));
+  ASSERT_TRUE(ca.ok()) << ca.status();
+  EXPECT_EQ(ca->transaction().earning().rate_percent(), 110);
+  EXPECT_EQ(ca->transaction().miles(), 683 * 110 / 100);
+  ExpectConsistent();
+}
+
+TEST_F(LedgerTest, OnlyActivePartnersEarnAndOnlyAirlinesFly) {
+  settlement::v1::Partner suspended =
+      Registered("CA", settlement::v1::AIRLINE, 2);
+  suspended.set_status(settlement::v1::SUSPENDED);
+  settlement_.Put(suspended);
+  absl::Status flight =
+      ledger_->PostPartnerFlight(PartnerFlight("CA", 1, "Y")).status();
+  EXPECT_EQ(flight.code(), absl::StatusCode::kFailedPrecondition) << flight;
+  EXPECT_TRUE(NamesField(flight, "partner_code")) << flight;
+  settlement::v1::Partner hilton =
+      Registered("HILTON", settlement::v1::HOTEL, 2);
+  hilton.set_status(settlement::v1::SUSPENDED);
+  Replicate(hilton);
+  absl::Status stay =
+      ledger_->PostPartnerActivity(Stay("HILTON", "H-1")).status();
+  EXPECT_EQ(stay.code(), absl::StatusCode::kFailedPrecondition) << stay;
+  EXPECT_TRUE(NamesField(stay, "partner_code")) << stay;
+  // A car rental firm whose code looks like an airline's.
+  settlement_.Put(Registered("C2", settlement::v1::CAR));
+  absl::Status car =
+      ledger_->PostPartnerFlight(PartnerFlight("C2", 2, "Y")).status();
+  EXPECT_EQ(car.code(), absl::StatusCode::kFailedPrecondition) << car;
+  EXPECT_NE(car.message().find("not an AIRLINE"), absl::string_view::npos)
+      << car;
+  absl::Status unknown =
+      ledger_->PostPartnerFlight(PartnerFlight("ZZ", 3, "Y")).status();
+  EXPECT_EQ(unknown.code(), absl::StatusCode::kNotFound) << unknown;
+  EXPECT_TRUE(NamesField(unknown, "partner_code")) << unknown;
+  EXPECT_EQ(Balance(member_).balance(), 0);
+}
+
+TEST_F(LedgerTest, PartnerChangesFromSettlementDecideTheNextCredit) {
+  settlement::v1::Partner mu = Registered("MU", settlement::v1::AIRLINE);
+  AddRate(mu, "J", 125);
+  Replicate(mu);
+  EXPECT_EQ(ledger_->PostPartnerFlight(PartnerFlight("MU", 1, "J"))
+                ->transaction()
+                .miles(),
+            683 * 125 / 100);
+  mu.set_version(2);
+  mu.mutable_contract()->mutable_earning_table(0)->set_percent(150);
+  Replicate(mu);
+  EXPECT_EQ(ledger_->PostPartnerFlight(PartnerFlight("MU", 2, "J"))
+                ->transaction()
+                .miles(),
+            683 * 150 / 100);
+  // A credit already made keeps what it earned when it is sent again.
+  auto again = ledger_->PostPartnerFlight(PartnerFlight("MU", 1, "J"));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->replayed());
+  EXPECT_EQ(again->transaction().miles(), 683 * 125 / 100);
+}
+
+TEST_F(LedgerTest,
+       WithSettlementDownKnownPartnersEarnAndUnknownAreUnavailable) {
+  Replicate(Registered("CA", settlement::v1::AIRLINE));
+  Replicate(Registered("HILTON", settlement::v1::HOTEL));
+  settlement_.Put(Registered("MU", settlement::v1::AIRLINE));
+  settlement_.down = true;
+  EXPECT_TRUE(ledger_->PostPartnerFlight(PartnerFlight("CA", 1, "Y")).ok());
+  EXPECT_TRUE(ledger_->PostPartnerActivity(Stay("HILTON", "H-1")).ok());
+  absl::Status mu =
+      ledger_->PostPartnerFlight(PartnerFlight("MU", 2, "Y")).status();
+  EXPECT_EQ(mu.code(), absl::StatusCode::kUnavailable) << mu;
+  EXPECT_NE(mu.message().find("partner_code"), absl::string_view::npos) << mu;
+  EXPECT_NE(mu.message().find("MU"), absl::string_view::npos) << mu;
+  EXPECT_NE(mu.message().find("settlement service"), absl::string_view::npos)
+      << mu;
+  // In a batch the item fails the same way and the others are credited.
+  v1::PostActivitiesRequest batch;
+  *batch.add_activities()->mutable_partner_flight() =
+      PartnerFlight("MU", 3, "Y");
+  *batch.add_activities()->mutable_partner_flight() =
+      PartnerFlight("CA", 4, "Y");
+  auto posted = ledger_->PostActivities(batch);
+  ASSERT_TRUE(posted.ok()) << posted.status();
+  EXPECT_EQ(posted->results(0).error().code(),
+            static_cast<int>(absl::StatusCode::kUnavailable));
+  EXPECT_TRUE(posted->results(1).has_transaction());
+  // Once settlement answers, the partner it knows earns.
+  settlement_.down = false;
+  EXPECT_TRUE(ledger_->PostPartnerFlight(PartnerFlight("MU", 2, "Y")).ok());
+  ExpectConsistent();
 }
 
 TEST_F(LedgerTest, BatchPostsEachItemOnItsOwn) {

@@ -3,17 +3,18 @@
 #include <memory>
 #include <sstream>
 
+#include "libs/airports/airports.h"
 #include "libs/client/event_follower.h"
 #include "libs/server/event_stream_service.h"
 #include "libs/server/service_host.h"
 #include "libs/store/store.h"
 #include "mileagebank/config/v1/accrual.pb.h"
-#include "libs/airports/airports.h"
 #include "services/accrual/background.h"
 #include "services/accrual/ledger.h"
 #include "services/accrual/member_directory.h"
-#include "services/accrual/partners.h"
+#include "services/accrual/partner_directory.h"
 #include "services/accrual/service.h"
+#include "services/accrual/settlement_lookup.h"
 #include "services/accrual/store.h"
 
 namespace mileagebank::accrual {
@@ -29,10 +30,13 @@ int Run(int argc, char** argv) {
     return server::ExitWithError(absl::InvalidArgumentError(
         "membership_target: required (host:port of the membership service)"));
   }
+  if (config.settlement_target().empty()) {
+    return server::ExitWithError(absl::InvalidArgumentError(
+        "settlement_target: required (host:port of the settlement service, "
+        "which owns partners and their earning tables)"));
+  }
   auto options = LedgerOptions::FromConfig(config);
   if (!options.ok()) return server::ExitWithError(options.status());
-  auto partners = PartnerRegistry::FromConfig(config.partners());
-  if (!partners.ok()) return server::ExitWithError(partners.status());
   auto airports = LoadAirports(config.airport_table_path());
   if (!airports.ok()) return server::ExitWithError(airports.status());
 
@@ -44,7 +48,9 @@ int Run(int argc, char** argv) {
   LedgerStore ledger_store(store->get());
   GrpcMembershipLookup membership(config.membership_target());
   MemberDirectory members(&ledger_store, &membership);
-  Ledger ledger(store->get(), &*airports, *std::move(partners), &members,
+  GrpcSettlementLookup settlement(config.settlement_target());
+  PartnerDirectory partners(&ledger_store, &settlement);
+  Ledger ledger(store->get(), &*airports, &partners, &members,
                 *std::move(options), (*host)->metrics());
 
   // Membership's events keep the member replica, and its merges move
@@ -59,6 +65,14 @@ int Run(int argc, char** argv) {
         return absl::OkStatus();
       });
   membership_events.Start();
+  // Settlement's events keep the partner replica, so that partners already
+  // known are credited while settlement is down.
+  client::EventFollower settlement_events(
+      "settlement", config.settlement_target(), store->get(),
+      [&](const common::v1::Event& event, store::WriteBatch& batch) {
+        return partners.Apply(event, batch);
+      });
+  settlement_events.Start();
   BackgroundJobs jobs(&ledger,
                       absl::Seconds(config.hold_sweep_seconds() > 0
                                         ? config.hold_sweep_seconds()
@@ -70,6 +84,7 @@ int Run(int argc, char** argv) {
   (*host)->OnShutdown([&] {
     jobs.Stop();
     membership_events.Stop();
+    settlement_events.Stop();
     (*store)->StopWaiters();
   });
   absl::Status serving = (*host)->Serve({&service, &events});

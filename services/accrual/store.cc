@@ -21,6 +21,7 @@ constexpr absl::string_view kExpiry = "expiry";
 constexpr absl::string_view kClaims = "claims";
 constexpr absl::string_view kClaimIndex = "claim_index";
 constexpr absl::string_view kMembers = "members";
+constexpr absl::string_view kPartners = "partners";
 
 std::string One(absl::string_view part) {
   return KeyBuilder().String(part).Build();
@@ -124,11 +125,12 @@ absl::StatusOr<std::vector<std::string>> ClaimIds(store::Store* store,
 }  // namespace
 
 std::vector<std::string> AccrualTables() {
-  return {std::string(kAccounts),    std::string(kTransactions),
-          std::string(kLots),        std::string(kKeys),
-          std::string(kHolds),       std::string(kHoldExpiry),
-          std::string(kExpiry),      std::string(kClaims),
-          std::string(kClaimIndex),  std::string(kMembers)};
+  return {std::string(kAccounts),   std::string(kTransactions),
+          std::string(kLots),       std::string(kKeys),
+          std::string(kHolds),      std::string(kHoldExpiry),
+          std::string(kExpiry),     std::string(kClaims),
+          std::string(kClaimIndex), std::string(kMembers),
+          std::string(kPartners)};
 }
 
 bool ParseTransactionId(absl::string_view id, std::string* member,
@@ -186,6 +188,12 @@ absl::StatusOr<std::optional<std::string>> LedgerStore::LatestPendingClaimFor(
 absl::StatusOr<std::optional<records::MemberState>> LedgerStore::LatestMember(
     absl::string_view member) {
   return LatestProto<records::MemberState>(store_, kMembers, One(member), nullptr);
+}
+
+absl::StatusOr<std::optional<records::PartnerState>> LedgerStore::LatestPartner(
+    absl::string_view partner_code) {
+  return LatestProto<records::PartnerState>(store_, kPartners,
+                                            One(partner_code), nullptr);
 }
 
 absl::StatusOr<std::optional<v1::Lot>> LedgerStore::FindUsedLot(
@@ -409,6 +417,12 @@ void LedgerStore::PutClaim(store::WriteBatch& batch,
 void LedgerStore::PutMember(store::WriteBatch& batch, absl::string_view member,
                             const records::MemberState& state) {
   batch.PutProto(kMembers, One(member), state);
+}
+
+void LedgerStore::PutPartner(store::WriteBatch& batch,
+                             absl::string_view partner_code,
+                             const records::PartnerState& state) {
+  batch.PutProto(kPartners, One(partner_code), state);
 }
 
 }  // namespace mileagebank::accrual

@@ -17,6 +17,7 @@
 //                   String(claim_id)                    -> ""
 //                 String("flight") String(ticket/coupon) -> claim_id (PENDING)
 //   members       String(member)                       -> records.MemberState
+//   partners      String(partner_code)                 -> records.PartnerState
 //
 // Decisions read with the *Latest methods (they see writes still in line);
 // queries read what is durable. Writes go into a caller's WriteBatch.
@@ -68,6 +69,8 @@ class LedgerStore {
       const v1::FlightIdentity& identity);
   absl::StatusOr<std::optional<records::MemberState>> LatestMember(
       absl::string_view member);
+  absl::StatusOr<std::optional<records::PartnerState>> LatestPartner(
+      absl::string_view partner_code);
   // A used-up lot of `member` created by `transaction_id`, if any.
   absl::StatusOr<std::optional<v1::Lot>> FindUsedLot(
       absl::string_view member, absl::string_view transaction_id);
@@ -124,6 +127,8 @@ class LedgerStore {
                 const v1::RetroClaim* before);
   void PutMember(store::WriteBatch& batch, absl::string_view member,
                  const records::MemberState& state);
+  void PutPartner(store::WriteBatch& batch, absl::string_view partner_code,
+                  const records::PartnerState& state);
 
  private:
   store::Store* store_;

@@ -21,9 +21,11 @@ int Run(int argc, char** argv) {
   config::v1::RedemptionConfig config;
   auto host = server::ServiceHost::Create("redemption", argc, argv, &config);
   if (!host.ok()) return server::ExitWithError(host.status());
-  if (config.membership_target().empty() || config.accrual_target().empty()) {
+  if (config.membership_target().empty() || config.accrual_target().empty() ||
+      config.settlement_target().empty()) {
     return server::ExitWithError(absl::InvalidArgumentError(
-        "membership_target, accrual_target: required (host:port of each)"));
+        "membership_target, accrual_target, settlement_target: required "
+        "(host:port of each)"));
   }
   auto options = RedemptionOptions::FromConfig(config);
   if (!options.ok()) return server::ExitWithError(options.status());
@@ -34,9 +36,10 @@ int Run(int argc, char** argv) {
 
   GrpcMembership membership(config.membership_target());
   GrpcAccrual accrual(config.accrual_target());
+  GrpcSettlement settlement(config.settlement_target());
   Redemptions redemptions(store->get(), &airports::AirportTable::Builtin(),
-                          &membership, &accrual, *std::move(options),
-                          (*host)->metrics());
+                          &membership, &accrual, &settlement,
+                          *std::move(options), (*host)->metrics());
 
   // Recovery: everything left open by an earlier run at start, then what
   // stays open past the grace (and holds that ran out) on a timer.

@@ -1,7 +1,7 @@
 // The services redemption calls, behind interfaces so that tests can fake
-// them: membership (who the member is, nominees, password) and accrual
-// (holds). The gRPC implementations use libs/client: deadlines on every
-// call, retries of the idempotent ones.
+// them: membership (who the member is, nominees, password), accrual (holds)
+// and settlement (partners). The gRPC implementations use libs/client:
+// deadlines on every call, retries of the idempotent ones.
 //
 // Thread-safe.
 #ifndef MILEAGEBANK_SERVICES_REDEMPTION_NEIGHBOURS_H_
@@ -15,6 +15,7 @@
 #include "libs/client/client.h"
 #include "mileagebank/accrual/v1/accrual.grpc.pb.h"
 #include "mileagebank/membership/v1/membership.grpc.pb.h"
+#include "mileagebank/settlement/v1/settlement.grpc.pb.h"
 
 namespace mileagebank::redemption {
 
@@ -45,6 +46,15 @@ class AccrualGateway {
       absl::string_view hold_id, int64_t fee_miles) = 0;
 };
 
+class SettlementGateway {
+ public:
+  virtual ~SettlementGateway() = default;
+  // The partner as settlement has it; NOT_FOUND when it has none by that
+  // code. Any other error means settlement gave no answer.
+  virtual absl::StatusOr<settlement::v1::Partner> GetPartner(
+      absl::string_view partner_code) = 0;
+};
+
 class GrpcMembership : public MembershipGateway {
  public:
   explicit GrpcMembership(const std::string& target) : client_({target}) {}
@@ -72,6 +82,18 @@ class GrpcAccrual : public AccrualGateway {
 
  private:
   client::ServiceClient<accrual::v1::Accrual> client_;
+};
+
+class GrpcSettlement : public SettlementGateway {
+ public:
+  explicit GrpcSettlement(const std::string& target)
+      : target_(target), client_({target}) {}
+  absl::StatusOr<settlement::v1::Partner> GetPartner(
+      absl::string_view partner_code) override;
+
+ private:
+  const std::string target_;
+  client::ServiceClient<settlement::v1::Settlement> client_;
 };
 
 }  // namespace mileagebank::redemption

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -98,12 +99,13 @@ absl::StatusOr<RedemptionOptions> RedemptionOptions::FromConfig(
   if (config.redeposit_fee_miles() > 0) {
     options.redeposit_fee_miles = config.redeposit_fee_miles();
   }
-  for (const std::string& partner : config.partner_airlines()) {
-    if (partner.size() != 2) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "partner_airlines: ", partner, " is not a 2-character airline code"));
-    }
-    options.partner_airlines.insert(partner);
+  if (config.partner_cache_seconds() < 0 ||
+      config.partner_cache_seconds() > 3600) {
+    return absl::InvalidArgumentError(
+        "partner_cache_seconds: must be 1 to 3600");
+  }
+  if (config.partner_cache_seconds() > 0) {
+    options.partner_ttl = absl::Seconds(config.partner_cache_seconds());
   }
   if (config.hold_ttl_minutes() < 0 || config.hold_ttl_minutes() > 30 * 24 * 60) {
     return absl::InvalidArgumentError("hold_ttl_minutes: must be 1 to 43200");
@@ -131,14 +133,16 @@ absl::StatusOr<RedemptionOptions> RedemptionOptions::FromConfig(
 Redemptions::Redemptions(store::Store* store,
                          const airports::AirportTable* airports,
                          MembershipGateway* membership, AccrualGateway* accrual,
-                         RedemptionOptions options, prometheus::Registry& metrics,
-                         Clock clock)
+                         SettlementGateway* settlement,
+                         RedemptionOptions options,
+                         prometheus::Registry& metrics, Clock clock)
     : store_(store),
       airports_(airports),
       membership_(membership),
       accrual_(accrual),
       options_(std::move(options)),
       clock_(std::move(clock)),
+      partner_airlines_(settlement, options_.partner_ttl, clock_),
       transitions_(prometheus::BuildCounter()
                        .Name("mileagebank_redemption_transitions_total")
                        .Help("Redemptions reaching a state")
@@ -160,14 +164,9 @@ void Redemptions::MaybeCrash(absl::string_view point) const {
 }
 
 absl::Status Redemptions::CheckCarrier(absl::string_view carrier,
-                                       absl::string_view field) const {
-  if (carrier == options_.host_carrier ||
-      options_.partner_airlines.count(carrier) > 0) {
-    return absl::OkStatus();
-  }
-  return absl::NotFoundError(
-      absl::StrCat(field, ": ", carrier, " is neither the host carrier nor a "
-                                         "partner airline"));
+                                       absl::string_view field) {
+  if (carrier == options_.host_carrier) return absl::OkStatus();
+  return partner_airlines_.Check(carrier, field);
 }
 
 int32_t Redemptions::Capacity(const records::FlightSeats& seats,
@@ -518,10 +517,6 @@ absl::StatusOr<v1::CreateRedemptionResponse> Redemptions::CreateRedemption(
   }
   CheckRequestId(errors, request.request_id());
   MB_RETURN_IF_ERROR(errors.ToStatus());
-  MB_RETURN_IF_ERROR(CheckCarrier(
-      carrier, redemption.award_type() == v1::UPGRADE_AWARD
-                   ? "upgrade.segment.carrier"
-                   : "standard.itinerary.outbound.segments[0].carrier"));
 
   // The redemption's id follows from the member and request, so a repeat
   // finds it, and accrual's hold is keyed by it.
@@ -555,6 +550,12 @@ absl::StatusOr<v1::CreateRedemptionResponse> Redemptions::CreateRedemption(
     }
   }
 
+  // After the repeat above: a redemption already made is returned even
+  // while settlement cannot be asked about its carrier.
+  MB_RETURN_IF_ERROR(CheckCarrier(
+      carrier, redemption.award_type() == v1::UPGRADE_AWARD
+                   ? "upgrade.segment.carrier"
+                   : "standard.itinerary.outbound.segments[0].carrier"));
   MB_ASSIGN_OR_RETURN(mv1::Member member, membership_->GetMember(request.member_number()));
   if (member.status() != mv1::ACTIVE) {
     return FailedPreconditionField(

@@ -21,7 +21,6 @@
 #include <array>
 #include <functional>
 #include <map>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -35,6 +34,7 @@
 #include "prometheus/registry.h"
 #include "services/redemption/award_chart.h"
 #include "services/redemption/neighbours.h"
+#include "services/redemption/partner_airlines.h"
 #include "services/redemption/store.h"
 
 namespace mileagebank::redemption {
@@ -45,7 +45,8 @@ struct RedemptionOptions {
   // Award seats per cabin, indexed by Cabin - 1.
   std::array<int32_t, 3> seat_defaults = {4, 2, 1};
   int64_t redeposit_fee_miles = 1'000;
-  std::set<std::string, std::less<>> partner_airlines;
+  // How long settlement's answer about a partner airline is used.
+  absl::Duration partner_ttl = absl::Seconds(30);
   absl::Duration hold_ttl = absl::Hours(72);
   absl::Duration recovery_grace = absl::Seconds(30);
   // Test only: see RedemptionConfig.crash_at.
@@ -62,8 +63,8 @@ class Redemptions {
   // Everything passed in outlives the Redemptions.
   Redemptions(store::Store* store, const airports::AirportTable* airports,
               MembershipGateway* membership, AccrualGateway* accrual,
-              RedemptionOptions options, prometheus::Registry& metrics,
-              Clock clock = absl::Now);
+              SettlementGateway* settlement, RedemptionOptions options,
+              prometheus::Registry& metrics, Clock clock = absl::Now);
 
   absl::StatusOr<v1::QuoteAwardResponse> QuoteAward(
       const v1::QuoteAwardRequest& request);
@@ -113,8 +114,9 @@ class Redemptions {
   // Adds `sign` x each need to the seats taken, in `batch`.
   absl::Status MoveSeats(store::WriteBatch& batch,
                          const std::vector<SeatNeed>& needs, int sign);
-  // The carrier check: the host, or a configured partner airline.
-  absl::Status CheckCarrier(absl::string_view carrier, absl::string_view field) const;
+  // The carrier check: the host, or an ACTIVE partner airline of
+  // settlement's (see PartnerAirlines).
+  absl::Status CheckCarrier(absl::string_view carrier, absl::string_view field);
   absl::StatusOr<records::Stored> Load(absl::string_view redemption_id,
                                        uint64_t* ticket = nullptr);
   // Ends the process at `point` when the tests ask for it.
@@ -140,6 +142,7 @@ class Redemptions {
   AccrualGateway* accrual_;
   const RedemptionOptions options_;
   const Clock clock_;
+  PartnerAirlines partner_airlines_;
   store::KeyLocks locks_;
   prometheus::Family<prometheus::Counter>& transitions_;
   prometheus::Counter& recoveries_;

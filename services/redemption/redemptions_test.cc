@@ -140,6 +140,36 @@ class FakeAccrual : public AccrualGateway {
   std::map<std::string, std::string> by_request_;
 };
 
+// Settlement behind its interface: its partners, and whether it answers.
+class FakeSettlement : public SettlementGateway {
+ public:
+  void Put(const std::string& code, settlement::v1::PartnerType type,
+           settlement::v1::PartnerStatus status = settlement::v1::ACTIVE) {
+    settlement::v1::Partner partner;
+    partner.set_partner_code(code);
+    partner.set_type(type);
+    partner.set_status(status);
+    absl::MutexLock lock(&mutex_);
+    partners_[code] = partner;
+  }
+  absl::StatusOr<settlement::v1::Partner> GetPartner(
+      absl::string_view code) override {
+    if (down) {
+      return absl::UnavailableError(
+          "settlement service at 127.0.0.1:1: connection refused");
+    }
+    absl::MutexLock lock(&mutex_);
+    auto it = partners_.find(std::string(code));
+    if (it == partners_.end()) return absl::NotFoundError("no partner");
+    return it->second;
+  }
+  std::atomic<bool> down{false};
+
+ private:
+  absl::Mutex mutex_;
+  std::map<std::string, settlement::v1::Partner> partners_;
+};
+
 common::v1::Date InDays(int days) {
   return validation::ToProtoDate(validation::UtcDay(absl::Now()) + days);
 }
@@ -152,12 +182,12 @@ class RedemptionsTest : public ::testing::Test {
     member_ = validation::MemberNumberFromSerial(100000000);
     membership_.Add(member_);
     accrual_.SetBalance(member_, 100'000);
+    settlement_.Put("CA", settlement::v1::AIRLINE);
     RedemptionOptions options;
-    options.partner_airlines = {"CA"};
     options.recovery_grace = absl::ZeroDuration();
     redemptions_ = std::make_unique<Redemptions>(
-        store_.get(), &airports::AirportTable::Builtin(), &membership_, &accrual_,
-        options, registry_);
+        store_.get(), &airports::AirportTable::Builtin(), &membership_,
+        &accrual_, &settlement_, options, registry_);
   }
 
   static v1::Segment Segment(const std::string& from, const std::string& to,
@@ -201,6 +231,7 @@ class RedemptionsTest : public ::testing::Test {
   std::string member_;
   FakeMembership membership_;
   FakeAccrual accrual_;
+  FakeSettlement settlement_;
   std::unique_ptr<Redemptions> redemptions_;
 };
 
@@ -384,6 +415,89 @@ TEST_F(RedemptionsTest, QuotesRoundTripsAndPartnerAwards) {
   quote.mutable_itinerary()->mutable_inbound()->mutable_segments(0)->set_carrier("ZZ");
   EXPECT_EQ(redemptions_->QuoteAward(quote).status().code(),
             absl::StatusCode::kNotFound);
+}
+
+TEST_F(RedemptionsTest, PartnerAirlinesAreSettlementsActiveAirlines) {
+  auto quote_on = [&](const std::string& carrier) {
+    v1::QuoteAwardRequest quote;
+    quote.mutable_itinerary()->set_journey_type(v1::ONE_WAY);
+    *quote.mutable_itinerary()->mutable_outbound()->add_segments() =
+        Segment("PEK", "PVG", 30, 981, carrier);
+    quote.set_cabin(v1::ECONOMY);
+    quote.set_passengers(1);
+    return redemptions_->QuoteAward(quote).status();
+  };
+  const char* kField = "itinerary.outbound.segments[0].carrier";
+  EXPECT_TRUE(quote_on("CA").ok());
+  settlement_.Put("MU", settlement::v1::AIRLINE, settlement::v1::SUSPENDED);
+  absl::Status suspended = quote_on("MU");
+  EXPECT_EQ(suspended.code(), absl::StatusCode::kFailedPrecondition)
+      << suspended;
+  EXPECT_TRUE(NamesField(suspended, kField)) << suspended;
+  // A hotel whose code looks like an airline's sells no flights.
+  settlement_.Put("H1", settlement::v1::HOTEL);
+  absl::Status hotel = quote_on("H1");
+  EXPECT_EQ(hotel.code(), absl::StatusCode::kNotFound) << hotel;
+  EXPECT_TRUE(NamesField(hotel, kField)) << hotel;
+
+  // Partner seats are the partner's: a redemption on CA takes none of ours.
+  v1::CreateRedemptionRequest request = Redeem("partner-1");
+  request.mutable_standard()
+      ->mutable_itinerary()
+      ->mutable_outbound()
+      ->mutable_segments(0)
+      ->set_carrier("CA");
+  auto held = redemptions_->CreateRedemption(request, "");
+  ASSERT_TRUE(held.ok()) << held.status();
+  EXPECT_EQ(held->redemption().state(), v1::HELD);
+  EXPECT_EQ(SeatsTaken(981), 0);
+  v1::CreateRedemptionRequest on_hotel = Redeem("partner-2");
+  on_hotel.mutable_standard()
+      ->mutable_itinerary()
+      ->mutable_outbound()
+      ->mutable_segments(0)
+      ->set_carrier("H1");
+  absl::Status refused = redemptions_->CreateRedemption(on_hotel, "").status();
+  EXPECT_TRUE(
+      NamesField(refused, "standard.itinerary.outbound.segments[0].carrier"))
+      << refused;
+}
+
+TEST_F(RedemptionsTest, WithSettlementDownPartnerAwardsAreUnavailable) {
+  // Settlement is asked every time: no answer kept hides it being down.
+  prometheus::Registry registry;
+  RedemptionOptions options;
+  options.partner_ttl = absl::ZeroDuration();
+  redemptions_ = std::make_unique<Redemptions>(
+      store_.get(), &airports::AirportTable::Builtin(), &membership_, &accrual_,
+      &settlement_, options, registry);
+  settlement_.down = true;
+  v1::CreateRedemptionRequest request = Redeem("partner-1");
+  request.mutable_standard()
+      ->mutable_itinerary()
+      ->mutable_outbound()
+      ->mutable_segments(0)
+      ->set_carrier("CA");
+  absl::Status status = redemptions_->CreateRedemption(request, "").status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  for (const char* part : {"standard.itinerary.outbound.segments[0].carrier",
+                           "CA", "settlement service"}) {
+    EXPECT_NE(status.message().find(part), absl::string_view::npos)
+        << part << " in " << status;
+  }
+  EXPECT_EQ(accrual_.Available(member_), 100'000);  // Nothing held.
+  // Own flights do not need settlement.
+  EXPECT_TRUE(redemptions_->CreateRedemption(Redeem("own-1"), "").ok());
+  // A partner redemption made before settlement went away is returned on a
+  // repeat: nothing needs checking.
+  settlement_.down = false;
+  auto held = redemptions_->CreateRedemption(request, "");
+  ASSERT_TRUE(held.ok()) << held.status();
+  settlement_.down = true;
+  auto again = redemptions_->CreateRedemption(request, "");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->redemption().redemption_id(),
+            held->redemption().redemption_id());
 }
 
 }  // namespace

@@ -2,23 +2,26 @@
 // other's event stream. Credits earn tiers in membership exactly once, a
 // merge in membership moves the account in accrual, and accrual killed with
 // SIGKILL under concurrent load keeps every acknowledged credit exactly once
-// with a consistent ledger.
+// with a consistent ledger. With the real settlement process too: a partner
+// flight earns by the table registered in settlement, follows a change of
+// it, and is still credited from accrual's replica while settlement is down.
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
-#include <set>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "mileagebank/accrual/v1/accrual.grpc.pb.h"
-#include "mileagebank/membership/v1/membership.grpc.pb.h"
 #include "libs/testing/testing.h"
 #include "libs/validation/dates.h"
+#include "mileagebank/accrual/v1/accrual.grpc.pb.h"
+#include "mileagebank/membership/v1/membership.grpc.pb.h"
+#include "mileagebank/settlement/v1/settlement.grpc.pb.h"
 #include "tests/support/service_process.h"
 
 namespace mileagebank {
@@ -26,6 +29,8 @@ namespace {
 
 using accrual::v1::Accrual;
 using membership::v1::Membership;
+using settlement::v1::Settlement;
+namespace sv1 = settlement::v1;
 
 template <typename Predicate>
 bool Eventually(Predicate predicate, absl::Duration timeout = absl::Seconds(20)) {
@@ -46,6 +51,14 @@ class AccrualE2eTest : public ::testing::Test {
     const std::string membership_address =
         absl::StrCat("127.0.0.1:", membership_port);
     const std::string accrual_address = absl::StrCat("127.0.0.1:", accrual_port);
+    // Settlement runs only where a test needs partners; until it starts,
+    // accrual finds nobody at this address.
+    settlement_address_ = absl::StrCat("127.0.0.1:", testing::PickFreePort());
+    settlement_args_ = {"--server.data_dir=" + data_,
+                        "--server.listen_address=" + settlement_address_,
+                        "--membership_target=" + membership_address,
+                        "--accrual_target=" + accrual_address,
+                        "--redemption_target=127.0.0.1:1"};
     membership_ = std::make_unique<testing::ServiceProcess>(
         testing::RunfilePath("services/membership/membership"),
         std::vector<std::string>{"--server.data_dir=" + data_,
@@ -58,6 +71,7 @@ class AccrualE2eTest : public ::testing::Test {
         std::vector<std::string>{"--server.data_dir=" + data_,
                                  "--server.listen_address=" + accrual_address,
                                  "--membership_target=" + membership_address,
+                                 "--settlement_target=" + settlement_address_,
                                  "--disable_daily_expiry"});
     ASSERT_TRUE(membership_->Start().ok());
     ASSERT_TRUE(accrual_->Start().ok());
@@ -108,6 +122,48 @@ class AccrualE2eTest : public ::testing::Test {
     return request;
   }
 
+  void StartSettlement() {
+    settlement_ = std::make_unique<testing::ServiceProcess>(
+        testing::RunfilePath("services/settlement/settlement"),
+        settlement_args_);
+    ASSERT_TRUE(settlement_->Start().ok());
+    partners_ = Settlement::NewStub(grpc::CreateChannel(
+        settlement_address_, grpc::InsecureChannelCredentials()));
+  }
+
+  // A partner flight PEK-PVG (683 miles), flown yesterday.
+  static accrual::v1::PostPartnerFlightRequest PartnerFlight(
+      const std::string& member, int64_t ticket, const char* booking_class,
+      const char* partner = "CA") {
+    accrual::v1::PostPartnerFlightRequest request;
+    request.set_member_number(member);
+    request.set_partner_code(partner);
+    request.mutable_flight_identity()->set_ticket_number(
+        absl::StrCat(9990000000000 + ticket));
+    request.mutable_flight_identity()->set_coupon_number(1);
+    auto* flight = request.mutable_flight();
+    flight->set_carrier(partner);
+    flight->set_flight_number(1519);
+    *flight->mutable_flight_date() =
+        validation::ToProtoDate(validation::UtcDay(absl::Now()) - 1);
+    flight->set_origin("PEK");
+    flight->set_destination("PVG");
+    flight->set_booking_class(booking_class);
+    return request;
+  }
+
+  grpc::Status PostPartnerFlight(
+      const accrual::v1::PostPartnerFlightRequest& request,
+      accrual::v1::Transaction* transaction) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    accrual::v1::PostPartnerFlightResponse response;
+    grpc::Status status =
+        accrual_stub_->PostPartnerFlight(&context, request, &response);
+    *transaction = response.transaction();
+    return status;
+  }
+
   accrual::v1::Balance Balance(const std::string& member) {
     accrual::v1::GetBalanceRequest request;
     request.set_member_number(member);
@@ -119,9 +175,12 @@ class AccrualE2eTest : public ::testing::Test {
 
   std::string data_;
   std::string accrual_address_;
-  std::unique_ptr<testing::ServiceProcess> membership_, accrual_;
+  std::string settlement_address_;
+  std::vector<std::string> settlement_args_;
+  std::unique_ptr<testing::ServiceProcess> membership_, accrual_, settlement_;
   std::unique_ptr<Membership::Stub> members_;
   std::unique_ptr<Accrual::Stub> accrual_stub_;
+  std::unique_ptr<Settlement::Stub> partners_;
 };
 
 TEST_F(AccrualE2eTest, CreditsReachTiersAndMergesMoveAccounts) {
@@ -169,6 +228,91 @@ TEST_F(AccrualE2eTest, CreditsReachTiersAndMergesMoveAccounts) {
   ASSERT_TRUE(accrual_stub_->PostOwnFlight(&late_context, Flight(duplicate, 4),
                                            &late).ok());
   EXPECT_EQ(late.transaction().member_number(), flyer);
+}
+
+void AddRate(sv1::Partner& partner, const char* booking_class, int percent) {
+  sv1::ClassEarningRate* rate = partner.mutable_contract()->add_earning_table();
+  rate->set_booking_class(booking_class);
+  rate->set_percent(percent);
+}
+
+TEST_F(AccrualE2eTest, PartnerFlightsEarnBySettlementsTableEvenWhileItIsDown) {
+  // Settlement first, then accrual, as they are deployed: accrual's channel
+  // to settlement does not start in the back-off of finding nobody there.
+  StartSettlement();
+  accrual_->Stop();
+  ASSERT_TRUE(accrual_->Start().ok());
+  sv1::RegisterPartnerRequest registration;
+  sv1::Partner* ca = registration.mutable_partner();
+  ca->set_partner_code("CA");
+  ca->set_name("Air China");
+  ca->set_type(sv1::AIRLINE);
+  ca->set_currency_code("CNY");
+  ca->mutable_contract()->mutable_mile_sale_price()->set_currency_code("CNY");
+  ca->mutable_contract()->mutable_mile_sale_price()->set_minor_units(9000);
+  AddRate(*ca, "J", 125);
+  AddRate(*ca, "Y", 100);
+  registration.mutable_actor()->set_operator_id("partner-desk-1");
+  {
+    grpc::ClientContext context;
+    sv1::RegisterPartnerResponse registered;
+    grpc::Status status =
+        partners_->RegisterPartner(&context, registration, &registered);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  const std::string flyer = Enrol(30);
+  accrual::v1::Transaction credit;
+  grpc::Status status =
+      PostPartnerFlight(PartnerFlight(flyer, 1, "J"), &credit);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(credit.earning().rate_percent(), 125);
+  EXPECT_EQ(credit.miles(), 683 * 125 / 100);
+  status = PostPartnerFlight(PartnerFlight(flyer, 2, "J", "MU"), &credit);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND)
+      << status.error_message();
+
+  // CA's J now earns 150 % and W is sold; the change reaches accrual as an
+  // event, and W earning at all shows that it has.
+  sv1::UpdatePartnerRequest update;
+  update.set_partner_code("CA");
+  AddRate(*update.mutable_partner(), "J", 150);
+  AddRate(*update.mutable_partner(), "Y", 100);
+  AddRate(*update.mutable_partner(), "W", 110);
+  update.mutable_update_mask()->add_paths("contract.earning_table");
+  update.mutable_actor()->set_operator_id("partner-desk-1");
+  {
+    grpc::ClientContext context;
+    sv1::UpdatePartnerResponse updated;
+    status = partners_->UpdatePartner(&context, update, &updated);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  ASSERT_TRUE(Eventually([&] {
+    return PostPartnerFlight(PartnerFlight(flyer, 3, "W"), &credit).ok();
+  }));
+  EXPECT_EQ(credit.miles(), 683 * 110 / 100);
+  status = PostPartnerFlight(PartnerFlight(flyer, 4, "J"), &credit);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(credit.miles(), 683 * 150 / 100);
+
+  // Without settlement, and restarted so that it remembers nothing it was
+  // told outside its store, accrual credits CA from its replica; a partner
+  // it has never heard of cannot be credited.
+  settlement_->Stop();
+  accrual_->Stop();
+  ASSERT_TRUE(accrual_->Start().ok());
+  status = PostPartnerFlight(PartnerFlight(flyer, 5, "J"), &credit);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(credit.miles(), 683 * 150 / 100);
+  status = PostPartnerFlight(PartnerFlight(flyer, 6, "J", "MU"), &credit);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << status.error_message();
+  EXPECT_NE(status.error_message().find("MU"), std::string::npos)
+      << status.error_message();
+  EXPECT_NE(status.error_message().find("settlement service"),
+            std::string::npos)
+      << status.error_message();
+  EXPECT_EQ(Balance(flyer).balance(),
+            683 * 125 / 100 + 683 * 110 / 100 + 2 * (683 * 150 / 100));
 }
 
 TEST_F(AccrualE2eTest, AcknowledgedCreditsSurviveSigkillExactlyOnce) {

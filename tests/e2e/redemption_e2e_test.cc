@@ -3,7 +3,9 @@
 // tell exactly that story; the redemption process is killed at each step of
 // a redemption's life and, once restarted, settles it so that the redemption
 // and its hold agree; and many clients redeeming at once never oversell a
-// flight nor overdraw a member.
+// flight nor overdraw a member. With the real settlement process too: awards
+// are sold on a partner airline registered there, and not once settlement
+// cannot be asked.
 #include <atomic>
 #include <map>
 #include <thread>
@@ -17,6 +19,7 @@
 #include "mileagebank/accrual/v1/accrual.grpc.pb.h"
 #include "mileagebank/membership/v1/membership.grpc.pb.h"
 #include "mileagebank/redemption/v1/redemption.grpc.pb.h"
+#include "mileagebank/settlement/v1/settlement.grpc.pb.h"
 #include "tests/support/service_process.h"
 
 namespace mileagebank {
@@ -25,7 +28,9 @@ namespace {
 using accrual::v1::Accrual;
 using membership::v1::Membership;
 using redemption::v1::Redemption;
+using settlement::v1::Settlement;
 namespace rv1 = redemption::v1;
+namespace sv1 = settlement::v1;
 
 template <typename Predicate>
 bool Eventually(Predicate predicate, absl::Duration timeout = absl::Seconds(20)) {
@@ -48,6 +53,12 @@ class RedemptionE2eTest : public ::testing::Test {
     const std::string m = absl::StrCat("127.0.0.1:", testing::PickFreePort());
     const std::string a = absl::StrCat("127.0.0.1:", testing::PickFreePort());
     redemption_address_ = absl::StrCat("127.0.0.1:", testing::PickFreePort());
+    // Settlement runs only where a test needs partner airlines.
+    settlement_address_ = absl::StrCat("127.0.0.1:", testing::PickFreePort());
+    settlement_args_ = {"--server.data_dir=" + data_,
+                        "--server.listen_address=" + settlement_address_,
+                        "--membership_target=" + m, "--accrual_target=" + a,
+                        "--redemption_target=" + redemption_address_};
     membership_ = std::make_unique<testing::ServiceProcess>(
         testing::RunfilePath("services/membership/membership"),
         std::vector<std::string>{"--server.data_dir=" + data_,
@@ -59,11 +70,16 @@ class RedemptionE2eTest : public ::testing::Test {
         std::vector<std::string>{"--server.data_dir=" + data_,
                                  "--server.listen_address=" + a,
                                  "--membership_target=" + m,
+                                 "--settlement_target=" + settlement_address_,
                                  "--disable_daily_expiry"});
     redemption_args_ = {"--server.data_dir=" + data_,
                         "--server.listen_address=" + redemption_address_,
-                        "--membership_target=" + m, "--accrual_target=" + a,
-                        "--recovery_seconds=1", "--recovery_grace_seconds=1"};
+                        "--membership_target=" + m,
+                        "--accrual_target=" + a,
+                        "--settlement_target=" + settlement_address_,
+                        "--partner_cache_seconds=1",
+                        "--recovery_seconds=1",
+                        "--recovery_grace_seconds=1"};
     ASSERT_TRUE(membership_->Start().ok());
     ASSERT_TRUE(accrual_->Start().ok());
     StartRedemption("");
@@ -130,15 +146,24 @@ class RedemptionE2eTest : public ::testing::Test {
     return response.balance();
   }
 
-  static rv1::CreateRedemptionRequest Redeem(const std::string& member,
-                                             const std::string& request_id,
-                                             int flight = 1501) {
+  void StartSettlement() {
+    settlement_ = std::make_unique<testing::ServiceProcess>(
+        testing::RunfilePath("services/settlement/settlement"),
+        settlement_args_);
+    ASSERT_TRUE(settlement_->Start().ok());
+    partners_ = Settlement::NewStub(grpc::CreateChannel(
+        settlement_address_, grpc::InsecureChannelCredentials()));
+  }
+
+  static rv1::CreateRedemptionRequest Redeem(
+      const std::string& member, const std::string& request_id,
+      int flight = 1501, const std::string& carrier = "FM") {
     rv1::CreateRedemptionRequest request;
     request.set_member_number(member);
     auto* itinerary = request.mutable_standard()->mutable_itinerary();
     itinerary->set_journey_type(rv1::ONE_WAY);
     auto* segment = itinerary->mutable_outbound()->add_segments();
-    segment->set_carrier("FM");
+    segment->set_carrier(carrier);
     segment->set_flight_number(flight);
     *segment->mutable_flight_date() = InDays(30);
     segment->set_origin("PEK");
@@ -206,9 +231,11 @@ class RedemptionE2eTest : public ::testing::Test {
     return response.hold();
   }
 
-  std::string data_, redemption_address_;
-  std::vector<std::string> redemption_args_;
-  std::unique_ptr<testing::ServiceProcess> membership_, accrual_, redemption_;
+  std::string data_, redemption_address_, settlement_address_;
+  std::vector<std::string> redemption_args_, settlement_args_;
+  std::unique_ptr<testing::ServiceProcess> membership_, accrual_, redemption_,
+      settlement_;
+  std::unique_ptr<Settlement::Stub> partners_;
   std::unique_ptr<Membership::Stub> members_;
   std::unique_ptr<Accrual::Stub> ledger_;
   std::unique_ptr<Redemption::Stub> awards_;
@@ -244,6 +271,58 @@ TEST_F(RedemptionE2eTest, RedeemIssueRefundTellTheStoryInTheStatement) {
       {accrual::v1::REDEMPTION, -12'000},
       {accrual::v1::OWN_FLIGHT, earned}};
   EXPECT_EQ(story, expected);
+}
+
+TEST_F(RedemptionE2eTest, PartnerAwardsOnlyOnSettlementsActiveAirlines) {
+  StartSettlement();
+  sv1::RegisterPartnerRequest registration;
+  sv1::Partner* ca = registration.mutable_partner();
+  ca->set_partner_code("CA");
+  ca->set_name("Air China");
+  ca->set_type(sv1::AIRLINE);
+  ca->set_currency_code("CNY");
+  ca->mutable_contract()->mutable_mile_sale_price()->set_currency_code("CNY");
+  ca->mutable_contract()->mutable_mile_sale_price()->set_minor_units(9000);
+  registration.mutable_actor()->set_operator_id("partner-desk-1");
+  {
+    grpc::ClientContext context;
+    sv1::RegisterPartnerResponse registered;
+    grpc::Status status =
+        partners_->RegisterPartner(&context, registration, &registered);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  const std::string member = Enrol(5);
+  const int64_t earned = Credit(member, 400) + Credit(member, 401);
+  rv1::RedemptionRecord record;
+  grpc::Status status = Create(Redeem(member, "partner-1", 981, "CA"), &record);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(record.state(), rv1::HELD);
+  EXPECT_EQ(record.partner_code(), "CA");
+  EXPECT_EQ(Balance(member).available(), earned - 12'000);
+  status = Create(Redeem(member, "partner-2", 5101, "MU"), &record);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND)
+      << status.error_message();
+
+  // Once its answer about CA is older than partner_cache_seconds (1 s
+  // here), redemption asks settlement again, and without settlement it
+  // sells no partner award.
+  settlement_->Stop();
+  absl::SleepFor(absl::Milliseconds(1500));
+  status = Create(Redeem(member, "partner-3", 982, "CA"), &record);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << status.error_message();
+  EXPECT_NE(status.error_message().find(
+                "standard.itinerary.outbound.segments[0].carrier"),
+            std::string::npos)
+      << status.error_message();
+  EXPECT_NE(status.error_message().find("settlement service"),
+            std::string::npos)
+      << status.error_message();
+  EXPECT_EQ(Balance(member).available(), earned - 12'000);
+  // Own flights do not need settlement.
+  status = Create(Redeem(member, "own-1", 1501), &record);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(Balance(member).available(), earned - 24'000);
 }
 
 TEST_F(RedemptionE2eTest, KilledAtEachStepTheRedemptionAndItsHoldAgree) {
