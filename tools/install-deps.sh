@@ -12,6 +12,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libgoogle-perftools-dev
   # end-to-end tests and the run command
   python3 curl procps
+  # the fuzz test (services/settlement:accrual_file_fuzz_test): clang with
+  # libFuzzer and the sanitizer runtimes
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -4,7 +4,17 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 data=$(realpath -m "${MB_DATA:-$(pwd)/data}")
+# Callers before the services they call (the reverse of up.sh's order), so
+# that none drains its calls while a service it needs is already gone; then
+# anything else up.sh may have started.
+pid_files=()
+for name in redemption accrual settlement membership; do
+  pid_files+=("$data/run/$name.pid")
+done
 for pid_file in "$data"/run/*.pid; do
+  case " ${pid_files[*]} " in *" $pid_file "*) ;; *) pid_files+=("$pid_file") ;; esac
+done
+for pid_file in "${pid_files[@]}"; do
   [ -e "$pid_file" ] || continue
   name=$(basename "$pid_file" .pid)
   pid=$(cat "$pid_file")

@@ -40,6 +40,8 @@ start() {  # name, binary, config
 }
 
 start membership bazel-bin/services/membership/membership deploy/local/membership.textproto
+# Before accrual, which asks settlement for the partners it credits.
+start settlement bazel-bin/services/settlement/settlement deploy/local/settlement.textproto
 start accrual bazel-bin/services/accrual/accrual deploy/local/accrual.textproto
 start redemption bazel-bin/services/redemption/redemption deploy/local/redemption.textproto
 
@@ -50,6 +52,7 @@ The mileage bank is running. Data and logs: $data
   membership   gRPC 127.0.0.1:7101   metrics http://127.0.0.1:9101/metrics
   accrual      gRPC 127.0.0.1:7102   metrics http://127.0.0.1:9102/metrics
   redemption   gRPC 127.0.0.1:7103   metrics http://127.0.0.1:9103/metrics
+  settlement   gRPC 127.0.0.1:7104   metrics http://127.0.0.1:9104/metrics
 
 Point a browser at http://127.0.0.1:9101/metrics (the member portal comes
 with the gateway). Point a client at 127.0.0.1:7101, for example:
@@ -63,6 +66,17 @@ with the gateway). Point a client at 127.0.0.1:7101, for example:
       --coupon=1 --flight=1501 --date=YYYY-MM-DD --from=PEK --to=PVG --class=Y
   bazel-bin/tools/mbctl/mbctl accrual balance MEMBER_NUMBER
   bazel-bin/tools/mbctl/mbctl help
+
+Partners (CA, MU, HILTON, HERTZ, ICBCCARD: deploy/local/settlement.textproto)
+drop accrual files into $data/partners/<PARTNER>/inbox/ and find their
+acknowledgements in $data/partners/<PARTNER>/outbox/, or use mbctl:
+
+  bazel-bin/tools/mbctl/mbctl partner list
+  bazel run //bench/partnerfile:generate -- --partner=CA --seq=1 --records=10 \\
+      --first_serial=100000000 --serial_count=10 --out=\$PWD/CA_000001.acc.csv
+  bazel-bin/tools/mbctl/mbctl file upload CA CA_000001.acc.csv --wait
+  bazel-bin/tools/mbctl/mbctl file ack FILE_ID
+  bazel-bin/tools/mbctl/mbctl outbox list CA
 
 Stop everything with: ${MB_DATA:+MB_DATA=$data }bash deploy/local/down.sh
 INFO

@@ -27,19 +27,108 @@ absl::Status CheckPartnerAccess(const grpc::ServerContext& context,
   if (authenticated.empty() || authenticated == partner_code) {
     return absl::OkStatus();
   }
+  if (partner_code.empty()) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        field, ": is required on a connection authenticated as partner ",
+        authenticated, " (it must name that partner)"));
+  }
   return absl::PermissionDeniedError(
       absl::StrCat(field, ": the connection is authenticated as partner ",
                    authenticated, ", not ", partner_code));
 }
 
-#define MB_DEFINE_RPC(Method)                                                \
-  grpc::Status SettlementService::Method(grpc::ServerContext*,               \
+namespace {
+
+absl::Status CheckStaff(const grpc::ServerContext& context,
+                        absl::string_view method) {
+  const std::string authenticated = AuthenticatedPartner(context);
+  if (authenticated.empty()) return absl::OkStatus();
+  return absl::PermissionDeniedError(
+      absl::StrCat(method, " is for staff; the connection is authenticated as "
+                           "partner ",
+                   authenticated));
+}
+
+}  // namespace
+
+#define MB_DEFINE_STAFF_RPC(Part, Method)                                    \
+  grpc::Status SettlementService::Method(grpc::ServerContext* context,       \
                                          const v1::Method##Request* request, \
                                          v1::Method##Response* response) {   \
-    return server::Respond(partners_->Method(*request), response);           \
+    absl::Status staff = CheckStaff(*context, #Method);                      \
+    if (!staff.ok()) return ToGrpcStatus(staff);                             \
+    return server::Respond(parts_.Part->Method(*request), response);         \
   }
-MB_SETTLEMENT_PARTNER_RPCS(MB_DEFINE_RPC)
-#undef MB_DEFINE_RPC
+MB_SETTLEMENT_STAFF_RPCS(MB_DEFINE_STAFF_RPC)
+#undef MB_DEFINE_STAFF_RPC
+
+#define MB_DEFINE_PARTNER_SCOPED_RPC(Part, Method)                           \
+  grpc::Status SettlementService::Method(grpc::ServerContext* context,       \
+                                         const v1::Method##Request* request, \
+                                         v1::Method##Response* response) {   \
+    absl::Status access =                                                    \
+        CheckPartnerAccess(*context, "partner_code", request->partner_code()); \
+    if (!access.ok()) return ToGrpcStatus(access);                           \
+    return server::Respond(parts_.Part->Method(*request), response);         \
+  }
+MB_SETTLEMENT_PARTNER_SCOPED_RPCS(MB_DEFINE_PARTNER_SCOPED_RPC)
+#undef MB_DEFINE_PARTNER_SCOPED_RPC
+
+// A partner asking about a file that is not its own learns no more than it
+// would of a file that does not exist.
+grpc::Status SettlementService::GetAccrualFile(
+    grpc::ServerContext* context, const v1::GetAccrualFileRequest* request,
+    v1::GetAccrualFileResponse* response) {
+  absl::StatusOr<v1::GetAccrualFileResponse> found =
+      parts_.files->GetAccrualFile(*request);
+  if (found.ok() &&
+      !CheckPartnerAccess(*context, "file_id", found->file().partner_code())
+           .ok()) {
+    return ToGrpcStatus(
+        NotFoundField("file_id", "names no file of this partner"));
+  }
+  return server::Respond(std::move(found), response);
+}
+
+grpc::Status SettlementService::GetAcknowledgement(
+    grpc::ServerContext* context, const v1::GetAcknowledgementRequest* request,
+    v1::GetAcknowledgementResponse* response) {
+  absl::StatusOr<v1::GetAcknowledgementResponse> found =
+      parts_.files->GetAcknowledgement(*request);
+  if (found.ok() &&
+      !CheckPartnerAccess(*context, "file_id", found->partner_code()).ok()) {
+    return ToGrpcStatus(
+        NotFoundField("file_id", "names no file of this partner"));
+  }
+  return server::Respond(std::move(found), response);
+}
+
+grpc::Status SettlementService::UploadAccrualFile(
+    grpc::ServerContext* context,
+    grpc::ServerReader<v1::UploadAccrualFileRequest>* reader,
+    v1::UploadAccrualFileResponse* response) {
+  return server::Respond(
+      parts_.files->UploadAccrualFile(
+          [reader](v1::UploadAccrualFileRequest* next) {
+            return reader->Read(next);
+          },
+          AuthenticatedPartner(*context),
+          [context] { return context->IsCancelled(); }),
+      response);
+}
+
+grpc::Status SettlementService::UploadOutboundAcknowledgement(
+    grpc::ServerContext* context,
+    grpc::ServerReader<v1::UploadOutboundAcknowledgementRequest>* reader,
+    v1::UploadOutboundAcknowledgementResponse* response) {
+  return server::Respond(
+      parts_.outbound->UploadOutboundAcknowledgement(
+          [reader](v1::UploadOutboundAcknowledgementRequest* next) {
+            return reader->Read(next);
+          },
+          AuthenticatedPartner(*context)),
+      response);
+}
 
 grpc::Status SettlementService::ListOutboxFiles(
     grpc::ServerContext* context, const v1::ListOutboxFilesRequest* request,
@@ -52,12 +141,13 @@ grpc::Status SettlementService::ListOutboxFiles(
         CheckPartnerAccess(*context, "partner_code", request->partner_code()));
     v1::GetPartnerRequest get;
     get.set_partner_code(request->partner_code());
-    MB_RETURN_IF_ERROR(partners_->GetPartner(get).status());
+    MB_RETURN_IF_ERROR(parts_.partners->GetPartner(get).status());
     std::vector<v1::OutboxFile> files;
     std::string next;
-    MB_RETURN_IF_ERROR(folders_->ListOutbox(request->partner_code(),
-                                            request->kind(), request->page(),
-                                            &files, &next));
+    MB_RETURN_IF_ERROR(parts_.folders->ListOutbox(request->partner_code(),
+                                                  request->kind(),
+                                                  request->page(), &files,
+                                                  &next));
     v1::ListOutboxFilesResponse listed;
     for (v1::OutboxFile& file : files) *listed.add_files() = std::move(file);
     listed.mutable_page()->set_next_page_token(next);
@@ -79,10 +169,10 @@ grpc::Status SettlementService::DownloadFile(
     MB_RETURN_IF_ERROR(
         CheckPartnerAccess(*context, "partner_code", request->partner_code()));
     MB_ASSIGN_OR_RETURN(v1::OutboxFile file,
-                        folders_->FindOutboxFile(request->partner_code(),
+                        parts_.folders->FindOutboxFile(request->partner_code(),
                                                  request->file_name()));
     const std::string path =
-        folders_->OutboxFilePath(request->partner_code(), request->file_name());
+        parts_.folders->OutboxFilePath(request->partner_code(), request->file_name());
     std::ifstream input(path, std::ios::binary);
     if (!input) {
       return absl::DataLossError(

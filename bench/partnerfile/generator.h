@@ -12,8 +12,8 @@
 //
 // Streams: memory does not grow with `records`. The same options (seed
 // included) give the same bytes. Thread-compatible.
-#ifndef MILEAGEBANK_TOOLS_PARTNERFILE_GENERATOR_H_
-#define MILEAGEBANK_TOOLS_PARTNERFILE_GENERATOR_H_
+#ifndef MILEAGEBANK_BENCH_PARTNERFILE_GENERATOR_H_
+#define MILEAGEBANK_BENCH_PARTNERFILE_GENERATOR_H_
 
 #include <cstdint>
 #include <ostream>
@@ -66,4 +66,4 @@ std::vector<GeneratedMember> MembersFromSerials(int64_t first_serial,
 
 }  // namespace mileagebank::partnerfile
 
-#endif  // MILEAGEBANK_TOOLS_PARTNERFILE_GENERATOR_H_
+#endif  // MILEAGEBANK_BENCH_PARTNERFILE_GENERATOR_H_

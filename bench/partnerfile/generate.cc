@@ -15,10 +15,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "bench/partnerfile/generator.h"
 #include "libs/csv/csv.h"
 #include "libs/validation/member_number.h"
 #include "services/settlement/accrual_file.h"
-#include "tools/partnerfile/generator.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "tools/partnerfile/generator.h"
+#include "bench/partnerfile/generator.h"
 
 #include <sstream>
 

@@ -1,0 +1,36 @@
+#include "tests/support/e2e.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace mileagebank::testing {
+
+bool Eventually(const std::function<bool()>& condition, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    if (condition()) return true;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return condition();
+}
+
+membership::v1::EnrolRequest SampleEnrolment(int n, const std::string& family_name) {
+  membership::v1::EnrolRequest request;
+  auto* profile = request.mutable_profile();
+  profile->set_family_name(family_name);
+  profile->set_given_name("Flyer");
+  profile->mutable_date_of_birth()->set_year(1960 + n % 40);
+  profile->mutable_date_of_birth()->set_month(1 + n % 12);
+  profile->mutable_date_of_birth()->set_day(1 + n % 28);
+  profile->set_nationality("CN");
+  profile->mutable_identity_document()->set_type(membership::v1::PASSPORT);
+  profile->mutable_identity_document()->set_number(absl::StrCat("S", 100000 + n));
+  profile->mutable_identity_document()->set_issuing_country("CN");
+  profile->set_mobile_phone(absl::StrCat("+86136", 10000000 + n));
+  request.mutable_actor()->set_channel(common::v1::SALES_OFFICE);
+  request.mutable_actor()->set_office_code("PEK01");
+  request.set_request_id(absl::StrCat("sample-", n));
+  return request;
+}
+
+}  // namespace mileagebank::testing

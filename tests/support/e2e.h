@@ -1,0 +1,30 @@
+// What end-to-end tests share besides starting processes: waiting for a
+// condition that another process makes true, and sample members.
+//
+// Thread-safe: the functions are pure or poll.
+#ifndef MILEAGEBANK_TESTS_SUPPORT_E2E_H_
+#define MILEAGEBANK_TESTS_SUPPORT_E2E_H_
+
+#include <functional>
+#include <string>
+
+#include "absl/time/time.h"
+#include "mileagebank/membership/v1/membership.pb.h"
+
+namespace mileagebank::testing {
+
+// Polls `condition` every 50 ms until it holds or `timeout` passes; whether
+// it held.
+bool Eventually(const std::function<bool()>& condition,
+                absl::Duration timeout = absl::Seconds(20));
+
+// The enrolment of sample member `n`: distinct documents and phones for
+// distinct n, family name `family_name`, the same every time for the same
+// arguments (so that two fresh systems enrolling the same sequence get the
+// same member numbers).
+membership::v1::EnrolRequest SampleEnrolment(int n,
+                                             const std::string& family_name = "Chen");
+
+}  // namespace mileagebank::testing
+
+#endif  // MILEAGEBANK_TESTS_SUPPORT_E2E_H_
