@@ -1,6 +1,7 @@
 #include "tools/mbctl/arguments.h"
 
 #include <cmath>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -101,6 +102,27 @@ absl::StatusOr<Invocation> ParseArguments(
     }
   }
   return invocation;
+}
+
+absl::Status TakeCommandOptions(const Command& command,
+                                Invocation* invocation) {
+  std::vector<FieldFlag> request_flags;
+  for (FieldFlag& flag : invocation->field_flags) {
+    if (flag.name == "wait" && command.wait.has_value()) {
+      absl::StatusOr<bool> wait = ParseSwitch(flag.name, flag.value);
+      if (!wait.ok()) return wait.status();
+      invocation->wait = *wait;
+    } else if (flag.name == "out" && command.call == CallKind::kDownload) {
+      absl::StatusOr<std::string> out =
+          RequireValue(flag.name, "PATH", flag.value);
+      if (!out.ok()) return out.status();
+      invocation->out = *out;
+    } else {
+      request_flags.push_back(std::move(flag));
+    }
+  }
+  invocation->field_flags = std::move(request_flags);
+  return absl::OkStatus();
 }
 
 }  // namespace mileagebank::mbctl

@@ -17,8 +17,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "tools/mbctl/commands.h"
 #include "tools/mbctl/request_builder.h"
 
 namespace mileagebank::mbctl {
@@ -30,19 +32,34 @@ struct Invocation {
   std::vector<FieldFlag> field_flags;
   // --target=HOST:PORT.
   std::optional<std::string> target;
-  // --timeout=SECONDS: the call's deadline.
-  absl::Duration timeout = absl::Seconds(10);
+  // --timeout=SECONDS: the call's deadline. Unset: kDefaultTimeout, or
+  // kDefaultTransferTimeout for a file transfer and for --wait.
+  std::optional<absl::Duration> timeout;
   // --json: print the response as protobuf JSON.
   bool json = false;
   // --help or -h.
   bool help = false;
   // --request=JSON (or @FILE).
   std::optional<std::string> request_json;
+  // Options of some commands, not request fields (TakeCommandOptions):
+  // --wait of a command with Command::wait, --out=PATH of a download.
+  bool wait = false;
+  std::optional<std::string> out;
 };
+
+inline constexpr absl::Duration kDefaultTimeout = absl::Seconds(10);
+// A gigabyte over a slow line, or a long file's processing.
+inline constexpr absl::Duration kDefaultTransferTimeout = absl::Hours(1);
 
 // Splits `args` (the command line without the program name). A global flag
 // with a bad value is INVALID_ARGUMENT naming it.
 absl::StatusOr<Invocation> ParseArguments(const std::vector<std::string>& args);
+
+// Moves the options `command` has beyond its request fields out of
+// invocation->field_flags: --wait (true/false, bare means true) when the
+// command has a Command::wait, --out=PATH for a CallKind::kDownload. A bad
+// value is INVALID_ARGUMENT naming the flag.
+absl::Status TakeCommandOptions(const Command& command, Invocation* invocation);
 
 }  // namespace mileagebank::mbctl
 

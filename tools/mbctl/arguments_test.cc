@@ -1,6 +1,7 @@
 #include "tools/mbctl/arguments.h"
 
 #include "gtest/gtest.h"
+#include "tools/mbctl/commands.h"
 
 namespace mileagebank::mbctl {
 namespace {
@@ -27,7 +28,7 @@ TEST(ParseArgumentsTest, DefaultsAndRequestFlagsInOrder) {
       {"member", "enrol", "--family=Wang", "--profile.address.lines=a=b",
        "--profile.address.lines="});
   ASSERT_TRUE(invocation.ok());
-  EXPECT_EQ(invocation->timeout, absl::Seconds(10));
+  EXPECT_FALSE(invocation->timeout.has_value());
   EXPECT_FALSE(invocation->target.has_value());
   EXPECT_FALSE(invocation->json);
   ASSERT_EQ(invocation->field_flags.size(), 3u);
@@ -75,6 +76,65 @@ TEST(ParseArgumentsTest, BadGlobalValuesAreRefused) {
                                              {"--=1"}}) {
     absl::StatusOr<Invocation> invocation = ParseArguments(args);
     EXPECT_TRUE(absl::IsInvalidArgument(invocation.status())) << args[0];
+  }
+}
+
+TEST(TakeCommandOptionsTest, WaitIsAnOptionOfAnUploadThatWaits) {
+  absl::StatusOr<Invocation> invocation = ParseArguments(
+      {"file", "upload", "CA", "CA_000042.acc.csv", "--wait", "--name=x"});
+  ASSERT_TRUE(invocation.ok());
+  ASSERT_TRUE(
+      TakeCommandOptions(*FindCommand("file", "upload"), &*invocation).ok());
+  EXPECT_TRUE(invocation->wait);
+  ASSERT_EQ(invocation->field_flags.size(), 1u);
+  EXPECT_EQ(invocation->field_flags[0].name, "name");
+
+  invocation = ParseArguments({"file", "upload", "--wait=false"});
+  ASSERT_TRUE(
+      TakeCommandOptions(*FindCommand("file", "upload"), &*invocation).ok());
+  EXPECT_FALSE(invocation->wait);
+  EXPECT_TRUE(invocation->field_flags.empty());
+}
+
+TEST(TakeCommandOptionsTest, OutIsAnOptionOfADownload) {
+  absl::StatusOr<Invocation> invocation = ParseArguments(
+      {"file", "download", "CA", "CA_000042.ack.csv", "--out=/tmp/a b.csv"});
+  ASSERT_TRUE(invocation.ok());
+  ASSERT_TRUE(
+      TakeCommandOptions(*FindCommand("file", "download"), &*invocation).ok());
+  EXPECT_EQ(invocation->out, "/tmp/a b.csv");
+  EXPECT_TRUE(invocation->field_flags.empty());
+}
+
+TEST(TakeCommandOptionsTest, OtherCommandsKeepTheFlagsForTheirRequest) {
+  // --out of `award quote` is a flight, and `file show` does not wait.
+  absl::StatusOr<Invocation> quote =
+      ParseArguments({"award", "quote", "--out=FM1501/2026-12-01/PEK-PVG"});
+  ASSERT_TRUE(TakeCommandOptions(*FindCommand("award", "quote"), &*quote).ok());
+  EXPECT_FALSE(quote->out.has_value());
+  ASSERT_EQ(quote->field_flags.size(), 1u);
+  EXPECT_EQ(quote->field_flags[0].name, "out");
+
+  absl::StatusOr<Invocation> show = ParseArguments({"file", "show", "--wait"});
+  ASSERT_TRUE(TakeCommandOptions(*FindCommand("file", "show"), &*show).ok());
+  EXPECT_FALSE(show->wait);
+  EXPECT_EQ(show->field_flags.size(), 1u);
+}
+
+TEST(TakeCommandOptionsTest, BadValuesAreRefusedNamingTheFlag) {
+  absl::StatusOr<Invocation> wait =
+      ParseArguments({"file", "upload", "--wait=soon"});
+  absl::Status status =
+      TakeCommandOptions(*FindCommand("file", "upload"), &*wait);
+  EXPECT_TRUE(absl::IsInvalidArgument(status));
+  EXPECT_EQ(status.message(), "--wait=soon: must be true or false");
+
+  for (const char* out : {"--out", "--out="}) {
+    absl::StatusOr<Invocation> download =
+        ParseArguments({"file", "download", out});
+    status = TakeCommandOptions(*FindCommand("file", "download"), &*download);
+    EXPECT_TRUE(absl::IsInvalidArgument(status)) << out;
+    EXPECT_EQ(status.message(), "--out needs a value: --out=PATH") << out;
   }
 }
 

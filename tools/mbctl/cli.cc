@@ -1,14 +1,24 @@
 #include "tools/mbctl/cli.h"
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <memory>
+#include <set>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "google/protobuf/message.h"
 #include "tools/mbctl/arguments.h"
 #include "tools/mbctl/commands.h"
+#include "tools/mbctl/file_transfer.h"
 #include "tools/mbctl/generic_call.h"
 #include "tools/mbctl/help.h"
 #include "tools/mbctl/printer.h"
@@ -60,8 +70,123 @@ int Help(const std::vector<std::string>& words, std::ostream& out,
   return kExitOk;
 }
 
-int Call(const Command& command, const Invocation& invocation,
-         std::ostream& out, std::ostream& err) {
+// Prints a failed call's error; the exit code says whether the service
+// refused or could not be reached.
+int CallFailed(const absl::Status& status, const Service& service,
+               const std::string& target, std::ostream& err) {
+  err << FormatError(status);
+  if (absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status)) {
+    err << "hint: is the " << service.name << " service running at " << target
+        << "? (set --target or $" << service.target_env << ")\n";
+    return kExitUnreachable;
+  }
+  return kExitRefused;
+}
+
+int Print(const google::protobuf::Message& response,
+          const Invocation& invocation, std::ostream& out, std::ostream& err) {
+  if (invocation.json) {
+    absl::StatusOr<std::string> json = FormatJson(response);
+    if (!json.ok()) {
+      err << "error: " << json.status().message() << "\n";
+      return kExitRefused;
+    }
+    out << *json;
+  } else {
+    out << FormatHuman(response);
+  }
+  return kExitOk;
+}
+
+std::unique_ptr<google::protobuf::Message> NewMessage(
+    const google::protobuf::Descriptor* type) {
+  return std::unique_ptr<google::protobuf::Message>(
+      google::protobuf::MessageFactory::generated_factory()
+          ->GetPrototype(type)
+          ->New());
+}
+
+// The value at dotted `path` of `message` as text: a string as is, an enum
+// by its value's name; "" when a message on the way is unset.
+std::string TextAt(const google::protobuf::Message& message,
+                   absl::string_view path) {
+  const google::protobuf::Message* current = &message;
+  const std::vector<std::string> parts = absl::StrSplit(path, '.');
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const google::protobuf::FieldDescriptor* field =
+        current->GetDescriptor()->FindFieldByName(parts[i]);
+    if (field == nullptr || field->is_repeated()) return "";
+    const google::protobuf::Reflection* reflection = current->GetReflection();
+    if (i + 1 < parts.size()) {
+      if (field->message_type() == nullptr ||
+          !reflection->HasField(*current, field)) {
+        return "";
+      }
+      current = &reflection->GetMessage(*current, field);
+    } else if (field->cpp_type() ==
+               google::protobuf::FieldDescriptor::CPPTYPE_ENUM) {
+      return reflection->GetEnum(*current, field)->name();
+    } else if (field->cpp_type() ==
+               google::protobuf::FieldDescriptor::CPPTYPE_STRING) {
+      return reflection->GetString(*current, field);
+    }
+  }
+  return "";
+}
+
+// Whether a flag of the command line (or --request) sets `path`.
+bool GivenByFlag(const Command& command, const Invocation& invocation,
+                 absl::string_view path) {
+  if (invocation.request_json.has_value()) return true;
+  for (const FieldFlag& flag : invocation.field_flags) {
+    if (flag.name == path) return true;
+    for (const Alias& alias : command.aliases) {
+      if (alias.flag == flag.name && alias.field == path) return true;
+    }
+  }
+  return false;
+}
+
+// The upload's reply, followed by `wait` until its file reaches a final
+// state (Command::wait): that last reply goes to `*final`.
+absl::Status WaitUntilFinal(const Wait& wait,
+                            const google::protobuf::Message& uploaded,
+                            const std::string& target, absl::Time deadline,
+                            std::unique_ptr<google::protobuf::Message>* final) {
+  const Command* poll = FindCommand(wait.group, wait.name);
+  const std::string id = TextAt(uploaded, wait.id_field);
+  if (poll == nullptr || id.empty()) {
+    return absl::InternalError(
+        absl::StrCat("the reply has no ", wait.id_field, " to wait for"));
+  }
+  auto request = NewMessage(FindMessageType(poll->request_type));
+  absl::Status built =
+      BuildRequest(*poll, std::nullopt, {id}, {}, request.get());
+  if (!built.ok()) return built;
+  absl::Duration pause = absl::Milliseconds(100);
+  while (true) {
+    auto reply = NewMessage(FindMessageType(poll->response_type));
+    absl::Status called =
+        CallUnary(target, poll->method, *request, reply.get(),
+                  std::min(kDefaultTimeout, deadline - absl::Now()));
+    if (!called.ok()) return called;
+    const std::string state = TextAt(*reply, wait.state_field);
+    if (std::find(wait.final_states.begin(), wait.final_states.end(), state) !=
+        wait.final_states.end()) {
+      *final = std::move(reply);
+      return absl::OkStatus();
+    }
+    if (absl::Now() + pause >= deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat(id, " is still ", state, " (--timeout)"));
+    }
+    absl::SleepFor(pause);
+    pause = std::min(pause * 2, absl::Seconds(2));
+  }
+}
+
+int Call(const Command& command, Invocation invocation, std::ostream& out,
+         std::ostream& err) {
   const google::protobuf::Descriptor* request_type =
       FindMessageType(command.request_type);
   const google::protobuf::Descriptor* response_type =
@@ -72,12 +197,13 @@ int Call(const Command& command, const Invocation& invocation,
         << ")\n";
     return kExitRefused;
   }
-  google::protobuf::MessageFactory* factory =
-      google::protobuf::MessageFactory::generated_factory();
-  std::unique_ptr<google::protobuf::Message> request(
-      factory->GetPrototype(request_type)->New());
-  std::unique_ptr<google::protobuf::Message> response(
-      factory->GetPrototype(response_type)->New());
+  absl::Status options = TakeCommandOptions(command, &invocation);
+  if (!options.ok()) {
+    return UsageError(err, options.message(), CommandHelpHint(command));
+  }
+  std::unique_ptr<google::protobuf::Message> request = NewMessage(request_type);
+  std::unique_ptr<google::protobuf::Message> response =
+      NewMessage(response_type);
 
   const std::vector<std::string> positionals(invocation.words.begin() + 2,
                                              invocation.words.end());
@@ -90,29 +216,101 @@ int Call(const Command& command, const Invocation& invocation,
 
   const Service& service = ServiceOf(command);
   const std::string target = TargetOf(service, invocation);
-  absl::Status called = CallUnary(target, command.method, *request,
-                                  response.get(), invocation.timeout);
-  if (!called.ok()) {
-    err << FormatError(called);
-    if (absl::IsUnavailable(called) || absl::IsDeadlineExceeded(called)) {
-      err << "hint: is the " << service.name << " service running at " << target
-          << "? (set --target or $" << service.target_env << ")\n";
-      return kExitUnreachable;
-    }
-    return kExitRefused;
-  }
+  const bool transfer =
+      command.call == CallKind::kUpload || command.call == CallKind::kDownload;
+  const absl::Duration timeout = invocation.timeout.value_or(
+      transfer ? kDefaultTransferTimeout : kDefaultTimeout);
 
-  if (invocation.json) {
-    absl::StatusOr<std::string> json = FormatJson(*response);
-    if (!json.ok()) {
-      err << "error: " << json.status().message() << "\n";
-      return kExitRefused;
+  switch (command.call) {
+    case CallKind::kUnary: {
+      absl::Status called =
+          CallUnary(target, command.method, *request, response.get(), timeout);
+      if (!called.ok()) return CallFailed(called, service, target, err);
+      return Print(*response, invocation, out, err);
     }
-    out << *json;
-  } else {
-    out << FormatHuman(*response);
+
+    case CallKind::kAllPages: {
+      std::set<std::string> tokens;
+      while (true) {
+        auto page = NewMessage(response_type);
+        absl::Status called =
+            CallUnary(target, command.method, *request, page.get(), timeout);
+        if (!called.ok()) return CallFailed(called, service, target, err);
+        response->MergeFrom(*page);
+        const std::string token = TextAt(*page, "page.next_page_token");
+        if (token.empty()) break;
+        if (!tokens.insert(token).second) {
+          err << "error: the service gave the page token " << token
+              << " twice\n";
+          return kExitRefused;
+        }
+        absl::Status next =
+            SetRequestField(request.get(), "page.page_token", token, "page");
+        if (!next.ok()) return CallFailed(next, service, target, err);
+      }
+      // Merging kept the first page's token; the whole list has none.
+      response->GetReflection()->ClearField(
+          response.get(), response_type->FindFieldByName("page"));
+      return Print(*response, invocation, out, err);
+    }
+
+    case CallKind::kUpload: {
+      std::string path;
+      std::string chunk_field;
+      for (size_t i = 0; i < command.positionals.size(); ++i) {
+        if (command.positionals[i].stream && i < positionals.size()) {
+          path = positionals[i];
+          chunk_field = command.positionals[i].field;
+        }
+      }
+      std::ifstream file(path, std::ios::binary);
+      if (!file) {
+        return UsageError(
+            err, absl::StrCat("cannot read ", path, ": ", std::strerror(errno)),
+            CommandHelpHint(command));
+      }
+      const std::string name_path = "metadata.file_name";
+      if (!GivenByFlag(command, invocation, name_path)) {
+        const size_t slash = path.find_last_of('/');
+        const std::string base =
+            slash == std::string::npos ? path : path.substr(slash + 1);
+        absl::Status named =
+            SetRequestField(request.get(), name_path, base, "FILE");
+        if (!named.ok()) {
+          return UsageError(err, named.message(), CommandHelpHint(command));
+        }
+      }
+      const absl::Time deadline = absl::Now() + timeout;
+      absl::Status sent =
+          UploadFile(target, command.method, *request, chunk_field, file,
+                     response.get(), timeout);
+      if (file.bad()) {
+        return UsageError(err, sent.message(), CommandHelpHint(command));
+      }
+      if (!sent.ok()) return CallFailed(sent, service, target, err);
+      if (!invocation.wait) return Print(*response, invocation, out, err);
+      std::unique_ptr<google::protobuf::Message> final;
+      absl::Status waited =
+          WaitUntilFinal(*command.wait, *response, target, deadline, &final);
+      if (!waited.ok()) return CallFailed(waited, service, target, err);
+      return Print(*final, invocation, out, err);
+    }
+
+    case CallKind::kDownload: {
+      absl::StatusOr<std::string> written =
+          DownloadFile(target, command.method, *request,
+                       invocation.out.value_or(""), response.get(), timeout);
+      if (!written.ok()) {
+        return CallFailed(written.status(), service, target, err);
+      }
+      const int printed = Print(*response, invocation, out, err);
+      if (printed == kExitOk && !invocation.json) {
+        out << "written: " << *written << "\n";
+      }
+      return printed;
+    }
   }
-  return kExitOk;
+  return kExitRefused;
 }
 
 }  // namespace
@@ -151,7 +349,7 @@ int Run(const std::vector<std::string>& args, std::ostream& out,
     out << CommandUsage(*command);
     return kExitOk;
   }
-  return Call(*command, *invocation, out, err);
+  return Call(*command, std::move(*invocation), out, err);
 }
 
 }  // namespace mileagebank::mbctl

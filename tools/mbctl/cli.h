@@ -3,8 +3,9 @@
 //   return Run({"member", "get", "1000000016"}, std::cout, std::cerr);
 //
 // Looks the command up in the table (commands.h), builds its request
-// (request_builder.h), calls the service (generic_call.h) and prints the
-// response or the error (printer.h). Help and usage texts come from help.h.
+// (request_builder.h), calls the service (generic_call.h, or file_transfer.h
+// to stream a file) and prints the response or the error (printer.h). Help and
+// usage texts come from help.h.
 //
 // Thread-compatible.
 #ifndef MILEAGEBANK_TOOLS_MBCTL_CLI_H_

@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -16,6 +18,7 @@
 namespace mileagebank::mbctl {
 namespace {
 
+using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
@@ -114,6 +117,45 @@ TEST(RunTest, AwardHelpShowsFlightsAndLists) {
               HasSubstr("= --passengers.nominee_id, adding one to passengers"));
 }
 
+TEST(RunTest, SettlementHelpShowsPartsAndOptions) {
+  Result group = RunMbctl({"partner", "--help"});
+  EXPECT_EQ(group.code, kExitOk);
+  EXPECT_THAT(group.out,
+              HasSubstr("partner: the settlement service (--target, else "
+                        "$MBCTL_SETTLEMENT_TARGET, else 127.0.0.1:7104):\n"));
+  EXPECT_THAT(group.out, HasSubstr("  suspend PARTNER REASON  "));
+
+  Result add = RunMbctl({"help", "partner", "add"});
+  EXPECT_EQ(add.code, kExitOk);
+  EXPECT_THAT(add.out,
+              ContainsRegex("--sale-price=CURRENCY_CODE:MINOR_UNITS +sets "
+                            "currency_code and minor_units of "
+                            "partner.contract.mile_sale_price\n"));
+  EXPECT_THAT(add.out, ContainsRegex("--class=BOOKING_CLASS:PERCENT\\[,...] +"
+                                     "adds to partner.contract.earning_table "
+                                     "one element per group"));
+
+  Result suspend = RunMbctl({"partner", "suspend", "-h"});
+  EXPECT_THAT(suspend.out, HasSubstr("Sets status to SUSPENDED."));
+
+  Result upload = RunMbctl({"file", "upload", "--help"});
+  EXPECT_THAT(upload.out, StartsWith("usage: mbctl file upload PARTNER FILE "));
+  EXPECT_THAT(upload.out, HasSubstr("--wait  then call `mbctl file show` until "
+                                    "file.status is ACCEPTED or REFUSED"));
+  EXPECT_THAT(upload.out, HasSubstr("FILE     the local file sent after the "
+                                    "request, 1 MiB per chunk message"));
+
+  Result download = RunMbctl({"file", "download", "--help"});
+  EXPECT_THAT(download.out, HasSubstr("--out=PATH  where to write the file"));
+
+  Result ack = RunMbctl({"file", "ack", "--help"});
+  EXPECT_THAT(ack.out, HasSubstr("Reads every page"));
+
+  Result statement = RunMbctl({"statement", "show", "--help"});
+  EXPECT_THAT(statement.out,
+              HasSubstr("PERIOD   YEAR-MONTH: sets year and month\n"));
+}
+
 TEST(RunTest, GroupHelpListsItsCommands) {
   Result result = RunMbctl({"member", "--help"});
   EXPECT_EQ(result.code, kExitOk);
@@ -160,6 +202,28 @@ TEST(RunTest, UsageErrorsExitTwoWithAHint) {
            {{"award", "seats", "1501"},
             "missing argument DATE",
             "mbctl award seats --help"},
+           {{"partner", "add", "CA", "--sale-price=CNY:12.50"},
+            "--sale-price=CNY:12.50: must be CURRENCY_CODE:MINOR_UNITS; "
+            "MINOR_UNITS must be an integer",
+            "mbctl partner add --help"},
+           {{"statement", "show", "CA", "2026"},
+            "PERIOD \"2026\": must be YEAR-MONTH",
+            "mbctl statement show --help"},
+           {{"file", "upload", "CA"},
+            "missing argument FILE",
+            "mbctl file upload --help"},
+           {{"file", "upload", "CA", "/nonexistent/CA_000042.acc.csv"},
+            "cannot read /nonexistent/CA_000042.acc.csv",
+            "mbctl file upload --help"},
+           {{"file", "upload", "CA", "x.csv", "--wait=maybe"},
+            "--wait=maybe: must be true or false",
+            "mbctl file upload --help"},
+           {{"file", "download", "CA", "CA_000042.ack.csv", "--out"},
+            "--out needs a value",
+            "mbctl file download --help"},
+           {{"file", "show", "F1", "--wait"},
+            "unknown flag --wait",
+            "mbctl file show --help"},
        }) {
     Result result = RunMbctl(c.args);
     EXPECT_EQ(result.code, kExitUsage) << c.args[0];
@@ -169,6 +233,48 @@ TEST(RunTest, UsageErrorsExitTwoWithAHint) {
     EXPECT_THAT(result.err,
                 HasSubstr(absl::StrCat("hint: see '", c.hint, "'")));
   }
+}
+
+// "127.0.0.1:PORT" of a bound socket that does not listen: connecting to it
+// is refused, and no one else can take the port meanwhile. Closed by the
+// caller.
+std::string RefusingTarget(int* socket_fd_out) {
+  const int socket_fd = socket(AF_INET, SOCK_STREAM, 0);
+  EXPECT_GE(socket_fd, 0);
+  sockaddr_in address = {};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(
+      bind(socket_fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)),
+      0);
+  socklen_t length = sizeof(address);
+  EXPECT_EQ(
+      getsockname(socket_fd, reinterpret_cast<sockaddr*>(&address), &length),
+      0);
+  *socket_fd_out = socket_fd;
+  return absl::StrCat("127.0.0.1:", ntohs(address.sin_port));
+}
+
+TEST(RunTest, UnreachableServiceExitsThreeForFileTransfers) {
+  const std::string file =
+      std::string(std::getenv("TEST_TMPDIR")) + "/CA_000042.acc.csv";
+  std::ofstream(file) << "H,CA,000042,2026-08-31T10:00:00Z,1\nT,0,0\n";
+  int socket_fd = -1;
+  const std::string target = RefusingTarget(&socket_fd);
+  Result upload = RunMbctl({"file", "upload", "CA", file, "--wait",
+                            "--target=" + target, "--timeout=5"});
+  Result download =
+      RunMbctl({"file", "download", "CA", "CA_000042.ack.csv",
+                "--out=" + file + ".ack", "--target=" + target, "--timeout=5"});
+  close(socket_fd);
+  EXPECT_EQ(upload.code, kExitUnreachable);
+  EXPECT_THAT(upload.err, StartsWith("error: UNAVAILABLE: "));
+  EXPECT_THAT(upload.err,
+              HasSubstr("is the settlement service running at " + target));
+  EXPECT_EQ(download.code, kExitUnreachable);
+  EXPECT_THAT(download.err, StartsWith("error: UNAVAILABLE: "));
+  EXPECT_FALSE(std::ifstream(file + ".ack").good())
+      << "a failed download leaves no file";
 }
 
 TEST(RunTest, UnreachableServiceExitsThree) {

@@ -1,12 +1,36 @@
 #include "tools/mbctl/commands.h"
 
 #include <cstdlib>
+#include <utility>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "mileagebank/accrual/v1/accrual.pb.h"
 #include "mileagebank/membership/v1/membership.pb.h"
 #include "mileagebank/redemption/v1/redemption.pb.h"
+#include "mileagebank/settlement/v1/settlement.pb.h"
 
 namespace mileagebank::mbctl {
+namespace {
+
+// --FLAG=CURRENCY_CODE:MINOR_UNITS, e.g. CNY:1250 for 12.50 yuan: amounts are
+// in the currency's minor unit, as with `accrual purchase --amount`.
+Alias MoneyAlias(std::string flag, std::string field) {
+  return {
+      .flag = std::move(flag),
+      .field = std::move(field),
+      .kind = AliasKind::kParts,
+      .parts = {.separator = ':', .fields = {"currency_code", "minor_units"}}};
+}
+
+// A statement's month, "2026-09".
+Positional PeriodPositional() {
+  return {.name = "PERIOD",
+          .field = "",
+          .parts = Parts{.separator = '-', .fields = {"year", "month"}}};
+}
+
+}  // namespace
 
 const std::vector<Service>& Services() {
   static const auto* const services = new std::vector<Service>{
@@ -22,6 +46,10 @@ const std::vector<Service>& Services() {
        .target_env = "MBCTL_REDEMPTION_TARGET",
        .default_target = "127.0.0.1:7103",
        .linked_descriptor = &redemption::v1::RedemptionRecord::descriptor},
+      {.name = "settlement",
+       .target_env = "MBCTL_SETTLEMENT_TARGET",
+       .default_target = "127.0.0.1:7104",
+       .linked_descriptor = &settlement::v1::Partner::descriptor},
   };
   return *services;
 }
@@ -678,8 +706,318 @@ const std::vector<Command>& Commands() {
        .aliases = {{"state", "states"},
                    {"page-size", "page.page_size"},
                    {"page-token", "page.page_token"}}},
+      // --- settlement --------------------------------------------------
+      // Prices are per 1,000 miles, CURRENCY_CODE:MINOR_UNITS (CNY:1250 is
+      // 12.50 yuan); an earning table is BOOKING_CLASS:PERCENT groups.
+      {.group = "partner",
+       .name = "add",
+       .service = "settlement",
+       .method = "/mileagebank.settlement.v1.Settlement/RegisterPartner",
+       .request_type = "mileagebank.settlement.v1.RegisterPartnerRequest",
+       .response_type = "mileagebank.settlement.v1.RegisterPartnerResponse",
+       .help = "Registers a partner with its contract (--sale-price=CNY:1250, "
+               "--class=F:150,...).",
+       .positionals = {{.name = "PARTNER", .field = "partner.partner_code"}},
+       .aliases = {{"name", "partner.name"},
+                   {"type", "partner.type"},
+                   {"currency", "partner.currency_code"},
+                   {"status", "partner.status"},
+                   MoneyAlias("sale-price", "partner.contract.mile_sale_price"),
+                   MoneyAlias("award-price", "partner.contract.award_price"),
+                   MoneyAlias("purchase-price",
+                              "partner.contract.mile_purchase_price"),
+                   {.flag = "class",
+                    .field = "partner.contract.earning_table",
+                    .kind = AliasKind::kParts,
+                    .parts = {.separator = ':',
+                              .fields = {"booking_class", "percent"}}},
+                   {"minimum", "partner.contract.minimum_miles"},
+                   {"channel", "actor.channel"},
+                   {"office", "actor.office_code"},
+                   {"operator", "actor.operator_id"}}},
+      {.group = "partner",
+       .name = "update",
+       .service = "settlement",
+       .method = "/mileagebank.settlement.v1.Settlement/UpdatePartner",
+       .request_type = "mileagebank.settlement.v1.UpdatePartnerRequest",
+       .response_type = "mileagebank.settlement.v1.UpdatePartnerResponse",
+       .help = "Changes the name or contract fields named by --mask (e.g. "
+               "contract.award_price).",
+       .positionals = {{.name = "PARTNER", .field = "partner_code"}},
+       .aliases = {{"name", "partner.name"},
+                   MoneyAlias("sale-price", "partner.contract.mile_sale_price"),
+                   MoneyAlias("award-price", "partner.contract.award_price"),
+                   MoneyAlias("purchase-price",
+                              "partner.contract.mile_purchase_price"),
+                   {.flag = "class",
+                    .field = "partner.contract.earning_table",
+                    .kind = AliasKind::kParts,
+                    .parts = {.separator = ':',
+                              .fields = {"booking_class", "percent"}}},
+                   {"minimum", "partner.contract.minimum_miles"},
+                   {"mask", "update_mask"},
+                   {"expected-version", "expected_version"},
+                   {"channel", "actor.channel"},
+                   {"office", "actor.office_code"},
+                   {"operator", "actor.operator_id"}}},
+      {.group = "partner",
+       .name = "suspend",
+       .service = "settlement",
+       .method = "/mileagebank.settlement.v1.Settlement/ChangePartnerStatus",
+       .request_type = "mileagebank.settlement.v1.ChangePartnerStatusRequest",
+       .response_type = "mileagebank.settlement.v1.ChangePartnerStatusResponse",
+       .help = "Suspends a partner: its files are refused and its activity "
+               "not credited.",
+       .positionals = {{.name = "PARTNER", .field = "partner_code"},
+                       {.name = "REASON", .field = "reason"}},
+       .aliases = {{"channel", "actor.channel"},
+                   {"office", "actor.office_code"},
+                   {"operator", "actor.operator_id"}},
+       .presets = {{"status", "SUSPENDED"}}},
+      {.group = "partner",
+       .name = "reactivate",
+       .service = "settlement",
+       .method = "/mileagebank.settlement.v1.Settlement/ChangePartnerStatus",
+       .request_type = "mileagebank.settlement.v1.ChangePartnerStatusRequest",
+       .response_type = "mileagebank.settlement.v1.ChangePartnerStatusResponse",
+       .help = "Makes a suspended partner ACTIVE again.",
+       .positionals = {{.name = "PARTNER", .field = "partner_code"},
+                       {.name = "REASON", .field = "reason"}},
+       .aliases = {{"channel", "actor.channel"},
+                   {"office", "actor.office_code"},
+                   {"operator", "actor.operator_id"}},
+       .presets = {{"status", "ACTIVE"}}},
+      {.group = "partner",
+       .name = "show",
+       .service = "settlement",
+       .method = "/mileagebank.settlement.v1.Settlement/GetPartner",
+       .request_type = "mileagebank.settlement.v1.GetPartnerRequest",
+       .response_type = "mileagebank.settlement.v1.GetPartnerResponse",
+       .help = "Shows a partner and its contract.",
+       .positionals = {{.name = "PARTNER", .field = "partner_code"}}},
+      {.group = "partner",
+       .name = "list",
+       .service = "settlement",
+       .method = "/mileagebank.settlement.v1.Settlement/ListPartners",
+       .request_type = "mileagebank.settlement.v1.ListPartnersRequest",
+       .response_type = "mileagebank.settlement.v1.ListPartnersResponse",
+       .help = "Lists partners by code (--type, --status to filter).",
+       .aliases = {{"type", "type"},
+                   {"status", "status"},
+                   {"page-size", "page.page_size"},
+                   {"page-token", "page.page_token"}}},
+      {.group = "partner",
+       .name = "earning-table",
+       .service = "settlement",
+       .method = "/mileagebank.settlement.v1.Settlement/GetEarningTable",
+       .request_type = "mileagebank.settlement.v1.GetEarningTableRequest",
+       .response_type = "mileagebank.settlement.v1.GetEarningTableResponse",
+       .help = "Shows the class earning table in force for an airline "
+               "partner.",
+       .positionals = {{.name = "PARTNER", .field = "partner_code"}}},
+      {.group = "file",
+       .name = "upload",
+       .service = "settlement",
+       .method = "/mileagebank.settlement.v1.Settlement/UploadAccrualFile",
+       .request_type = "mileagebank.settlement.v1.UploadAccrualFileRequest",
+       .response_type = "mileagebank.settlement.v1.UploadAccrualFileResponse",
+       .help = "Sends a partner's accrual file (named as FILE unless --name; "
+               "--wait: until processed).",
+       .positionals = {{.name = "PARTNER", .field = "metadata.partner_code"},
+                       {.name = "FILE", .field = "chunk", .stream = true}},
+       .aliases = {{"name", "metadata.file_name"}},
+       .call = CallKind::kUpload,
+       .wait = Wait{.group = "file",
+                    .name = "show",
+                    .id_field = "file.file_id",
+                    .state_field = "file.status",
+                    .final_states = {"ACCEPTED", "REFUSED"}}},
+      {.group = "file",
+       .name = "show",
+       .service = "settlement",
+       .method = "/mileagebank.settlement.v1.Settlement/GetAccrualFile",
+       .request_type = "mileagebank.settlement.v1.GetAccrualFileRequest",
+       .response_type = "mileagebank.settlement.v1.GetAccrualFileResponse",
+       .help = "Shows a received accrual file: status, refusal, progress.",
+       .positionals = {{.name = "FILE_ID", .field = "file_id"}}},
+      {.group = "file",
+       .name = "list",
+       .service = "settlement",
+       .method = "/mileagebank.settlement.v1.Settlement/ListAccrualFiles",
+       .request_type = "mileagebank.settlement.v1.ListAccrualFilesRequest",
+       .response_type = "mileagebank.settlement.v1.ListAccrualFilesResponse",
+       .help = "Lists received accrual files, newest first (--partner, "
+               "--status to filter).",
+       .aliases = {{"partner", "partner_code"},
+                   {"status", "statuses"},
+                   {"page-size", "page.page_size"},
+                   {"page-token", "page.page_token"}}},
+      {.group = "file",
+       .name = "ack",
+       .service = "settlement",
+       .method = "/mileagebank.settlement.v1.Settlement/GetAcknowledgement",
+       .request_type = "mileagebank.settlement.v1.GetAcknowledgementRequest",
+       .response_type = "mileagebank.settlement.v1.GetAcknowledgementResponse",
+       .help = "Shows a processed file's acknowledgement, every record.",
+       .positionals = {{.name = "FILE_ID", .field = "file_id"}},
+       .aliases = {{"page-size", "page.page_size"}},
+       .call = CallKind::kAllPages},
+      {.group = "file",
+       .name = "download",
+       .service = "settlement",
+       .method = "/mileagebank.settlement.v1.Settlement/DownloadFile",
+       .request_type = "mileagebank.settlement.v1.DownloadFileRequest",
+       .response_type = "mileagebank.settlement.v1.DownloadFileResponse",
+       .help = "Fetches a file of a partner's outbox (--out=PATH, default its "
+               "name here).",
+       .positionals = {{.name = "PARTNER", .field = "partner_code"},
+                       {.name = "NAME", .field = "file_name"}},
+       .call = CallKind::kDownload},
+      {.group = "outbox",
+       .name = "list",
+       .service = "settlement",
+       .method = "/mileagebank.settlement.v1.Settlement/ListOutboxFiles",
+       .request_type = "mileagebank.settlement.v1.ListOutboxFilesRequest",
+       .response_type = "mileagebank.settlement.v1.ListOutboxFilesResponse",
+       .help = "Lists the files in a partner's outbox, oldest first (--kind "
+               "to filter).",
+       .positionals = {{.name = "PARTNER", .field = "partner_code"}},
+       .aliases = {{"kind", "kind"},
+                   {"page-size", "page.page_size"},
+                   {"page-token", "page.page_token"}}},
+      {.group = "outbound",
+       .name = "submit",
+       .service = "settlement",
+       .method = "/mileagebank.settlement.v1.Settlement/SubmitOutboundFlights",
+       .request_type = "mileagebank.settlement.v1.SubmitOutboundFlightsRequest",
+       .response_type =
+           "mileagebank.settlement.v1.SubmitOutboundFlightsResponse",
+       .help = "Records own flights of partner programmes' members, given as "
+               "--request=JSON or @FILE."},
+      {.group = "outbound",
+       .name = "generate",
+       .service = "settlement",
+       .method = "/mileagebank.settlement.v1.Settlement/GenerateOutboundFiles",
+       .request_type = "mileagebank.settlement.v1.GenerateOutboundFilesRequest",
+       .response_type =
+           "mileagebank.settlement.v1.GenerateOutboundFilesResponse",
+       .help = "Writes DATE's outbound files (runs daily by itself).",
+       .positionals = {{.name = "DATE", .field = "file_date"}},
+       .aliases = {{"channel", "actor.channel"},
+                   {"office", "actor.office_code"},
+                   {"operator", "actor.operator_id"}}},
+      {.group = "outbound",
+       .name = "list",
+       .service = "settlement",
+       .method = "/mileagebank.settlement.v1.Settlement/ListOutboundRecords",
+       .request_type = "mileagebank.settlement.v1.ListOutboundRecordsRequest",
+       .response_type = "mileagebank.settlement.v1.ListOutboundRecordsResponse",
+       .help = "Lists outbound records, oldest first (--partner, --status, "
+               "e.g. OUTBOUND_REJECTED).",
+       .aliases = {{"partner", "partner_code"},
+                   {"status", "statuses"},
+                   {"page-size", "page.page_size"},
+                   {"page-token", "page.page_token"}}},
+      {.group = "outbound",
+       .name = "resend",
+       .service = "settlement",
+       .method = "/mileagebank.settlement.v1.Settlement/ResendOutboundRecord",
+       .request_type = "mileagebank.settlement.v1.ResendOutboundRecordRequest",
+       .response_type =
+           "mileagebank.settlement.v1.ResendOutboundRecordResponse",
+       .help = "Corrects a rejected outbound record (fields named by --mask) "
+               "and queues it again.",
+       .positionals = {{.name = "RECORD_ID", .field = "record_id"}},
+       .aliases = {{"member", "corrections.partner_member_number"},
+                   {"family", "corrections.family_name"},
+                   {"given", "corrections.given_name"},
+                   {"flight", "corrections.flight_number"},
+                   {"date", "corrections.flight_date"},
+                   {"from", "corrections.origin"},
+                   {"to", "corrections.destination"},
+                   {"class", "corrections.booking_class"},
+                   {"mask", "update_mask"},
+                   {"expected-version", "expected_version"},
+                   {"channel", "actor.channel"},
+                   {"office", "actor.office_code"},
+                   {"operator", "actor.operator_id"}}},
+      {.group = "outbound",
+       .name = "upload-ack",
+       .service = "settlement",
+       .method = "/mileagebank.settlement.v1.Settlement/"
+                 "UploadOutboundAcknowledgement",
+       .request_type =
+           "mileagebank.settlement.v1.UploadOutboundAcknowledgementRequest",
+       .response_type =
+           "mileagebank.settlement.v1.UploadOutboundAcknowledgementResponse",
+       .help = "Sends a partner's acknowledgement of an outbound file, as its "
+               "inbox would.",
+       .positionals = {{.name = "PARTNER", .field = "metadata.partner_code"},
+                       {.name = "FILE", .field = "chunk", .stream = true}},
+       .aliases = {{"name", "metadata.file_name"}},
+       .call = CallKind::kUpload},
+      {.group = "statement",
+       .name = "show",
+       .service = "settlement",
+       .method = "/mileagebank.settlement.v1.Settlement/GetStatement",
+       .request_type = "mileagebank.settlement.v1.GetStatementRequest",
+       .response_type = "mileagebank.settlement.v1.GetStatementResponse",
+       .help = "Shows a partner's statement for a month (PERIOD 2026-09): "
+               "figures so far, or as issued.",
+       .positionals = {{.name = "PARTNER", .field = "partner_code"},
+                       PeriodPositional()}},
+      {.group = "statement",
+       .name = "list",
+       .service = "settlement",
+       .method = "/mileagebank.settlement.v1.Settlement/ListStatements",
+       .request_type = "mileagebank.settlement.v1.ListStatementsRequest",
+       .response_type = "mileagebank.settlement.v1.ListStatementsResponse",
+       .help = "Lists statements, newest month first (--partner, --status to "
+               "filter).",
+       .aliases = {{"partner", "partner_code"},
+                   {"status", "statuses"},
+                   {"page-size", "page.page_size"},
+                   {"page-token", "page.page_token"}}},
+      {.group = "statement",
+       .name = "issue",
+       .service = "settlement",
+       .method = "/mileagebank.settlement.v1.Settlement/IssueStatement",
+       .request_type = "mileagebank.settlement.v1.IssueStatementRequest",
+       .response_type = "mileagebank.settlement.v1.IssueStatementResponse",
+       .help = "Freezes an ended month's statement and writes its file to "
+               "the outbox.",
+       .positionals = {{.name = "PARTNER", .field = "partner_code"},
+                       PeriodPositional()},
+       .aliases = {{"channel", "actor.channel"},
+                   {"office", "actor.office_code"},
+                   {"operator", "actor.operator_id"}}},
+      {.group = "statement",
+       .name = "settle",
+       .service = "settlement",
+       .method = "/mileagebank.settlement.v1.Settlement/SettleStatement",
+       .request_type = "mileagebank.settlement.v1.SettleStatementRequest",
+       .response_type = "mileagebank.settlement.v1.SettleStatementResponse",
+       .help = "Records the payment of an issued statement (--amount=CNY:-1250 "
+               "when the bank paid).",
+       .positionals = {{.name = "PARTNER", .field = "partner_code"},
+                       PeriodPositional()},
+       .aliases = {MoneyAlias("amount", "payment.amount"),
+                   {"paid-on", "payment.paid_on"},
+                   {"reference", "payment.payment_reference"},
+                   {"channel", "actor.channel"},
+                   {"office", "actor.office_code"},
+                   {"operator", "actor.operator_id"}}},
   };
   return *commands;
+}
+
+std::string PartsSyntax(const Parts& parts) {
+  std::string syntax;
+  for (const std::string& field : parts.fields) {
+    if (!syntax.empty()) syntax.push_back(parts.separator);
+    absl::StrAppend(&syntax, absl::AsciiStrToUpper(field));
+  }
+  return syntax;
 }
 
 const Command* FindCommand(absl::string_view group, absl::string_view name) {

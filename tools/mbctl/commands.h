@@ -22,13 +22,24 @@
 //   {.flag = "out", .field = "itinerary.outbound.segments",
 //    .kind = AliasKind::kSegment}
 //
-// makes `--out=FM1501/2026-12-01/PEK-PVG` add that segment.
+// makes `--out=FM1501/2026-12-01/PEK-PVG` add that segment. A value in parts
+// (Parts) sets several fields from one word:
+//
+//   {.flag = "sale-price", .field = "partner.contract.mile_sale_price",
+//    .kind = AliasKind::kParts,
+//    .parts = {.separator = ':', .fields = {"currency_code", "minor_units"}}}
+//
+// makes `--sale-price=CNY:1250` set a Money of 12.50 yuan. Most commands make
+// one unary call; CallKind names the others (all pages of a list, a file
+// streamed up or down).
 //
 // Thread-safe: the tables are built once and never change.
 #ifndef MILEAGEBANK_TOOLS_MBCTL_COMMANDS_H_
 #define MILEAGEBANK_TOOLS_MBCTL_COMMANDS_H_
 
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/string_view.h"
@@ -51,6 +62,15 @@ struct Service {
   const google::protobuf::Descriptor* (*linked_descriptor)();
 };
 
+// A value written in parts, each setting one field of a message: with
+// separator ':' and fields {"currency_code", "minor_units"}, "CNY:1250" sets
+// both. Every part is read as its field's own flag would be
+// (request_builder.h).
+struct Parts {
+  char separator = ':';
+  std::vector<std::string> fields;
+};
+
 // A positional argument: the n-th word after the command sets `field`.
 struct Positional {
   // Shown in usage, e.g. "MEMBER_NUMBER".
@@ -64,6 +84,14 @@ struct Positional {
   // "[NAME]" in usage). Optional positionals follow the required ones
   // (tested).
   bool optional = false;
+  // Set: the argument is written in these parts, setting those fields of
+  // the message at `field` ("" for the request itself): PERIOD "2026-09"
+  // sets year and month.
+  std::optional<Parts> parts;
+  // CallKind::kUpload only: the argument names a local file whose bytes
+  // follow the request, 1 MiB per message, each message holding nothing but
+  // `field` (a bytes field). The request itself does not hold them.
+  bool stream = false;
 };
 
 // How an alias's value is read.
@@ -76,6 +104,11 @@ enum class AliasKind {
   // per flag, in order (--out=... --out=... for a connection); a singular
   // one is replaced.
   kSegment,
+  // A value in Alias::parts, e.g. CNY:1250, setting those fields of the
+  // message at `field`. A list of messages gets one element per group, the
+  // groups separated by commas (--class=F:150,J:125) or given as flags
+  // (--class=F:150 --class=J:125); a singular message is replaced.
+  kParts,
 };
 
 // A short flag for a long field path: --family for --profile.family_name.
@@ -85,6 +118,41 @@ struct Alias {
   // Dotted path of the request field, e.g. "profile.family_name".
   std::string field;
   AliasKind kind = AliasKind::kField;
+  // kParts: how the value is split.
+  Parts parts;
+};
+
+// How a command calls its method.
+enum class CallKind {
+  // One request, one response.
+  kUnary,
+  // A list read to its end: the request again with page.page_token set to
+  // the reply's page.next_page_token until that is empty, the replies merged
+  // (lists appended) into one, printed without its page.
+  kAllPages,
+  // Client streaming: the request, then the bytes of the Positional::stream
+  // file in messages of the same type. When the request has an unset
+  // metadata.file_name, it gets the local file's base name.
+  kUpload,
+  // Server streaming: the first reply describes the file (its `file` field
+  // holding file_name, size_bytes and sha256, as
+  // mileagebank.settlement.v1.OutboxFile does), the replies after it hold
+  // the bytes in `chunk`. They are written to --out (default: the file's
+  // name in the current folder), and kept only when their size and SHA-256
+  // are the ones the first reply announced.
+  kDownload,
+};
+
+// How `--wait` follows an upload to its end: the command `group name` is
+// called with the upload reply's `id_field` as its first argument until its
+// reply's `state_field` (an enum) holds one of `final_states`. That reply is
+// then printed instead of the upload's.
+struct Wait {
+  std::string group;
+  std::string name;
+  std::string id_field;
+  std::string state_field;
+  std::vector<std::string> final_states;
 };
 
 struct Command {
@@ -102,11 +170,21 @@ struct Command {
   std::string help;
   std::vector<Positional> positionals;
   std::vector<Alias> aliases;
+  // Fields set before the arguments and flags, as (path, value): `partner
+  // suspend` is ChangePartnerStatus with status SUSPENDED.
+  std::vector<std::pair<std::string, std::string>> presets;
+  CallKind call = CallKind::kUnary;
+  // kUpload: what --wait does; unset, the command has no --wait.
+  std::optional<Wait> wait;
 };
 
 // Every service, and every command in the order `mbctl help` lists them.
 const std::vector<Service>& Services();
 const std::vector<Command>& Commands();
+
+// How a value in `parts` is written, e.g. "CURRENCY_CODE:MINOR_UNITS" or
+// "YEAR-MONTH": the field names in upper case between separators.
+std::string PartsSyntax(const Parts& parts);
 
 // The command `<group> <name>`, or nullptr.
 const Command* FindCommand(absl::string_view group, absl::string_view name);

@@ -39,6 +39,28 @@ const FieldDescriptor* FieldAt(const Descriptor* descriptor,
   return field;
 }
 
+// "/pkg.Service/Method" is pkg.Service.Method in the pool.
+const google::protobuf::MethodDescriptor* MethodOf(const Command& command) {
+  std::vector<std::string> parts = absl::StrSplit(command.method, '/');
+  if (parts.size() != 3) return nullptr;
+  return google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(
+      absl::StrCat(parts[1], ".", parts[2]));
+}
+
+// Each part names a singular field of `message` that one word sets.
+void ExpectPartsAreFieldsOf(const Parts& parts, const Descriptor* message) {
+  ASSERT_NE(message, nullptr);
+  EXPECT_GE(parts.fields.size(), 2u);
+  for (const std::string& name : parts.fields) {
+    const FieldDescriptor* field = message->FindFieldByName(name);
+    ASSERT_NE(field, nullptr) << message->full_name() << "." << name;
+    EXPECT_FALSE(field->is_repeated()) << name;
+    EXPECT_TRUE(field->message_type() == nullptr ||
+                kValueMessages.count(field->message_type()->full_name()) == 1)
+        << name;
+  }
+}
+
 TEST(CommandsTest, ServicesNameTheirTargetVariable) {
   for (const Service& service : Services()) {
     EXPECT_EQ(
@@ -83,8 +105,25 @@ TEST(CommandsTest, PositionalsAndAliasesNameRequestFields) {
     const Descriptor* request = FindMessageType(command.request_type);
     ASSERT_NE(request, nullptr);
     for (const Positional& positional : command.positionals) {
+      if (positional.parts.has_value()) {
+        const Descriptor* holder = request;
+        if (!positional.field.empty()) {
+          const FieldDescriptor* field = FieldAt(request, positional.field);
+          ASSERT_NE(field, nullptr) << positional.field;
+          holder = field->message_type();
+        }
+        ExpectPartsAreFieldsOf(*positional.parts, holder);
+        continue;
+      }
       const FieldDescriptor* field = FieldAt(request, positional.field);
       ASSERT_NE(field, nullptr) << positional.field;
+      if (positional.stream) {
+        EXPECT_EQ(command.call, CallKind::kUpload);
+        EXPECT_EQ(field->type(), FieldDescriptor::TYPE_BYTES);
+        EXPECT_NE(field->real_containing_oneof(), nullptr)
+            << "the request must carry either the chunk or the rest";
+        continue;
+      }
       EXPECT_FALSE(field->is_repeated()) << positional.field;
       // A message only if one word sets it, as a date does.
       if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
@@ -101,6 +140,10 @@ TEST(CommandsTest, PositionalsAndAliasesNameRequestFields) {
       ASSERT_NE(field, nullptr) << alias.field;
       EXPECT_EQ(global_flags.count(alias.flag), 0u) << alias.flag;
       EXPECT_TRUE(flags.insert(alias.flag).second) << alias.flag;
+      if (alias.kind == AliasKind::kParts) {
+        ASSERT_NE(field->message_type(), nullptr) << alias.field;
+        ExpectPartsAreFieldsOf(alias.parts, field->message_type());
+      }
       // A plain alias sets one value: a scalar, or a message one word sets.
       if (alias.kind == AliasKind::kField &&
           field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
@@ -144,6 +187,119 @@ TEST(CommandsTest, SegmentAliasesNameSegments) {
     }
   }
   EXPECT_GT(segment_aliases, 0);
+}
+
+// The shapes that CallKind and Wait rely on, as commands.h describes them.
+TEST(CommandsTest, CallKindsFindTheFieldsTheyUse) {
+  int uploads = 0, downloads = 0, all_pages = 0;
+  for (const Command& command : Commands()) {
+    SCOPED_TRACE(command.group + " " + command.name);
+    const Descriptor* request = FindMessageType(command.request_type);
+    const Descriptor* response = FindMessageType(command.response_type);
+    ASSERT_NE(request, nullptr);
+    ASSERT_NE(response, nullptr);
+    int streamed = 0;
+    for (const Positional& positional : command.positionals) {
+      streamed += positional.stream;
+    }
+    EXPECT_EQ(streamed, command.call == CallKind::kUpload ? 1 : 0);
+    EXPECT_TRUE(!command.wait.has_value() || command.call == CallKind::kUpload);
+    switch (command.call) {
+      case CallKind::kUnary:
+        break;
+      case CallKind::kAllPages: {
+        ++all_pages;
+        const FieldDescriptor* token = FieldAt(request, "page.page_token");
+        ASSERT_NE(token, nullptr);
+        EXPECT_EQ(token->cpp_type(), FieldDescriptor::CPPTYPE_STRING);
+        const FieldDescriptor* next = FieldAt(response, "page.next_page_token");
+        ASSERT_NE(next, nullptr);
+        EXPECT_EQ(next->cpp_type(), FieldDescriptor::CPPTYPE_STRING);
+        break;
+      }
+      case CallKind::kUpload: {
+        ++uploads;
+        const FieldDescriptor* name = FieldAt(request, "metadata.file_name");
+        ASSERT_NE(name, nullptr);
+        EXPECT_EQ(name->cpp_type(), FieldDescriptor::CPPTYPE_STRING);
+        break;
+      }
+      case CallKind::kDownload: {
+        ++downloads;
+        const FieldDescriptor* chunk = response->FindFieldByName("chunk");
+        ASSERT_NE(chunk, nullptr);
+        EXPECT_EQ(chunk->type(), FieldDescriptor::TYPE_BYTES);
+        EXPECT_EQ(FieldAt(response, "file.file_name")->cpp_type(),
+                  FieldDescriptor::CPPTYPE_STRING);
+        EXPECT_EQ(FieldAt(response, "file.sha256")->cpp_type(),
+                  FieldDescriptor::CPPTYPE_STRING);
+        EXPECT_EQ(FieldAt(response, "file.size_bytes")->cpp_type(),
+                  FieldDescriptor::CPPTYPE_INT64);
+        break;
+      }
+    }
+    // The method streams the way the command calls it.
+    const google::protobuf::MethodDescriptor* method = MethodOf(command);
+    ASSERT_NE(method, nullptr);
+    EXPECT_EQ(method->client_streaming(), command.call == CallKind::kUpload);
+    EXPECT_EQ(method->server_streaming(), command.call == CallKind::kDownload);
+  }
+  EXPECT_GT(uploads, 0);
+  EXPECT_GT(downloads, 0);
+  EXPECT_GT(all_pages, 0);
+}
+
+TEST(CommandsTest, WaitPollsACommandWithTheUploadedId) {
+  for (const Command& command : Commands()) {
+    if (!command.wait.has_value()) continue;
+    SCOPED_TRACE(command.group + " " + command.name);
+    const Wait& wait = *command.wait;
+    const Command* poll = FindCommand(wait.group, wait.name);
+    ASSERT_NE(poll, nullptr);
+    ASSERT_FALSE(poll->positionals.empty());
+    EXPECT_EQ(poll->call, CallKind::kUnary);
+    const FieldDescriptor* id =
+        FieldAt(FindMessageType(command.response_type), wait.id_field);
+    ASSERT_NE(id, nullptr);
+    EXPECT_EQ(id->cpp_type(), FieldDescriptor::CPPTYPE_STRING);
+    const FieldDescriptor* state =
+        FieldAt(FindMessageType(poll->response_type), wait.state_field);
+    ASSERT_NE(state, nullptr);
+    ASSERT_EQ(state->cpp_type(), FieldDescriptor::CPPTYPE_ENUM);
+    ASSERT_FALSE(wait.final_states.empty());
+    for (const std::string& final_state : wait.final_states) {
+      EXPECT_NE(state->enum_type()->FindValueByName(final_state), nullptr)
+          << final_state;
+    }
+  }
+}
+
+// --wait and --out are options, so no flag of those commands may mean a
+// request field of that name.
+TEST(CommandsTest, OptionsDoNotShadowFields) {
+  for (const Command& command : Commands()) {
+    const Descriptor* request = FindMessageType(command.request_type);
+    ASSERT_NE(request, nullptr);
+    std::vector<std::string> options;
+    if (command.wait.has_value()) options.push_back("wait");
+    if (command.call == CallKind::kDownload) options.push_back("out");
+    for (const std::string& option : options) {
+      EXPECT_EQ(request->FindFieldByName(option), nullptr)
+          << command.group << " " << command.name << " " << option;
+      for (const Alias& alias : command.aliases) {
+        EXPECT_NE(alias.flag, option)
+            << command.group << " " << command.name << " " << option;
+      }
+    }
+  }
+}
+
+TEST(CommandsTest, PartsSyntaxNamesTheFields) {
+  EXPECT_EQ(PartsSyntax(
+                {.separator = ':', .fields = {"currency_code", "minor_units"}}),
+            "CURRENCY_CODE:MINOR_UNITS");
+  EXPECT_EQ(PartsSyntax({.separator = '-', .fields = {"year", "month"}}),
+            "YEAR-MONTH");
 }
 
 TEST(CommandsTest, OptionalPositionalsComeLast) {
@@ -213,6 +369,15 @@ TEST(CommandsTest, FindsCommandsAndGroups) {
             "MBCTL_REDEMPTION_TARGET");
   EXPECT_EQ(ServiceOf(*FindCommand("award", "set-seats")).default_target,
             "127.0.0.1:7103");
+  for (const char* group :
+       {"partner", "file", "outbox", "outbound", "statement"}) {
+    EXPECT_TRUE(IsGroup(group)) << group;
+  }
+  ASSERT_NE(FindCommand("partner", "list"), nullptr);
+  EXPECT_EQ(ServiceOf(*FindCommand("partner", "list")).target_env,
+            "MBCTL_SETTLEMENT_TARGET");
+  EXPECT_EQ(ServiceOf(*FindCommand("partner", "list")).default_target,
+            "127.0.0.1:7104");
 }
 
 }  // namespace

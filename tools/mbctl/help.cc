@@ -22,7 +22,8 @@ constexpr absl::string_view kGlobalFlags =
     "Global flags, accepted anywhere on the line:\n"
     "  --target=HOST:PORT  the service's address (default: the group's "
     "variable, else its default address)\n"
-    "  --timeout=SECONDS   deadline of the call (default 10)\n"
+    "  --timeout=SECONDS   deadline of the call (default 10; 3600 for a "
+    "file upload or download)\n"
     "  --json              print the response as protobuf JSON\n"
     "  --request=JSON      the whole request as protobuf JSON (or @FILE); "
     "the other flags apply after it\n"
@@ -142,8 +143,33 @@ std::string ListOnTheWay(const Descriptor* descriptor, absl::string_view path) {
   return "";
 }
 
+// The left column of an alias in a command's help.
+std::string AliasFlag(const Descriptor* request, const Alias& alias) {
+  if (alias.kind == AliasKind::kSegment) {
+    return absl::StrCat("--", alias.flag, "=FLIGHT");
+  }
+  if (alias.kind == AliasKind::kParts) {
+    const FieldDescriptor* field =
+        request == nullptr ? nullptr : FieldAt(request, alias.field);
+    return absl::StrCat(
+        "--", alias.flag, "=", PartsSyntax(alias.parts),
+        field != nullptr && field->is_repeated() ? "[,...]" : "");
+  }
+  return absl::StrCat("--", alias.flag);
+}
+
 // The right column of an alias in a command's help.
 std::string AliasText(const Descriptor* request, const Alias& alias) {
+  if (alias.kind == AliasKind::kParts) {
+    const std::string fields = absl::StrJoin(alias.parts.fields, " and ");
+    const FieldDescriptor* field =
+        request == nullptr ? nullptr : FieldAt(request, alias.field);
+    if (field != nullptr && field->is_repeated()) {
+      return absl::StrCat("adds to ", alias.field, " one element per group, ",
+                          "setting its ", fields, " (repeatable)");
+    }
+    return absl::StrCat("sets ", fields, " of ", alias.field);
+  }
   if (alias.kind == AliasKind::kSegment) {
     const FieldDescriptor* field =
         request == nullptr ? nullptr : FieldAt(request, alias.field);
@@ -257,18 +283,54 @@ std::string CommandUsage(const Command& command) {
   if (!command.positionals.empty()) {
     std::vector<std::pair<std::string, std::string>> rows;
     for (const Positional& positional : command.positionals) {
+      std::string text;
+      if (positional.stream) {
+        text = absl::StrCat("the local file sent after the request, 1 MiB per ",
+                            positional.field, " message");
+      } else if (positional.parts.has_value()) {
+        text = absl::StrCat(PartsSyntax(*positional.parts), ": sets ",
+                            absl::StrJoin(positional.parts->fields, " and "),
+                            positional.field.empty()
+                                ? ""
+                                : absl::StrCat(" of ", positional.field));
+      } else if (positional.file) {
+        text = absl::StrCat("the file whose content sets ", positional.field,
+                            " (or give --", positional.field, "=@FILE)");
+      } else {
+        text = absl::StrCat("sets ", positional.field, " (or give --",
+                            positional.field, "=...)");
+      }
       rows.emplace_back(
           ArgumentText(positional),
-          absl::StrCat(
-              positional.optional ? "optional: " : "",
-              positional.file
-                  ? absl::StrCat("the file whose content sets ",
-                                 positional.field, " (or give --",
-                                 positional.field, "=@FILE)")
-                  : absl::StrCat("sets ", positional.field, " (or give --",
-                                 positional.field, "=...)")));
+          absl::StrCat(positional.optional ? "optional: " : "", text));
     }
     absl::StrAppend(&out, "\nArguments:\n", Columns(rows));
+  }
+  std::vector<std::pair<std::string, std::string>> options;
+  if (command.wait.has_value()) {
+    options.emplace_back(
+        "--wait",
+        absl::StrCat("then call `mbctl ", command.wait->group, " ",
+                     command.wait->name, "` until ", command.wait->state_field,
+                     " is ", absl::StrJoin(command.wait->final_states, " or "),
+                     ", and print that"));
+  }
+  if (command.call == CallKind::kDownload) {
+    options.emplace_back("--out=PATH",
+                         "where to write the file (default: its name, in the "
+                         "current folder); kept only if its size and SHA-256 "
+                         "are as announced");
+  }
+  if (!options.empty()) {
+    absl::StrAppend(&out, "\nOptions:\n", Columns(options));
+  }
+  if (command.call == CallKind::kAllPages) {
+    absl::StrAppend(&out,
+                    "\nReads every page (page.page_token) and prints them as "
+                    "one.\n");
+  }
+  for (const auto& [path, value] : command.presets) {
+    absl::StrAppend(&out, "\nSets ", path, " to ", value, ".\n");
   }
   const Descriptor* request = FindMessageType(command.request_type);
   if (request != nullptr) {
@@ -279,11 +341,8 @@ std::string CommandUsage(const Command& command) {
     std::vector<std::pair<std::string, std::string>> rows;
     bool segments = false;
     for (const Alias& alias : command.aliases) {
-      const bool segment = alias.kind == AliasKind::kSegment;
-      segments |= segment;
-      rows.emplace_back(
-          absl::StrCat("--", alias.flag, segment ? "=FLIGHT" : ""),
-          AliasText(request, alias));
+      segments |= alias.kind == AliasKind::kSegment;
+      rows.emplace_back(AliasFlag(request, alias), AliasText(request, alias));
     }
     absl::StrAppend(&out, "\nAliases:\n", Columns(rows));
     if (segments) {

@@ -1,29 +1,63 @@
 #!/bin/bash
-# End-to-end: starts the real membership service on a free port and drives
-# it with mbctl, checking output and exit codes (0 done, 1 refused,
-# 2 usage error, 3 unreachable).
+# End-to-end: starts the real membership and settlement services on free
+# ports and drives them with mbctl, checking output and exit codes (0 done,
+# 1 refused, 2 usage error, 3 unreachable).
 set -euo pipefail
 
 readonly MEMBERSHIP="$TEST_SRCDIR/mileagebank/services/membership/membership"
+readonly SETTLEMENT="$TEST_SRCDIR/mileagebank/services/settlement/settlement"
 readonly MBCTL="$TEST_SRCDIR/mileagebank/tools/mbctl/mbctl"
-readonly DATA="$TEST_TMPDIR/data"
-readonly PORTS="$TEST_TMPDIR/ports"
-readonly LOG="$TEST_TMPDIR/membership.log"
 
-server_pid=""
-stop_server() {
-  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid"
-    wait "$server_pid" || true
-  fi
+declare -A server_pids=()
+stop_servers() {
+  for name in "${!server_pids[@]}"; do
+    local pid="${server_pids[$name]}"
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid"
+      wait "$pid" || true
+    fi
+  done
 }
-trap stop_server EXIT
+trap stop_servers EXIT
 
 fail() {
   echo "FAIL: $*" >&2
-  echo "--- membership log:" >&2
-  cat "$LOG" >&2 || true
+  for log in "$TEST_TMPDIR"/*.log; do
+    echo "--- $log:" >&2
+    cat "$log" >&2 || true
+  done
   exit 1
+}
+
+# Starts service $1 (binary $2, then its flags) with its own data folder;
+# leaves its gRPC port in $port.
+start_service() {
+  local name=$1 binary=$2
+  shift 2
+  local data="$TEST_TMPDIR/$name-data" ports="$TEST_TMPDIR/$name.ports"
+  rm -rf "$data" "$ports"
+  mkdir -p "$data"
+  "$binary" --server.data_dir="$data" --server.port_file="$ports" "$@" \
+    >"$TEST_TMPDIR/$name.log" 2>&1 &
+  server_pids[$name]=$!
+  for _ in $(seq 1 300); do
+    [[ -s "$ports" ]] && break
+    kill -0 "${server_pids[$name]}" 2>/dev/null ||
+      fail "$name exited before serving"
+    sleep 0.1
+  done
+  [[ -s "$ports" ]] || fail "$name wrote no port file"
+  port="$(sed -n 's/^grpc_port=//p' "$ports")"
+  [[ -n "$port" ]] || fail "no grpc_port in $ports"
+}
+
+# Stops service $1 with SIGTERM; it must exit 0.
+stop_service() {
+  local name=$1 status=0
+  kill -TERM "${server_pids[$name]}"
+  wait "${server_pids[$name]}" || status=$?
+  unset "server_pids[$name]"
+  [[ "$status" == 0 ]] || fail "$name exited $status on SIGTERM"
 }
 
 # Runs mbctl; leaves its exit code in $code, its output in $out and $err.
@@ -62,21 +96,18 @@ luhn_valid() {
   ((sum % 10 == 0))
 }
 
-# --- start the service -----------------------------------------------------
-rm -rf "$DATA" "$PORTS"
-mkdir -p "$DATA"
-"$MEMBERSHIP" --server.data_dir="$DATA" --server.port_file="$PORTS" \
-  --password_hash_memory_kib=8 --password_hash_ops=1 >"$LOG" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 300); do
-  [[ -s "$PORTS" ]] && break
-  kill -0 "$server_pid" 2>/dev/null || fail "membership exited before serving"
-  sleep 0.1
-done
-[[ -s "$PORTS" ]] || fail "membership wrote no port file"
-port="$(sed -n 's/^grpc_port=//p' "$PORTS")"
-[[ -n "$port" ]] || fail "no grpc_port in $PORTS"
+# --- start the services ----------------------------------------------------
+start_service membership "$MEMBERSHIP" \
+  --password_hash_memory_kib=8 --password_hash_ops=1
+membership_port=$port
 export MBCTL_MEMBERSHIP_TARGET="127.0.0.1:$port"
+# Accrual and redemption are not started: nothing here credits records or
+# reads statements, so their addresses refuse connections.
+start_service settlement "$SETTLEMENT" \
+  --membership_target="127.0.0.1:$membership_port" \
+  --accrual_target=127.0.0.1:1 --redemption_target=127.0.0.1:1 \
+  --disable_daily_outbound=true
+export MBCTL_SETTLEMENT_TARGET="127.0.0.1:$port"
 
 # --- enrol -----------------------------------------------------------------
 run member enrol --family=Wang --given=Li --birth=1985-04-12 \
@@ -98,7 +129,7 @@ expect_out "^  member_number: $number\$"
 expect_out '^    family_name: Wang$'
 expect_out '^      type: PASSPORT$'
 
-run --json member get "$number" --target="127.0.0.1:$port"
+run --json member get "$number" --target="127.0.0.1:$membership_port"
 expect_code 0
 expect_out "\"memberNumber\": \"$number\""
 expect_out '"familyName": "Wang"'
@@ -155,15 +186,142 @@ expect_code 0
 expect_out '^imported: 1$'
 expect_out '^rejected: 0$'
 
-# --- stop the service; it is then unreachable ------------------------------
-kill -TERM "$server_pid"
-server_status=0
-wait "$server_pid" || server_status=$?
-server_pid=""
-[[ "$server_status" == 0 ]] || fail "membership exited $server_status on SIGTERM"
+# --- settlement: partners ----------------------------------------------------
+run partner add CA --name="Air China" --type=AIRLINE --currency=CNY \
+  --sale-price=CNY:1250 --award-price=CNY:900 --purchase-price=CNY:1100 \
+  --class=F:150,J:125 --class=Y:100 --operator=OP1
+expect_code 0
+expect_out '^  partner_code: CA$'
+expect_out '^  status: ACTIVE$'
+expect_out '^  version: 1$'
+expect_out '^      minor_units: 1250$'
+expect_out '^      - booking_class: J$'
+
+run partner add HILTON --name=Hilton --type=hotel --currency=USD \
+  --sale-price=USD:800 --operator=OP1
+expect_code 0
+expect_out '^    mile_sale_price:$'
+
+# The code is the idempotency key: the same partner again is the same reply,
+# another partner under the code is refused, naming what holds it.
+run partner add HILTON --name=Hilton --type=hotel --currency=USD \
+  --sale-price=USD:800 --operator=OP1
+expect_code 0
+expect_out '^  version: 1$'
+run partner add HILTON --name="Hilton Worldwide" --type=hotel --currency=USD \
+  --sale-price=USD:800 --operator=OP1
+expect_code 1
+expect_err '^error: ALREADY_EXISTS: '
+
+run partner add MU --name="China Eastern" --type=AIRLINE --currency=CNY \
+  --sale-price=CNY:12.50 --operator=OP1
+expect_code 2
+expect_err 'MINOR_UNITS must be an integer'
+
+run partner list
+expect_code 0
+expect_out '^  - partner_code: CA$'
+expect_out '^  - partner_code: HILTON$'
+
+run partner list --type=HOTEL
+expect_code 0
+expect_out '^  - partner_code: HILTON$'
+if grep -q 'partner_code: CA' <<<"$out"; then fail "--type=HOTEL listed CA"; fi
+
+run partner show CA --json
+expect_code 0
+expect_out '"partnerCode": "CA"'
+expect_out '"minorUnits": "900"'
+
+run partner earning-table CA
+expect_code 0
+expect_out '^  - booking_class: F$'
+expect_out '^default_table: false$'
+
+run partner update CA --name="Air China Limited" --mask=name \
+  --expected-version=1 --operator=OP1
+expect_code 0
+expect_out '^  name: Air China Limited$'
+expect_out '^  version: 2$'
+
+run partner update CA --name="Air China" --mask=name --expected-version=1 \
+  --operator=OP1
+expect_code 1
+expect_err '^error: FAILED_PRECONDITION: '
+
+run partner suspend HILTON AUDIT --operator=OP1
+expect_code 0
+expect_out '^  status: SUSPENDED$'
+
+run partner list --status=suspended
+expect_code 0
+expect_out '^  - partner_code: HILTON$'
+if grep -q 'partner_code: CA' <<<"$out"; then fail "--status listed CA"; fi
+
+run partner reactivate HILTON AUDIT_DONE --operator=OP1
+expect_code 0
+expect_out '^  status: ACTIVE$'
+
+run partner show ZZ
+expect_code 1
+expect_err '^error: NOT_FOUND: '
+
+# --- settlement: the outbox ---------------------------------------------------
+# Nothing was received yet, so CA's outbox is empty and has nothing to fetch.
+run outbox list CA
+expect_code 0
+if grep -q 'file_name' <<<"$out"; then fail "CA's outbox is not empty"$'\n'"$out"; fi
+
+run outbox list ZZ
+expect_code 1
+expect_err '^error: NOT_FOUND: '
+
+run file download CA CA_000001.ack.csv --out="$TEST_TMPDIR/CA_000001.ack.csv"
+expect_code 1
+expect_err '^error: NOT_FOUND: '
+[[ ! -e "$TEST_TMPDIR/CA_000001.ack.csv" ]] || fail "a failed download left a file"
+
+# --- settlement: an accrual file up, its acknowledgement down ----------------
+# A file with no records: whole-file checks only, so accrual is not needed.
+printf 'H,CA,000001,%s,1\nT,0,0\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+  >"$TEST_TMPDIR/CA_000001.acc.csv"
+run file upload CA "$TEST_TMPDIR/CA_000001.acc.csv" --wait
+expect_code 0
+expect_out '^  status: ACCEPTED$'
+expect_out '^  acknowledgement_file_name: CA_000001.ack.csv$'
+file_id="$(sed -n 's/^  file_id: \([0-9a-f]*\)$/\1/p' <<<"$out")"
+[[ -n "$file_id" ]] || fail "no file_id in"$'\n'"$out"
+
+run file show "$file_id"
+expect_code 0
+expect_out '^  status: ACCEPTED$'
+
+run file ack "$file_id"
+expect_code 0
+expect_out '^file_name: CA_000001.ack.csv$'
+
+run file download CA CA_000001.ack.csv --out="$TEST_TMPDIR/CA_000001.ack.csv"
+expect_code 0
+head -1 "$TEST_TMPDIR/CA_000001.ack.csv" | grep -q '^H,CA,000001,' ||
+  fail "the downloaded acknowledgement has no H line for CA 000001"
+tail -1 "$TEST_TMPDIR/CA_000001.ack.csv" | grep -q '^T,0,0,0' ||
+  fail "the downloaded acknowledgement's trailer is not T,0,0,0"
+
+# The same file again: the earlier acknowledgement, nothing new.
+run file upload CA "$TEST_TMPDIR/CA_000001.acc.csv" --wait
+expect_code 0
+expect_out "^  identical_to_file_id: $file_id\$"
+
+# --- stop the services; they are then unreachable ------------------------------
+stop_service settlement
+stop_service membership
 
 run member get "$number" --timeout=5
 expect_code 3
 expect_err '^error: UNAVAILABLE: '
+
+run partner list --timeout=5
+expect_code 3
+expect_err 'is the settlement service running at '
 
 echo "PASS"

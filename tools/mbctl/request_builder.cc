@@ -440,6 +440,82 @@ absl::Status SetSegment(Message* request, const Alias& alias,
       });
 }
 
+// Sets the fields of `parts` in `message` from `text`, e.g. "CNY:1250".
+absl::Status SetPartsIn(Message* message, const Parts& parts,
+                        absl::string_view text, absl::string_view given_as) {
+  const std::vector<absl::string_view> values =
+      absl::StrSplit(text, parts.separator);
+  const auto malformed = [&] {
+    return BadValue(given_as, text,
+                    absl::StrCat("must be ", PartsSyntax(parts)));
+  };
+  if (values.size() != parts.fields.size()) return malformed();
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (values[i].empty()) return malformed();
+    const std::string field_flag = absl::StrCat("--", parts.fields[i]);
+    absl::Status set =
+        SetRequestField(message, parts.fields[i], values[i], field_flag);
+    if (!set.ok()) {
+      // "--minor_units=12.50: must be an integer" speaks of a flag the user
+      // did not write: keep only what is wrong.
+      std::string problem(set.message());
+      const std::string prefix = absl::StrCat(field_flag, "=", values[i], ": ");
+      if (absl::StartsWith(problem, prefix)) problem.erase(0, prefix.size());
+      return BadValue(
+          given_as, text,
+          absl::StrCat("must be ", PartsSyntax(parts), "; ",
+                       absl::AsciiStrToUpper(parts.fields[i]), " ", problem));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Sets `parts` from `text` in the message at `path` ("": `request` itself),
+// adding one element per comma-separated group to a list.
+absl::Status SetParts(Message* request, absl::string_view path,
+                      const Parts& parts, absl::string_view text,
+                      absl::string_view given_as) {
+  if (path.empty()) return SetPartsIn(request, parts, text, given_as);
+  MB_ASSIGN_OR_RETURN(
+      const FieldDescriptor* field,
+      FindFieldByPath(request->GetDescriptor(), path, given_as));
+  if (field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) {
+    return absl::InternalError(absl::StrCat(
+        given_as, ": mbctl's table is wrong: ", path, " is not a message"));
+  }
+  std::vector<absl::string_view> groups = {text};
+  if (field->is_repeated()) groups = absl::StrSplit(text, ',');
+  const std::vector<std::string> steps = absl::StrSplit(path, '.');
+  for (absl::string_view group : groups) {
+    std::unique_ptr<Message> value(request->GetReflection()
+                                       ->GetMessageFactory()
+                                       ->GetPrototype(field->message_type())
+                                       ->New());
+    MB_RETURN_IF_ERROR(SetPartsIn(value.get(), parts, group, given_as));
+    MB_RETURN_IF_ERROR(SetAt(
+        request, steps, 0, [&](Message* parent, const FieldDescriptor* target) {
+          const Reflection* reflection = parent->GetReflection();
+          if (target->is_repeated()) {
+            reflection->AddMessage(parent, target)->CopyFrom(*value);
+          } else {
+            reflection->MutableMessage(parent, target)->CopyFrom(*value);
+          }
+          return absl::OkStatus();
+        }));
+  }
+  return absl::OkStatus();
+}
+
+// The field whose presence shows that `positional` was given another way
+// (by --request or a flag).
+std::string PresencePath(const Positional& positional) {
+  if (!positional.parts.has_value() || positional.parts->fields.empty()) {
+    return positional.field;
+  }
+  if (positional.field.empty()) return positional.parts->fields[0];
+  return absl::StrCat(positional.field, ".", positional.parts->fields[0]);
+}
+
 }  // namespace
 
 absl::Status SetRequestField(google::protobuf::Message* message,
@@ -475,6 +551,12 @@ absl::Status BuildRequest(const Command& command,
     }
   }
 
+  for (const auto& [path, value] : command.presets) {
+    MB_RETURN_IF_ERROR(SetRequestField(
+        request, path, value,
+        absl::StrCat("mbctl ", command.group, " ", command.name)));
+  }
+
   if (positionals.size() > command.positionals.size()) {
     const std::string& extra = positionals[command.positionals.size()];
     if (command.positionals.empty()) {
@@ -487,7 +569,14 @@ absl::Status BuildRequest(const Command& command,
   }
   for (size_t i = 0; i < positionals.size(); ++i) {
     const Positional& positional = command.positionals[i];
+    // Streamed after the request by the caller (CallKind::kUpload).
+    if (positional.stream) continue;
     std::string value = positionals[i];
+    if (positional.parts.has_value()) {
+      MB_RETURN_IF_ERROR(SetParts(request, positional.field, *positional.parts,
+                                  value, positional.name));
+      continue;
+    }
     if (positional.file && !absl::StartsWith(value, "@")) {
       value.insert(0, "@");
     }
@@ -514,6 +603,16 @@ absl::Status BuildRequest(const Command& command,
           SetSegment(request, *alias_used, *flag.value, given_as));
       continue;
     }
+    if (alias_used != nullptr && alias_used->kind == AliasKind::kParts) {
+      if (!flag.value.has_value()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(given_as, " needs a value: ", given_as, "=",
+                         PartsSyntax(alias_used->parts)));
+      }
+      MB_RETURN_IF_ERROR(SetParts(request, alias_used->field, alias_used->parts,
+                                  *flag.value, given_as));
+      continue;
+    }
     MB_ASSIGN_OR_RETURN(
         const FieldDescriptor* field,
         FindFieldByPath(request->GetDescriptor(), path, given_as));
@@ -529,9 +628,13 @@ absl::Status BuildRequest(const Command& command,
 
   for (size_t i = positionals.size(); i < command.positionals.size(); ++i) {
     const Positional& positional = command.positionals[i];
-    if (!positional.optional && !IsSet(*request, positional.field)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "missing argument ", positional.name, " (", positional.field, ")"));
+    if (!positional.optional &&
+        (positional.stream || !IsSet(*request, PresencePath(positional)))) {
+      std::string what = positional.field;
+      if (positional.stream) what = "the file to send";
+      if (positional.parts.has_value()) what = PartsSyntax(*positional.parts);
+      return absl::InvalidArgumentError(
+          absl::StrCat("missing argument ", positional.name, " (", what, ")"));
     }
   }
   return absl::OkStatus();

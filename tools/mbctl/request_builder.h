@@ -6,8 +6,11 @@
 // .actor.channel. In order:
 //   1. --request=JSON (or --request=@FILE) sets the whole request from
 //      protobuf JSON;
-//   2. positional arguments set their fields (Command::positionals);
-//   3. every --path=value flag sets the field at that dotted path, an alias
+//   2. the command's presets set their fields (Command::presets);
+//   3. positional arguments set their fields (Command::positionals); one
+//      with Positional::parts sets several ("2026-09": year and month), and
+//      a Positional::stream file is left to the caller;
+//   4. every --path=value flag sets the field at that dotted path, an alias
 //      (Command::aliases) standing for its path. Values are parsed by the
 //      field's type as libs/server's SetField does (enum values by name, also
 //      in lower case; bools true/false, a bare --flag meaning true); repeated
@@ -30,7 +33,11 @@
 //        PEK-PVG: a 2-character carrier and 1 to 4 digits, the date, two
 //        3-letter airports (carrier and airports taken in upper case). It
 //        sets carrier, flight_number, flight_date, origin and destination
-//        of a new element (a list, one per flag, in order) or of the field.
+//        of a new element (a list, one per flag, in order) or of the field;
+//      - an alias of kind AliasKind::kParts takes its Parts, e.g.
+//        --sale-price=CNY:1250 (currency_code and minor_units of a Money),
+//        setting a new message at its field, or adding one to a list per
+//        comma-separated group (--class=F:150,J:125).
 // A positional argument may be left out when a flag or --request sets its
 // field, and an optional one (Positional::optional) always.
 //

@@ -11,6 +11,7 @@
 #include "mileagebank/accrual/v1/accrual.pb.h"
 #include "mileagebank/membership/v1/membership.pb.h"
 #include "mileagebank/redemption/v1/redemption.pb.h"
+#include "mileagebank/settlement/v1/settlement.pb.h"
 #include "tools/mbctl/commands.h"
 
 namespace mileagebank::mbctl {
@@ -34,6 +35,12 @@ const Command& AccrualCommand(const char* name) {
 const Command& AwardCommand(const char* name) {
   const Command* command = FindCommand("award", name);
   EXPECT_NE(command, nullptr) << name;
+  return *command;
+}
+
+const Command& SettlementCommand(const char* group, const char* name) {
+  const Command* command = FindCommand(group, name);
+  EXPECT_NE(command, nullptr) << group << " " << name;
   return *command;
 }
 
@@ -674,6 +681,192 @@ TEST(BuildRequestTest, AwardSeatsAndRedemptionCommands) {
               ElementsAre(redemption::v1::HELD, redemption::v1::ISSUED));
   EXPECT_EQ(list.page().page_size(), 10);
   EXPECT_EQ(list.page().page_token(), "abc");
+}
+
+TEST(BuildRequestTest, PartnerAddTakesPricesAndAnEarningTable) {
+  settlement::v1::RegisterPartnerRequest request;
+  ASSERT_TRUE(BuildRequest(SettlementCommand("partner", "add"), std::nullopt,
+                           {"CA"},
+                           {{"name", "Air China"},
+                            {"type", "airline"},
+                            {"currency", "CNY"},
+                            {"sale-price", "CNY:1250"},
+                            {"award-price", "CNY:900"},
+                            {"purchase-price", "CNY:1100"},
+                            {"class", "F:150,J:125"},
+                            {"class", "Y:100"},
+                            {"minimum", "0"},
+                            {"operator", "OP7"}},
+                           &request)
+                  .ok());
+  const settlement::v1::Partner& partner = request.partner();
+  EXPECT_EQ(partner.partner_code(), "CA");
+  EXPECT_EQ(partner.type(), settlement::v1::AIRLINE);
+  EXPECT_EQ(partner.currency_code(), "CNY");
+  EXPECT_EQ(partner.contract().mile_sale_price().currency_code(), "CNY");
+  EXPECT_EQ(partner.contract().mile_sale_price().minor_units(), 1250);
+  EXPECT_EQ(partner.contract().award_price().minor_units(), 900);
+  EXPECT_EQ(partner.contract().mile_purchase_price().minor_units(), 1100);
+  std::vector<std::string> table;
+  for (const settlement::v1::ClassEarningRate& rate :
+       partner.contract().earning_table()) {
+    table.push_back(absl::StrCat(rate.booking_class(), rate.percent()));
+  }
+  EXPECT_THAT(table, ElementsAre("F150", "J125", "Y100"));
+  EXPECT_EQ(request.actor().operator_id(), "OP7");
+}
+
+TEST(BuildRequestTest, APriceGivenTwiceIsReplaced) {
+  settlement::v1::RegisterPartnerRequest request;
+  ASSERT_TRUE(BuildRequest(
+                  SettlementCommand("partner", "add"), std::nullopt, {"HILTON"},
+                  {{"sale-price", "USD:100"}, {"sale-price", "USD:-250"}},
+                  &request)
+                  .ok());
+  EXPECT_EQ(request.partner().contract().mile_sale_price().minor_units(), -250);
+}
+
+TEST(BuildRequestTest, BadPartsAreRefusedNamingTheFlagAndTheirForm) {
+  struct Case {
+    const char* flag;
+    const char* value;
+    const char* form;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"sale-price", "1250", "CURRENCY_CODE:MINOR_UNITS"},
+           {"sale-price", "CNY:12.50", "CURRENCY_CODE:MINOR_UNITS"},
+           {"sale-price", "CNY:", "CURRENCY_CODE:MINOR_UNITS"},
+           {"sale-price", ":1250", "CURRENCY_CODE:MINOR_UNITS"},
+           {"sale-price", "CNY:1:2", "CURRENCY_CODE:MINOR_UNITS"},
+           {"class", "F150", "BOOKING_CLASS:PERCENT"},
+           {"class", "F:150,", "BOOKING_CLASS:PERCENT"},
+           {"class", "F:lots", "BOOKING_CLASS:PERCENT"},
+       }) {
+    settlement::v1::RegisterPartnerRequest request;
+    absl::Status status =
+        BuildRequest(SettlementCommand("partner", "add"), std::nullopt, {"CA"},
+                     {{c.flag, c.value}}, &request);
+    EXPECT_TRUE(absl::IsInvalidArgument(status)) << c.value;
+    EXPECT_THAT(status.message(), HasSubstr(absl::StrCat("--", c.flag, "=")))
+        << c.value;
+    EXPECT_THAT(status.message(), HasSubstr(c.form)) << c.value;
+  }
+  settlement::v1::RegisterPartnerRequest request;
+  absl::Status bare =
+      BuildRequest(SettlementCommand("partner", "add"), std::nullopt, {"CA"},
+                   {{"sale-price", std::nullopt}}, &request);
+  EXPECT_THAT(bare.message(),
+              HasSubstr("--sale-price needs a value: "
+                        "--sale-price=CURRENCY_CODE:MINOR_UNITS"));
+}
+
+TEST(BuildRequestTest, PartnerUpdateTakesAMaskAndAVersion) {
+  settlement::v1::UpdatePartnerRequest request;
+  ASSERT_TRUE(BuildRequest(SettlementCommand("partner", "update"), std::nullopt,
+                           {"CA"},
+                           {{"award-price", "CNY:950"},
+                            {"mask", "contract.award_price"},
+                            {"expected-version", "3"},
+                            {"operator", "OP7"}},
+                           &request)
+                  .ok());
+  EXPECT_EQ(request.partner_code(), "CA");
+  EXPECT_EQ(request.partner().contract().award_price().minor_units(), 950);
+  EXPECT_THAT(request.update_mask().paths(),
+              ElementsAre("contract.award_price"));
+  EXPECT_EQ(request.expected_version(), 3);
+}
+
+TEST(BuildRequestTest, SuspendAndReactivateSetTheStatus) {
+  settlement::v1::ChangePartnerStatusRequest suspend;
+  ASSERT_TRUE(BuildRequest(SettlementCommand("partner", "suspend"),
+                           std::nullopt, {"MU", "CONTRACT_REVIEW"},
+                           {{"operator", "OP7"}}, &suspend)
+                  .ok());
+  EXPECT_EQ(suspend.partner_code(), "MU");
+  EXPECT_EQ(suspend.status(), settlement::v1::SUSPENDED);
+  EXPECT_EQ(suspend.reason(), "CONTRACT_REVIEW");
+
+  settlement::v1::ChangePartnerStatusRequest reactivate;
+  ASSERT_TRUE(BuildRequest(SettlementCommand("partner", "reactivate"),
+                           std::nullopt, {"MU", "REVIEWED"}, {}, &reactivate)
+                  .ok());
+  EXPECT_EQ(reactivate.status(), settlement::v1::ACTIVE);
+}
+
+TEST(BuildRequestTest, PeriodSetsYearAndMonth) {
+  settlement::v1::SettleStatementRequest request;
+  ASSERT_TRUE(BuildRequest(SettlementCommand("statement", "settle"),
+                           std::nullopt, {"CA", "2026-09"},
+                           {{"amount", "CNY:-123456"},
+                            {"paid-on", "2026-10-15"},
+                            {"reference", "SWIFT-77"},
+                            {"operator", "FIN1"}},
+                           &request)
+                  .ok());
+  EXPECT_EQ(request.partner_code(), "CA");
+  EXPECT_EQ(request.year(), 2026);
+  EXPECT_EQ(request.month(), 9);
+  EXPECT_EQ(request.payment().amount().currency_code(), "CNY");
+  EXPECT_EQ(request.payment().amount().minor_units(), -123456);
+  EXPECT_EQ(request.payment().paid_on().day(), 15);
+  EXPECT_EQ(request.payment().payment_reference(), "SWIFT-77");
+}
+
+TEST(BuildRequestTest, BadOrMissingPeriodIsRefused) {
+  for (const char* bad : {"2026", "2026-09-01", "2026-", "September"}) {
+    settlement::v1::GetStatementRequest request;
+    absl::Status status = BuildRequest(SettlementCommand("statement", "show"),
+                                       std::nullopt, {"CA", bad}, {}, &request);
+    EXPECT_TRUE(absl::IsInvalidArgument(status)) << bad;
+    EXPECT_THAT(status.message(), HasSubstr("PERIOD")) << bad;
+    EXPECT_THAT(status.message(), HasSubstr("YEAR-MONTH")) << bad;
+  }
+  settlement::v1::GetStatementRequest request;
+  absl::Status missing = BuildRequest(SettlementCommand("statement", "show"),
+                                      std::nullopt, {"CA"}, {}, &request);
+  EXPECT_THAT(missing.message(),
+              HasSubstr("missing argument PERIOD (YEAR-MONTH)"));
+  EXPECT_TRUE(BuildRequest(SettlementCommand("statement", "show"), std::nullopt,
+                           {"CA"}, {{"year", "2026"}, {"month", "9"}}, &request)
+                  .ok());
+}
+
+TEST(BuildRequestTest, UploadLeavesTheStreamedFileToTheCaller) {
+  settlement::v1::UploadAccrualFileRequest request;
+  ASSERT_TRUE(BuildRequest(SettlementCommand("file", "upload"), std::nullopt,
+                           {"CA", "/nonexistent/CA_000042.acc.csv"},
+                           {{"name", "CA_000042.acc.csv"}}, &request)
+                  .ok());
+  EXPECT_EQ(request.metadata().partner_code(), "CA");
+  EXPECT_EQ(request.metadata().file_name(), "CA_000042.acc.csv");
+  EXPECT_FALSE(request.has_chunk());
+
+  absl::Status missing = BuildRequest(SettlementCommand("file", "upload"),
+                                      std::nullopt, {"CA"}, {}, &request);
+  EXPECT_THAT(missing.message(),
+              HasSubstr("missing argument FILE (the file to send)"));
+}
+
+TEST(BuildRequestTest, ListFiltersTakeEnumNames) {
+  settlement::v1::ListPartnersRequest partners;
+  ASSERT_TRUE(BuildRequest(SettlementCommand("partner", "list"), std::nullopt,
+                           {}, {{"type", "hotel"}, {"status", "suspended"}},
+                           &partners)
+                  .ok());
+  EXPECT_EQ(partners.type(), settlement::v1::HOTEL);
+  EXPECT_EQ(partners.status(), settlement::v1::SUSPENDED);
+
+  settlement::v1::ListAccrualFilesRequest files;
+  ASSERT_TRUE(
+      BuildRequest(
+          SettlementCommand("file", "list"), std::nullopt, {},
+          {{"partner", "CA"}, {"status", "REFUSED"}, {"status", "accepted"}},
+          &files)
+          .ok());
+  EXPECT_EQ(files.partner_code(), "CA");
+  EXPECT_THAT(files.statuses(),
+              ElementsAre(settlement::v1::REFUSED, settlement::v1::ACCEPTED));
 }
 
 }  // namespace

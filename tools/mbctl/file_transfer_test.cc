@@ -1,0 +1,331 @@
+// The streaming calls against an in-process fake of the settlement service
+// on port 0: what goes over the wire, what lands on disk, and the commands
+// built on them (upload --wait, download, ack over all pages).
+#include "tools/mbctl/file_transfer.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "libs/crypto/password.h"
+#include "libs/testing/testing.h"
+#include "mileagebank/settlement/v1/settlement.grpc.pb.h"
+#include "tools/mbctl/cli.h"
+
+namespace mileagebank::mbctl {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+namespace v1 = ::mileagebank::settlement::v1;
+
+constexpr char kUploadMethod[] =
+    "/mileagebank.settlement.v1.Settlement/UploadAccrualFile";
+constexpr char kDownloadMethod[] =
+    "/mileagebank.settlement.v1.Settlement/DownloadFile";
+
+std::string Sha256Of(const std::string& bytes) {
+  crypto::Sha256 sha;
+  sha.Update(bytes);
+  return sha.HexDigest();
+}
+
+// Bytes of every value, in an order no chunking hides.
+std::string Pattern(size_t size) {
+  std::string bytes(size, '\0');
+  for (size_t i = 0; i < size; ++i) {
+    bytes[i] = static_cast<char>((i * 7 + i / 251) & 0xff);
+  }
+  return bytes;
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+// Records what it is sent and answers as the test sets it up.
+class FakeSettlement final : public v1::Settlement::Service {
+ public:
+  grpc::Status UploadAccrualFile(
+      grpc::ServerContext* context,
+      grpc::ServerReader<v1::UploadAccrualFileRequest>* reader,
+      v1::UploadAccrualFileResponse* response) override {
+    absl::MutexLock lock(&mutex_);
+    v1::UploadAccrualFileRequest message;
+    while (reader->Read(&message)) received_.push_back(message);
+    if (!upload_error_.ok()) return upload_error_;
+    std::string bytes;
+    for (const auto& part : received_) bytes += part.chunk();
+    response->mutable_file()->set_file_id("F1");
+    response->mutable_file()->set_size_bytes(bytes.size());
+    response->mutable_file()->set_sha256(Sha256Of(bytes));
+    response->mutable_file()->set_status(v1::RECEIVED);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetAccrualFile(grpc::ServerContext* context,
+                              const v1::GetAccrualFileRequest* request,
+                              v1::GetAccrualFileResponse* response) override {
+    absl::MutexLock lock(&mutex_);
+    ++polls_;
+    response->mutable_file()->set_file_id(request->file_id());
+    response->mutable_file()->set_status(polls_ < 3 ? v1::PROCESSING
+                                                    : v1::ACCEPTED);
+    response->mutable_file()->set_records_accepted(polls_ < 3 ? 0 : 2);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetAcknowledgement(
+      grpc::ServerContext* context,
+      const v1::GetAcknowledgementRequest* request,
+      v1::GetAcknowledgementResponse* response) override {
+    // Three pages of one record each; the token is the next record number.
+    const int first = request->page().page_token().empty()
+                          ? 1
+                          : std::stoi(request->page().page_token());
+    response->set_file_name("CA_000042.ack.csv");
+    response->set_count(3);
+    v1::AcknowledgedRecord* record = response->add_records();
+    record->set_record_number(first);
+    record->set_status(v1::RECORD_ACCEPTED);
+    record->set_miles(100 * first);
+    if (first < 3)
+      response->mutable_page()->set_next_page_token(absl::StrCat(first + 1));
+    return grpc::Status::OK;
+  }
+
+  grpc::Status DownloadFile(
+      grpc::ServerContext* context, const v1::DownloadFileRequest* request,
+      grpc::ServerWriter<v1::DownloadFileResponse>* writer) override {
+    absl::MutexLock lock(&mutex_);
+    if (download_name_ != request->file_name()) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such file");
+    }
+    v1::DownloadFileResponse first;
+    first.mutable_file()->set_file_name(download_served_name_);
+    first.mutable_file()->set_kind(v1::ACKNOWLEDGEMENT_FILE);
+    first.mutable_file()->set_size_bytes(download_.size());
+    first.mutable_file()->set_sha256(
+        announced_sha256_.empty() ? Sha256Of(download_) : announced_sha256_);
+    writer->Write(first);
+    for (size_t at = 0; at < download_.size(); at += kChunkBytes) {
+      v1::DownloadFileResponse chunk;
+      chunk.set_chunk(download_.substr(at, kChunkBytes));
+      writer->Write(chunk);
+    }
+    return grpc::Status::OK;
+  }
+
+  void Serve(const std::string& name, const std::string& bytes,
+             const std::string& served_name = "",
+             const std::string& announced_sha256 = "") {
+    absl::MutexLock lock(&mutex_);
+    download_name_ = name;
+    download_served_name_ = served_name.empty() ? name : served_name;
+    download_ = bytes;
+    announced_sha256_ = announced_sha256;
+  }
+  void FailUploads(grpc::Status error) {
+    absl::MutexLock lock(&mutex_);
+    upload_error_ = std::move(error);
+  }
+  std::vector<v1::UploadAccrualFileRequest> received() {
+    absl::MutexLock lock(&mutex_);
+    return received_;
+  }
+
+ private:
+  absl::Mutex mutex_;
+  std::vector<v1::UploadAccrualFileRequest> received_ ABSL_GUARDED_BY(mutex_);
+  grpc::Status upload_error_ ABSL_GUARDED_BY(mutex_);
+  int polls_ ABSL_GUARDED_BY(mutex_) = 0;
+  std::string download_name_ ABSL_GUARDED_BY(mutex_);
+  std::string download_served_name_ ABSL_GUARDED_BY(mutex_);
+  std::string download_ ABSL_GUARDED_BY(mutex_);
+  std::string announced_sha256_ ABSL_GUARDED_BY(mutex_);
+};
+
+class FileTransferTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &port);
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    target_ = absl::StrCat("127.0.0.1:", port);
+    dir_ = testing::FreshTestDir();
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { server_->Shutdown(); }
+
+  // Runs mbctl against the fake; leaves the output in out_ and err_.
+  int Mbctl(std::vector<std::string> args) {
+    args.push_back("--target=" + target_);
+    std::ostringstream out, err;
+    const int code = mbctl::Run(args, out, err);
+    out_ = out.str();
+    err_ = err.str();
+    return code;
+  }
+
+  FakeSettlement service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::string target_;
+  std::string dir_;
+  std::string out_, err_;
+};
+
+TEST_F(FileTransferTest, UploadSendsTheRequestThenChunksOfAtMostOneMiB) {
+  const std::string bytes = Pattern(2 * kChunkBytes + kChunkBytes / 2 + 1);
+  v1::UploadAccrualFileRequest request;
+  request.mutable_metadata()->set_partner_code("CA");
+  request.mutable_metadata()->set_file_name("CA_000042.acc.csv");
+  std::istringstream content(bytes);
+  v1::UploadAccrualFileResponse response;
+  ASSERT_TRUE(UploadFile(target_, kUploadMethod, request, "chunk", content,
+                         &response, absl::Seconds(10))
+                  .ok());
+
+  const std::vector<v1::UploadAccrualFileRequest> received =
+      service_.received();
+  ASSERT_EQ(received.size(), 4u);
+  EXPECT_EQ(received[0].metadata().partner_code(), "CA");
+  EXPECT_EQ(received[0].metadata().file_name(), "CA_000042.acc.csv");
+  std::vector<size_t> sizes;
+  std::string joined;
+  for (size_t i = 1; i < received.size(); ++i) {
+    EXPECT_TRUE(received[i].has_chunk());
+    sizes.push_back(received[i].chunk().size());
+    joined += received[i].chunk();
+  }
+  EXPECT_THAT(sizes,
+              ElementsAre(kChunkBytes, kChunkBytes, kChunkBytes / 2 + 1));
+  EXPECT_EQ(joined, bytes);
+  EXPECT_EQ(response.file().file_id(), "F1");
+  EXPECT_EQ(response.file().sha256(), Sha256Of(bytes));
+}
+
+TEST_F(FileTransferTest, AnEmptyFileIsTheRequestAlone) {
+  v1::UploadAccrualFileRequest request;
+  request.mutable_metadata()->set_partner_code("CA");
+  std::istringstream content("");
+  v1::UploadAccrualFileResponse response;
+  ASSERT_TRUE(UploadFile(target_, kUploadMethod, request, "chunk", content,
+                         &response, absl::Seconds(10))
+                  .ok());
+  EXPECT_EQ(service_.received().size(), 1u);
+  EXPECT_EQ(response.file().size_bytes(), 0);
+}
+
+TEST_F(FileTransferTest, UploadReturnsTheServicesError) {
+  service_.FailUploads(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                    "metadata.file_name: not an accrual file"));
+  v1::UploadAccrualFileRequest request;
+  request.mutable_metadata()->set_partner_code("CA");
+  std::istringstream content("H,CA\n");
+  v1::UploadAccrualFileResponse response;
+  absl::Status status = UploadFile(target_, kUploadMethod, request, "chunk",
+                                   content, &response, absl::Seconds(10));
+  EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+  EXPECT_THAT(status.message(), HasSubstr("not an accrual file"));
+}
+
+TEST_F(FileTransferTest, DownloadWritesTheBytesExactly) {
+  const std::string bytes = Pattern(2 * kChunkBytes + 17);
+  service_.Serve("CA_000042.ack.csv", bytes);
+  v1::DownloadFileRequest request;
+  request.set_partner_code("CA");
+  request.set_file_name("CA_000042.ack.csv");
+  v1::DownloadFileResponse first;
+  const std::string out = dir_ + "/copy.csv";
+  absl::StatusOr<std::string> written = DownloadFile(
+      target_, kDownloadMethod, request, out, &first, absl::Seconds(10));
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(*written, out);
+  EXPECT_EQ(ReadAll(out), bytes);
+  EXPECT_EQ(first.file().file_name(), "CA_000042.ack.csv");
+  EXPECT_EQ(first.file().size_bytes(), static_cast<int64_t>(bytes.size()));
+}
+
+TEST_F(FileTransferTest, DownloadWithAnotherChecksumLeavesNothing) {
+  service_.Serve("CA_000042.ack.csv", "H,CA,000042\n", "",
+                 Sha256Of("something else"));
+  v1::DownloadFileRequest request;
+  request.set_file_name("CA_000042.ack.csv");
+  v1::DownloadFileResponse first;
+  absl::StatusOr<std::string> written =
+      DownloadFile(target_, kDownloadMethod, request, dir_ + "/copy.csv",
+                   &first, absl::Seconds(10));
+  EXPECT_TRUE(absl::IsDataLoss(written.status())) << written.status();
+  EXPECT_THAT(written.status().message(), HasSubstr("Nothing was written"));
+  EXPECT_TRUE(std::filesystem::is_empty(dir_)) << "temporary file left";
+}
+
+TEST_F(FileTransferTest, DownloadOfAMissingFileIsTheServicesError) {
+  v1::DownloadFileRequest request;
+  request.set_file_name("CA_000099.ack.csv");
+  v1::DownloadFileResponse first;
+  absl::StatusOr<std::string> written =
+      DownloadFile(target_, kDownloadMethod, request, dir_ + "/copy.csv",
+                   &first, absl::Seconds(10));
+  EXPECT_TRUE(absl::IsNotFound(written.status())) << written.status();
+  EXPECT_TRUE(std::filesystem::is_empty(dir_));
+}
+
+TEST_F(FileTransferTest, DownloadCommandNamesTheFileAfterItsBaseName) {
+  service_.Serve("CA_000042.ack.csv", "H,CA,000042\nT,0,0,0,0\n",
+                 "../elsewhere/CA_000042.ack.csv");
+  const std::string previous = std::filesystem::current_path();
+  std::filesystem::current_path(dir_);
+  const int code = Mbctl({"file", "download", "CA", "CA_000042.ack.csv"});
+  std::filesystem::current_path(previous);
+  EXPECT_EQ(code, kExitOk) << err_;
+  EXPECT_THAT(out_, HasSubstr("  file_name: ../elsewhere/CA_000042.ack.csv\n"));
+  EXPECT_THAT(out_, HasSubstr("written: CA_000042.ack.csv\n"));
+  EXPECT_EQ(ReadAll(dir_ + "/CA_000042.ack.csv"), "H,CA,000042\nT,0,0,0,0\n");
+}
+
+TEST_F(FileTransferTest, UploadCommandNamesTheFileAndWaitsUntilItIsFinal) {
+  const std::string path = dir_ + "/CA_000042.acc.csv";
+  std::ofstream(path) << "H,CA,000042,2026-08-31T10:00:00Z,1\nT,0,0\n";
+
+  ASSERT_EQ(Mbctl({"file", "upload", "CA", path, "--wait"}), kExitOk) << err_;
+  EXPECT_THAT(out_, HasSubstr("  status: ACCEPTED\n"));
+  EXPECT_THAT(out_, HasSubstr("  records_accepted: 2\n"));
+  const auto received = service_.received();
+  ASSERT_EQ(received.size(), 2u);
+  EXPECT_EQ(received[0].metadata().file_name(), "CA_000042.acc.csv");
+
+  // Without --wait: the upload's own reply. --name overrides the base name,
+  // even with an empty name.
+  ASSERT_EQ(Mbctl({"file", "upload", "CA", path, "--name="}), kExitOk) << err_;
+  EXPECT_THAT(out_, HasSubstr("  status: RECEIVED\n"));
+  EXPECT_EQ(service_.received()[2].metadata().file_name(), "");
+}
+
+TEST_F(FileTransferTest, AckCommandReadsEveryPage) {
+  ASSERT_EQ(Mbctl({"file", "ack", "F1", "--json"}), kExitOk) << err_;
+  EXPECT_THAT(out_, HasSubstr("\"recordNumber\": \"1\""));
+  EXPECT_THAT(out_, HasSubstr("\"recordNumber\": \"3\""));
+  EXPECT_THAT(out_, HasSubstr("\"miles\": \"300\""));
+  EXPECT_THAT(out_, ::testing::Not(HasSubstr("nextPageToken")));
+}
+
+}  // namespace
+}  // namespace mileagebank::mbctl
