@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# End-to-end ingest of one partner accrual file: the real membership,
+# accrual, redemption and settlement processes (optimised builds, the local
+# configuration on ports 73xx/93xx, fresh data under a temporary folder),
+# MEMBERS members enrolled through the load generator, a RECORDS-record file
+# for them written by bench/partnerfile, then timed from the start of the
+# upload until its acknowledgement is written (parse, validate, credit,
+# acknowledge). Prints the figures, settlement's peak memory included.
+#
+#   bash bench/settlement_ingest.sh [RECORDS] [MEMBERS]   # 1000000 10000
+set -euo pipefail
+cd "$(dirname "$0")/.."
+readonly records=${1:-1000000}
+readonly members=${2:-10000}
+
+bazel build -c opt //services/... //tools/mbctl //bench:loadgen \
+  //bench/partnerfile:generate >/dev/null 2>&1
+work=$(mktemp -d /tmp/mb-ingest.XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+start() {  # name, gRPC port, metrics port, flags...
+  local name=$1 grpc=$2 metrics=$3
+  shift 3
+  "bazel-bin/services/$name/$name" --config="deploy/local/$name.textproto" \
+    --server.data_dir="$work/data" --server.listen_address="127.0.0.1:$grpc" \
+    --server.metrics_address="127.0.0.1:$metrics" \
+    --server.port_file="$work/$name.ports" --server.log_level=warning "$@" \
+    >"$work/$name.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 150); do
+    [ -f "$work/$name.ports" ] && return
+    sleep 0.1
+  done
+  echo "$name did not start:" >&2
+  tail "$work/$name.log" >&2
+  exit 1
+}
+# Argon2id at its cheapest: enrolment speed is not what is measured here.
+start membership 7301 9301 --accrual_target=127.0.0.1:7302 \
+  --password_hash_ops=1 --password_hash_memory_kib=8
+start settlement 7304 9304 --membership_target=127.0.0.1:7301 \
+  --accrual_target=127.0.0.1:7302 --redemption_target=127.0.0.1:7303 \
+  --drop_folder_root="$work/partners"
+start accrual 7302 9302 --membership_target=127.0.0.1:7301 \
+  --settlement_target=127.0.0.1:7304
+start redemption 7303 9303 --membership_target=127.0.0.1:7301 \
+  --accrual_target=127.0.0.1:7302 --settlement_target=127.0.0.1:7304
+
+bazel-bin/bench/loadgen --mode=preload --membership=127.0.0.1:7301 \
+  --members="$members" --history=0 --members_file="$work/members.txt" \
+  >"$work/preload.log"
+grep -v '^#' "$work/members.txt" | sed 's/$/,Loadgen,X/' >"$work/members.csv"
+created=$(date -u -d '1 hour ago' +%Y-%m-%dT%H:%M:%SZ)
+bazel-bin/bench/partnerfile/generate --partner=CA --seq=1 \
+  --records="$records" --members_file="$work/members.csv" \
+  --created="$created" --out="$work/CA_000001.acc.csv"
+echo "file: $records records, $(stat -c %s "$work/CA_000001.acc.csv") bytes, $members members"
+
+export MBCTL_SETTLEMENT_TARGET=127.0.0.1:7304
+start_ns=$(date +%s%N)
+bazel-bin/tools/mbctl/mbctl file upload CA "$work/CA_000001.acc.csv" \
+  --wait >"$work/upload.out"
+end_ns=$(date +%s%N)
+grep -E '^  (status|records_(total|accepted|rejected)|miles_credited):' \
+  "$work/upload.out" || cat "$work/upload.out"
+seconds=$(awk -v ns=$((end_ns - start_ns)) 'BEGIN { printf "%.1f", ns / 1e9 }')
+peak_kib=$(awk '/^VmHWM/ { print $2 }' "/proc/${pids[1]}/status")
+echo "records=$records seconds=$seconds records_per_s=$(awk -v r="$records" \
+  -v s="$seconds" 'BEGIN { printf "%d", r / s }') settlement_peak_rss_mib=$((peak_kib / 1024))"
