@@ -73,7 +73,7 @@ acknowledgements in $data/partners/<PARTNER>/outbox/, or use mbctl:
 
   bazel-bin/tools/mbctl/mbctl partner list
   bazel run //bench/partnerfile:generate -- --partner=CA --seq=1 --records=10 \\
-      --first_serial=100000000 --serial_count=10 --out=\$PWD/CA_000001.acc.csv
+      --first_serial=100000000 --serial_count=1 --out=\$PWD/CA_000001.acc.csv
   bazel-bin/tools/mbctl/mbctl file upload CA CA_000001.acc.csv --wait
   bazel-bin/tools/mbctl/mbctl file ack FILE_ID
   bazel-bin/tools/mbctl/mbctl outbox list CA
