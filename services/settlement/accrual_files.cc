@@ -18,6 +18,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "libs/crypto/password.h"
+#include "libs/fileio/fileio.h"
 #include "libs/csv/csv.h"
 #include "libs/log/log.h"
 #include "libs/status/errors.h"
@@ -33,6 +34,9 @@ namespace av1 = accrual::v1;
 namespace {
 
 namespace fs = std::filesystem;
+using fileio::ErrnoError;
+using fileio::SyncFolder;
+using fileio::WriteAll;
 
 constexpr int kDefaultPage = 50;
 constexpr int kMaxPage = 1'000;
@@ -75,32 +79,6 @@ bool IsPartnerCodeText(absl::string_view code) {
 
 bool IsFinal(v1::FileStatus status) {
   return status == v1::ACCEPTED || status == v1::REFUSED;
-}
-
-absl::Status ErrnoError(absl::string_view what, const std::string& path) {
-  return absl::InternalError(
-      absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
-}
-
-absl::Status SyncFolder(const std::string& folder) {
-  int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return ErrnoError("open", folder);
-  int synced = ::fsync(fd);
-  ::close(fd);
-  if (synced != 0) return ErrnoError("fsync", folder);
-  return absl::OkStatus();
-}
-
-absl::Status WriteAll(int fd, absl::string_view bytes, const std::string& path) {
-  while (!bytes.empty()) {
-    ssize_t written = ::write(fd, bytes.data(), bytes.size());
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError("write", path);
-    }
-    bytes.remove_prefix(static_cast<size_t>(written));
-  }
-  return absl::OkStatus();
 }
 
 // An open file descriptor, closed with the object.

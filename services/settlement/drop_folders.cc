@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "libs/crypto/password.h"
+#include "libs/fileio/fileio.h"
 #include "libs/status/errors.h"
 #include "libs/status/status_macros.h"
 #include "libs/store/keys.h"
@@ -20,36 +21,13 @@ namespace mileagebank::settlement {
 namespace {
 
 namespace fs = std::filesystem;
+using fileio::ErrnoError;
+using fileio::SyncFolder;
+using fileio::WriteAll;
 
 constexpr int kDefaultPage = 50;
 constexpr int kMaxPage = 1000;
 constexpr size_t kCopyChunk = size_t{1} << 20;
-
-absl::Status ErrnoError(absl::string_view what, const std::string& path) {
-  return absl::InternalError(
-      absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
-}
-
-absl::Status SyncFolder(const std::string& folder) {
-  int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return ErrnoError("open", folder);
-  int synced = ::fsync(fd);
-  ::close(fd);
-  if (synced != 0) return ErrnoError("fsync", folder);
-  return absl::OkStatus();
-}
-
-absl::Status WriteAll(int fd, absl::string_view bytes, const std::string& path) {
-  while (!bytes.empty()) {
-    ssize_t written = ::write(fd, bytes.data(), bytes.size());
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError("write", path);
-    }
-    bytes.remove_prefix(static_cast<size_t>(written));
-  }
-  return absl::OkStatus();
-}
 
 // Copies `from` into `to` (created or truncated) and fsyncs it, hashing the
 // bytes on the way.
