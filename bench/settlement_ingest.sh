@@ -15,6 +15,8 @@ readonly members=${2:-10000}
 
 bazel build -c opt //services/... //tools/mbctl //bench:loadgen \
   //bench/partnerfile:generate >/dev/null 2>&1
+# The optimised outputs, whatever bazel-bin points at after other builds.
+bin=$(bazel info -c opt bazel-bin 2>/dev/null)
 work=$(mktemp -d /tmp/mb-ingest.XXXXXX)
 pids=()
 cleanup() {
@@ -27,7 +29,7 @@ trap cleanup EXIT
 start() {  # name, gRPC port, metrics port, flags...
   local name=$1 grpc=$2 metrics=$3
   shift 3
-  "bazel-bin/services/$name/$name" --config="deploy/local/$name.textproto" \
+  "$bin/services/$name/$name" --config="deploy/local/$name.textproto" \
     --server.data_dir="$work/data" --server.listen_address="127.0.0.1:$grpc" \
     --server.metrics_address="127.0.0.1:$metrics" \
     --server.port_file="$work/$name.ports" --server.log_level=warning "$@" \
@@ -52,19 +54,19 @@ start accrual 7302 9302 --membership_target=127.0.0.1:7301 \
 start redemption 7303 9303 --membership_target=127.0.0.1:7301 \
   --accrual_target=127.0.0.1:7302 --settlement_target=127.0.0.1:7304
 
-bazel-bin/bench/loadgen --mode=preload --membership=127.0.0.1:7301 \
+"$bin/bench/loadgen" --mode=preload --membership=127.0.0.1:7301 \
   --members="$members" --history=0 --members_file="$work/members.txt" \
   >"$work/preload.log"
 grep -v '^#' "$work/members.txt" | sed 's/$/,Loadgen,X/' >"$work/members.csv"
 created=$(date -u -d '1 hour ago' +%Y-%m-%dT%H:%M:%SZ)
-bazel-bin/bench/partnerfile/generate --partner=CA --seq=1 \
+"$bin/bench/partnerfile/generate" --partner=CA --seq=1 \
   --records="$records" --members_file="$work/members.csv" \
   --created="$created" --out="$work/CA_000001.acc.csv"
 echo "file: $records records, $(stat -c %s "$work/CA_000001.acc.csv") bytes, $members members"
 
 export MBCTL_SETTLEMENT_TARGET=127.0.0.1:7304
 start_ns=$(date +%s%N)
-bazel-bin/tools/mbctl/mbctl file upload CA "$work/CA_000001.acc.csv" \
+"$bin/tools/mbctl/mbctl" file upload CA "$work/CA_000001.acc.csv" \
   --wait >"$work/upload.out"
 end_ns=$(date +%s%N)
 grep -E '^  (status|records_(total|accepted|rejected)|miles_credited):' \
