@@ -39,6 +39,8 @@ constexpr char kFilesTable[] = "outbound_files";
 constexpr char kFileRecordsTable[] = "outbound_file_records";
 constexpr char kDatesTable[] = "outbound_dates";
 constexpr char kGenerationsTable[] = "outbound_generations";
+constexpr char kRefusedFilesTable[] = "outbound_refused_files";
+constexpr char kRefusedFileRecordsTable[] = "outbound_refused_file_records";
 
 constexpr int kMaxFlights = 1'000;
 constexpr int kDefaultPage = 50;
@@ -179,6 +181,15 @@ std::string FileKey(absl::string_view partner, int64_t seq) {
 std::string FileRecordKey(absl::string_view partner, int64_t seq,
                           int64_t record_number) {
   return store::KeyBuilder(FileKey(partner, seq)).Int64(record_number).Build();
+}
+
+// A refused file's key; its record rows continue it with Int64(number).
+std::string RefusedFileKey(absl::string_view partner, int64_t seq,
+                           int64_t refused_micros, absl::string_view file_id) {
+  return store::KeyBuilder(FileKey(partner, seq))
+      .Int64(refused_micros)
+      .String(file_id)
+      .Build();
 }
 
 std::string DateKey(absl::CivilDay date) {
@@ -340,9 +351,17 @@ Outbound::Outbound(store::Store* store, Partners* partners,
       clock_(std::move(clock)) {}
 
 std::vector<std::string> Outbound::Tables() {
-  return {kRecordsTable,     kTicketsTable, kByTimeTable,
-          kByPartnerTable,   kPendingTable, kFilesTable,
-          kFileRecordsTable, kDatesTable,   kGenerationsTable};
+  return {kRecordsTable,
+          kTicketsTable,
+          kByTimeTable,
+          kByPartnerTable,
+          kPendingTable,
+          kFilesTable,
+          kFileRecordsTable,
+          kDatesTable,
+          kGenerationsTable,
+          kRefusedFilesTable,
+          kRefusedFileRecordsTable};
 }
 
 absl::CivilDay Outbound::Today() const { return validation::UtcDay(clock_()); }
@@ -442,6 +461,77 @@ void Outbound::PutRecord(store::WriteBatch& batch, const StoredRecord& stored,
   } else if (was_pending && !is_pending) {
     batch.Delete(kPendingTable, ByPartnerKey(record));
   }
+}
+
+absl::StatusOr<std::vector<StoredFile>> Outbound::RefusedFiles(
+    absl::string_view partner_code, int64_t seq) const {
+  std::vector<StoredFile> refused;
+  absl::Status failed;
+  MB_RETURN_IF_ERROR(store_->Scan(
+      kRefusedFilesTable, store::PrefixRange(FileKey(partner_code, seq)),
+      [&](absl::string_view, absl::string_view value) {
+        StoredFile& stored = refused.emplace_back();
+        if (!stored.ParseFromArray(value.data(),
+                                   static_cast<int>(value.size()))) {
+          failed = absl::DataLossError(absl::StrFormat(
+              "outbound refused file %s %06d: unreadable", partner_code, seq));
+          return false;
+        }
+        return true;
+      }));
+  MB_RETURN_IF_ERROR(failed);
+  return refused;
+}
+
+absl::StatusOr<absl::optional<int64_t>> Outbound::RewindSequence(
+    const std::string& partner_code, int64_t seq, store::WriteBatch& batch) {
+  MB_ASSIGN_OR_RETURN(v1::Partner partner, partners_->Find(partner_code));
+  if (partner.last_outbound_file_seq() != seq) return absl::nullopt;
+  int64_t last = seq - 1;
+  // A file below, refused too and not sent again (its refusal recorded
+  // while this one was out), was never accepted either: the partner's
+  // programme still expects its seq.
+  while (last >= 1) {
+    MB_ASSIGN_OR_RETURN(
+        std::optional<std::string> live,
+        store_->GetLatest(kFilesTable, FileKey(partner_code, last)));
+    if (live.has_value()) break;
+    MB_ASSIGN_OR_RETURN(std::vector<StoredFile> refused,
+                        RefusedFiles(partner_code, last));
+    if (refused.empty()) break;
+    --last;
+  }
+  partner.set_last_outbound_file_seq(static_cast<int32_t>(last));
+  partners_->Stage(partner, batch);
+  return last;
+}
+
+absl::StatusOr<StoredFile> Outbound::GeneratedFile(absl::CivilDay date,
+                                                   const FileRef& ref,
+                                                   uint64_t* ticket) {
+  const common::v1::Date file_date = validation::ToProtoDate(date);
+  auto is_it = [&](const StoredFile& stored) {
+    return ref.file_id().empty() ? MessageDifferencer::Equals(
+                                       stored.file().file_date(), file_date)
+                                 : stored.file().file_id() == ref.file_id();
+  };
+  StoredFile live;
+  MB_ASSIGN_OR_RETURN(
+      bool found,
+      store_->GetLatestProto(
+          kFilesTable, FileKey(ref.partner_code(), ref.seq()), &live, ticket));
+  if (found && is_it(live)) return live;
+  // Refused since: moved by a batch that may still be in line.
+  store_->WaitForQueued();
+  *ticket = 0;
+  MB_ASSIGN_OR_RETURN(std::vector<StoredFile> refused,
+                      RefusedFiles(ref.partner_code(), ref.seq()));
+  for (StoredFile& stored : refused) {
+    if (is_it(stored)) return std::move(stored);
+  }
+  return absl::DataLossError(
+      absl::StrFormat("outbound file %s %06d of a generation is missing",
+                      ref.partner_code(), ref.seq()));
 }
 
 // ---------------------------------------------------------------------------
@@ -614,17 +704,8 @@ Outbound::GenerateOutboundFiles(
   }
   v1::GenerateOutboundFilesResponse response;
   for (const FileRef& ref : generation.files()) {
-    StoredFile stored;
     uint64_t ticket = 0;
-    MB_ASSIGN_OR_RETURN(bool found,
-                        store_->GetLatestProto(
-                            kFilesTable, FileKey(ref.partner_code(), ref.seq()),
-                            &stored, &ticket));
-    if (!found) {
-      return absl::DataLossError(
-          absl::StrFormat("outbound file %s %06d of a generation is missing",
-                          ref.partner_code(), ref.seq()));
-    }
+    MB_ASSIGN_OR_RETURN(StoredFile stored, GeneratedFile(*date, ref, &ticket));
     if (ticket != 0) store_->Wait(ticket);
     if (!done) {
       log::Info("outbound_file_generated",
@@ -698,10 +779,22 @@ absl::StatusOr<absl::optional<FileRef>> Outbound::GenerateFor(
   if (pending.empty()) return absl::nullopt;
 
   const std::string file_name = OutboundFileName(host_, partner_code, seq);
-  const absl::Time created =
-      LeftoverCreated(folders_->OutboxFilePath(partner_code, file_name), host_,
-                      seq)
-          .value_or(now);
+  absl::optional<absl::Time> leftover = LeftoverCreated(
+      folders_->OutboxFilePath(partner_code, file_name), host_, seq);
+  if (leftover.has_value()) {
+    // The outbox may still hold the refused file of this seq, which this
+    // one replaces: that is no leftover of an interrupted run.
+    MB_ASSIGN_OR_RETURN(std::vector<StoredFile> refused,
+                        RefusedFiles(partner_code, seq));
+    for (const StoredFile& earlier : refused) {
+      if (absl::ToUnixSeconds(validation::FromProtoTimestamp(
+              earlier.file().created_at())) == absl::ToUnixSeconds(*leftover)) {
+        leftover = absl::nullopt;
+        break;
+      }
+    }
+  }
+  const absl::Time created = leftover.value_or(now);
   std::vector<v1::OutboundFlight> flights;
   flights.reserve(pending.size());
   for (const StoredRecord& stored : pending)
@@ -756,6 +849,7 @@ absl::StatusOr<absl::optional<FileRef>> Outbound::GenerateFor(
   partners_->Stage(partner, batch);
   ref.set_partner_code(partner_code);
   ref.set_seq(static_cast<int32_t>(seq));
+  ref.set_file_id(file->file_id());
   batch.PutProto(kDatesTable, DatePartnerKey(date, partner_code), ref);
   v1::OutboundFileGenerated event;
   *event.mutable_file() = *file;
@@ -877,15 +971,61 @@ absl::StatusOr<v1::UploadOutboundAcknowledgementResponse> Outbound::Acknowledge(
     return refuse(v1::ACK_MALFORMED, std::string(parsed.status().message()), 0);
   }
   const OutboundAcknowledgement& ack = *parsed;
+  const std::string digest = AcknowledgementDigest(ack);
+  const google::protobuf::Timestamp processed_at =
+      validation::ToProtoTimestamp(ack.processed);
+  // A repeat of the partner's refusal of a file of this seq that has since
+  // been moved out of the live table: nothing changes.
+  auto repeat_of_refused = [&](const StoredFile& refused) {
+    log::Info("outbound_ack_repeated", {{"partner", partner_code},
+                                        {"seq", ack.seq},
+                                        {"file_id", refused.file().file_id()},
+                                        {"refused_file", true}});
+    response.set_accepted(true);
+    *response.mutable_file() = refused.file();
+    return response;
+  };
 
   uint64_t ticket = 0;
+  // Set when this acknowledgement rewound the partner's sequence.
+  absl::optional<int64_t> rewound_to;
   {
     store::KeyLocks::Guard guard = locks_.Lock(PartnerLock(partner_code));
+    // Whatever was put in line under this lock before (an earlier
+    // acknowledgement's moves, the file's record rows) is scanned once
+    // durable.
+    store_->WaitForQueued();
+    MB_ASSIGN_OR_RETURN(std::vector<StoredFile> refused,
+                        RefusedFiles(partner_code, ack.seq));
+    // An identical copy (content and processed time) of a refusal already
+    // recorded, arriving late, perhaps after the file that replaced the
+    // refused one was sent under the same seq: it is not about that file.
+    for (const StoredFile& earlier : refused) {
+      if (earlier.acknowledgement_digest() == digest &&
+          MessageDifferencer::Equals(earlier.acknowledgement_processed_at(),
+                                     processed_at)) {
+        return repeat_of_refused(earlier);
+      }
+    }
     StoredFile stored;
     MB_ASSIGN_OR_RETURN(
         bool found,
         store_->GetLatestProto(kFilesTable, FileKey(partner_code, ack.seq),
                                &stored, &ticket));
+    if (!found && !refused.empty()) {
+      // The seq's file was refused and nothing has been sent under it
+      // since: the acknowledgement can only be about the refused file.
+      for (const StoredFile& earlier : refused) {
+        if (earlier.acknowledgement_digest() == digest) {
+          return repeat_of_refused(earlier);  // Written again later.
+        }
+      }
+      return refuse(v1::ACK_CONFLICT,
+                    absl::StrFormat("file %06d was refused by the partner "
+                                    "and has not been sent again since",
+                                    ack.seq),
+                    ack.seq);
+    }
     SentOutboundFile sent;
     sent.seq = ack.seq;
     sent.record_count = stored.file().record_count();
@@ -895,7 +1035,6 @@ absl::StatusOr<v1::UploadOutboundAcknowledgementResponse> Outbound::Acknowledge(
       return refuse(match.refusal->code, std::move(match.refusal->message),
                     ack.seq);
     }
-    const std::string digest = AcknowledgementDigest(ack);
     if (!stored.acknowledgement_digest().empty()) {
       if (stored.acknowledgement_digest() != digest) {
         return refuse(v1::ACK_CONFLICT,
@@ -912,18 +1051,23 @@ absl::StatusOr<v1::UploadOutboundAcknowledgementResponse> Outbound::Acknowledge(
       return response;
     }
 
-    // The file's record rows were written with it; scanned once durable.
-    store_->WaitForQueued();
     const absl::Time now = clock_();
     const google::protobuf::Timestamp acknowledged_at =
         validation::ToProtoTimestamp(now);
     v1::OutboundFile* file = stored.mutable_file();
+    // A refused file leaves the live keys, with its record rows, for a
+    // table of refused files: its seq is the partner's to expect again.
+    const std::string refused_key =
+        ack.file_refused()
+            ? RefusedFileKey(partner_code, ack.seq, absl::ToUnixMicros(now),
+                             file->file_id())
+            : std::string();
     store::WriteBatch batch = store_->NewBatch();
     int64_t accepted = 0, rejected = 0, miles = 0, expected_number = 1;
     absl::Status failed;
     MB_RETURN_IF_ERROR(store_->Scan(
         kFileRecordsTable, store::PrefixRange(FileKey(partner_code, ack.seq)),
-        [&](absl::string_view, absl::string_view record_id) {
+        [&](absl::string_view key, absl::string_view record_id) {
           absl::StatusOr<StoredRecord> before = LatestRecord(record_id);
           if (!before.ok()) {
             failed = before.status();
@@ -947,6 +1091,11 @@ absl::StatusOr<v1::UploadOutboundAcknowledgementResponse> Outbound::Acknowledge(
             record->set_status(v1::OUTBOUND_REJECTED);
             record->set_reason(v1::FileRefusalCode_Name(ack.file_refusal_code));
             ++rejected;
+            batch.Delete(kFileRecordsTable, key);
+            batch.Put(
+                kRefusedFileRecordsTable,
+                store::KeyBuilder(refused_key).Int64(expected_number).Build(),
+                record_id);
           } else {
             const v1::AcknowledgedRecord& line =
                 ack.records[expected_number - 1];
@@ -979,7 +1128,18 @@ absl::StatusOr<v1::UploadOutboundAcknowledgementResponse> Outbound::Acknowledge(
     file->set_records_rejected(rejected);
     file->set_miles_credited(miles);
     stored.set_acknowledgement_digest(digest);
-    batch.PutProto(kFilesTable, FileKey(partner_code, ack.seq), stored);
+    *stored.mutable_acknowledgement_processed_at() = processed_at;
+    // Held until the batch is in line, as Partners::Stage asks.
+    absl::optional<store::KeyLocks::Guard> partner_guard;
+    if (ack.file_refused()) {
+      batch.Delete(kFilesTable, FileKey(partner_code, ack.seq));
+      batch.PutProto(kRefusedFilesTable, refused_key, stored);
+      partner_guard.emplace(partners_->Lock(partner_code));
+      MB_ASSIGN_OR_RETURN(rewound_to,
+                          RewindSequence(partner_code, ack.seq, batch));
+    } else {
+      batch.PutProto(kFilesTable, FileKey(partner_code, ack.seq), stored);
+    }
     MB_RETURN_IF_ERROR(
         purchases_->AddPurchase(partner_code, now, accepted, miles, batch));
     v1::OutboundFileAcknowledged event;
@@ -1001,6 +1161,11 @@ absl::StatusOr<v1::UploadOutboundAcknowledgementResponse> Outbound::Acknowledge(
        {"accepted", file.records_accepted()},
        {"rejected", file.records_rejected()},
        {"miles", file.miles_credited()}});
+  if (rewound_to.has_value()) {
+    log::Info("outbound_sequence_rewound", {{"partner", partner_code},
+                                            {"refused_seq", ack.seq},
+                                            {"next_seq", *rewound_to + 1}});
+  }
   response.set_accepted(true);
   return response;
 }

@@ -12,9 +12,36 @@
 //   outbound.ReceiveInboxAcknowledgement(inbox_file);  // FM_CA_000042.ack.csv
 //
 // A record's life: OUTBOUND_PENDING -> OUTBOUND_SENT (in a file) ->
-// OUTBOUND_ACCEPTED (final) or OUTBOUND_REJECTED -> (corrected by staff)
-// OUTBOUND_PENDING -> ... A whole-file refusal (E line) rejects every record
-// of the file, with the file's refusal code as reason.
+// OUTBOUND_ACCEPTED (final, never sent again) or OUTBOUND_REJECTED ->
+// (corrected by staff) OUTBOUND_PENDING -> ... A whole-file refusal (E line)
+// rejects every record of the file, with the file's refusal code as reason;
+// the record keeps the refused file's file_id and seq until it is sent again.
+//
+// A whole-file refusal (partner-files.md section 1: "a refused file does not
+// use up its sequence number"). Recording the partner's E acknowledgement of
+// file (P, S), in one batch:
+//   - the file (its StoredFile, status ACKNOWLEDGED, records_rejected = its
+//     records, with the refusal's digest and processed time) and its
+//     outbound_file_records rows move from the live keys to
+//     outbound_refused_files / outbound_refused_file_records, so that the
+//     seq's next file starts clean;
+//   - when P's last_outbound_file_seq is S it goes back to S - 1, and further
+//     down past seqs whose files were refused too and not sent again (their
+//     refusal was recorded while S was out: the partner refused S as a
+//     SEQUENCE_GAP). The next generation then writes seq S again, under the
+//     same name <HOST>_<PARTNER>_<SEQ>.out.csv, replacing the refused file
+//     in the outbox (and its kOutboxTable description). When it is not S (a
+//     file S + 1 was sent before S's refusal arrived) it stays: S + 1 cannot
+//     be accepted by the partner, and it is the refusal of S + 1 that rewinds
+//     the sequence, past S, to S - 1.
+// An acknowledgement of seq S is then matched in this order:
+//   1. identical (same content and processed time) to a recorded refusal of
+//      a file of S: a repeat, nothing changes (a late duplicate never touches
+//      the file that replaced the refused one);
+//   2. the live file of S, if any, as any acknowledgement (recorded, a
+//      repeat, or refused as ACK_COUNT_MISMATCH / ACK_CONFLICT);
+//   3. no live file of S but a refused one: the same content written again
+//      later is a repeat; anything else is ACK_CONFLICT.
 //
 // Tables (libs/store/keys.h encodings; Tables() lists them):
 //   outbound_records       String(record_id) -> StoredRecord
@@ -25,12 +52,22 @@
 //   outbound_pending       String(partner) Int64(created µs)
 //                          String(record_id) -> ""  (OUTBOUND_PENDING only;
 //                          its order is a file's record order)
-//   outbound_files         String(partner) Int64(seq) -> StoredFile
+//   outbound_files         String(partner) Int64(seq) -> StoredFile (the
+//                          live file of the seq: sent, or acknowledged
+//                          with records; never a refused one)
 //   outbound_file_records  String(partner) Int64(seq) Int64(record_number)
-//                          -> record_id
+//                          -> record_id (the live file's)
+//   outbound_refused_files String(partner) Int64(seq) Int64(refused µs)
+//                          String(file_id) -> StoredFile (files the partner
+//                          refused as a whole, kept for good)
+//   outbound_refused_file_records
+//                          String(partner) Int64(seq) Int64(refused µs)
+//                          String(file_id) Int64(record_number) -> record_id
 //   outbound_dates         Day(file_date) String(partner) -> FileRef (that
 //                          partner's file of the date, with the file)
-//   outbound_generations   Day(file_date) -> Generation (the date finished)
+//   outbound_generations   Day(file_date) -> Generation (the date finished;
+//                          its FileRefs name files by file_id, refused
+//                          ones included)
 // (messages of services/settlement/outbound_records.proto). It also writes
 // the partner's last_outbound_file_seq (through Partners) and outbox files
 // (through DropFolders), in its own batches.
@@ -39,7 +76,8 @@
 // under that partner's lock here (submission adds the ticket + coupon's),
 // so a generation sees a stable set of pending records and an
 // acknowledgement is recorded once. The partner's own lock (Partners::Lock)
-// is taken after it, only to advance the sequence.
+// is taken after it, only to advance the sequence (generation) or rewind it
+// (a whole-file refusal), and held until that batch is in line.
 //
 // Thread-safe.
 #ifndef MILEAGEBANK_SERVICES_SETTLEMENT_OUTBOUND_H_
@@ -93,9 +131,13 @@ class Outbound {
   absl::StatusOr<v1::SubmitOutboundFlightsResponse> SubmitOutboundFlights(
       const v1::SubmitOutboundFlightsRequest& request);
   // One file per ACTIVE airline partner with pending records, once per
-  // date. Each file is written to the outbox before the batch that records
-  // it; a crash between the two leaves a file that the retry writes again
-  // under the same name, seq and created time.
+  // date, under seq last_outbound_file_seq + 1. Each file is written to the
+  // outbox before the batch that records it; a crash between the two leaves
+  // a file that the retry writes again under the same name, seq and created
+  // time. A seq given back by a refusal is used again: its file replaces the
+  // refused one of that name in the outbox (the refused file, recognised by
+  // its created time, is not taken for a leftover). Asked again for a date,
+  // it answers the date's files as they are now (a refused one included).
   absl::StatusOr<v1::GenerateOutboundFilesResponse> GenerateOutboundFiles(
       const v1::GenerateOutboundFilesRequest& request);
   absl::StatusOr<v1::ListOutboundRecordsResponse> ListOutboundRecords(
@@ -136,6 +178,21 @@ class Outbound {
                                                uint64_t* ticket);
   absl::StatusOr<outbound_records::StoredRecord> LatestRecord(
       absl::string_view record_id, uint64_t* ticket = nullptr) const;
+  // The partner's refused files of `seq`, in the order refused (durable
+  // writes only: the caller waits for what is in line).
+  absl::StatusOr<std::vector<outbound_records::StoredFile>> RefusedFiles(
+      absl::string_view partner_code, int64_t seq) const;
+  // With the partner's records lock and Partners::Lock held, and what is
+  // in line durable: stages the rewind of last_outbound_file_seq for the
+  // refusal of file `seq` (see "A whole-file refusal" above). The new value,
+  // or nullopt when it is not `seq` and stays.
+  absl::StatusOr<absl::optional<int64_t>> RewindSequence(
+      const std::string& partner_code, int64_t seq, store::WriteBatch& batch);
+  // The file a generation of `date` lists under `ref`: the live file of its
+  // seq, or the refused file it became. `*ticket` as GetLatest's.
+  absl::StatusOr<outbound_records::StoredFile> GeneratedFile(
+      absl::CivilDay date, const outbound_records::FileRef& ref,
+      uint64_t* ticket);
   // Puts the record and keeps the pending index in step with its status.
   void PutRecord(store::WriteBatch& batch,
                  const outbound_records::StoredRecord& stored,

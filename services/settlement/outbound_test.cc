@@ -94,11 +94,20 @@ class OutboundTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = mileagebank::testing::FreshTestDir();
+    Open();
+    Register("CA", v1::AIRLINE);
+    Register("MU", v1::AIRLINE);
+    Register("HILTON", v1::HOTEL);
+  }
+
+  void Open() {
     std::vector<std::string> tables = Outbound::Tables();
     tables.push_back(kPartnersTable);
     tables.push_back(kOutboxTable);
-    store_ = std::move(
-        *store::Store::Open({.path = dir_ + "/store", .tables = tables}));
+    auto opened =
+        store::Store::Open({.path = dir_ + "/store", .tables = tables});
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    store_ = std::move(*opened);
     Clock clock = [this] {
       absl::MutexLock lock(&clock_mutex_);
       return now_;
@@ -109,9 +118,15 @@ class OutboundTest : public ::testing::Test {
     outbound_ = std::make_unique<Outbound>(
         store_.get(), partners_.get(), folders_.get(), &ledger_, "FM",
         &airports::AirportTable::Builtin(), clock);
-    Register("CA", v1::AIRLINE);
-    Register("MU", v1::AIRLINE);
-    Register("HILTON", v1::HOTEL);
+  }
+
+  // A restart: everything closed and opened again over the same folder.
+  void Restart() {
+    outbound_.reset();
+    folders_.reset();
+    partners_.reset();
+    store_.reset();
+    Open();
   }
 
   using Clock = std::function<absl::Time()>;
@@ -670,7 +685,323 @@ TEST_F(OutboundTest, AWholeFileRefusalRejectsEveryRecordForResending) {
   auto next = Generate(2026, 3, 4);
   ASSERT_TRUE(next.ok()) << next.status();
   ASSERT_EQ(next->files_size(), 1);
+  EXPECT_EQ(next->files(0).seq(), 1);  // The refused file's seq again.
   EXPECT_EQ(next->files(0).record_count(), 1);
+}
+
+// partner-files.md section 1: a refused file does not use up its seq.
+constexpr char kRefusalOfOne[] =
+    "H,FM,000001,2026-03-04T02:00:00Z,1\n"
+    "E,TOTALS_MISMATCH,\"count 3, total 0\"\n"
+    "T,0,0,0,0\n";
+
+TEST_F(OutboundTest, AWholeFileRefusalGivesItsSeqToTheFileThatReplacesIt) {
+  const std::vector<std::string> ids = SendThree();
+  const std::string name = "FM_CA_000001.out.csv";
+  const v1::OutboundFile refused_file = Generate(2026, 3, 3)->files(0);
+  const std::string refused_bytes = Outbox("CA", name);
+  SetNow(Utc(2026, 3, 4, 3, 0, 0));
+  auto refused = Upload("CA", "FM_CA_000001.ack.csv", kRefusalOfOne);
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  EXPECT_TRUE(refused->accepted());
+  EXPECT_EQ(refused->file().file_id(), refused_file.file_id());
+  EXPECT_EQ(refused->file().records_rejected(), 3);
+  EXPECT_EQ(partners_->Find("CA")->last_outbound_file_seq(), 0);
+  for (const std::string& id : ids) {
+    const v1::OutboundRecord record = Record(id);
+    EXPECT_EQ(record.status(), v1::OUTBOUND_REJECTED);
+    EXPECT_EQ(record.reason(), "TOTALS_MISMATCH");
+    EXPECT_EQ(record.file_id(), refused_file.file_id());
+    EXPECT_EQ(record.file_seq(), 1);
+  }
+  const uint64_t events_after_refusal = store_->LastSequence();
+
+  // Before anything is sent under seq 1 again: the same refusal is a
+  // repeat; any other acknowledgement of seq 1 conflicts with it.
+  auto repeat = Upload("CA", "", kRefusalOfOne);
+  ASSERT_TRUE(repeat.ok()) << repeat.status();
+  EXPECT_TRUE(repeat->accepted());
+  EXPECT_EQ(repeat->file().file_id(), refused_file.file_id());
+  auto other = Upload("CA", "", kAckOfThree);
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_FALSE(other->accepted());
+  EXPECT_EQ(other->refusal_code(), v1::ACK_CONFLICT);
+  EXPECT_EQ(store_->LastSequence(), events_after_refusal);
+  EXPECT_EQ(Record(ids[0]).status(), v1::OUTBOUND_REJECTED);
+
+  // Staff resend two of them, one corrected; the next file is seq 1 again,
+  // under the same name, replacing the refused file in the outbox.
+  v1::ResendOutboundRecordRequest resend;
+  resend.mutable_actor()->set_operator_id("ops-7");
+  resend.set_record_id(ids[0]);
+  ASSERT_TRUE(outbound_->ResendOutboundRecord(resend).ok());
+  resend.set_record_id(ids[2]);
+  resend.mutable_corrections()->set_partner_member_number("CA000999999");
+  resend.mutable_update_mask()->add_paths("partner_member_number");
+  ASSERT_TRUE(outbound_->ResendOutboundRecord(resend).ok());
+  SetNow(Utc(2026, 3, 4, 23, 0, 0));
+  auto next = Generate(2026, 3, 4);
+  ASSERT_TRUE(next.ok()) << next.status();
+  ASSERT_EQ(next->files_size(), 1);
+  const v1::OutboundFile replacement = next->files(0);
+  EXPECT_EQ(replacement.seq(), 1);
+  EXPECT_EQ(replacement.file_name(), name);
+  EXPECT_NE(replacement.file_id(), refused_file.file_id());
+  EXPECT_EQ(replacement.record_count(), 2);
+  EXPECT_EQ(replacement.status(), v1::OUTBOUND_FILE_SENT);
+  const std::string bytes =
+      "H,FM,000001,2026-03-04T23:00:00Z,1\n"
+      "D,1,CA000123456,WANG,XIAOMING,2026-03-01,AIR,7812345678901/1,FM,"
+      "9101,PEK,SHA,Y,\n"
+      "D,2,CA000999999,WANG,XIAOMING,2026-03-01,AIR,7812345678903/1,FM,"
+      "9101,PEK,SHA,Y,\n"
+      "T,2,0\n";
+  EXPECT_NE(refused_bytes, bytes);
+  EXPECT_EQ(Outbox("CA", name), bytes);
+  auto described = folders_->FindOutboxFile("CA", name);
+  ASSERT_TRUE(described.ok()) << described.status();
+  EXPECT_EQ(described->size_bytes(), static_cast<int64_t>(bytes.size()));
+  EXPECT_EQ(partners_->Find("CA")->last_outbound_file_seq(), 1);
+  const v1::OutboundRecord resent = Record(ids[2]);
+  EXPECT_EQ(resent.status(), v1::OUTBOUND_SENT);
+  EXPECT_EQ(resent.file_id(), replacement.file_id());
+  EXPECT_EQ(resent.file_seq(), 1);
+  EXPECT_EQ(resent.record_number(), 2);
+  EXPECT_EQ(resent.times_sent(), 2);
+  const v1::OutboundRecord left = Record(ids[1]);
+  EXPECT_EQ(left.status(), v1::OUTBOUND_REJECTED);
+  EXPECT_EQ(left.reason(), "TOTALS_MISMATCH");
+  EXPECT_EQ(left.file_id(), refused_file.file_id());
+  // The refused file is kept: the first date still answers with it.
+  auto first_date = Generate(2026, 3, 3);
+  ASSERT_TRUE(first_date.ok()) << first_date.status();
+  ASSERT_EQ(first_date->files_size(), 1);
+  EXPECT_EQ(first_date->files(0).file_id(), refused_file.file_id());
+  EXPECT_EQ(first_date->files(0).status(), v1::OUTBOUND_FILE_ACKNOWLEDGED);
+  EXPECT_EQ(first_date->files(0).records_rejected(), 3);
+
+  // The refusal arriving again, late: about the refused file, not this one.
+  const uint64_t events_before = store_->LastSequence();
+  auto late = Upload("CA", "FM_CA_000001.ack.csv", kRefusalOfOne);
+  ASSERT_TRUE(late.ok()) << late.status();
+  EXPECT_TRUE(late->accepted());
+  EXPECT_EQ(late->file().file_id(), refused_file.file_id());
+  EXPECT_EQ(Record(ids[0]).status(), v1::OUTBOUND_SENT);
+  EXPECT_EQ(Record(ids[0]).file_id(), replacement.file_id());
+  EXPECT_EQ(partners_->Find("CA")->last_outbound_file_seq(), 1);
+  EXPECT_EQ(store_->LastSequence(), events_before);
+  EXPECT_EQ(ledger_.calls().size(), 1u);
+
+  // The replacement's acknowledgement is recorded against it; the
+  // sequence goes on from there.
+  auto accepted = Upload("CA", "",
+                         "H,FM,000001,2026-03-05T02:00:00Z,1\n"
+                         "R,1,ACCEPTED,,500\n"
+                         "R,2,REJECTED,INVALID_FIELD:member,0\n"
+                         "T,2,1,1,500\n");
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  EXPECT_TRUE(accepted->accepted()) << accepted->refusal_message();
+  EXPECT_EQ(accepted->file().file_id(), replacement.file_id());
+  EXPECT_EQ(accepted->file().miles_credited(), 500);
+  EXPECT_EQ(Record(ids[0]).status(), v1::OUTBOUND_ACCEPTED);
+  EXPECT_EQ(Record(ids[2]).reason(), "INVALID_FIELD:member");
+  EXPECT_EQ(partners_->Find("CA")->last_outbound_file_seq(), 1);
+  ASSERT_EQ(ledger_.calls().size(), 2u);
+  EXPECT_EQ(ledger_.calls()[1].miles, 500);
+  auto later = Upload("CA", "", kRefusalOfOne);
+  ASSERT_TRUE(later.ok()) << later.status();
+  EXPECT_TRUE(later->accepted());
+  EXPECT_EQ(later->file().file_id(), refused_file.file_id());
+  EXPECT_EQ(Record(ids[0]).status(), v1::OUTBOUND_ACCEPTED);
+
+  resend.Clear();
+  resend.mutable_actor()->set_operator_id("ops-7");
+  resend.set_record_id(ids[1]);
+  ASSERT_TRUE(outbound_->ResendOutboundRecord(resend).ok());
+  SetNow(Utc(2026, 3, 5, 23, 0, 0));
+  auto after = Generate(2026, 3, 5);
+  ASSERT_TRUE(after.ok()) << after.status();
+  ASSERT_EQ(after->files_size(), 1);
+  EXPECT_EQ(after->files(0).seq(), 2);
+  EXPECT_EQ(after->files(0).record_count(), 1);  // Never the accepted one.
+  EXPECT_EQ(Record(ids[1]).file_seq(), 2);
+  EXPECT_EQ(Record(ids[1]).times_sent(), 2);
+  EXPECT_EQ(partners_->Find("CA")->last_outbound_file_seq(), 2);
+}
+
+TEST_F(OutboundTest, ARefusedSeqIsGivenBackAcrossRestarts) {
+  const std::vector<std::string> ids = SendThree();
+  const std::string refused_id = Record(ids[0]).file_id();
+  SetNow(Utc(2026, 3, 4, 3, 0, 0));
+  ASSERT_TRUE(Upload("CA", "", kRefusalOfOne)->accepted());
+  Restart();
+  EXPECT_EQ(partners_->Find("CA")->last_outbound_file_seq(), 0);
+  auto repeat = Upload("CA", "", kRefusalOfOne);
+  ASSERT_TRUE(repeat.ok()) << repeat.status();
+  EXPECT_TRUE(repeat->accepted());
+  EXPECT_EQ(repeat->file().file_id(), refused_id);
+  for (const std::string& id : ids) {
+    v1::ResendOutboundRecordRequest resend;
+    resend.set_record_id(id);
+    resend.mutable_actor()->set_operator_id("ops-7");
+    ASSERT_TRUE(outbound_->ResendOutboundRecord(resend).ok());
+  }
+  Restart();
+  SetNow(Utc(2026, 3, 4, 23, 0, 0));
+  auto next = Generate(2026, 3, 4);
+  ASSERT_TRUE(next.ok()) << next.status();
+  ASSERT_EQ(next->files_size(), 1);
+  EXPECT_EQ(next->files(0).seq(), 1);
+  EXPECT_EQ(next->files(0).file_name(), "FM_CA_000001.out.csv");
+  EXPECT_EQ(next->files(0).record_count(), 3);
+  // Not the refused file's created time: this is no leftover.
+  EXPECT_EQ(validation::FromProtoTimestamp(next->files(0).created_at()),
+            Utc(2026, 3, 4, 23, 0, 0));
+  EXPECT_EQ(Outbox("CA", "FM_CA_000001.out.csv").substr(0, 35),
+            "H,FM,000001,2026-03-04T23:00:00Z,1\n");
+
+  Restart();
+  const uint64_t events_before = store_->LastSequence();
+  auto late = Upload("CA", "", kRefusalOfOne);
+  ASSERT_TRUE(late.ok()) << late.status();
+  EXPECT_TRUE(late->accepted());
+  EXPECT_EQ(late->file().file_id(), refused_id);
+  EXPECT_EQ(store_->LastSequence(), events_before);
+  for (const std::string& id : ids)
+    EXPECT_EQ(Record(id).status(), v1::OUTBOUND_SENT);
+
+  auto accepted = Upload("CA", "",
+                         "H,FM,000001,2026-03-05T02:00:00Z,1\n"
+                         "R,1,ACCEPTED,,500\nR,2,ACCEPTED,,500\n"
+                         "R,3,ACCEPTED,,500\nT,3,3,0,1500\n");
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  EXPECT_TRUE(accepted->accepted()) << accepted->refusal_message();
+  Restart();
+  EXPECT_EQ(partners_->Find("CA")->last_outbound_file_seq(), 1);
+  SetNow(Utc(2026, 3, 5, 8, 0, 0));
+  SubmitOne(Flight("CA", "7812345678904"));
+  SetNow(Utc(2026, 3, 5, 23, 0, 0));
+  auto after = Generate(2026, 3, 5);
+  ASSERT_TRUE(after.ok()) << after.status();
+  ASSERT_EQ(after->files_size(), 1);
+  EXPECT_EQ(after->files(0).seq(), 2);
+  EXPECT_EQ(after->files(0).record_count(), 1);
+}
+
+TEST_F(OutboundTest, AReplacementLeftByAnInterruptedRunIsWrittenAgainAsItWas) {
+  const std::vector<std::string> ids = SendThree();
+  SetNow(Utc(2026, 3, 4, 3, 0, 0));
+  ASSERT_TRUE(Upload("CA", "", kRefusalOfOne)->accepted());
+  for (const std::string& id : ids) {
+    v1::ResendOutboundRecordRequest resend;
+    resend.set_record_id(id);
+    resend.mutable_actor()->set_operator_id("ops-7");
+    ASSERT_TRUE(outbound_->ResendOutboundRecord(resend).ok());
+  }
+  // What a run at 22:00 wrote over the refused file before dying ahead of
+  // its commit.
+  OutboundFileHeader header{"FM", "CA", 1, Utc(2026, 3, 4, 22, 0, 0)};
+  const std::string left = *FormatOutboundFile(
+      header, {Flight("CA", "7812345678901"), Flight("CA", "7812345678902"),
+               Flight("CA", "7812345678903")});
+  std::ofstream(folders_->OutboxFilePath("CA", "FM_CA_000001.out.csv"),
+                std::ios::binary)
+      << left;
+  Restart();
+  SetNow(Utc(2026, 3, 4, 23, 0, 0));
+  auto generated = Generate(2026, 3, 4);
+  ASSERT_TRUE(generated.ok()) << generated.status();
+  ASSERT_EQ(generated->files_size(), 1);
+  EXPECT_EQ(generated->files(0).seq(), 1);
+  EXPECT_EQ(Outbox("CA", "FM_CA_000001.out.csv"), left);
+  EXPECT_EQ(validation::FromProtoTimestamp(generated->files(0).created_at()),
+            Utc(2026, 3, 4, 22, 0, 0));
+}
+
+TEST_F(OutboundTest, ARefusalOfTheReplacementIsRecordedAgainstIt) {
+  const std::vector<std::string> ids = SendThree();
+  SetNow(Utc(2026, 3, 4, 3, 0, 0));
+  ASSERT_TRUE(Upload("CA", "", kRefusalOfOne)->accepted());
+  v1::ResendOutboundRecordRequest resend;
+  resend.set_record_id(ids[0]);
+  resend.mutable_actor()->set_operator_id("ops-7");
+  ASSERT_TRUE(outbound_->ResendOutboundRecord(resend).ok());
+  SetNow(Utc(2026, 3, 4, 23, 0, 0));
+  auto next = Generate(2026, 3, 4);
+  ASSERT_TRUE(next.ok()) << next.status();
+  ASSERT_EQ(next->files_size(), 1);
+  const std::string replacement_id = next->files(0).file_id();
+
+  // The same refusal written again later (another processed time) while
+  // the replacement is out: the replacement refused, for the same reason.
+  std::string again = kRefusalOfOne;
+  again.replace(again.find("2026-03-04T02"), 13, "2026-03-05T02");
+  auto refused = Upload("CA", "", again);
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  EXPECT_TRUE(refused->accepted());
+  EXPECT_EQ(refused->file().file_id(), replacement_id);
+  EXPECT_EQ(refused->file().records_rejected(), 1);
+  EXPECT_EQ(Record(ids[0]).status(), v1::OUTBOUND_REJECTED);
+  EXPECT_EQ(partners_->Find("CA")->last_outbound_file_seq(), 0);
+  // Both copies are repeats now, each of its own refusal.
+  EXPECT_EQ(Upload("CA", "", kRefusalOfOne)->file().file_id(),
+            Record(ids[1]).file_id());
+  EXPECT_EQ(Upload("CA", "", again)->file().file_id(), replacement_id);
+
+  ASSERT_TRUE(outbound_->ResendOutboundRecord(resend).ok());
+  SetNow(Utc(2026, 3, 5, 23, 0, 0));
+  auto third = Generate(2026, 3, 5);
+  ASSERT_TRUE(third.ok()) << third.status();
+  ASSERT_EQ(third->files_size(), 1);
+  EXPECT_EQ(third->files(0).seq(), 1);
+  EXPECT_EQ(Record(ids[0]).times_sent(), 3);
+  // Each date answers with its own file of seq 1.
+  EXPECT_EQ(Generate(2026, 3, 4)->files(0).file_id(), replacement_id);
+  EXPECT_EQ(Generate(2026, 3, 3)->files(0).file_id(), Record(ids[1]).file_id());
+}
+
+// A file S refused while S + 1 was already out: S's refusal cannot rewind
+// (the sequence is at S + 1), but S + 1 is bound to be refused too (the
+// partner still expects S, so SEQUENCE_GAP), and that refusal rewinds past
+// S, which was refused and not sent again, to S - 1.
+TEST_F(OutboundTest, ARefusalWhileALaterFileIsOutRewindsWithTheLaterOne) {
+  const std::vector<std::string> ids = SendThree();
+  SetNow(Utc(2026, 3, 4, 8, 0, 0));
+  const std::string fourth = SubmitOne(Flight("CA", "7812345678904"));
+  SetNow(Utc(2026, 3, 4, 23, 0, 0));
+  auto second = Generate(2026, 3, 4);
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_EQ(second->files_size(), 1);
+  ASSERT_EQ(second->files(0).seq(), 2);
+
+  SetNow(Utc(2026, 3, 5, 3, 0, 0));
+  ASSERT_TRUE(Upload("CA", "", kRefusalOfOne)->accepted());
+  EXPECT_EQ(partners_->Find("CA")->last_outbound_file_seq(), 2);
+  EXPECT_EQ(Record(ids[0]).status(), v1::OUTBOUND_REJECTED);
+  EXPECT_EQ(Record(fourth).status(), v1::OUTBOUND_SENT);
+
+  auto gap = Upload("CA", "FM_CA_000002.ack.csv",
+                    "H,FM,000002,2026-03-05T02:00:00Z,1\n"
+                    "E,SEQUENCE_GAP,expected 000001\n"
+                    "T,0,0,0,0\n");
+  ASSERT_TRUE(gap.ok()) << gap.status();
+  EXPECT_TRUE(gap->accepted()) << gap->refusal_message();
+  EXPECT_EQ(partners_->Find("CA")->last_outbound_file_seq(), 0);
+  EXPECT_EQ(Record(fourth).reason(), "SEQUENCE_GAP");
+
+  for (const std::string& id : {ids[0], ids[1], ids[2], fourth}) {
+    v1::ResendOutboundRecordRequest resend;
+    resend.set_record_id(id);
+    resend.mutable_actor()->set_operator_id("ops-7");
+    ASSERT_TRUE(outbound_->ResendOutboundRecord(resend).ok());
+  }
+  SetNow(Utc(2026, 3, 5, 23, 0, 0));
+  auto next = Generate(2026, 3, 5);
+  ASSERT_TRUE(next.ok()) << next.status();
+  ASSERT_EQ(next->files_size(), 1);
+  EXPECT_EQ(next->files(0).seq(), 1);
+  EXPECT_EQ(next->files(0).record_count(), 4);
+  EXPECT_EQ(partners_->Find("CA")->last_outbound_file_seq(), 1);
 }
 
 TEST_F(OutboundTest,
