@@ -34,21 +34,14 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "absl/types/optional.h"
+#include "libs/money/per_thousand.h"
 #include "mileagebank/settlement/v1/settlement.pb.h"
 
 namespace mileagebank::settlement {
 
-// round_half_even(miles x price_minor_units_per_thousand / 1000), exact,
-// symmetric for negative values (-2.5 -> -2, -3.5 -> -4). nullopt when the
-// result does not fit in int64 (the product itself never overflows: it is
-// formed in 128 bits).
-absl::optional<int64_t> TryRoundHalfEvenPerThousand(
-    int64_t miles, int64_t price_minor_units_per_thousand);
-
-// As TryRoundHalfEvenPerThousand, for callers whose values are known to be
-// in range; a result beyond int64 is clamped to INT64_MIN or INT64_MAX.
-int64_t RoundHalfEvenPerThousand(int64_t miles,
-                                 int64_t price_minor_units_per_thousand);
+// Statement amounts are rounded as libs/money says.
+using money::RoundHalfEvenPerThousand;
+using money::TryRoundHalfEvenPerThousand;
 
 // What one partner's calendar month (by posting date) holds, as the source
 // services report it. Counts and miles are all >= 0; the REDEMPTION line is
