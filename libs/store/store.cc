@@ -298,9 +298,17 @@ void Store::WriteLoop() {
 
 absl::StatusOr<std::optional<std::string>> Store::Get(
     absl::string_view table, absl::string_view key) const {
+  return GetAt(nullptr, table, key);
+}
+
+absl::StatusOr<std::optional<std::string>> Store::GetAt(
+    const rocksdb::Snapshot* snapshot, absl::string_view table,
+    absl::string_view key) const {
+  rocksdb::ReadOptions read_options;
+  read_options.snapshot = snapshot;
   std::string value;
   rocksdb::Status status =
-      db_->Get(rocksdb::ReadOptions(), Table(table), ToSlice(key), &value);
+      db_->Get(read_options, Table(table), ToSlice(key), &value);
   if (status.IsNotFound()) return std::nullopt;
   if (!status.ok()) return FromRocks(status, "reading");
   return value;
@@ -356,7 +364,16 @@ absl::Status Store::Scan(
     absl::string_view table, const ScanRange& range,
     const std::function<bool(absl::string_view, absl::string_view)>& visit)
     const {
+  return ScanAt(nullptr, table, range, visit);
+}
+
+absl::Status Store::ScanAt(
+    const rocksdb::Snapshot* snapshot, absl::string_view table,
+    const ScanRange& range,
+    const std::function<bool(absl::string_view, absl::string_view)>& visit)
+    const {
   rocksdb::ReadOptions read_options;
+  read_options.snapshot = snapshot;
   rocksdb::Slice lower = ToSlice(range.start);
   rocksdb::Slice upper = ToSlice(range.end);
   read_options.iterate_lower_bound = &lower;
@@ -444,7 +461,13 @@ bool Store::stopping() const {
 }
 
 absl::StatusOr<uint64_t> Store::ReadCursor(absl::string_view source) const {
-  absl::StatusOr<std::optional<std::string>> raw = Get(kCursorsTable, source);
+  return ReadCursorAt(nullptr, source);
+}
+
+absl::StatusOr<uint64_t> Store::ReadCursorAt(const rocksdb::Snapshot* snapshot,
+                                             absl::string_view source) const {
+  absl::StatusOr<std::optional<std::string>> raw =
+      GetAt(snapshot, kCursorsTable, source);
   if (!raw.ok()) return raw.status();
   if (!raw->has_value()) return 0;
   KeyReader reader(**raw);
@@ -454,6 +477,28 @@ absl::StatusOr<uint64_t> Store::ReadCursor(absl::string_view source) const {
         absl::StrCat("store cursor ", source, ": malformed"));
   }
   return sequence;
+}
+
+std::unique_ptr<Snapshot> Store::NewSnapshot() const {
+  return std::unique_ptr<Snapshot>(new Snapshot(this, db_->GetSnapshot()));
+}
+
+Snapshot::~Snapshot() { store_->db_->ReleaseSnapshot(snapshot_); }
+
+absl::StatusOr<std::optional<std::string>> Snapshot::Get(
+    absl::string_view table, absl::string_view key) const {
+  return store_->GetAt(snapshot_, table, key);
+}
+
+absl::Status Snapshot::Scan(
+    absl::string_view table, const ScanRange& range,
+    const std::function<bool(absl::string_view, absl::string_view)>& visit)
+    const {
+  return store_->ScanAt(snapshot_, table, range, visit);
+}
+
+absl::StatusOr<uint64_t> Snapshot::ReadCursor(absl::string_view source) const {
+  return store_->ReadCursorAt(snapshot_, source);
 }
 
 absl::Status Store::Checkpoint(const std::string& dir) {

@@ -110,6 +110,37 @@ struct ScanRange {
 // A range covering every key that starts with `prefix`.
 ScanRange PrefixRange(absl::string_view prefix);
 
+// A consistent, read-only view of what was durable when it was taken (a
+// RocksDB snapshot): reads of several tables and cursors through it agree
+// with one another whatever is committed meanwhile. Made by
+// Store::NewSnapshot; released when destroyed, which must happen before the
+// store is. Thread-safe.
+class Snapshot {
+ public:
+  Snapshot(const Snapshot&) = delete;
+  Snapshot& operator=(const Snapshot&) = delete;
+  ~Snapshot();
+
+  // As Store::Get, at the snapshot.
+  absl::StatusOr<std::optional<std::string>> Get(absl::string_view table,
+                                                 absl::string_view key) const;
+  // As Store::Scan, at the snapshot.
+  absl::Status Scan(
+      absl::string_view table, const ScanRange& range,
+      const std::function<bool(absl::string_view key, absl::string_view value)>&
+          visit) const;
+  // As Store::ReadCursor, at the snapshot.
+  absl::StatusOr<uint64_t> ReadCursor(absl::string_view source) const;
+
+ private:
+  friend class Store;
+  Snapshot(const Store* store, const rocksdb::Snapshot* snapshot)
+      : store_(store), snapshot_(snapshot) {}
+
+  const Store* const store_;
+  const rocksdb::Snapshot* const snapshot_;
+};
+
 class Store {
  public:
   // Opens (creating when missing) the database at options.path. Fails with a
@@ -180,6 +211,10 @@ class Store {
   // The cursor stored for `source` (0 when none).
   absl::StatusOr<uint64_t> ReadCursor(absl::string_view source) const;
 
+  // A consistent view of what is durable now, for reads that must agree
+  // with one another (a report and the cursors it reflects).
+  std::unique_ptr<Snapshot> NewSnapshot() const;
+
   // Writes a consistent copy of the database into `dir` (which must not
   // exist), cheaply: files are hard-linked where possible.
   absl::Status Checkpoint(const std::string& dir);
@@ -188,7 +223,19 @@ class Store {
 
  private:
   friend class WriteBatch;
+  friend class Snapshot;
   Store() = default;
+  // Get, Scan and ReadCursor at `snapshot` (nullptr: the newest durable).
+  absl::StatusOr<std::optional<std::string>> GetAt(
+      const rocksdb::Snapshot* snapshot, absl::string_view table,
+      absl::string_view key) const;
+  absl::Status ScanAt(
+      const rocksdb::Snapshot* snapshot, absl::string_view table,
+      const ScanRange& range,
+      const std::function<bool(absl::string_view, absl::string_view)>& visit)
+      const;
+  absl::StatusOr<uint64_t> ReadCursorAt(const rocksdb::Snapshot* snapshot,
+                                        absl::string_view source) const;
   rocksdb::ColumnFamilyHandle* Table(absl::string_view name) const;
   // Writes what is in line, group by group, until the store closes.
   void WriteLoop();

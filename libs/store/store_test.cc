@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "libs/store/key_locks.h"
 #include "libs/testing/testing.h"
@@ -260,6 +261,74 @@ TEST(KeyLocksTest, KeysSharingAStripeAreLockedOnce) {
   KeyLocks locks(1);  // Every key on the one stripe.
   KeyLocks::Guard guard = locks.Lock(std::vector<std::string>{"a", "b", "a"});
   SUCCEED();  // Locking the stripe twice would never return.
+}
+
+
+TEST_F(StoreTest, SnapshotKeepsWhatWasDurableWhenTaken) {
+  WriteBatch before = store_->NewBatch();
+  before.Put("things", "a", "1");
+  before.Put("things", "b", "2");
+  before.SetCursor("accrual", 5);
+  ASSERT_TRUE(store_->Commit(before).ok());
+
+  std::unique_ptr<Snapshot> snapshot = store_->NewSnapshot();
+
+  WriteBatch after = store_->NewBatch();
+  after.Put("things", "a", "changed");
+  after.Delete("things", "b");
+  after.Put("things", "c", "3");
+  after.SetCursor("accrual", 9);
+  after.SetCursor("membership", 4);
+  ASSERT_TRUE(store_->Commit(after).ok());
+
+  EXPECT_EQ(**snapshot->Get("things", "a"), "1");
+  EXPECT_EQ(**snapshot->Get("things", "b"), "2");
+  EXPECT_FALSE(snapshot->Get("things", "c")->has_value());
+  EXPECT_EQ(*snapshot->ReadCursor("accrual"), 5u);
+  EXPECT_EQ(*snapshot->ReadCursor("membership"), 0u);
+  std::vector<std::string> seen;
+  ASSERT_TRUE(snapshot
+                  ->Scan("things", ScanRange{},
+                         [&](absl::string_view key, absl::string_view value) {
+                           seen.push_back(absl::StrCat(key, "=", value));
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"a=1", "b=2"}));
+
+  // The store itself moved on.
+  EXPECT_EQ(**store_->Get("things", "a"), "changed");
+  EXPECT_EQ(*store_->ReadCursor("accrual"), 9u);
+}
+
+TEST_F(StoreTest, SnapshotScanHonoursBoundsAndReverse) {
+  WriteBatch batch = store_->NewBatch();
+  for (const char* key : {"k1", "k2", "k3", "k4", "z"}) {
+    batch.Put("things", key, key);
+  }
+  ASSERT_TRUE(store_->Commit(batch).ok());
+  std::unique_ptr<Snapshot> snapshot = store_->NewSnapshot();
+  WriteBatch later = store_->NewBatch();
+  later.Put("things", "k25", "late");
+  ASSERT_TRUE(store_->Commit(later).ok());
+
+  auto keys = [&](const ScanRange& range, size_t limit) {
+    std::vector<std::string> out;
+    EXPECT_TRUE(snapshot
+                    ->Scan("things", range,
+                           [&](absl::string_view key, absl::string_view) {
+                             out.emplace_back(key);
+                             return out.size() < limit;
+                           })
+                    .ok());
+    return out;
+  };
+  EXPECT_EQ(keys(PrefixRange("k"), 10),
+            (std::vector<std::string>{"k1", "k2", "k3", "k4"}));
+  EXPECT_EQ(keys(ScanRange{"k2", "k4", /*reverse=*/true}, 10),
+            (std::vector<std::string>{"k3", "k2"}));
+  EXPECT_EQ(keys(ScanRange{"k", "", /*reverse=*/true}, 2),
+            (std::vector<std::string>{"z", "k4"}));
 }
 
 }  // namespace
