@@ -44,6 +44,8 @@ start membership bazel-bin/services/membership/membership deploy/local/membershi
 start settlement bazel-bin/services/settlement/settlement deploy/local/settlement.textproto
 start accrual bazel-bin/services/accrual/accrual deploy/local/accrual.textproto
 start redemption bazel-bin/services/redemption/redemption deploy/local/redemption.textproto
+# Last: it follows the four services' event streams.
+start reporting bazel-bin/services/reporting/reporting deploy/local/reporting.textproto
 
 cat <<INFO
 
@@ -53,6 +55,7 @@ The mileage bank is running. Data and logs: $data
   accrual      gRPC 127.0.0.1:7102   metrics http://127.0.0.1:9102/metrics
   redemption   gRPC 127.0.0.1:7103   metrics http://127.0.0.1:9103/metrics
   settlement   gRPC 127.0.0.1:7104   metrics http://127.0.0.1:9104/metrics
+  reporting    gRPC 127.0.0.1:7105   metrics http://127.0.0.1:9105/metrics
 
 Point a browser at http://127.0.0.1:9101/metrics (the member portal comes
 with the gateway). Point a client at 127.0.0.1:7101, for example:
@@ -65,6 +68,10 @@ with the gateway). Point a client at 127.0.0.1:7101, for example:
   bazel-bin/tools/mbctl/mbctl accrual post-flight MEMBER_NUMBER --ticket=7812345678901 \\
       --coupon=1 --flight=1501 --date=YYYY-MM-DD --from=PEK --to=PVG --class=Y
   bazel-bin/tools/mbctl/mbctl accrual balance MEMBER_NUMBER
+  bazel-bin/tools/mbctl/mbctl report liability --from=YYYY-01-01 --to=YYYY-12-31
+  bazel-bin/tools/mbctl/mbctl report members --from=YYYY-01-01 --to=YYYY-12-31 \\
+      --csv=by_tier --out=members_by_tier.csv
+  bazel-bin/tools/mbctl/mbctl report check
   bazel-bin/tools/mbctl/mbctl help
 
 Partners (CA, MU, HILTON, HERTZ, ICBCCARD: deploy/local/settlement.textproto)

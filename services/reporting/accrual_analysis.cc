@@ -1,0 +1,566 @@
+#include "services/reporting/accrual_analysis.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "libs/status/errors.h"
+#include "libs/store/keys.h"
+#include "libs/validation/dates.h"
+#include "mileagebank/accrual/v1/accrual.pb.h"
+
+namespace mileagebank::reporting {
+namespace {
+
+namespace av1 = ::mileagebank::accrual::v1;
+using store::KeyBuilder;
+using store::KeyReader;
+
+constexpr int64_t kMonthRow = 0;
+constexpr int64_t kDayRow = 1;
+constexpr int64_t kYearPeriod = 0;
+constexpr int64_t kMonthPeriod = 1;
+
+// Source row columns.
+enum SourceColumn {
+  kTransactions,
+  kMiles,
+  kReversedMiles,
+  kQualifyingMiles,
+  kSegments,
+  kQualifyingSegments,
+  kSourceColumns
+};
+
+absl::CivilDay MonthStart(absl::CivilDay day) {
+  return absl::CivilDay(absl::CivilMonth(day));
+}
+
+absl::CivilDay PostingDay(const av1::Transaction& transaction,
+                          const common::v1::Event& event) {
+  const common::v1::Date& date = transaction.posting_date();
+  if (date.year() != 0) {
+    return absl::CivilDay(date.year(), date.month(), date.day());
+  }
+  if (transaction.has_posted_at()) {
+    return validation::UtcDay(
+        validation::FromProtoTimestamp(transaction.posted_at()));
+  }
+  return validation::UtcDay(
+      validation::FromProtoTimestamp(event.recorded_at()));
+}
+
+// Adds `values` to the month row and the day row of `day` under `dims`.
+absl::Status AddBucket(ViewState& state, absl::string_view table,
+                       absl::CivilDay day, absl::string_view dims,
+                       absl::Span<const int64_t> values) {
+  std::string month_key =
+      KeyBuilder().Int64(kMonthRow).Day(MonthStart(day)).Build();
+  month_key.append(dims.data(), dims.size());
+  absl::Status status = state.Add(table, month_key, values);
+  if (!status.ok()) return status;
+  std::string day_key = KeyBuilder().Int64(kDayRow).Day(day).Build();
+  day_key.append(dims.data(), dims.size());
+  return state.Add(table, day_key, values);
+}
+
+// Visits the rows covering exactly the days of `range`: month rows for the
+// months wholly inside it, day rows for the clipped edge months. `visit`
+// gets a reader positioned at the dimensions.
+absl::Status ScanBuckets(
+    const ViewReader& view, absl::string_view table, const ReportRange& range,
+    const std::function<void(KeyReader& dims,
+                             const std::vector<int64_t>& values)>& visit) {
+  absl::Status bad;
+  auto on_row = [&](absl::string_view key, const std::vector<int64_t>& values) {
+    KeyReader reader(key);
+    int64_t granularity;
+    absl::CivilDay day;
+    if (!reader.Int64(&granularity) || !reader.Day(&day)) {
+      bad = absl::DataLossError(
+          absl::StrCat("reporting: a bad key in table ", table));
+      return false;
+    }
+    visit(reader, values);
+    return true;
+  };
+  for (absl::CivilMonth month : range.Months()) {
+    const absl::CivilDay first = range.FirstDayIn(month);
+    const absl::CivilDay last = range.LastDayIn(month);
+    store::ScanRange scan;
+    if (first == absl::CivilDay(month) &&
+        last == absl::CivilDay(month + 1) - 1) {
+      scan =
+          store::PrefixRange(KeyBuilder().Int64(kMonthRow).Day(first).Build());
+    } else {
+      scan.start = KeyBuilder().Int64(kDayRow).Day(first).Build();
+      scan.end = KeyBuilder().Int64(kDayRow).Day(last + 1).Build();
+    }
+    absl::Status status = view.ScanCounters(table, scan, on_row);
+    if (!status.ok()) return status;
+    if (!bad.ok()) return bad;
+  }
+  return absl::OkStatus();
+}
+
+int64_t At(const std::vector<int64_t>& values, size_t index) {
+  return index < values.size() ? values[index] : 0;
+}
+
+std::string SourceDims(v1::AccrualSource source, absl::string_view partner) {
+  return KeyBuilder().Int64(source).String(partner).Build();
+}
+
+// Moves one member's net flight segment count by `delta` (+1 a credit, -1
+// a reversal) on `day`, keeping the per-period distributions exact.
+absl::Status CountSegment(ViewState& state, const std::string& member,
+                          absl::string_view partner, absl::CivilDay day,
+                          int64_t delta) {
+  const int month = day.month();
+  const std::string year_key =
+      KeyBuilder().Int64(day.year()).String(member).Build();
+  absl::StatusOr<std::vector<int64_t>> row =
+      state.Counters(kAccrualAnalysisMemberYearTable, year_key);
+  if (!row.ok()) return row.status();
+  std::vector<int64_t> deltas(13, 0);
+  deltas[0] = delta;
+  deltas[month] = delta;
+  absl::Status status =
+      state.Add(kAccrualAnalysisMemberYearTable, year_key, deltas);
+  if (!status.ok()) return status;
+
+  const std::pair<int64_t, absl::CivilDay> periods[] = {
+      {kYearPeriod, absl::CivilDay(day.year(), 1, 1)},
+      {kMonthPeriod, MonthStart(day)}};
+  const int64_t before[] = {At(*row, 0), At(*row, month)};
+  for (int i = 0; i < 2; ++i) {
+    const int64_t after = before[i] + delta;
+    const std::pair<int64_t, int64_t> moves[] = {{before[i], -1}, {after, 1}};
+    for (const auto& [count, change] : moves) {
+      if (count == 0) continue;
+      const std::string key = KeyBuilder()
+                                  .Int64(periods[i].first)
+                                  .Day(periods[i].second)
+                                  .Int64(count)
+                                  .Build();
+      status = state.Add(kAccrualAnalysisDistributionTable, key, {change});
+      if (!status.ok()) return status;
+    }
+  }
+
+  status = state.Add(
+      kAccrualAnalysisMemberDayTable,
+      KeyBuilder().Day(day).String(partner).String(member).Build(), {delta});
+  if (!status.ok()) return status;
+  if (!partner.empty()) {
+    status = state.Add(
+        kAccrualAnalysisPartnerMemberYearTable,
+        KeyBuilder().String(partner).Int64(day.year()).String(member).Build(),
+        deltas);
+  }
+  return status;
+}
+
+absl::Status ApplyCredit(const av1::Transaction& t, absl::CivilDay day,
+                         ViewState& state) {
+  v1::AccrualSource source;
+  std::string partner;
+  bool flight = false;
+  switch (t.type()) {
+    case av1::OWN_FLIGHT:
+    case av1::RETRO_CLAIM:
+      source = v1::SOURCE_OWN_FLIGHTS;
+      flight = true;
+      break;
+    case av1::PARTNER_FLIGHT:
+      source = v1::SOURCE_PARTNER;
+      partner = t.partner_code();
+      flight = true;
+      break;
+    case av1::PARTNER_ACTIVITY:
+      source = v1::SOURCE_PARTNER;
+      partner = t.partner_code();
+      break;
+    case av1::PURCHASE:
+      source = v1::SOURCE_PURCHASES;
+      break;
+    case av1::ADJUSTMENT:
+      source = v1::SOURCE_ADJUSTMENTS;
+      break;
+    default:
+      return absl::OkStatus();
+  }
+  std::vector<int64_t> values(kSourceColumns, 0);
+  values[kTransactions] = 1;
+  values[kMiles] = t.miles();
+  values[kQualifyingMiles] = t.qualifying_miles();
+  if (flight) {
+    values[kSegments] = 1;
+    values[kQualifyingSegments] = t.qualifying_segments();
+  }
+  absl::Status status = AddBucket(state, kAccrualAnalysisSourceTable, day,
+                                  SourceDims(source, partner), values);
+  if (!status.ok() || !flight) return status;
+
+  const av1::Flight& f = t.flight();
+  status = AddBucket(state, kAccrualAnalysisRouteTable, day,
+                     KeyBuilder()
+                         .String(partner)
+                         .String(f.carrier())
+                         .String(f.origin())
+                         .String(f.destination())
+                         .Build(),
+                     {1, t.miles(), t.qualifying_miles()});
+  if (!status.ok()) return status;
+  status = AddBucket(state, kAccrualAnalysisClassTable, day,
+                     KeyBuilder()
+                         .String(partner)
+                         .String(f.carrier())
+                         .String(f.booking_class())
+                         .Build(),
+                     {1, t.miles()});
+  if (!status.ok()) return status;
+  return CountSegment(state, t.member_number(), partner, day, 1);
+}
+
+absl::Status ApplyDebit(const av1::Transaction& t, absl::CivilDay day,
+                        ViewState& state) {
+  if (t.type() == av1::ADJUSTMENT) {
+    std::vector<int64_t> values(kSourceColumns, 0);
+    values[kTransactions] = 1;
+    values[kMiles] = t.miles();
+    return AddBucket(state, kAccrualAnalysisSourceTable, day,
+                     SourceDims(v1::SOURCE_ADJUSTMENTS, ""), values);
+  }
+  if (t.type() != av1::REVERSAL) return absl::OkStatus();
+  // Only OWN_FLIGHT, RETRO_CLAIM, PARTNER_FLIGHT, PARTNER_ACTIVITY and
+  // PURCHASE credits can be reversed; the reversal carries their partner
+  // code and flight.
+  const bool flight = !t.flight().origin().empty();
+  const v1::AccrualSource source = !t.partner_code().empty()
+                                       ? v1::SOURCE_PARTNER
+                                   : flight ? v1::SOURCE_OWN_FLIGHTS
+                                            : v1::SOURCE_PURCHASES;
+  std::vector<int64_t> values(kSourceColumns, 0);
+  values[kReversedMiles] = -t.miles();
+  absl::Status status = AddBucket(state, kAccrualAnalysisSourceTable, day,
+                                  SourceDims(source, t.partner_code()), values);
+  if (!status.ok() || !flight) return status;
+  return CountSegment(state, t.member_number(), t.partner_code(), day, -1);
+}
+
+bool IsPartnerCode(absl::string_view code) {
+  return code.size() >= 2 && code.size() <= 8 &&
+         std::all_of(code.begin(), code.end(), [](char c) {
+           return absl::ascii_isupper(c) || absl::ascii_isdigit(c);
+         });
+}
+
+absl::Status FillSources(const ViewReader& view, const ReportRange& range,
+                         const std::string& partner_filter,
+                         v1::GetAccrualAnalysisReportResponse& response) {
+  std::map<std::pair<int, std::string>, std::vector<int64_t>> rows;
+  if (partner_filter.empty()) {
+    for (v1::AccrualSource source :
+         {v1::SOURCE_OWN_FLIGHTS, v1::SOURCE_ADJUSTMENTS,
+          v1::SOURCE_PURCHASES}) {
+      rows[{source, ""}].assign(kSourceColumns, 0);
+    }
+  } else {
+    rows[{v1::SOURCE_PARTNER, partner_filter}].assign(kSourceColumns, 0);
+  }
+  absl::Status status = ScanBuckets(
+      view, kAccrualAnalysisSourceTable, range,
+      [&](KeyReader& dims, const std::vector<int64_t>& values) {
+        int64_t source;
+        std::string partner;
+        if (!dims.Int64(&source) || !dims.String(&partner)) return;
+        if (!partner_filter.empty() && partner != partner_filter) return;
+        if (std::all_of(values.begin(), values.end(),
+                        [](int64_t v) { return v == 0; })) {
+          return;
+        }
+        AddCounters(values, &rows[{static_cast<int>(source), partner}]);
+      });
+  if (!status.ok()) return status;
+  for (const auto& [dims, values] : rows) {
+    v1::AccrualSourceRow* row = response.add_by_source();
+    row->set_source(static_cast<v1::AccrualSource>(dims.first));
+    row->set_partner_code(dims.second);
+    row->set_transactions(At(values, kTransactions));
+    row->set_miles(At(values, kMiles));
+    row->set_reversed_miles(At(values, kReversedMiles));
+    row->set_qualifying_miles(At(values, kQualifyingMiles));
+    row->set_segments(At(values, kSegments));
+    row->set_qualifying_segments(At(values, kQualifyingSegments));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FillRoutes(const ViewReader& view, const ReportRange& range,
+                        const std::string& partner_filter,
+                        v1::GetAccrualAnalysisReportResponse& response) {
+  using Route = std::tuple<std::string, std::string, std::string>;
+  std::map<Route, std::vector<int64_t>> routes;
+  absl::Status status = ScanBuckets(
+      view, kAccrualAnalysisRouteTable, range,
+      [&](KeyReader& dims, const std::vector<int64_t>& values) {
+        std::string partner, carrier, origin, destination;
+        if (!dims.String(&partner) || !dims.String(&carrier) ||
+            !dims.String(&origin) || !dims.String(&destination)) {
+          return;
+        }
+        if (!partner_filter.empty() && partner != partner_filter) return;
+        AddCounters(values, &routes[{carrier, origin, destination}]);
+      });
+  if (!status.ok()) return status;
+  std::vector<std::pair<Route, std::vector<int64_t>>> sorted;
+  for (auto& [route, values] : routes) {
+    if (At(values, 0) == 0 && At(values, 1) == 0 && At(values, 2) == 0)
+      continue;
+    sorted.emplace_back(route, std::move(values));
+  }
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const auto& a, const auto& b) {
+                     return At(a.second, 0) > At(b.second, 0);
+                   });
+  for (const auto& [route, values] : sorted) {
+    v1::AccrualRouteRow* row = response.add_by_route();
+    row->set_carrier(std::get<0>(route));
+    row->set_origin(std::get<1>(route));
+    row->set_destination(std::get<2>(route));
+    row->set_segments(At(values, 0));
+    row->set_miles(At(values, 1));
+    row->set_qualifying_miles(At(values, 2));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FillClasses(const ViewReader& view, const ReportRange& range,
+                         const std::string& partner_filter,
+                         v1::GetAccrualAnalysisReportResponse& response) {
+  std::map<std::pair<std::string, std::string>, std::vector<int64_t>> classes;
+  absl::Status status =
+      ScanBuckets(view, kAccrualAnalysisClassTable, range,
+                  [&](KeyReader& dims, const std::vector<int64_t>& values) {
+                    std::string partner, carrier, booking_class;
+                    if (!dims.String(&partner) || !dims.String(&carrier) ||
+                        !dims.String(&booking_class)) {
+                      return;
+                    }
+                    if (!partner_filter.empty() && partner != partner_filter)
+                      return;
+                    AddCounters(values, &classes[{carrier, booking_class}]);
+                  });
+  if (!status.ok()) return status;
+  for (const auto& [dims, values] : classes) {
+    if (At(values, 0) == 0 && At(values, 1) == 0) continue;
+    v1::AccrualClassRow* row = response.add_by_booking_class();
+    row->set_carrier(dims.first);
+    row->set_booking_class(dims.second);
+    row->set_segments(At(values, 0));
+    row->set_miles(At(values, 1));
+  }
+  return absl::OkStatus();
+}
+
+// The precomputed distribution of one calendar year or month.
+absl::Status DistributionFromPeriod(const ViewReader& view, int64_t period,
+                                    absl::CivilDay start,
+                                    std::map<int64_t, int64_t>& members) {
+  absl::Status bad;
+  absl::Status status = view.ScanCounters(
+      kAccrualAnalysisDistributionTable,
+      store::PrefixRange(KeyBuilder().Int64(period).Day(start).Build()),
+      [&](absl::string_view key, const std::vector<int64_t>& values) {
+        KeyReader reader(key);
+        int64_t kind, segments;
+        absl::CivilDay day;
+        if (!reader.Int64(&kind) || !reader.Day(&day) ||
+            !reader.Int64(&segments)) {
+          bad = absl::DataLossError(
+              "reporting: a bad key in accrual_analysis_distribution");
+          return false;
+        }
+        if (segments > 0 && At(values, 0) != 0) {
+          members[segments] += At(values, 0);
+        }
+        return true;
+      });
+  return status.ok() ? bad : status;
+}
+
+// Exact, from per-member rows: the member-year rows of every year the
+// range touches (summing the months wholly inside it) and the member-day
+// rows of clipped edge months.
+absl::Status DistributionFromMembers(const ViewReader& view,
+                                     const ReportRange& range,
+                                     const std::string& partner_filter,
+                                     std::map<int64_t, int64_t>& members) {
+  std::unordered_map<std::string, int64_t> counts;
+  std::map<int, std::vector<int>> whole_months;  // year -> months
+  std::vector<std::pair<absl::CivilDay, absl::CivilDay>> day_spans;
+  for (absl::CivilMonth month : range.Months()) {
+    const absl::CivilDay first = range.FirstDayIn(month);
+    const absl::CivilDay last = range.LastDayIn(month);
+    if (first == absl::CivilDay(month) &&
+        last == absl::CivilDay(month + 1) - 1) {
+      whole_months[static_cast<int>(month.year())].push_back(month.month());
+    } else {
+      day_spans.emplace_back(first, last);
+    }
+  }
+  absl::Status bad;
+  for (const auto& [year, months] : whole_months) {
+    const std::string prefix =
+        partner_filter.empty()
+            ? KeyBuilder().Int64(year).Build()
+            : KeyBuilder().String(partner_filter).Int64(year).Build();
+    const bool whole_year = months.size() == 12;
+    absl::Status status = view.ScanCounters(
+        partner_filter.empty() ? kAccrualAnalysisMemberYearTable
+                               : kAccrualAnalysisPartnerMemberYearTable,
+        store::PrefixRange(prefix),
+        [&](absl::string_view key, const std::vector<int64_t>& values) {
+          KeyReader reader(key.substr(prefix.size()));
+          std::string member;
+          if (!reader.String(&member)) {
+            bad = absl::DataLossError(
+                "reporting: a bad key in accrual_analysis member rows");
+            return false;
+          }
+          int64_t sum = 0;
+          if (whole_year) {
+            sum = At(values, 0);
+          } else {
+            for (int month : months) sum += At(values, month);
+          }
+          if (sum != 0) counts[member] += sum;
+          return true;
+        });
+    if (!status.ok()) return status;
+    if (!bad.ok()) return bad;
+  }
+  for (const auto& [first, last] : day_spans) {
+    store::ScanRange scan;
+    scan.start = KeyBuilder().Day(first).Build();
+    scan.end = KeyBuilder().Day(last + 1).Build();
+    absl::Status status = view.ScanCounters(
+        kAccrualAnalysisMemberDayTable, scan,
+        [&](absl::string_view key, const std::vector<int64_t>& values) {
+          KeyReader reader(key);
+          absl::CivilDay day;
+          std::string partner, member;
+          if (!reader.Day(&day) || !reader.String(&partner) ||
+              !reader.String(&member)) {
+            bad = absl::DataLossError(
+                "reporting: a bad key in accrual_analysis_member_day");
+            return false;
+          }
+          if (!partner_filter.empty() && partner != partner_filter) return true;
+          if (At(values, 0) != 0) counts[member] += At(values, 0);
+          return true;
+        });
+    if (!status.ok()) return status;
+    if (!bad.ok()) return bad;
+  }
+  for (const auto& [member, count] : counts) {
+    if (count > 0) ++members[count];
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FillSegmentsPerMember(
+    const ViewReader& view, const ReportRange& range,
+    const std::string& partner_filter,
+    v1::GetAccrualAnalysisReportResponse& response) {
+  std::map<int64_t, int64_t> members;
+  absl::Status status;
+  const bool one_year = range.from == absl::CivilDay(range.from.year(), 1, 1) &&
+                        range.to == absl::CivilDay(range.from.year(), 12, 31);
+  const bool one_month =
+      range.from == MonthStart(range.from) &&
+      range.to == absl::CivilDay(absl::CivilMonth(range.from) + 1) - 1;
+  if (partner_filter.empty() && one_year) {
+    status = DistributionFromPeriod(view, kYearPeriod, range.from, members);
+  } else if (partner_filter.empty() && one_month) {
+    status = DistributionFromPeriod(view, kMonthPeriod, range.from, members);
+  } else {
+    status = DistributionFromMembers(view, range, partner_filter, members);
+  }
+  if (!status.ok()) return status;
+  for (const auto& [segments, count] : members) {
+    if (count == 0) continue;
+    v1::SegmentsPerMemberRow* row = response.add_segments_per_member();
+    row->set_segments(segments);
+    row->set_members(count);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::vector<std::string> AccrualAnalysisProjection::Tables() const {
+  return {kAccrualAnalysisSourceTable,
+          kAccrualAnalysisRouteTable,
+          kAccrualAnalysisClassTable,
+          kAccrualAnalysisMemberYearTable,
+          kAccrualAnalysisPartnerMemberYearTable,
+          kAccrualAnalysisMemberDayTable,
+          kAccrualAnalysisDistributionTable};
+}
+
+absl::Status AccrualAnalysisProjection::Apply(absl::string_view source,
+                                              const common::v1::Event& event,
+                                              ViewState& state) {
+  if (source != kAccrualSource) return absl::OkStatus();
+  const google::protobuf::Any& payload = event.payload();
+  if (payload.Is<av1::CreditPosted>()) {
+    av1::CreditPosted posted;
+    if (!payload.UnpackTo(&posted)) {
+      return absl::DataLossError("reporting: an unreadable CreditPosted");
+    }
+    return ApplyCredit(posted.transaction(),
+                       PostingDay(posted.transaction(), event), state);
+  }
+  if (payload.Is<av1::DebitPosted>()) {
+    av1::DebitPosted posted;
+    if (!payload.UnpackTo(&posted)) {
+      return absl::DataLossError("reporting: an unreadable DebitPosted");
+    }
+    return ApplyDebit(posted.transaction(),
+                      PostingDay(posted.transaction(), event), state);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::GetAccrualAnalysisReportResponse> AccrualAnalysisReport(
+    const ViewReader& view, const v1::GetAccrualAnalysisReportRequest& request,
+    const ReportContext& context) {
+  (void)context;
+  absl::StatusOr<ReportRange> range = CheckRange(request.range());
+  if (!range.ok()) return range.status();
+  const std::string& partner = request.partner_code();
+  if (!partner.empty() && !IsPartnerCode(partner)) {
+    return InvalidField("partner_code",
+                        "must be 2-8 characters of A-Z and 0-9, or empty");
+  }
+  v1::GetAccrualAnalysisReportResponse response;
+  absl::Status status = FillSources(view, *range, partner, response);
+  if (status.ok()) status = FillRoutes(view, *range, partner, response);
+  if (status.ok()) status = FillClasses(view, *range, partner, response);
+  if (status.ok()) {
+    status = FillSegmentsPerMember(view, *range, partner, response);
+  }
+  if (!status.ok()) return status;
+  return response;
+}
+
+}  // namespace mileagebank::reporting

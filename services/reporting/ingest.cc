@@ -1,0 +1,698 @@
+#include "services/reporting/ingest.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "libs/client/client.h"
+#include "libs/log/log.h"
+#include "libs/status/errors.h"
+#include "libs/status/grpc_status.h"
+#include "mileagebank/common/v1/events.grpc.pb.h"
+#include "prometheus/counter.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+
+namespace mileagebank::reporting {
+namespace {
+
+// Events in line between the readers and the applier. The applier takes
+// the whole line at once, so up to twice this many are in memory.
+constexpr size_t kLineCapacity = 16384;
+// Batches in the store's line not yet durable: enough to apply on while
+// one is fsynced, few enough that a slow disk holds the applier back.
+constexpr size_t kMaxInFlight = 2;
+// How often the clock is read while applying a long run of events.
+constexpr size_t kClockEvery = 1024;
+constexpr absl::Duration kMinBackoff = absl::Milliseconds(100);
+constexpr absl::Duration kMaxBackoff = absl::Seconds(5);
+constexpr absl::Duration kHeadPoll = absl::Seconds(5);
+constexpr absl::Duration kHeadDeadline = absl::Seconds(2);
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Metrics
+
+struct Ingest::Metrics {
+  explicit Metrics(prometheus::Registry& registry)
+      : applied(prometheus::BuildCounter()
+                    .Name("mileagebank_reporting_events_applied_total")
+                    .Help("Events applied and committed, by source")
+                    .Register(registry)),
+        apply_errors(prometheus::BuildCounter()
+                         .Name("mileagebank_reporting_apply_errors_total")
+                         .Help("Events a projection failed to apply (each is "
+                               "retried), by source")
+                         .Register(registry)),
+        interruptions(prometheus::BuildCounter()
+                          .Name("mileagebank_reporting_stream_"
+                                "interruptions_total")
+                          .Help("Subscriptions that ended and were resumed, "
+                                "by source")
+                          .Register(registry)),
+        position(prometheus::BuildGauge()
+                     .Name("mileagebank_reporting_stream_position")
+                     .Help("Sequence of the last committed event, by source")
+                     .Register(registry)),
+        head(prometheus::BuildGauge()
+                 .Name("mileagebank_reporting_stream_head")
+                 .Help("Newest sequence of the source's event log (polled), "
+                       "by source")
+                 .Register(registry)),
+        commits(prometheus::BuildCounter()
+                    .Name("mileagebank_reporting_commits_total")
+                    .Help("Batches of applied events committed")
+                    .Register(registry)
+                    .Add({})),
+        commit_events(prometheus::BuildHistogram()
+                          .Name("mileagebank_reporting_commit_events")
+                          .Help("Events per committed batch")
+                          .Register(registry)
+                          .Add({}, prometheus::Histogram::BucketBoundaries{
+                                       1, 10, 100, 1000, 5000, 10000, 20000,
+                                       50000})),
+        commit_writes(prometheus::BuildHistogram()
+                          .Name("mileagebank_reporting_commit_writes")
+                          .Help("Store writes per committed batch")
+                          .Register(registry)
+                          .Add({}, prometheus::Histogram::BucketBoundaries{
+                                       10, 100, 1000, 10000, 50000, 100000,
+                                       200000})),
+        commit_seconds(prometheus::BuildHistogram()
+                           .Name("mileagebank_reporting_commit_seconds")
+                           .Help("From putting a batch in the store's line "
+                                 "to it being durable")
+                           .Register(registry)
+                           .Add({}, prometheus::Histogram::BucketBoundaries{
+                                        0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1,
+                                        5})) {}
+
+  prometheus::Family<prometheus::Counter>& applied;
+  prometheus::Family<prometheus::Counter>& apply_errors;
+  prometheus::Family<prometheus::Counter>& interruptions;
+  prometheus::Family<prometheus::Gauge>& position;
+  prometheus::Family<prometheus::Gauge>& head;
+  prometheus::Counter& commits;
+  prometheus::Histogram& commit_events;
+  prometheus::Histogram& commit_writes;
+  prometheus::Histogram& commit_seconds;
+};
+
+// One source: its reader thread and its metrics.
+struct Ingest::Source {
+  Source(std::string name_in, std::string target_in, Metrics& metrics)
+      : name(std::move(name_in)),
+        target(std::move(target_in)),
+        applied(metrics.applied.Add({{"source", name}})),
+        apply_errors(metrics.apply_errors.Add({{"source", name}})),
+        interruptions(metrics.interruptions.Add({{"source", name}})),
+        position(metrics.position.Add({{"source", name}})),
+        head(metrics.head.Add({{"source", name}})) {}
+
+  const std::string name;
+  const std::string target;
+  prometheus::Counter& applied;
+  prometheus::Counter& apply_errors;
+  prometheus::Counter& interruptions;
+  prometheus::Gauge& position;
+  prometheus::Gauge& head;
+
+  std::thread reader;
+  // The last sequence put in line; the reader thread's own.
+  uint64_t pushed = 0;
+  absl::Mutex mutex;
+  grpc::ClientContext* active ABSL_GUARDED_BY(mutex) = nullptr;
+  bool stopping ABSL_GUARDED_BY(mutex) = false;
+
+  // Catch-up, for its log lines; guarded by commit_mutex_.
+  bool catchup_known = false;
+  bool catchup_logged = false;
+  uint64_t catchup_from = 0;
+  uint64_t catchup_head = 0;
+  absl::Time catchup_started;
+};
+
+// ---------------------------------------------------------------------------
+// Life cycle
+
+Ingest::Ingest(store::Store* store, std::vector<Projection*> projections,
+               IngestOptions options, prometheus::Registry* metrics)
+    : store_(store),
+      projections_(std::move(projections)),
+      options_(std::move(options)),
+      state_(store) {
+  if (options_.targets.empty() || options_.commit_every_events < 1 ||
+      options_.commit_every <= absl::ZeroDuration() || projections_.empty()) {
+    log::Error("reporting_ingest_misconfigured",
+               {{"sources", static_cast<int64_t>(options_.targets.size())},
+                {"projections", static_cast<int64_t>(projections_.size())},
+                {"commit_every_events", options_.commit_every_events}});
+    std::abort();
+  }
+  if (metrics == nullptr) {
+    own_registry_ = std::make_unique<prometheus::Registry>();
+    metrics = own_registry_.get();
+  }
+  metrics_ = std::make_unique<Metrics>(*metrics);
+  absl::MutexLock lock(&commit_mutex_);
+  for (const auto& [name, target] : options_.targets) {
+    absl::StatusOr<uint64_t> cursor = store_->ReadCursor(name);
+    if (!cursor.ok()) {
+      // The store cannot say where this source stands: nothing derived
+      // from it can be trusted, and only an operator can decide.
+      log::Error("reporting_cursor_unreadable",
+                 {{"source", name}, {"error", cursor.status().ToString()}});
+      std::abort();
+    }
+    auto source = std::make_unique<Source>(name, target, *metrics_);
+    source->pushed = *cursor;
+    source->position.Set(static_cast<double>(*cursor));
+    sources_.push_back(std::move(source));
+    applied_.push_back(*cursor);
+    flushed_.push_back(*cursor);
+    committed_.push_back(*cursor);
+    events_since_flush_.push_back(0);
+  }
+}
+
+Ingest::~Ingest() { Stop(); }
+
+std::vector<std::string> Ingest::Tables(
+    const std::vector<Projection*>& projections) {
+  std::vector<std::string> tables;
+  for (const Projection* projection : projections) {
+    for (std::string& table : projection->Tables()) {
+      tables.push_back(std::move(table));
+    }
+  }
+  return tables;
+}
+
+void Ingest::Start() {
+  absl::MutexLock lock(&lifecycle_mutex_);
+  if (started_ || stopped_) return;
+  started_ = true;
+  for (size_t i = 0; i < sources_.size(); ++i) {
+    log::Info("reporting_ingest_started",
+              {{"source", sources_[i]->name},
+               {"target", sources_[i]->target},
+               {"cursor", sources_[i]->pushed}});
+  }
+  committer_ = std::thread([this] { CommitLoop(); });
+  applier_ = std::thread([this] { ApplyLoop(); });
+  for (size_t i = 0; i < sources_.size(); ++i) {
+    sources_[i]->reader = std::thread([this, i] { ReadLoop(i); });
+  }
+  monitor_ = std::thread([this] { MonitorLoop(); });
+}
+
+void Ingest::Stop() { StopImpl(/*commit=*/true); }
+
+void Ingest::StopWithoutCommitForTest() { StopImpl(/*commit=*/false); }
+
+void Ingest::StopImpl(bool commit) {
+  absl::MutexLock lifecycle(&lifecycle_mutex_);
+  if (stopped_) return;
+  stopped_ = true;
+  commit_on_stop_ = commit;
+  // Readers first, so that nothing new arrives; then the applier, which
+  // commits what it applied; then the committer, once that is durable.
+  for (auto& source : sources_) {
+    absl::MutexLock lock(&source->mutex);
+    source->stopping = true;
+    if (source->active != nullptr) source->active->TryCancel();
+  }
+  {
+    absl::MutexLock lock(&queue_mutex_);
+    readers_stopping_ = true;
+  }
+  for (auto& source : sources_) {
+    if (source->reader.joinable()) source->reader.join();
+  }
+  {
+    absl::MutexLock lock(&queue_mutex_);
+    applier_stopping_ = true;
+  }
+  if (applier_.joinable()) applier_.join();
+  {
+    absl::MutexLock lock(&queue_mutex_);
+    applier_gone_ = true;
+    // Holds nobody will serve now.
+    for (auto& hold : holds_) hold->done = true;
+    holds_.clear();
+  }
+  {
+    absl::MutexLock lock(&commit_mutex_);
+    committer_stopping_ = true;
+  }
+  if (committer_.joinable()) committer_.join();
+  stop_monitor_.Notify();
+  if (monitor_.joinable()) monitor_.join();
+}
+
+// ---------------------------------------------------------------------------
+// Queries
+
+absl::StatusOr<size_t> Ingest::SourceIndex(absl::string_view name) const {
+  for (size_t i = 0; i < sources_.size(); ++i) {
+    if (sources_[i]->name == name) return i;
+  }
+  return absl::NotFoundError(name);
+}
+
+std::map<std::string, uint64_t> Ingest::positions() const {
+  std::map<std::string, uint64_t> out;
+  absl::MutexLock lock(&commit_mutex_);
+  for (size_t i = 0; i < sources_.size(); ++i) {
+    out[sources_[i]->name] = committed_[i];
+  }
+  return out;
+}
+
+absl::Status Ingest::WaitFor(
+    const google::protobuf::Map<std::string, uint64_t>& min,
+    absl::Time deadline) const {
+  std::vector<std::pair<size_t, uint64_t>> wanted;
+  for (const auto& [name, sequence] : min) {
+    absl::StatusOr<size_t> index = SourceIndex(name);
+    if (!index.ok()) {
+      std::vector<std::string> known;
+      for (const auto& source : sources_) known.push_back(source->name);
+      return InvalidField(
+          "min_stream_positions",
+          absl::StrCat("unknown source \"", name, "\"; known sources are ",
+                       absl::StrJoin(known, ", ")));
+    }
+    wanted.emplace_back(*index, sequence);
+  }
+  auto reached = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mutex_) {
+    for (const auto& [index, sequence] : wanted) {
+      if (committed_[index] < sequence) return false;
+    }
+    return true;
+  };
+  absl::MutexLock lock(&commit_mutex_);
+  if (commit_mutex_.AwaitWithDeadline(absl::Condition(&reached), deadline)) {
+    return absl::OkStatus();
+  }
+  std::vector<std::string> behind;
+  for (const auto& [index, sequence] : wanted) {
+    if (committed_[index] < sequence) {
+      behind.push_back(absl::StrCat(sources_[index]->name, " at ",
+                                    committed_[index], " of ", sequence));
+    }
+  }
+  return absl::DeadlineExceededError(
+      absl::StrCat("min_stream_positions: not reached by the deadline (",
+                   absl::StrJoin(behind, ", "), ")"));
+}
+
+std::unique_ptr<ViewReader> Ingest::Reader() const {
+  std::vector<std::string> names = SnapshotViewReader::AllSources();
+  for (const auto& source : sources_) {
+    if (std::find(names.begin(), names.end(), source->name) == names.end()) {
+      names.push_back(source->name);
+    }
+  }
+  return std::make_unique<SnapshotViewReader>(store_->NewSnapshot(), names);
+}
+
+absl::StatusOr<std::unique_ptr<ViewReader>> Ingest::ReaderAt(
+    const std::string& source, uint64_t sequence, absl::Time deadline) {
+  absl::StatusOr<size_t> index = SourceIndex(source);
+  if (!index.ok()) {
+    return InvalidField("source",
+                        absl::StrCat("unknown source \"", source, "\""));
+  }
+  {
+    absl::MutexLock lock(&commit_mutex_);
+    if (committed_[*index] > sequence) {
+      return FailedPreconditionField(
+          "sequence", absl::StrCat(source, " is already applied up to ",
+                                   committed_[*index]));
+    }
+  }
+  auto hold = std::make_shared<Hold>();
+  hold->source = *index;
+  hold->sequence = sequence;
+  absl::MutexLock lock(&queue_mutex_);
+  if (applier_gone_) return absl::UnavailableError("ingest stopped");
+  holds_.push_back(hold);
+  ++holds_added_;
+  holds_pending_ = true;
+  if (!queue_mutex_.AwaitWithDeadline(absl::Condition(&hold->done),
+                                      deadline)) {
+    holds_.erase(std::find(holds_.begin(), holds_.end(), hold));
+    holds_pending_ = !holds_.empty();
+    return absl::DeadlineExceededError(
+        absl::StrCat("reader at ", source, " ", sequence,
+                     ": not reached by the deadline"));
+  }
+  return std::move(hold->result);
+}
+
+// ---------------------------------------------------------------------------
+// Readers
+
+void Ingest::ReadLoop(size_t index) {
+  Source& source = *sources_[index];
+  absl::Duration backoff = kMinBackoff;
+  while (true) {
+    const uint64_t before = source.pushed;
+    absl::Status ended = FollowOnce(index);
+    {
+      absl::MutexLock lock(&source.mutex);
+      if (source.stopping) return;
+    }
+    if (source.pushed > before) backoff = kMinBackoff;
+    source.interruptions.Increment();
+    log::Warning("event_stream_interrupted",
+                 {{"source", source.name},
+                  {"position", source.pushed},
+                  {"reason", ended.ToString()}});
+    absl::MutexLock lock(&source.mutex);
+    source.mutex.AwaitWithTimeout(absl::Condition(&source.stopping), backoff);
+    if (source.stopping) return;
+    backoff = std::min(backoff * 2, kMaxBackoff);
+  }
+}
+
+absl::Status Ingest::FollowOnce(size_t index) {
+  Source& source = *sources_[index];
+  auto stub = common::v1::EventStream::NewStub(client::ChannelFor(source.target));
+  grpc::ClientContext context;
+  {
+    absl::MutexLock lock(&source.mutex);
+    if (source.stopping) return absl::CancelledError("stopping");
+    source.active = &context;
+  }
+  common::v1::SubscribeRequest request;
+  // Resumes after what is already in line, not after the stored cursor:
+  // the applier holds everything in between.
+  request.set_after_sequence(source.pushed);
+  request.set_follow(true);
+  std::unique_ptr<grpc::ClientReader<common::v1::Event>> reader =
+      stub->Subscribe(&context, request);
+  common::v1::Event event;
+  absl::Status result = absl::OkStatus();
+  while (reader->Read(&event)) {
+    if (event.sequence() <= source.pushed) continue;  // Already in line.
+    const uint64_t sequence = event.sequence();
+    if (!Push(index, std::move(event))) {
+      result = absl::CancelledError("stopping");
+      context.TryCancel();
+      break;
+    }
+    source.pushed = sequence;
+    event.Clear();
+  }
+  grpc::Status finished = reader->Finish();
+  {
+    absl::MutexLock lock(&source.mutex);
+    source.active = nullptr;
+  }
+  if (!result.ok()) return result;
+  return finished.ok() ? absl::UnavailableError("stream ended")
+                       : FromGrpcStatus(finished);
+}
+
+bool Ingest::Push(size_t index, common::v1::Event event) {
+  absl::MutexLock lock(&queue_mutex_);
+  auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mutex_) {
+    return readers_stopping_ || queue_.size() < kLineCapacity;
+  };
+  queue_mutex_.Await(absl::Condition(&room));
+  if (readers_stopping_) return false;
+  queue_.push_back(Item{index, std::move(event)});
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// Applier
+
+void Ingest::ApplyLoop() {
+  std::vector<Item> work;
+  size_t next = 0;  // First item of `work` not applied yet.
+  uint64_t holds_seen = 0;
+  absl::Duration backoff = kMinBackoff;
+  while (true) {
+    if (next == work.size()) {
+      work.clear();
+      next = 0;
+      bool stopping = false;
+      {
+        absl::MutexLock lock(&queue_mutex_);
+        // A hold already seen waits for events, not for the applier.
+        auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mutex_) {
+          return !queue_.empty() || applier_stopping_ ||
+                 holds_added_ != holds_seen;
+        };
+        queue_mutex_.AwaitWithDeadline(absl::Condition(&ready), commit_due_);
+        holds_seen = holds_added_;
+        work.swap(queue_);
+        stopping = applier_stopping_;
+      }
+      if (stopping) break;
+      if (absl::Now() >= commit_due_) Commit();
+      if (work.empty()) {
+        if (holds_pending_) ServeHolds(nullptr);
+        continue;
+      }
+    }
+    for (; next < work.size(); ++next) {
+      Item& item = work[next];
+      if (holds_pending_) ServeHolds(&item);
+      absl::Status applied = ApplyOne(item);
+      if (!applied.ok()) {
+        Source& source = *sources_[item.source];
+        source.apply_errors.Increment();
+        log::Error("reporting_apply_failed",
+                   {{"source", source.name},
+                    {"sequence", item.event.sequence()},
+                    {"error", applied.ToString()},
+                    {"retry_in_ms", absl::ToInt64Milliseconds(backoff)}});
+        // Some projections may have applied this event already: drop
+        // everything since the last flush and apply it all again.
+        state_.Discard();
+        applied_ = flushed_;
+        std::fill(events_since_flush_.begin(), events_since_flush_.end(), 0);
+        std::vector<Item> again = std::move(unflushed_);
+        unflushed_.clear();
+        again.insert(again.end(), std::make_move_iterator(work.begin() + next),
+                     std::make_move_iterator(work.end()));
+        work = std::move(again);
+        next = 0;
+        bool stopping;
+        {
+          absl::MutexLock lock(&queue_mutex_);
+          queue_mutex_.AwaitWithTimeout(absl::Condition(&applier_stopping_),
+                                        backoff);
+          stopping = applier_stopping_;
+        }
+        backoff = std::min(backoff * 2, kMaxBackoff);
+        if (stopping) {
+          work.clear();
+          break;
+        }
+        break;  // Restart the run from the first event to apply again.
+      }
+      backoff = kMinBackoff;
+      applied_[item.source] = item.event.sequence();
+      ++events_since_flush_[item.source];
+      if (unflushed_.empty()) commit_due_ = absl::Now() + options_.commit_every;
+      unflushed_.push_back(std::move(item));
+      if (unflushed_.size() >= static_cast<size_t>(options_.commit_every_events) ||
+          (unflushed_.size() % kClockEvery == 0 && absl::Now() >= commit_due_)) {
+        Commit();
+      }
+    }
+    // A hold may be due at the end of a run, with no next event to see.
+    if (next == work.size() && holds_pending_) ServeHolds(nullptr);
+    {
+      absl::MutexLock lock(&queue_mutex_);
+      if (applier_stopping_) break;
+    }
+  }
+  if (commit_on_stop_) store_->Wait(Commit());
+  absl::MutexLock lock(&queue_mutex_);
+  for (auto& hold : holds_) hold->done = true;  // UNAVAILABLE.
+  holds_.clear();
+  holds_pending_ = false;
+}
+
+absl::Status Ingest::ApplyOne(const Item& item) {
+  const std::string& source = sources_[item.source]->name;
+  for (Projection* projection : projections_) {
+    absl::Status status = projection->Apply(source, item.event, state_);
+    if (!status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
+uint64_t Ingest::Commit() {
+  commit_due_ = absl::InfiniteFuture();
+  if (unflushed_.empty() && applied_ == flushed_) return last_ticket_;
+  store::WriteBatch batch = store_->NewBatch();
+  InFlight flight;
+  flight.writes = state_.Flush(batch);
+  for (size_t i = 0; i < sources_.size(); ++i) {
+    if (applied_[i] != flushed_[i]) {
+      batch.SetCursor(sources_[i]->name, applied_[i]);
+    }
+  }
+  flight.positions = applied_;
+  flight.events = events_since_flush_;
+  flight.total_events = unflushed_.size();
+  {
+    // Bounded: the applier waits while the disk is behind.
+    absl::MutexLock lock(&commit_mutex_);
+    auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mutex_) {
+      return in_flight_.size() < kMaxInFlight;
+    };
+    commit_mutex_.Await(absl::Condition(&room));
+    flight.enqueued = absl::Now();
+    // In line before it is published: the committer waits for this ticket.
+    flight.ticket = store_->Enqueue(batch);
+    last_ticket_ = flight.ticket;
+    in_flight_.push_back(std::move(flight));
+  }
+  flushed_ = applied_;
+  std::fill(events_since_flush_.begin(), events_since_flush_.end(), 0);
+  unflushed_.clear();
+  return last_ticket_;
+}
+
+void Ingest::ServeHolds(const Item* next) {
+  std::vector<std::shared_ptr<Hold>> holds;
+  {
+    absl::MutexLock lock(&queue_mutex_);
+    holds = holds_;
+  }
+  std::vector<std::pair<std::shared_ptr<Hold>,
+                        absl::StatusOr<std::unique_ptr<ViewReader>>>>
+      ready;
+  bool snapshot_needed = false;
+  for (auto& hold : holds) {
+    const uint64_t applied = applied_[hold->source];
+    if (applied > hold->sequence) {
+      ready.emplace_back(
+          hold, FailedPreconditionField(
+                    "sequence",
+                    absl::StrCat(sources_[hold->source]->name,
+                                 " is already applied up to ", applied)));
+    } else if (applied == hold->sequence ||
+               (next != nullptr && next->source == hold->source &&
+                next->event.sequence() > hold->sequence)) {
+      ready.emplace_back(hold, nullptr);
+      snapshot_needed = true;
+    }
+  }
+  if (ready.empty()) return;
+  if (snapshot_needed) {
+    // Everything applied so far is in line and durable before the snapshot,
+    // and nothing later is: the applier is here.
+    store_->Wait(Commit());
+    for (auto& [hold, result] : ready) {
+      if (result.ok()) result = Reader();
+    }
+  }
+  absl::MutexLock lock(&queue_mutex_);
+  for (auto& [hold, result] : ready) {
+    auto it = std::find(holds_.begin(), holds_.end(), hold);
+    if (it == holds_.end()) continue;  // Its caller gave up.
+    hold->result = std::move(result);
+    hold->done = true;
+    holds_.erase(it);
+  }
+  holds_pending_ = !holds_.empty();
+}
+
+// ---------------------------------------------------------------------------
+// Committer and head poller
+
+void Ingest::CommitLoop() {
+  while (true) {
+    InFlight flight;
+    {
+      absl::MutexLock lock(&commit_mutex_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mutex_) {
+        return !in_flight_.empty() || committer_stopping_;
+      };
+      commit_mutex_.Await(absl::Condition(&ready));
+      if (in_flight_.empty()) return;
+      flight = in_flight_.front();
+    }
+    store_->Wait(flight.ticket);
+    const absl::Time now = absl::Now();
+    metrics_->commits.Increment();
+    metrics_->commit_events.Observe(static_cast<double>(flight.total_events));
+    metrics_->commit_writes.Observe(static_cast<double>(flight.writes));
+    metrics_->commit_seconds.Observe(
+        absl::ToDoubleSeconds(now - flight.enqueued));
+    absl::MutexLock lock(&commit_mutex_);
+    in_flight_.pop_front();
+    for (size_t i = 0; i < sources_.size(); ++i) {
+      Source& source = *sources_[i];
+      committed_[i] = flight.positions[i];
+      if (flight.events[i] > 0) {
+        source.applied.Increment(static_cast<double>(flight.events[i]));
+      }
+      source.position.Set(static_cast<double>(committed_[i]));
+      if (source.catchup_known && !source.catchup_logged &&
+          committed_[i] >= source.catchup_head) {
+        source.catchup_logged = true;
+        const double seconds =
+            absl::ToDoubleSeconds(now - source.catchup_started);
+        const uint64_t events = committed_[i] - source.catchup_from;
+        log::Info("reporting_catchup_finished",
+                  {{"source", source.name},
+                   {"position", committed_[i]},
+                   {"events", events},
+                   {"seconds", seconds},
+                   {"events_per_second",
+                    seconds > 0 ? static_cast<double>(events) / seconds
+                                : 0.0}});
+      }
+    }
+  }
+}
+
+void Ingest::MonitorLoop() {
+  std::vector<std::unique_ptr<common::v1::EventStream::Stub>> stubs;
+  for (const auto& source : sources_) {
+    stubs.push_back(
+        common::v1::EventStream::NewStub(client::ChannelFor(source->target)));
+  }
+  do {
+    for (size_t i = 0; i < sources_.size(); ++i) {
+      Source& source = *sources_[i];
+      common::v1::GetHeadResponse head;
+      absl::Status asked = client::Call(
+          *stubs[i], &common::v1::EventStream::Stub::GetHead,
+          common::v1::GetHeadRequest(), &head,
+          client::CallPolicy{.deadline = kHeadDeadline, .max_attempts = 1});
+      if (!asked.ok()) continue;  // The reader logs the source's trouble.
+      source.head.Set(static_cast<double>(head.last_sequence()));
+      absl::MutexLock lock(&commit_mutex_);
+      if (source.catchup_known) continue;
+      source.catchup_known = true;
+      source.catchup_from = committed_[i];
+      source.catchup_head = head.last_sequence();
+      source.catchup_started = absl::Now();
+      if (committed_[i] >= head.last_sequence()) {
+        source.catchup_logged = true;  // Nothing to catch up.
+        continue;
+      }
+      log::Info("reporting_catchup_started",
+                {{"source", source.name},
+                 {"from", committed_[i]},
+                 {"head", head.last_sequence()}});
+    }
+  } while (!stop_monitor_.WaitForNotificationWithTimeout(kHeadPoll));
+}
+
+}  // namespace mileagebank::reporting

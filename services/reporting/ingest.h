@@ -1,0 +1,199 @@
+// Ingest: folds the source services' event streams into the reporting
+// store, each event exactly once, and hands out consistent readers of it.
+//
+// One reader thread per source subscribes to the source's EventStream after
+// its stored cursor and puts the events in one bounded line. One applier
+// thread takes them in arrival order and applies each to every projection
+// through a BufferedViewState. Every `commit_every_events` events or
+// `commit_every` (whichever comes first) it flushes the buffered changes and
+// every source's cursor into ONE batch and puts it in the store's line; a
+// committer thread waits for it to be durable and only then publishes the
+// positions. A crash therefore loses derived changes and the cursors that
+// cover them together, and a restart resumes right after what is durable.
+//
+// A projection error stops the applier at that event: everything applied
+// since the last flush is dropped and applied again after a backoff (the
+// projections are deterministic), so nothing is skipped or counted twice.
+//
+//   Ingest ingest(store.get(), projections, {.targets = {{"accrual", addr}}},
+//                 &registry);
+//   ingest.Start();
+//   MB_RETURN_IF_ERROR(ingest.WaitFor(request.min_stream_positions(), deadline));
+//   std::unique_ptr<ViewReader> view = ingest.Reader();
+//
+// Thread-safe.
+#ifndef MILEAGEBANK_SERVICES_REPORTING_INGEST_H_
+#define MILEAGEBANK_SERVICES_REPORTING_INGEST_H_
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "google/protobuf/map.h"
+#include "grpcpp/grpcpp.h"
+#include "libs/store/store.h"
+#include "mileagebank/common/v1/events.pb.h"
+#include "prometheus/registry.h"
+#include "services/reporting/store_view.h"
+#include "services/reporting/view_state.h"
+
+namespace mileagebank::reporting {
+
+struct IngestOptions {
+  // Source name (kMembershipSource ...) -> its EventStream's "host:port".
+  std::map<std::string, std::string> targets;
+  // Commit after this many applied events...
+  int commit_every_events = 20000;
+  // ...or this long after the first uncommitted one, whichever comes first.
+  absl::Duration commit_every = absl::Milliseconds(200);
+};
+
+class Ingest {
+ public:
+  // Everything outlives it; `store` was opened with Tables(projections).
+  // `metrics` may be null (metrics are then kept privately).
+  Ingest(store::Store* store, std::vector<Projection*> projections,
+         IngestOptions options, prometheus::Registry* metrics);
+  Ingest(const Ingest&) = delete;
+  Ingest& operator=(const Ingest&) = delete;
+  ~Ingest();  // Stop()
+
+  // Every projection's tables, for Store::Open.
+  static std::vector<std::string> Tables(
+      const std::vector<Projection*>& projections);
+
+  void Start();
+  // Stops reading, commits what was applied and waits for it to be
+  // durable; idempotent.
+  void Stop();
+
+  // What is committed (durable), per source; every configured source is
+  // present.
+  std::map<std::string, uint64_t> positions() const;
+
+  // Waits until each given source is committed at least that far.
+  // INVALID_ARGUMENT naming min_stream_positions for an unknown source;
+  // DEADLINE_EXCEEDED at `deadline`.
+  absl::Status WaitFor(const google::protobuf::Map<std::string, uint64_t>& min,
+                       absl::Time deadline) const;
+
+  // A consistent reader of what is committed.
+  std::unique_ptr<ViewReader> Reader() const;
+
+  // A reader at exactly `sequence` of `source`: the applier commits when
+  // it has applied that source up to `sequence` (and not beyond), takes the
+  // snapshot there, then goes on. INVALID_ARGUMENT naming source for an
+  // unknown one; FAILED_PRECONDITION if the source is already applied past
+  // `sequence`; DEADLINE_EXCEEDED at `deadline`; UNAVAILABLE once stopped.
+  absl::StatusOr<std::unique_ptr<ViewReader>> ReaderAt(
+      const std::string& source, uint64_t sequence, absl::Time deadline);
+
+  // Test hook: stops as a crash would, dropping what was applied but not
+  // yet put in the store's line (no final commit).
+  void StopWithoutCommitForTest();
+
+ private:
+  struct Metrics;
+  struct Source;
+  // One event in line, with the index of its source.
+  struct Item {
+    size_t source;
+    common::v1::Event event;
+  };
+  // A ReaderAt waiting for the applier.
+  struct Hold {
+    size_t source;
+    uint64_t sequence;
+    bool done = false;
+    absl::StatusOr<std::unique_ptr<ViewReader>> result =
+        absl::UnavailableError("ingest stopped");
+  };
+  // A batch in the store's line, published once durable.
+  struct InFlight {
+    uint64_t ticket;
+    std::vector<uint64_t> positions;
+    std::vector<uint64_t> events;  // Per source.
+    size_t total_events;
+    size_t writes;
+    absl::Time enqueued;
+  };
+
+  void StopImpl(bool commit);
+  absl::StatusOr<size_t> SourceIndex(absl::string_view name) const;
+
+  // Reader thread of source `index`.
+  void ReadLoop(size_t index);
+  absl::Status FollowOnce(size_t index);
+  // Puts an event in line, waiting for room; false when stopping.
+  bool Push(size_t index, common::v1::Event event);
+
+  // Applier thread.
+  void ApplyLoop();
+  absl::Status ApplyOne(const Item& item);
+  // Flushes and puts a batch in line (when there is anything to write);
+  // returns the ticket of the newest batch put in line.
+  uint64_t Commit();
+  // Resolves the holds that `next` (the next event, or null when idle)
+  // makes ready.
+  void ServeHolds(const Item* next);
+
+  // Committer thread.
+  void CommitLoop();
+  // Head poller thread.
+  void MonitorLoop();
+
+  store::Store* const store_;
+  const std::vector<Projection*> projections_;
+  const IngestOptions options_;
+  std::vector<std::unique_ptr<Source>> sources_;
+  std::unique_ptr<prometheus::Registry> own_registry_;
+  std::unique_ptr<Metrics> metrics_;
+
+  // Applier-only state.
+  BufferedViewState state_;
+  std::vector<uint64_t> applied_;   // Per source, in the buffer.
+  std::vector<uint64_t> flushed_;   // Per source, in the store's line.
+  std::vector<uint64_t> events_since_flush_;
+  std::vector<Item> unflushed_;     // Kept to apply again after an error.
+  uint64_t last_ticket_ = 0;
+  absl::Time commit_due_ = absl::InfiniteFuture();
+
+  // The line between readers and applier, and the holds.
+  mutable absl::Mutex queue_mutex_;
+  std::vector<Item> queue_ ABSL_GUARDED_BY(queue_mutex_);
+  bool readers_stopping_ ABSL_GUARDED_BY(queue_mutex_) = false;
+  bool applier_stopping_ ABSL_GUARDED_BY(queue_mutex_) = false;
+  bool applier_gone_ ABSL_GUARDED_BY(queue_mutex_) = false;
+  std::vector<std::shared_ptr<Hold>> holds_ ABSL_GUARDED_BY(queue_mutex_);
+  uint64_t holds_added_ ABSL_GUARDED_BY(queue_mutex_) = 0;
+  std::atomic<bool> holds_pending_{false};
+
+  // Batches in the store's line, and what is durable.
+  mutable absl::Mutex commit_mutex_;
+  std::deque<InFlight> in_flight_ ABSL_GUARDED_BY(commit_mutex_);
+  bool committer_stopping_ ABSL_GUARDED_BY(commit_mutex_) = false;
+  std::vector<uint64_t> committed_ ABSL_GUARDED_BY(commit_mutex_);
+
+  absl::Mutex lifecycle_mutex_;
+  bool started_ ABSL_GUARDED_BY(lifecycle_mutex_) = false;
+  bool stopped_ ABSL_GUARDED_BY(lifecycle_mutex_) = false;
+  bool commit_on_stop_ = true;
+  absl::Notification stop_monitor_;
+  std::thread applier_;
+  std::thread committer_;
+  std::thread monitor_;
+};
+
+}  // namespace mileagebank::reporting
+
+#endif  // MILEAGEBANK_SERVICES_REPORTING_INGEST_H_

@@ -1,0 +1,587 @@
+#include "services/reporting/ingest.h"
+
+#include <atomic>
+#include <future>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "libs/server/event_stream_service.h"
+#include "libs/status/status_macros.h"
+#include "libs/store/keys.h"
+#include "libs/testing/testing.h"
+#include "mileagebank/common/v1/common.pb.h"
+#include "prometheus/registry.h"
+#include "services/reporting/store_view.h"
+
+namespace mileagebank::reporting {
+namespace {
+
+constexpr absl::Duration kPatience = absl::Seconds(20);
+
+// A producing service: a scratch store whose event log is served on a port.
+class Producer {
+ public:
+  explicit Producer(const std::string& path) {
+    store_ = std::move(*store::Store::Open({.path = path, .tables = {}}));
+    service_ = std::make_unique<server::EventStreamService>(store_.get());
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &port_);
+    builder.RegisterService(service_.get());
+    server_ = builder.BuildAndStart();
+  }
+  ~Producer() {
+    store_->StopWaiters();
+    server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+  }
+  // Appends `count` events keyed "k0".."k6", the i-th of amount i; returns
+  // the last sequence.
+  uint64_t Emit(int count) {
+    store::WriteBatch batch = store_->NewBatch();
+    for (int i = 0; i < count; ++i) {
+      common::v1::Money money;
+      money.set_minor_units(++emitted_);
+      batch.AppendEvent(absl::StrCat("k", emitted_ % 7), money);
+      if (i % 1000 == 999 || i == count - 1) {
+        EXPECT_TRUE(store_->Commit(batch).ok());
+      }
+    }
+    return store_->LastSequence();
+  }
+  std::string target() const { return absl::StrCat("127.0.0.1:", port_); }
+  // What a correct consumer holds for key kN after everything emitted:
+  // {events, sum of amounts}.
+  std::vector<int64_t> Expected(int key) const {
+    return ExpectedUpTo(key, emitted_);
+  }
+  // The same after the first `last` events; empty (no row) when none.
+  static std::vector<int64_t> ExpectedUpTo(int key, int64_t last) {
+    std::vector<int64_t> row = {0, 0};
+    for (int64_t i = 1; i <= last; ++i) {
+      if (i % 7 == key) {
+        ++row[0];
+        row[1] += i;
+      }
+    }
+    if (row[0] == 0) return {};
+    return row;
+  }
+
+ private:
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<server::EventStreamService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  int64_t emitted_ = 0;
+};
+
+std::string CountKey(absl::string_view source, absl::string_view key) {
+  return store::KeyBuilder().String(source).String(key).Build();
+}
+
+// Counts events and sums their amounts per source and key (Add), and keeps
+// each source's last sequence with a read-modify-write (Get/Put), counting
+// under "replayed" any event that is not after the previous one.
+class CountingProjection final : public Projection {
+ public:
+  explicit CountingProjection(std::string prefix)
+      : counts_(prefix + "_counts"), last_(prefix + "_last") {}
+
+  std::vector<std::string> Tables() const override { return {counts_, last_}; }
+
+  absl::Status Apply(absl::string_view source, const common::v1::Event& event,
+                     ViewState& state) override {
+    common::v1::Money money;
+    if (!event.payload().UnpackTo(&money)) {
+      return absl::DataLossError("not money");
+    }
+    MB_RETURN_IF_ERROR(state.Add(counts_, CountKey(source, event.key()),
+                                 {1, money.minor_units()}));
+    MB_ASSIGN_OR_RETURN(std::optional<std::string> last,
+                        state.Get(last_, source));
+    if (last.has_value() && std::stoull(*last) >= event.sequence()) {
+      MB_RETURN_IF_ERROR(state.Add(counts_, "replayed", {1}));
+    }
+    state.Put(last_, source, std::to_string(event.sequence()));
+    return absl::OkStatus();
+  }
+
+  const std::string& counts() const { return counts_; }
+
+ private:
+  const std::string counts_;
+  const std::string last_;
+};
+
+// Fails the first `failures` attempts at one event of one source.
+class FailingProjection final : public Projection {
+ public:
+  FailingProjection(std::string source, uint64_t sequence, int failures)
+      : source_(std::move(source)), sequence_(sequence), failures_(failures) {}
+  std::vector<std::string> Tables() const override { return {}; }
+  absl::Status Apply(absl::string_view source, const common::v1::Event& event,
+                     ViewState&) override {
+    if (source == source_ && event.sequence() == sequence_ && failures_ > 0) {
+      --failures_;
+      ++failed_;
+      return absl::DataLossError("injected");
+    }
+    return absl::OkStatus();
+  }
+  int failed() const { return failed_; }
+
+ private:
+  const std::string source_;
+  const uint64_t sequence_;
+  std::atomic<int> failures_;
+  std::atomic<int> failed_{0};
+};
+
+google::protobuf::Map<std::string, uint64_t> Positions(
+    std::initializer_list<std::pair<const std::string, uint64_t>> entries) {
+  google::protobuf::Map<std::string, uint64_t> map;
+  for (const auto& [name, sequence] : entries) map[name] = sequence;
+  return map;
+}
+
+class IngestTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    membership_ = std::make_unique<Producer>(
+        mileagebank::testing::FreshTestDir("membership"));
+    accrual_ = std::make_unique<Producer>(
+        mileagebank::testing::FreshTestDir("accrual"));
+    path_ = mileagebank::testing::FreshTestDir("reporting");
+    OpenStore();
+  }
+  void TearDown() override {
+    ingest_.reset();
+    store_.reset();
+  }
+
+  void OpenStore() {
+    auto opened = store::Store::Open(
+        {.path = path_, .tables = Ingest::Tables(Projections())});
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    store_ = std::move(*opened);
+  }
+
+  std::vector<Projection*> Projections() {
+    std::vector<Projection*> all = {&counting_};
+    if (failing_ != nullptr) all.push_back(failing_.get());
+    return all;
+  }
+
+  void StartIngest(int commit_every_events = 20000,
+                   absl::Duration commit_every = absl::Milliseconds(20)) {
+    registry_ = std::make_unique<prometheus::Registry>();
+    ingest_ = std::make_unique<Ingest>(
+        store_.get(), Projections(),
+        IngestOptions{.targets = {{kMembershipSource, membership_->target()},
+                                  {kAccrualSource, accrual_->target()}},
+                      .commit_every_events = commit_every_events,
+                      .commit_every = commit_every},
+        registry_.get());
+    ingest_->Start();
+  }
+
+  void WaitForOrFail(uint64_t membership, uint64_t accrual) {
+    absl::Status reached = ingest_->WaitFor(
+        Positions({{kMembershipSource, membership}, {kAccrualSource, accrual}}),
+        absl::Now() + kPatience);
+    ASSERT_TRUE(reached.ok()) << reached;
+  }
+
+  // Every key's row, as the committed view holds it, against the producers.
+  void ExpectExactCounts(const ViewReader& view) {
+    for (int key = 0; key < 7; ++key) {
+      const std::string k = absl::StrCat("k", key);
+      EXPECT_EQ(*view.Counters(counting_.counts(),
+                               CountKey(kMembershipSource, k)),
+                membership_->Expected(key))
+          << "membership " << k;
+      EXPECT_EQ(*view.Counters(counting_.counts(), CountKey(kAccrualSource, k)),
+                accrual_->Expected(key))
+          << "accrual " << k;
+    }
+    EXPECT_TRUE(view.Counters(counting_.counts(), "replayed")->empty());
+  }
+
+  double MetricValue(const std::string& family_name,
+                     const std::string& source) {
+    for (const auto& family : registry_->Collect()) {
+      if (family.name != family_name) continue;
+      for (const auto& metric : family.metric) {
+        for (const auto& label : metric.label) {
+          if (label.name == "source" && label.value == source) {
+            return family.type == prometheus::MetricType::Counter
+                       ? metric.counter.value
+                       : metric.gauge.value;
+          }
+        }
+      }
+    }
+    return -1;
+  }
+
+  std::unique_ptr<Producer> membership_;
+  std::unique_ptr<Producer> accrual_;
+  std::string path_;
+  CountingProjection counting_{"test"};
+  std::unique_ptr<FailingProjection> failing_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<Ingest> ingest_;
+};
+
+TEST_F(IngestTest, CatchesUpFromAnEmptyStore) {
+  const uint64_t membership = membership_->Emit(5000);
+  const uint64_t accrual = accrual_->Emit(3000);
+  StartIngest();
+  WaitForOrFail(membership, accrual);
+
+  EXPECT_EQ(ingest_->positions(),
+            (std::map<std::string, uint64_t>{{kAccrualSource, accrual},
+                                             {kMembershipSource, membership}}));
+  std::unique_ptr<ViewReader> view = ingest_->Reader();
+  ExpectExactCounts(*view);
+  EXPECT_EQ(view->positions().at(kMembershipSource), membership);
+  EXPECT_EQ(view->positions().at(kAccrualSource), accrual);
+  EXPECT_EQ(view->positions().at(kSettlementSource), 0u);
+  EXPECT_EQ(*store_->ReadCursor(kMembershipSource), membership);
+  EXPECT_EQ(MetricValue("mileagebank_reporting_events_applied_total",
+                        kMembershipSource),
+            5000);
+  EXPECT_EQ(MetricValue("mileagebank_reporting_stream_position",
+                        kAccrualSource),
+            3000);
+}
+
+TEST_F(IngestTest, FollowsNewEvents) {
+  StartIngest();
+  const uint64_t first = membership_->Emit(10);
+  WaitForOrFail(first, 0);
+  const uint64_t membership = membership_->Emit(250);
+  const uint64_t accrual = accrual_->Emit(40);
+  WaitForOrFail(membership, accrual);
+  ExpectExactCounts(*ingest_->Reader());
+}
+
+TEST_F(IngestTest, RestartResumesWithoutCountingTwice) {
+  uint64_t membership = membership_->Emit(700);
+  uint64_t accrual = accrual_->Emit(300);
+  StartIngest();
+  WaitForOrFail(membership, accrual);
+  ingest_->Stop();
+  ingest_->Stop();  // Idempotent.
+  ingest_.reset();
+
+  membership = membership_->Emit(200);
+  accrual = accrual_->Emit(5);
+  StartIngest();
+  WaitForOrFail(membership, accrual);
+  ExpectExactCounts(*ingest_->Reader());
+}
+
+TEST_F(IngestTest, CrashLosesBufferedChangesWithTheirCursorsTogether) {
+  // Commits every 64 events only, so a crash leaves applied events behind.
+  const uint64_t membership = membership_->Emit(1000);
+  StartIngest(/*commit_every_events=*/64, /*commit_every=*/absl::Hours(1));
+  // 15 batches of 64 commit; the last 40 events stay buffered.
+  WaitForOrFail(960, 0);
+  absl::SleepFor(absl::Milliseconds(200));  // Let the applier reach 1000.
+  ingest_->StopWithoutCommitForTest();
+  EXPECT_EQ(ingest_->positions().at(kMembershipSource), 960u);
+  std::unique_ptr<ViewReader> crashed = ingest_->Reader();
+  EXPECT_EQ(crashed->positions().at(kMembershipSource), 960u);
+  int64_t counted = 0;
+  for (int key = 0; key < 7; ++key) {
+    std::vector<int64_t> row = *crashed->Counters(
+        counting_.counts(), CountKey(kMembershipSource, absl::StrCat("k", key)));
+    EXPECT_EQ(row, membership_->ExpectedUpTo(key, 960));
+    counted += row[0];
+  }
+  EXPECT_EQ(counted, 960);
+  crashed.reset();
+  ingest_.reset();
+  store_.reset();
+
+  OpenStore();  // As a restarted process would.
+  StartIngest();
+  WaitForOrFail(membership, 0);
+  ExpectExactCounts(*ingest_->Reader());
+}
+
+TEST_F(IngestTest, ProjectionErrorIsRetriedWithoutSkippingOrCountingTwice) {
+  // The counting projection applies event 437 before the failing one
+  // refuses it, twice: that half-applied event must not count.
+  failing_ = std::make_unique<FailingProjection>(kMembershipSource, 437, 2);
+  store_.reset();
+  OpenStore();
+  const uint64_t membership = membership_->Emit(1000);
+  const uint64_t accrual = accrual_->Emit(100);
+  StartIngest();
+  WaitForOrFail(membership, accrual);
+  EXPECT_EQ(failing_->failed(), 2);
+  ExpectExactCounts(*ingest_->Reader());
+  EXPECT_EQ(MetricValue("mileagebank_reporting_apply_errors_total",
+                        kMembershipSource),
+            2);
+}
+
+TEST_F(IngestTest, WaitForRejectsUnknownSourceAndTimesOut) {
+  StartIngest();
+  absl::Status unknown =
+      ingest_->WaitFor(Positions({{"payments", 1}}), absl::Now() + kPatience);
+  EXPECT_EQ(unknown.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(mileagebank::testing::NamesField(unknown, "min_stream_positions"))
+      << unknown;
+
+  absl::Status late = ingest_->WaitFor(Positions({{kMembershipSource, 5}}),
+                                       absl::Now() + absl::Milliseconds(100));
+  EXPECT_EQ(late.code(), absl::StatusCode::kDeadlineExceeded) << late;
+
+  EXPECT_TRUE(ingest_->WaitFor({}, absl::Now()).ok());
+  // Waiting for events not yet written returns once they are committed.
+  auto waited = std::async(std::launch::async, [&] {
+    return ingest_->WaitFor(Positions({{kMembershipSource, 5}}),
+                            absl::Now() + kPatience);
+  });
+  absl::SleepFor(absl::Milliseconds(50));
+  membership_->Emit(5);
+  EXPECT_TRUE(waited.get().ok());
+  EXPECT_GE(ingest_->positions().at(kMembershipSource), 5u);
+}
+
+TEST_F(IngestTest, ReaderAtHoldsTheSourceBackToExactlyThatSequence) {
+  membership_->Emit(100);
+  accrual_->Emit(30);
+  StartIngest();
+  WaitForOrFail(100, 30);
+
+  // Asked before the events exist; they then arrive in one burst.
+  auto at = std::async(std::launch::async, [&] {
+    return ingest_->ReaderAt(kMembershipSource, 150, absl::Now() + kPatience);
+  });
+  absl::SleepFor(absl::Milliseconds(100));
+  const uint64_t membership = membership_->Emit(400);
+  const uint64_t accrual = accrual_->Emit(20);
+  absl::StatusOr<std::unique_ptr<ViewReader>> reader = at.get();
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  const ViewReader& view = **reader;
+  EXPECT_EQ(view.positions().at(kMembershipSource), 150u);
+  int64_t counted = 0;
+  for (int key = 0; key < 7; ++key) {
+    std::vector<int64_t> row = *view.Counters(
+        counting_.counts(), CountKey(kMembershipSource, absl::StrCat("k", key)));
+    EXPECT_EQ(row, membership_->ExpectedUpTo(key, 150));
+    counted += row[0];
+  }
+  EXPECT_EQ(counted, 150);
+
+  // The ingest went on afterwards.
+  WaitForOrFail(membership, accrual);
+  ExpectExactCounts(*ingest_->Reader());
+
+  // At the head, with nothing after it: answered at once.
+  absl::StatusOr<std::unique_ptr<ViewReader>> head = ingest_->ReaderAt(
+      kMembershipSource, membership, absl::Now() + kPatience);
+  ASSERT_TRUE(head.ok()) << head.status();
+  EXPECT_EQ((*head)->positions().at(kMembershipSource), membership);
+}
+
+TEST_F(IngestTest, ReaderAtRefusesPastUnknownAndUnreachedSequences) {
+  membership_->Emit(50);
+  StartIngest();
+  WaitForOrFail(50, 0);
+  EXPECT_EQ(ingest_->ReaderAt(kMembershipSource, 20, absl::Now() + kPatience)
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+  absl::Status unknown =
+      ingest_->ReaderAt("payments", 1, absl::Now() + kPatience).status();
+  EXPECT_EQ(unknown.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(mileagebank::testing::NamesField(unknown, "source")) << unknown;
+  EXPECT_EQ(ingest_->ReaderAt(kMembershipSource, 10'000,
+                              absl::Now() + absl::Milliseconds(100))
+                .status()
+                .code(),
+            absl::StatusCode::kDeadlineExceeded);
+  // A timed-out hold does not hold the ingest back.
+  const uint64_t membership = membership_->Emit(20'000 - 50);
+  WaitForOrFail(membership, 0);
+  ExpectExactCounts(*ingest_->Reader());
+}
+
+// ---------------------------------------------------------------------------
+// The buffer and the snapshot reader on their own.
+
+class StoreViewTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = store::Store::Open(
+        {.path = mileagebank::testing::FreshTestDir(), .tables = {"t", "c"}});
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    store_ = std::move(*opened);
+  }
+  void Commit(BufferedViewState& state) {
+    store::WriteBatch batch = store_->NewBatch();
+    state.Flush(batch);
+    ASSERT_TRUE(store_->Commit(batch).ok());
+  }
+  std::unique_ptr<store::Store> store_;
+};
+
+TEST_F(StoreViewTest, ChangesStayBufferedUntilFlushed) {
+  store::WriteBatch seed = store_->NewBatch();
+  seed.Put("t", "stored", "s");
+  seed.Put("t", "gone", "g");
+  ASSERT_TRUE(store_->Commit(seed).ok());
+
+  BufferedViewState state(store_.get());
+  EXPECT_EQ(**state.Get("t", "stored"), "s");  // From the store.
+  state.Put("t", "new", "n");
+  state.Delete("t", "gone");
+  EXPECT_EQ(**state.Get("t", "new"), "n");
+  EXPECT_FALSE(state.Get("t", "gone")->has_value());
+  EXPECT_FALSE(store_->Get("t", "new")->has_value());
+  EXPECT_EQ(**store_->Get("t", "gone"), "g");
+
+  store::WriteBatch batch = store_->NewBatch();
+  EXPECT_EQ(state.Flush(batch), 2u);
+  ASSERT_TRUE(store_->Commit(batch).ok());
+  EXPECT_EQ(**store_->Get("t", "new"), "n");
+  EXPECT_FALSE(store_->Get("t", "gone")->has_value());
+  store::WriteBatch empty = store_->NewBatch();
+  EXPECT_EQ(state.Flush(empty), 0u);
+  EXPECT_TRUE(empty.empty());
+}
+
+TEST_F(StoreViewTest, CountersAddToTheStoredRow) {
+  store::WriteBatch seed = store_->NewBatch();
+  seed.Put("c", "day1", EncodeCounters({10, -5}));
+  ASSERT_TRUE(store_->Commit(seed).ok());
+
+  BufferedViewState state(store_.get());
+  ASSERT_TRUE(state.Add("c", "day1", {1, 2, 3}).ok());
+  ASSERT_TRUE(state.Add("c", "day1", {1}).ok());
+  ASSERT_TRUE(state.Add("c", "day2", {7}).ok());
+  EXPECT_EQ(*state.Counters("c", "day1"), (std::vector<int64_t>{12, -3, 3}));
+  EXPECT_TRUE(state.Counters("c", "none")->empty());
+  // A counter row read as bytes is its encoding.
+  EXPECT_EQ(**state.Get("c", "day2"), EncodeCounters({7}));
+  Commit(state);
+
+  std::vector<int64_t> stored;
+  ASSERT_TRUE(DecodeCounters(**store_->Get("c", "day1"), &stored));
+  EXPECT_EQ(stored, (std::vector<int64_t>{12, -3, 3}));
+  // The cached row goes on from what is stored, not from zero.
+  ASSERT_TRUE(state.Add("c", "day1", {-12}).ok());
+  Commit(state);
+  ASSERT_TRUE(DecodeCounters(**store_->Get("c", "day1"), &stored));
+  EXPECT_EQ(stored, (std::vector<int64_t>{0, -3, 3}));
+  // "none" was only read: nothing written for it.
+  EXPECT_FALSE(store_->Get("c", "none")->has_value());
+}
+
+TEST_F(StoreViewTest, PutAndAddOnOneKeyKeepTheLastMeaning) {
+  BufferedViewState state(store_.get());
+  state.Put("c", "k", EncodeCounters({5}));
+  ASSERT_TRUE(state.Add("c", "k", {1}).ok());
+  EXPECT_EQ(*state.Counters("c", "k"), (std::vector<int64_t>{6}));
+  state.Put("c", "k", "\xff");  // An unfinished varint: no counter row.
+  EXPECT_EQ(**state.Get("c", "k"), "\xff");
+  EXPECT_EQ(state.Add("c", "k", {1}).code(), absl::StatusCode::kDataLoss);
+  state.Delete("c", "k");
+  ASSERT_TRUE(state.Add("c", "k", {2}).ok());
+  Commit(state);
+  std::vector<int64_t> stored;
+  ASSERT_TRUE(DecodeCounters(**store_->Get("c", "k"), &stored));
+  EXPECT_EQ(stored, (std::vector<int64_t>{2}));
+}
+
+TEST_F(StoreViewTest, DiscardDropsOnlyUnflushedChanges) {
+  BufferedViewState state(store_.get());
+  ASSERT_TRUE(state.Add("c", "k", {1}).ok());
+  Commit(state);
+  ASSERT_TRUE(state.Add("c", "k", {100}).ok());
+  state.Put("t", "x", "y");
+  state.Discard();
+  EXPECT_EQ(*state.Counters("c", "k"), (std::vector<int64_t>{1}));
+  EXPECT_FALSE(state.Get("t", "x")->has_value());
+  store::WriteBatch batch = store_->NewBatch();
+  EXPECT_EQ(state.Flush(batch), 0u);
+}
+
+TEST_F(StoreViewTest, CacheIsBoundedAndReloadsWhatItDropped) {
+  BufferedViewState state(store_.get(), {.max_cached_rows = 4});
+  for (const char* key : {"a", "b", "c"}) {
+    ASSERT_TRUE(state.Add("c", key, {1}).ok());
+    state.Put("t", key, key);
+  }
+  Commit(state);
+  EXPECT_LE(state.cached_rows(), 4u);
+  ASSERT_TRUE(state.Add("c", "a", {1}).ok());  // Reloaded if dropped.
+  EXPECT_EQ(**state.Get("t", "b"), "b");
+  EXPECT_FALSE(state.Get("t", "zz")->has_value());
+  Commit(state);
+  EXPECT_LE(state.cached_rows(), 4u);
+  std::vector<int64_t> stored;
+  ASSERT_TRUE(DecodeCounters(**store_->Get("c", "a"), &stored));
+  EXPECT_EQ(stored, (std::vector<int64_t>{2}));
+  EXPECT_FALSE(store_->Get("t", "zz")->has_value());
+}
+
+TEST_F(StoreViewTest, CachedRowsAreNotWrittenAgain) {
+  store::WriteBatch seed = store_->NewBatch();
+  seed.Put("t", "m", "1");
+  ASSERT_TRUE(store_->Commit(seed).ok());
+  BufferedViewState state(store_.get());
+  EXPECT_EQ(**state.Get("t", "m"), "1");
+  EXPECT_FALSE(state.Get("t", "absent")->has_value());
+  ASSERT_TRUE(state.Counters("c", "x")->empty());
+  store::WriteBatch batch = store_->NewBatch();
+  EXPECT_EQ(state.Flush(batch), 0u);  // Only read: nothing to write.
+  state.Put("t", "m", "2");
+  EXPECT_EQ(state.Flush(batch), 1u);
+  EXPECT_EQ(state.cached_rows(), 3u);
+}
+
+TEST_F(StoreViewTest, SnapshotReaderIsConsistentWithItsPositions) {
+  store::WriteBatch batch = store_->NewBatch();
+  batch.Put("t", "a", "1");
+  batch.SetCursor(kAccrualSource, 7);
+  ASSERT_TRUE(store_->Commit(batch).ok());
+  SnapshotViewReader reader(store_->NewSnapshot());
+  store::WriteBatch later = store_->NewBatch();
+  later.Put("t", "a", "2");
+  later.Put("t", "b", "3");
+  later.SetCursor(kAccrualSource, 9);
+  ASSERT_TRUE(store_->Commit(later).ok());
+
+  EXPECT_EQ(reader.positions(),
+            (std::map<std::string, uint64_t>{{kAccrualSource, 7},
+                                             {kMembershipSource, 0},
+                                             {kRedemptionSource, 0},
+                                             {kSettlementSource, 0}}));
+  EXPECT_EQ(**reader.Get("t", "a"), "1");
+  int rows = 0;
+  ASSERT_TRUE(reader
+                  .Scan("t", store::ScanRange{},
+                        [&](absl::string_view, absl::string_view) {
+                          ++rows;
+                          return true;
+                        })
+                  .ok());
+  EXPECT_EQ(rows, 1);
+}
+
+}  // namespace
+}  // namespace mileagebank::reporting

@@ -1,0 +1,619 @@
+#include "services/reporting/members.h"
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "libs/status/status_macros.h"
+#include "libs/store/keys.h"
+#include "libs/validation/dates.h"
+
+namespace mileagebank::reporting {
+namespace {
+
+using members_records::MemberRecord;
+using members_records::YearTotals;
+using membership::v1::MemberStatus;
+using membership::v1::Tier;
+
+// Counter row of the stock tables: members per status value, then current
+// members per tier value.
+constexpr int kStatusSlots = 5;
+constexpr int kTierSlots = 5;
+constexpr int kStockSlots = kStatusSlots + kTierSlots;
+using StockRow = std::array<int64_t, kStockSlots>;
+
+// The Day part of every time-bucketed key is an Int64: 8 bytes.
+constexpr size_t kDayBytes = 8;
+
+bool IsCurrent(MemberStatus status) {
+  return status == membership::v1::ACTIVE ||
+         status == membership::v1::SUSPENDED;
+}
+
+bool Counts(const MemberRecord& record) {
+  return record.enrolled() && IsCurrent(record.status());
+}
+
+std::string DayKey(absl::CivilDay day) {
+  return store::KeyBuilder().Day(day).Build();
+}
+
+absl::CivilDay MonthStart(absl::CivilDay day) {
+  return absl::CivilDay(absl::CivilMonth(day));
+}
+
+// Adds `deltas` to the day's row and to its month's row.
+absl::Status AddBucketed(ViewState& state, absl::string_view daily,
+                         absl::string_view monthly, absl::CivilDay day,
+                         absl::string_view suffix,
+                         absl::Span<const int64_t> deltas) {
+  MB_RETURN_IF_ERROR(
+      state.Add(daily, absl::StrCat(DayKey(day), suffix), deltas));
+  return state.Add(monthly, absl::StrCat(DayKey(MonthStart(day)), suffix),
+                   deltas);
+}
+
+using SuffixVisit = std::function<void(absl::string_view suffix,
+                                       const std::vector<int64_t>& values)>;
+
+absl::Status ScanBucket(const ViewReader& view, absl::string_view table,
+                        store::ScanRange range, const SuffixVisit& visit) {
+  absl::Status bad;
+  MB_RETURN_IF_ERROR(view.ScanCounters(
+      table, range,
+      [&](absl::string_view key, const std::vector<int64_t>& values) {
+        if (key.size() < kDayBytes) {
+          bad = absl::DataLossError(
+              absl::StrCat(table, ": key shorter than a day"));
+          return false;
+        }
+        visit(key.substr(kDayBytes), values);
+        return true;
+      }));
+  return bad;
+}
+
+// Every delta dated up to the end of `day`, by key suffix: whole months
+// from the monthly table, the rest of `day`'s month from the daily one.
+absl::Status SumUpTo(const ViewReader& view, absl::string_view daily,
+                     absl::string_view monthly, absl::CivilDay day,
+                     const SuffixVisit& visit) {
+  const absl::CivilDay first = MonthStart(day);
+  MB_RETURN_IF_ERROR(
+      ScanBucket(view, monthly, store::ScanRange{"", DayKey(first)}, visit));
+  return ScanBucket(view, daily,
+                    store::ScanRange{DayKey(first), DayKey(day + 1)}, visit);
+}
+
+// Every delta dated within `month` clipped to `range`.
+absl::Status SumMonthIn(const ViewReader& view, absl::string_view daily,
+                        absl::string_view monthly, const ReportRange& range,
+                        absl::CivilMonth month, const SuffixVisit& visit) {
+  const absl::CivilDay first = range.FirstDayIn(month);
+  const absl::CivilDay last = range.LastDayIn(month);
+  if (first == absl::CivilDay(month) &&
+      last == validation::LastDayOfMonth(month)) {
+    return ScanBucket(view, monthly,
+                      store::ScanRange{DayKey(first), DayKey(first + 1)},
+                      visit);
+  }
+  return ScanBucket(view, daily,
+                    store::ScanRange{DayKey(first), DayKey(last + 1)}, visit);
+}
+
+const YearTotals* FindYear(const MemberRecord& record, int64_t year) {
+  for (const YearTotals& totals : record.years()) {
+    if (totals.year() == year) return &totals;
+  }
+  return nullptr;
+}
+
+Tier EarnedIn(const MemberRecord& record, int64_t year) {
+  const YearTotals* totals = FindYear(record, year);
+  return totals == nullptr ? membership::v1::BLUE : totals->earned_tier();
+}
+
+// Adds (`miles`, `segments`) to the record's `year`, keeping years sorted
+// and dropping a year that comes back to nothing.
+void AddToYear(MemberRecord& record, int64_t year, int64_t miles,
+               int64_t segments, const tiers::TierThresholds& thresholds) {
+  auto* years = record.mutable_years();
+  int index = 0;
+  while (index < years->size() && years->Get(index).year() < year) ++index;
+  if (index == years->size() || years->Get(index).year() != year) {
+    if (miles == 0 && segments == 0) return;
+    YearTotals* added = years->Add();
+    added->set_year(static_cast<int32_t>(year));
+    for (int i = years->size() - 1; i > index; --i) {
+      years->SwapElements(i, i - 1);
+    }
+  }
+  YearTotals* totals = years->Mutable(index);
+  totals->set_qualifying_miles(totals->qualifying_miles() + miles);
+  totals->set_qualifying_segments(totals->qualifying_segments() + segments);
+  if (totals->qualifying_miles() == 0 && totals->qualifying_segments() == 0) {
+    years->DeleteSubrange(index, 1);
+    return;
+  }
+  totals->set_earned_tier(tiers::EarnedTier(
+      {totals->qualifying_miles(), totals->qualifying_segments()}, thresholds));
+}
+
+// The record's contribution to the stock row on a day of `year`.
+StockRow Contribution(const MemberRecord& record, int64_t year) {
+  StockRow row{};
+  if (!record.enrolled()) return row;
+  const int status = record.status();
+  if (status >= 0 && status < kStatusSlots) row[status] = 1;
+  if (IsCurrent(record.status())) {
+    row[kStatusSlots + TierInYear(record, year)] = 1;
+  }
+  return row;
+}
+
+int64_t LastActivityYear(const MemberRecord& record, int64_t floor) {
+  for (const YearTotals& totals : record.years()) {
+    floor = std::max<int64_t>(floor, totals.year());
+  }
+  return floor;
+}
+
+// The stock deltas of replacing `before` by `after` on day `day`: the
+// difference from `day` to the end of its year, then each 1 January's step
+// while the difference still changes from year to year (two years after
+// the last activity both records are BLUE and it stops changing).
+absl::Status WriteStockChange(ViewState& state, const MemberRecord& before,
+                              const MemberRecord& after, absl::CivilDay day) {
+  const int64_t first_year = day.year();
+  const int64_t last_year = std::max(LastActivityYear(before, first_year),
+                                     LastActivityYear(after, first_year)) +
+                            2;
+  StockRow previous{};
+  for (int64_t year = first_year; year <= last_year; ++year) {
+    const StockRow old_row = Contribution(before, year);
+    const StockRow new_row = Contribution(after, year);
+    StockRow step{};
+    bool any = false;
+    for (int i = 0; i < kStockSlots; ++i) {
+      const int64_t difference = new_row[i] - old_row[i];
+      step[i] = difference - previous[i];
+      previous[i] = difference;
+      any = any || step[i] != 0;
+    }
+    if (!any) continue;
+    const absl::CivilDay at =
+        year == first_year ? day : absl::CivilDay(year, 1, 1);
+    MB_RETURN_IF_ERROR(AddBucketed(state, kMembersStockDailyTable,
+                                   kMembersStockMonthlyTable, at, "", step));
+  }
+  return absl::OkStatus();
+}
+
+std::string NationalitySuffix(absl::string_view nationality) {
+  return store::KeyBuilder().String(nationality).Build();
+}
+
+absl::Status WriteNationalityChange(ViewState& state,
+                                    const MemberRecord& before,
+                                    const MemberRecord& after,
+                                    absl::CivilDay day) {
+  const bool was = Counts(before);
+  const bool is = Counts(after);
+  if (was && is && before.nationality() == after.nationality()) {
+    return absl::OkStatus();
+  }
+  if (was) {
+    MB_RETURN_IF_ERROR(AddBucketed(
+        state, kMembersNationalityDailyTable, kMembersNationalityMonthlyTable,
+        day, NationalitySuffix(before.nationality()), {-1}));
+  }
+  if (is) {
+    MB_RETURN_IF_ERROR(AddBucketed(
+        state, kMembersNationalityDailyTable, kMembersNationalityMonthlyTable,
+        day, NationalitySuffix(after.nationality()), {1}));
+  }
+  return absl::OkStatus();
+}
+
+// The index rows a record should have, key -> value, in one index.
+std::map<std::string, std::string> IndexRows(const MemberRecord& record,
+                                             bool by_qs) {
+  std::map<std::string, std::string> rows;
+  const bool active =
+      record.enrolled() && record.status() == membership::v1::ACTIVE;
+  for (const YearTotals& totals : record.years()) {
+    rows.emplace(
+        QualifyingIndexKey(by_qs, totals.year(), totals.qualifying_miles(),
+                           totals.qualifying_segments(),
+                           record.member_number()),
+        EncodeCounters({active ? 1 : 0, EarnedIn(record, totals.year() - 1)}));
+  }
+  return rows;
+}
+
+void WriteIndexChange(ViewState& state, const MemberRecord& before,
+                      const MemberRecord& after) {
+  for (const bool by_qs : {false, true}) {
+    const absl::string_view table =
+        by_qs ? kMembersTopByQsTable : kMembersTopByQmTable;
+    const std::map<std::string, std::string> old_rows =
+        IndexRows(before, by_qs);
+    std::map<std::string, std::string> new_rows = IndexRows(after, by_qs);
+    for (const auto& [key, value] : old_rows) {
+      if (new_rows.count(key) == 0) state.Delete(table, key);
+    }
+    for (auto& [key, value] : new_rows) {
+      auto old = old_rows.find(key);
+      if (old == old_rows.end() || old->second != value) {
+        state.Put(table, key, std::move(value));
+      }
+    }
+  }
+}
+
+std::string RecordKey(absl::string_view member_number) {
+  return store::KeyBuilder().String(member_number).Build();
+}
+
+// A member's record and what it was before this event changed it.
+struct Change {
+  MemberRecord before;
+  MemberRecord after;
+};
+
+absl::StatusOr<Change> LoadForChange(ViewState& state,
+                                     absl::string_view member_number) {
+  Change change;
+  absl::StatusOr<bool> found = state.GetProto(
+      kMembersRecordsTable, RecordKey(member_number), &change.before);
+  if (!found.ok()) return found.status();
+  if (!*found) change.before.set_member_number(std::string(member_number));
+  change.after = change.before;
+  return change;
+}
+
+absl::Status Save(ViewState& state, const Change& change, absl::CivilDay day) {
+  MB_RETURN_IF_ERROR(WriteStockChange(state, change.before, change.after, day));
+  MB_RETURN_IF_ERROR(
+      WriteNationalityChange(state, change.before, change.after, day));
+  WriteIndexChange(state, change.before, change.after);
+  state.PutProto(kMembersRecordsTable, RecordKey(change.after.member_number()),
+                 change.after);
+  return absl::OkStatus();
+}
+
+void TakeProfile(const membership::v1::Profile& profile, MemberRecord& record) {
+  record.set_nationality(profile.nationality());
+  record.set_family_name(profile.family_name());
+  record.set_given_name(profile.given_name());
+  record.set_marketing_consent(profile.marketing_consent());
+}
+
+// The UTC day of a timestamp; `fallback` when it is unset.
+absl::CivilDay DayOf(const google::protobuf::Timestamp& timestamp,
+                     absl::CivilDay fallback) {
+  if (timestamp.seconds() == 0 && timestamp.nanos() == 0) return fallback;
+  return validation::UtcDay(validation::FromProtoTimestamp(timestamp));
+}
+
+std::map<Tier, int64_t> EmptyTierCounts() {
+  return {{membership::v1::BLUE, 0},
+          {membership::v1::SILVER, 0},
+          {membership::v1::GOLD, 0},
+          {membership::v1::PLATINUM, 0}};
+}
+
+absl::StatusOr<std::vector<int64_t>> StockAt(const ViewReader& view,
+                                             absl::CivilDay day) {
+  std::vector<int64_t> sums(kStockSlots, 0);
+  MB_RETURN_IF_ERROR(
+      SumUpTo(view, kMembersStockDailyTable, kMembersStockMonthlyTable, day,
+              [&](absl::string_view, const std::vector<int64_t>& values) {
+                AddCounters(values, &sums);
+              }));
+  sums.resize(std::max<size_t>(sums.size(), kStockSlots));
+  return sums;
+}
+
+}  // namespace
+
+std::string QualifyingIndexKey(bool by_qs, int64_t year, int64_t miles,
+                               int64_t segments,
+                               absl::string_view member_number) {
+  store::KeyBuilder key;
+  key.Int64(year);
+  if (by_qs) {
+    key.Int64(-segments).Int64(-miles);
+  } else {
+    key.Int64(-miles).Int64(-segments);
+  }
+  key.String(member_number);
+  return key.Build();
+}
+
+std::string QualifyingIndexBound(bool by_qs, int64_t year, int64_t at_most) {
+  (void)by_qs;  // Both layouts lead with the year, then the negated measure.
+  return store::KeyBuilder().Int64(year).Int64(-at_most).Build();
+}
+
+bool DecodeQualifyingIndexEntry(bool by_qs, absl::string_view key,
+                                absl::string_view value,
+                                QualifyingIndexEntry* entry) {
+  store::KeyReader reader(key);
+  int64_t year, first, second;
+  std::string member;
+  if (!reader.Int64(&year) || !reader.Int64(&first) || !reader.Int64(&second) ||
+      !reader.String(&member) || !reader.done()) {
+    return false;
+  }
+  std::vector<int64_t> values;
+  if (!DecodeCounters(value, &values) || values.size() != 2 ||
+      !membership::v1::Tier_IsValid(static_cast<int>(values[1]))) {
+    return false;
+  }
+  entry->year = year;
+  entry->qualifying_miles = by_qs ? -second : -first;
+  entry->qualifying_segments = by_qs ? -first : -second;
+  entry->member_number = std::move(member);
+  entry->active = values[0] != 0;
+  entry->previous_year_tier = static_cast<Tier>(values[1]);
+  return true;
+}
+
+Tier TierInYear(const MemberRecord& record, int64_t year) {
+  return std::max(EarnedIn(record, year), EarnedIn(record, year - 1));
+}
+
+tiers::QualifyingTotals TotalsInYear(const MemberRecord& record, int64_t year) {
+  const YearTotals* totals = FindYear(record, year);
+  if (totals == nullptr) return {};
+  return {totals->qualifying_miles(), totals->qualifying_segments()};
+}
+
+MembersProjection::MembersProjection(const tiers::TierThresholds& thresholds)
+    : thresholds_(thresholds) {}
+
+absl::StatusOr<std::unique_ptr<MembersProjection>>
+MembersProjection::FromConfig(const config::v1::TierConfig& config) {
+  MB_ASSIGN_OR_RETURN(tiers::TierThresholds thresholds,
+                      tiers::TierThresholds::FromConfig(config));
+  return std::make_unique<MembersProjection>(thresholds);
+}
+
+std::vector<std::string> MembersProjection::Tables() const {
+  return {kMembersRecordsTable,
+          kMembersStockDailyTable,
+          kMembersStockMonthlyTable,
+          kMembersNationalityDailyTable,
+          kMembersNationalityMonthlyTable,
+          kMembersEnrolmentsDailyTable,
+          kMembersEnrolmentsMonthlyTable,
+          kMembersTopByQmTable,
+          kMembersTopByQsTable};
+}
+
+absl::Status MembersProjection::Apply(absl::string_view source,
+                                      const common::v1::Event& event,
+                                      ViewState& state) {
+  if (source != kMembershipSource) return absl::OkStatus();
+  const google::protobuf::Any& payload = event.payload();
+  const absl::CivilDay day = DayOf(event.recorded_at(), absl::CivilDay(1970));
+
+  if (payload.Is<membership::v1::QualifyingActivityRecorded>()) {
+    membership::v1::QualifyingActivityRecorded recorded;
+    if (!payload.UnpackTo(&recorded)) {
+      return absl::DataLossError("QualifyingActivityRecorded: unreadable");
+    }
+    MB_ASSIGN_OR_RETURN(Change change,
+                        LoadForChange(state, recorded.member_number()));
+    const int64_t sign = recorded.reversal() ? -1 : 1;
+    AddToYear(change.after, recorded.activity_date().year(),
+              sign * recorded.qualifying_miles(),
+              sign * recorded.qualifying_segments(), thresholds_);
+    return Save(state, change, day);
+  }
+  if (payload.Is<membership::v1::MemberEnrolled>()) {
+    membership::v1::MemberEnrolled enrolled;
+    if (!payload.UnpackTo(&enrolled)) {
+      return absl::DataLossError("MemberEnrolled: unreadable");
+    }
+    const membership::v1::Member& member = enrolled.member();
+    MB_ASSIGN_OR_RETURN(Change change,
+                        LoadForChange(state, member.member_number()));
+    // A second enrolment of one number cannot happen; counting it twice
+    // would be worse than ignoring it.
+    if (change.before.enrolled()) return absl::OkStatus();
+    change.after.set_enrolled(true);
+    change.after.set_status(member.status() ==
+                                    membership::v1::MEMBER_STATUS_UNSPECIFIED
+                                ? membership::v1::ACTIVE
+                                : member.status());
+    TakeProfile(member.profile(), change.after);
+    const std::string suffix = store::KeyBuilder()
+                                   .Int64(member.enrolment().channel())
+                                   .String(member.enrolment().office_code())
+                                   .Build();
+    MB_RETURN_IF_ERROR(AddBucketed(
+        state, kMembersEnrolmentsDailyTable, kMembersEnrolmentsMonthlyTable,
+        DayOf(member.enrolled_at(), day), suffix, {1}));
+    return Save(state, change, day);
+  }
+  if (payload.Is<membership::v1::StatusChanged>()) {
+    membership::v1::StatusChanged changed;
+    if (!payload.UnpackTo(&changed)) {
+      return absl::DataLossError("StatusChanged: unreadable");
+    }
+    MB_ASSIGN_OR_RETURN(Change change,
+                        LoadForChange(state, changed.member_number()));
+    change.after.set_status(changed.to_status());
+    return Save(state, change, day);
+  }
+  if (payload.Is<membership::v1::ProfileUpdated>()) {
+    membership::v1::ProfileUpdated updated;
+    if (!payload.UnpackTo(&updated)) {
+      return absl::DataLossError("ProfileUpdated: unreadable");
+    }
+    MB_ASSIGN_OR_RETURN(Change change,
+                        LoadForChange(state, updated.member_number()));
+    TakeProfile(updated.profile(), change.after);
+    return Save(state, change, day);
+  }
+  if (payload.Is<membership::v1::MembersMerged>()) {
+    membership::v1::MembersMerged merged;
+    if (!payload.UnpackTo(&merged)) {
+      return absl::DataLossError("MembersMerged: unreadable");
+    }
+    if (merged.source_member_number() == merged.target_member_number()) {
+      return absl::OkStatus();
+    }
+    MB_ASSIGN_OR_RETURN(Change source,
+                        LoadForChange(state, merged.source_member_number()));
+    MB_ASSIGN_OR_RETURN(Change target,
+                        LoadForChange(state, merged.target_member_number()));
+    for (const YearTotals& totals : source.before.years()) {
+      AddToYear(target.after, totals.year(), totals.qualifying_miles(),
+                totals.qualifying_segments(), thresholds_);
+    }
+    source.after.clear_years();
+    MB_RETURN_IF_ERROR(Save(state, source, day));
+    return Save(state, target, day);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::GetMembersReportResponse> MembersReport(
+    const ViewReader& view, const v1::GetMembersReportRequest& request,
+    const ReportContext& context) {
+  MB_ASSIGN_OR_RETURN(ReportRange range, CheckRange(request.range()));
+  const absl::CivilDay stock_day =
+      std::min(range.to, validation::UtcDay(context.now));
+  v1::GetMembersReportResponse response;
+
+  MB_ASSIGN_OR_RETURN(std::vector<int64_t> stock, StockAt(view, stock_day));
+  v1::MembersSummary* summary = response.mutable_summary();
+  for (int status = 0; status < kStatusSlots; ++status) {
+    summary->set_total_members(summary->total_members() + stock[status]);
+  }
+  summary->set_current_members(stock[membership::v1::ACTIVE] +
+                               stock[membership::v1::SUSPENDED]);
+  for (Tier tier : {membership::v1::BLUE, membership::v1::SILVER,
+                    membership::v1::GOLD, membership::v1::PLATINUM}) {
+    v1::TierCountRow* row = response.add_by_tier();
+    row->set_tier(tier);
+    row->set_members(stock[kStatusSlots + tier]);
+  }
+  for (MemberStatus status : {membership::v1::ACTIVE, membership::v1::SUSPENDED,
+                              membership::v1::CLOSED, membership::v1::MERGED}) {
+    v1::StatusCountRow* row = response.add_by_status();
+    row->set_status(status);
+    row->set_members(stock[status]);
+  }
+
+  std::map<std::string, int64_t> by_nationality;
+  absl::Status bad_key;
+  MB_RETURN_IF_ERROR(SumUpTo(
+      view, kMembersNationalityDailyTable, kMembersNationalityMonthlyTable,
+      stock_day,
+      [&](absl::string_view suffix, const std::vector<int64_t>& values) {
+        store::KeyReader reader(suffix);
+        std::string nationality;
+        if (!reader.String(&nationality) || values.empty()) {
+          bad_key = absl::DataLossError(
+              absl::StrCat(kMembersNationalityDailyTable, ": bad row"));
+          return;
+        }
+        by_nationality[nationality] += values[0];
+      }));
+  MB_RETURN_IF_ERROR(bad_key);
+  std::vector<std::pair<std::string, int64_t>> nationalities;
+  for (const auto& [code, members] : by_nationality) {
+    if (members != 0) nationalities.emplace_back(code, members);
+  }
+  std::stable_sort(
+      nationalities.begin(), nationalities.end(),
+      [](const auto& a, const auto& b) { return a.second > b.second; });
+  for (const auto& [code, members] : nationalities) {
+    v1::NationalityCountRow* row = response.add_by_nationality();
+    row->set_nationality(code);
+    row->set_members(members);
+  }
+
+  std::map<std::pair<int64_t, std::string>, int64_t> by_channel;
+  for (const absl::CivilMonth month : range.Months()) {
+    int64_t enrolments = 0;
+    MB_RETURN_IF_ERROR(SumMonthIn(
+        view, kMembersEnrolmentsDailyTable, kMembersEnrolmentsMonthlyTable,
+        range, month,
+        [&](absl::string_view suffix, const std::vector<int64_t>& values) {
+          store::KeyReader reader(suffix);
+          int64_t channel;
+          std::string office;
+          if (!reader.Int64(&channel) || !reader.String(&office) ||
+              values.empty()) {
+            bad_key = absl::DataLossError(
+                absl::StrCat(kMembersEnrolmentsDailyTable, ": bad row"));
+            return;
+          }
+          by_channel[{channel, office}] += values[0];
+          enrolments += values[0];
+        }));
+    MB_RETURN_IF_ERROR(bad_key);
+    v1::EnrolmentMonthRow* row = response.add_enrolments_by_month();
+    row->set_year(static_cast<int32_t>(month.year()));
+    row->set_month(month.month());
+    row->set_enrolments(enrolments);
+    summary->set_enrolments(summary->enrolments() + enrolments);
+  }
+  for (const auto& [channel_office, enrolments] : by_channel) {
+    if (enrolments == 0) continue;
+    v1::EnrolmentChannelRow* row = response.add_enrolments_by_channel();
+    row->set_channel(static_cast<common::v1::Channel>(channel_office.first));
+    row->set_office_code(channel_office.second);
+    row->set_enrolments(enrolments);
+  }
+  return response;
+}
+
+absl::StatusOr<std::map<Tier, int64_t>> CurrentTierCounts(
+    const ViewReader& view, absl::Time now) {
+  MB_ASSIGN_OR_RETURN(std::vector<int64_t> stock,
+                      StockAt(view, validation::UtcDay(now)));
+  std::map<Tier, int64_t> counts = EmptyTierCounts();
+  for (auto& [tier, members] : counts) members = stock[kStatusSlots + tier];
+  return counts;
+}
+
+absl::StatusOr<std::map<Tier, int64_t>> CurrentTierCounts(
+    const ViewReader& view) {
+  return CurrentTierCounts(view, absl::Now());
+}
+
+absl::StatusOr<std::map<Tier, int64_t>> RecountTiers(const ViewReader& view,
+                                                     absl::Time now) {
+  const int64_t year = validation::UtcDay(now).year();
+  std::map<Tier, int64_t> counts = EmptyTierCounts();
+  absl::Status bad;
+  MB_RETURN_IF_ERROR(
+      view.Scan(kMembersRecordsTable, store::ScanRange{},
+                [&](absl::string_view key, absl::string_view value) {
+                  MemberRecord record;
+                  if (!record.ParseFromArray(value.data(),
+                                             static_cast<int>(value.size()))) {
+                    bad = absl::DataLossError(absl::StrCat(
+                        kMembersRecordsTable, ": unreadable record"));
+                    return false;
+                  }
+                  if (Counts(record)) ++counts[TierInYear(record, year)];
+                  return true;
+                }));
+  MB_RETURN_IF_ERROR(bad);
+  return counts;
+}
+
+absl::StatusOr<std::map<Tier, int64_t>> RecountTiers(const ViewReader& view) {
+  return RecountTiers(view, absl::Now());
+}
+
+}  // namespace mileagebank::reporting

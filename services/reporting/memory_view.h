@@ -1,0 +1,45 @@
+// MemoryView: a ViewState and ViewReader over a map in memory, for the
+// report modules' unit tests (events in, report out, no store).
+#ifndef MILEAGEBANK_SERVICES_REPORTING_MEMORY_VIEW_H_
+#define MILEAGEBANK_SERVICES_REPORTING_MEMORY_VIEW_H_
+
+#include <map>
+#include <string>
+#include <utility>
+
+#include "services/reporting/view_state.h"
+
+namespace mileagebank::reporting {
+
+class MemoryView final : public ViewState, public ViewReader {
+ public:
+  using ViewReader::GetProto;
+  using ViewState::GetProto;
+  using ViewReader::Counters;
+
+  absl::StatusOr<std::optional<std::string>> Get(
+      absl::string_view table, absl::string_view key) override;
+  absl::StatusOr<std::optional<std::string>> Get(
+      absl::string_view table, absl::string_view key) const override;
+  void Put(absl::string_view table, absl::string_view key,
+           std::string value) override;
+  void Delete(absl::string_view table, absl::string_view key) override;
+  absl::Status Add(absl::string_view table, absl::string_view key,
+                   absl::Span<const int64_t> deltas) override;
+  absl::StatusOr<std::vector<int64_t>> Counters(
+      absl::string_view table, absl::string_view key) override;
+  absl::Status Scan(absl::string_view table, const store::ScanRange& range,
+                    const Visit& visit) const override;
+  const std::map<std::string, uint64_t>& positions() const override {
+    return positions_;
+  }
+  std::map<std::string, uint64_t>& mutable_positions() { return positions_; }
+
+ private:
+  std::map<std::pair<std::string, std::string>, std::string> rows_;
+  std::map<std::string, uint64_t> positions_;
+};
+
+}  // namespace mileagebank::reporting
+
+#endif  // MILEAGEBANK_SERVICES_REPORTING_MEMORY_VIEW_H_

@@ -1,0 +1,119 @@
+#include "services/reporting/view_state.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace mileagebank::reporting {
+namespace {
+
+uint64_t ZigZag(int64_t value) {
+  return (static_cast<uint64_t>(value) << 1) ^
+         static_cast<uint64_t>(value >> 63);
+}
+
+int64_t UnZigZag(uint64_t value) {
+  return static_cast<int64_t>(value >> 1) ^ -static_cast<int64_t>(value & 1);
+}
+
+}  // namespace
+
+std::string EncodeCounters(absl::Span<const int64_t> values) {
+  std::string bytes;
+  bytes.reserve(values.size() * 2);
+  for (int64_t value : values) {
+    uint64_t rest = ZigZag(value);
+    while (rest >= 0x80) {
+      bytes.push_back(static_cast<char>((rest & 0x7f) | 0x80));
+      rest >>= 7;
+    }
+    bytes.push_back(static_cast<char>(rest));
+  }
+  return bytes;
+}
+
+bool DecodeCounters(absl::string_view bytes, std::vector<int64_t>* values) {
+  values->clear();
+  uint64_t current = 0;
+  int shift = 0;
+  for (char c : bytes) {
+    const auto byte = static_cast<uint8_t>(c);
+    if (shift > 63) return false;
+    current |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if (byte & 0x80) {
+      shift += 7;
+      continue;
+    }
+    values->push_back(UnZigZag(current));
+    current = 0;
+    shift = 0;
+  }
+  return shift == 0;
+}
+
+void AddCounters(absl::Span<const int64_t> deltas, std::vector<int64_t>* into) {
+  if (into->size() < deltas.size()) into->resize(deltas.size(), 0);
+  for (size_t i = 0; i < deltas.size(); ++i) (*into)[i] += deltas[i];
+}
+
+absl::StatusOr<bool> ViewState::GetProto(absl::string_view table,
+                                         absl::string_view key,
+                                         google::protobuf::Message* value) {
+  absl::StatusOr<std::optional<std::string>> raw = Get(table, key);
+  if (!raw.ok()) return raw.status();
+  if (!raw->has_value()) return false;
+  if (!value->ParseFromString(**raw)) {
+    return absl::DataLossError(
+        absl::StrCat("reporting ", table, ": unreadable record"));
+  }
+  return true;
+}
+
+void ViewState::PutProto(absl::string_view table, absl::string_view key,
+                         const google::protobuf::Message& value) {
+  Put(table, key, value.SerializeAsString());
+}
+
+absl::StatusOr<bool> ViewReader::GetProto(
+    absl::string_view table, absl::string_view key,
+    google::protobuf::Message* value) const {
+  absl::StatusOr<std::optional<std::string>> raw = Get(table, key);
+  if (!raw.ok()) return raw.status();
+  if (!raw->has_value()) return false;
+  if (!value->ParseFromString(**raw)) {
+    return absl::DataLossError(
+        absl::StrCat("reporting ", table, ": unreadable record"));
+  }
+  return true;
+}
+
+absl::StatusOr<std::vector<int64_t>> ViewReader::Counters(
+    absl::string_view table, absl::string_view key) const {
+  absl::StatusOr<std::optional<std::string>> raw = Get(table, key);
+  if (!raw.ok()) return raw.status();
+  std::vector<int64_t> values;
+  if (raw->has_value() && !DecodeCounters(**raw, &values)) {
+    return absl::DataLossError(
+        absl::StrCat("reporting ", table, ": unreadable counter row"));
+  }
+  return values;
+}
+
+absl::Status ViewReader::ScanCounters(
+    absl::string_view table, const store::ScanRange& range,
+    const std::function<bool(absl::string_view,
+                             const std::vector<int64_t>&)>& visit) const {
+  absl::Status bad;
+  std::vector<int64_t> values;
+  absl::Status scanned =
+      Scan(table, range, [&](absl::string_view key, absl::string_view value) {
+        if (!DecodeCounters(value, &values)) {
+          bad = absl::DataLossError(
+              absl::StrCat("reporting ", table, ": unreadable counter row"));
+          return false;
+        }
+        return visit(key, values);
+      });
+  if (!scanned.ok()) return scanned;
+  return bad;
+}
+
+}  // namespace mileagebank::reporting

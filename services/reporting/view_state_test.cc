@@ -1,0 +1,79 @@
+#include "services/reporting/view_state.h"
+
+#include <limits>
+
+#include "gtest/gtest.h"
+#include "libs/validation/dates.h"
+#include "services/reporting/memory_view.h"
+#include "services/reporting/report_range.h"
+
+namespace mileagebank::reporting {
+namespace {
+
+TEST(CountersTest, RoundTripExtremes) {
+  const std::vector<int64_t> values = {0, 1, -1, 127, -128, 1 << 20,
+                                       std::numeric_limits<int64_t>::max(),
+                                       std::numeric_limits<int64_t>::min()};
+  std::vector<int64_t> decoded;
+  ASSERT_TRUE(DecodeCounters(EncodeCounters(values), &decoded));
+  EXPECT_EQ(decoded, values);
+}
+
+TEST(CountersTest, TruncatedRowIsNotOne) {
+  std::string bytes = EncodeCounters({300});
+  bytes.pop_back();
+  std::vector<int64_t> decoded;
+  EXPECT_FALSE(DecodeCounters(bytes, &decoded));
+}
+
+TEST(MemoryViewTest, AddGrowsRowsAndScansInOrder) {
+  MemoryView view;
+  ASSERT_TRUE(view.Add("t", "b", {1, 2}).ok());
+  ASSERT_TRUE(view.Add("t", "b", {1, 2, 3}).ok());
+  ASSERT_TRUE(view.Add("t", "a", {-5}).ok());
+  ASSERT_TRUE(view.Add("u", "a", {9}).ok());
+  std::vector<std::string> keys;
+  ASSERT_TRUE(view.ScanCounters("t", {},
+                                [&](absl::string_view key,
+                                    const std::vector<int64_t>& values) {
+                                  keys.emplace_back(key);
+                                  return true;
+                                })
+                  .ok());
+  EXPECT_EQ(keys, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(*view.ViewReader::Counters("t", "b"),
+            (std::vector<int64_t>{2, 4, 3}));
+}
+
+v1::DateRange Range(int y1, int m1, int d1, int y2, int m2, int d2) {
+  v1::DateRange range;
+  *range.mutable_from_date() =
+      validation::ToProtoDate(absl::CivilDay(y1, m1, d1));
+  *range.mutable_to_date() =
+      validation::ToProtoDate(absl::CivilDay(y2, m2, d2));
+  return range;
+}
+
+TEST(ReportRangeTest, MonthsAreClipped) {
+  absl::StatusOr<ReportRange> range = CheckRange(Range(2026, 1, 15, 2026, 3, 2));
+  ASSERT_TRUE(range.ok()) << range.status();
+  ASSERT_EQ(range->Months().size(), 3u);
+  EXPECT_EQ(range->FirstDayIn(range->Months()[0]), absl::CivilDay(2026, 1, 15));
+  EXPECT_EQ(range->LastDayIn(range->Months()[1]), absl::CivilDay(2026, 2, 28));
+  EXPECT_EQ(range->LastDayIn(range->Months()[2]), absl::CivilDay(2026, 3, 2));
+}
+
+TEST(ReportRangeTest, RulesNameTheField) {
+  EXPECT_NE(CheckRange(v1::DateRange()).status().message().find(
+                "range.from_date"),
+            std::string::npos);
+  EXPECT_NE(CheckRange(Range(2026, 3, 1, 2026, 2, 1))
+                .status()
+                .message()
+                .find("range.to_date"),
+            std::string::npos);
+  EXPECT_FALSE(CheckRange(Range(2010, 1, 1, 2026, 1, 1)).ok());
+}
+
+}  // namespace
+}  // namespace mileagebank::reporting

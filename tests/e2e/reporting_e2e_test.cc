@@ -1,0 +1,451 @@
+// End to end: the real membership, accrual, redemption, settlement and
+// reporting processes. After a random workload (enrolments, own flights,
+// adjustments both ways, redemptions issued and cancelled) reporting's
+// consistency check passes and the liability report's outstanding miles are
+// exactly accrual's VerifyLedger total; and a reporting process SIGKILLed
+// again and again while it catches up from an empty store ends with the
+// very figures of one that was never interrupted.
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/clock.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "libs/testing/testing.h"
+#include "libs/validation/dates.h"
+#include "mileagebank/accrual/v1/accrual.grpc.pb.h"
+#include "mileagebank/common/v1/events.grpc.pb.h"
+#include "mileagebank/membership/v1/membership.grpc.pb.h"
+#include "mileagebank/redemption/v1/redemption.grpc.pb.h"
+#include "mileagebank/reporting/v1/reporting.grpc.pb.h"
+#include "tests/support/e2e.h"
+#include "tests/support/service_process.h"
+
+namespace mileagebank {
+namespace {
+
+namespace av1 = accrual::v1;
+namespace mv1 = membership::v1;
+namespace rdv1 = redemption::v1;
+namespace rpv1 = reporting::v1;
+
+using google::protobuf::util::MessageDifferencer;
+
+std::string Address(int port) { return absl::StrCat("127.0.0.1:", port); }
+
+std::unique_ptr<grpc::ClientContext> Deadline(absl::Duration timeout) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  return context;
+}
+
+common::v1::Date InDays(int days) {
+  return validation::ToProtoDate(validation::UtcDay(absl::Now()) + days);
+}
+
+// The four source services on fresh data, and reporting processes that
+// follow them.
+class System {
+ public:
+  explicit System(const std::string& data) : data_(data) {
+    ports_ = {{"membership", testing::PickFreePort()},
+              {"accrual", testing::PickFreePort()},
+              {"redemption", testing::PickFreePort()},
+              {"settlement", testing::PickFreePort()}};
+    const std::string m = Address(ports_["membership"]);
+    const std::string a = Address(ports_["accrual"]);
+    const std::string r = Address(ports_["redemption"]);
+    const std::string s = Address(ports_["settlement"]);
+    settlement_ = Start("settlement",
+                        {"--membership_target=" + m, "--accrual_target=" + a,
+                         "--redemption_target=" + r, "--inbox_poll_ms=100",
+                         "--disable_daily_outbound"});
+    membership_ = Start("membership",
+                        {"--accrual_target=" + a, "--password_hash_ops=1",
+                         "--password_hash_memory_kib=8"});
+    accrual_ = Start("accrual", {"--membership_target=" + m,
+                                 "--settlement_target=" + s,
+                                 "--disable_daily_expiry"});
+    redemption_ = Start("redemption",
+                        {"--membership_target=" + m, "--accrual_target=" + a,
+                         "--settlement_target=" + s});
+    members_ = mv1::Membership::NewStub(
+        grpc::CreateChannel(m, grpc::InsecureChannelCredentials()));
+    ledger_ = av1::Accrual::NewStub(
+        grpc::CreateChannel(a, grpc::InsecureChannelCredentials()));
+    awards_ = rdv1::Redemption::NewStub(
+        grpc::CreateChannel(r, grpc::InsecureChannelCredentials()));
+  }
+
+  // A reporting process on `data_dir` (not started).
+  std::unique_ptr<testing::ServiceProcess> Reporting(
+      const std::string& data_dir, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {
+        "--server.data_dir=" + data_dir,
+        "--server.listen_address=127.0.0.1:0",
+        "--membership_target=" + Address(ports_["membership"]),
+        "--accrual_target=" + Address(ports_["accrual"]),
+        "--redemption_target=" + Address(ports_["redemption"]),
+        "--settlement_target=" + Address(ports_["settlement"])};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return std::make_unique<testing::ServiceProcess>(
+        testing::RunfilePath("services/reporting/reporting"), args);
+  }
+
+  // Every source's newest event, as reporting's min_stream_positions.
+  std::map<std::string, uint64_t> Heads() {
+    std::map<std::string, uint64_t> heads;
+    for (const auto& [name, port] : ports_) {
+      auto stub = common::v1::EventStream::NewStub(grpc::CreateChannel(
+          Address(port), grpc::InsecureChannelCredentials()));
+      common::v1::GetHeadResponse head;
+      auto context = Deadline(absl::Seconds(5));
+      EXPECT_TRUE(
+          stub->GetHead(context.get(), common::v1::GetHeadRequest(), &head)
+              .ok());
+      heads[name] = head.last_sequence();
+    }
+    return heads;
+  }
+
+  // Enrolments, own flights, adjustments and redemptions, chosen by `seed`.
+  void Workload(uint32_t seed, int members) {
+    std::mt19937 random(seed);
+    std::vector<std::string> numbers;
+    for (int n = 0; n < members; ++n) {
+      mv1::EnrolRequest request = testing::SampleEnrolment(n, "Report");
+      request.set_password("right-password");
+      mv1::EnrolResponse response;
+      auto context = Deadline(absl::Seconds(10));
+      grpc::Status status = members_->Enrol(context.get(), request, &response);
+      ASSERT_TRUE(status.ok()) << status.error_message();
+      numbers.push_back(response.member().member_number());
+    }
+    int64_t ticket = 0;
+    const char* const kRoutes[][2] = {{"JFK", "F"}, {"PVG", "Y"},
+                                      {"CAN", "J"}, {"JFK", "Y"}};
+    for (const std::string& member : numbers) {
+      const int flights = std::uniform_int_distribution<int>(0, 4)(random);
+      for (int f = 0; f < flights; ++f) {
+        const auto& route = kRoutes[random() % 4];
+        av1::PostOwnFlightRequest request;
+        request.set_member_number(member);
+        request.mutable_flight_identity()->set_ticket_number(
+            absl::StrCat(7830000000000 + ++ticket));
+        request.mutable_flight_identity()->set_coupon_number(1);
+        request.mutable_flight()->set_carrier("FM");
+        request.mutable_flight()->set_flight_number(981);
+        *request.mutable_flight()->mutable_flight_date() =
+            InDays(-1 - static_cast<int>(random() % 20));
+        request.mutable_flight()->set_origin("PEK");
+        request.mutable_flight()->set_destination(route[0]);
+        request.mutable_flight()->set_booking_class(route[1]);
+        av1::PostOwnFlightResponse response;
+        auto context = Deadline(absl::Seconds(10));
+        grpc::Status status =
+            ledger_->PostOwnFlight(context.get(), request, &response);
+        ASSERT_TRUE(status.ok()) << status.error_message();
+      }
+      if (random() % 3 == 0) {
+        Adjust(member, 100 + static_cast<int64_t>(random() % 2000),
+               absl::StrCat("credit-", member));
+      }
+    }
+    // Debits where there is something to take, and a few awards.
+    int awards = 0;
+    for (const std::string& member : numbers) {
+      const int64_t balance = Balance(member);
+      if (balance > 500 && random() % 2 == 0) {
+        Adjust(member, -static_cast<int64_t>(1 + random() % 500),
+               absl::StrCat("debit-", member));
+      }
+      if (Balance(member) >= 20'000 && awards < 3) {
+        Award(member, absl::StrCat("award-", member),
+              /*issue=*/awards++ % 2 == 0);
+      }
+    }
+  }
+
+  int64_t Balance(const std::string& member) {
+    av1::GetBalanceRequest request;
+    request.set_member_number(member);
+    av1::GetBalanceResponse response;
+    auto context = Deadline(absl::Seconds(5));
+    EXPECT_TRUE(ledger_->GetBalance(context.get(), request, &response).ok());
+    return response.balance().balance();
+  }
+
+  av1::VerifyLedgerResponse VerifyLedger() {
+    av1::VerifyLedgerResponse response;
+    auto context = Deadline(absl::Seconds(30));
+    grpc::Status status = ledger_->VerifyLedger(
+        context.get(), av1::VerifyLedgerRequest(), &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+
+ private:
+  std::unique_ptr<testing::ServiceProcess> Start(
+      const std::string& name, std::vector<std::string> extra) {
+    std::vector<std::string> args = {
+        "--server.data_dir=" + data_,
+        "--server.listen_address=" + Address(ports_[name])};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto process = std::make_unique<testing::ServiceProcess>(
+        testing::RunfilePath(absl::StrCat("services/", name, "/", name)),
+        args);
+    absl::Status started = process->Start();
+    EXPECT_TRUE(started.ok()) << name << ": " << started;
+    return process;
+  }
+
+  void Adjust(const std::string& member, int64_t miles,
+              const std::string& request_id) {
+    av1::AdjustMilesRequest request;
+    request.set_member_number(member);
+    request.set_miles(miles);
+    request.set_reason_code("GOODWILL");
+    request.set_note("reporting end-to-end test");
+    request.mutable_actor()->set_channel(common::v1::CALL_CENTRE);
+    request.mutable_actor()->set_operator_id("e2e");
+    request.set_request_id(request_id);
+    av1::AdjustMilesResponse response;
+    auto context = Deadline(absl::Seconds(10));
+    grpc::Status status = ledger_->AdjustMiles(context.get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+  }
+
+  void Award(const std::string& member, const std::string& request_id,
+             bool issue) {
+    rdv1::CreateRedemptionRequest request;
+    request.set_member_number(member);
+    auto* itinerary = request.mutable_standard()->mutable_itinerary();
+    itinerary->set_journey_type(rdv1::ONE_WAY);
+    auto* segment = itinerary->mutable_outbound()->add_segments();
+    segment->set_carrier("FM");
+    segment->set_flight_number(1501);
+    *segment->mutable_flight_date() = InDays(30);
+    segment->set_origin("PEK");
+    segment->set_destination("PVG");
+    request.mutable_standard()->set_cabin(rdv1::ECONOMY);
+    request.add_passengers()->set_member(true);
+    request.set_member_password("right-password");
+    request.mutable_actor()->set_channel(common::v1::SALES_OFFICE);
+    request.mutable_actor()->set_office_code("PEK01");
+    request.mutable_actor()->set_operator_id("agent-7");
+    request.set_request_id(request_id);
+    rdv1::CreateRedemptionResponse created;
+    auto context = Deadline(absl::Seconds(10));
+    grpc::Status status =
+        awards_->CreateRedemption(context.get(), request, &created);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    const std::string id = created.redemption().redemption_id();
+    if (issue) {
+      rdv1::IssueRedemptionRequest issued;
+      issued.set_redemption_id(id);
+      issued.add_award_ticket_numbers(
+          absl::StrCat(7840000000000 + ++award_tickets_));
+      issued.mutable_actor()->set_operator_id("agent-7");
+      rdv1::IssueRedemptionResponse response;
+      auto issue_context = Deadline(absl::Seconds(10));
+      status = awards_->IssueRedemption(issue_context.get(), issued, &response);
+    } else {
+      rdv1::CancelRedemptionRequest cancelled;
+      cancelled.set_redemption_id(id);
+      rdv1::CancelRedemptionResponse response;
+      auto cancel_context = Deadline(absl::Seconds(10));
+      status =
+          awards_->CancelRedemption(cancel_context.get(), cancelled, &response);
+    }
+    EXPECT_TRUE(status.ok()) << status.error_message();
+  }
+
+  std::string data_;
+  int64_t award_tickets_ = 0;
+  std::map<std::string, int> ports_;
+  std::unique_ptr<testing::ServiceProcess> membership_, accrual_, redemption_,
+      settlement_;
+  std::unique_ptr<mv1::Membership::Stub> members_;
+  std::unique_ptr<av1::Accrual::Stub> ledger_;
+  std::unique_ptr<rdv1::Redemption::Stub> awards_;
+};
+
+std::unique_ptr<rpv1::Reporting::Stub> ReportingStub(
+    const testing::ServiceProcess& process) {
+  return rpv1::Reporting::NewStub(grpc::CreateChannel(
+      process.address(), grpc::InsecureChannelCredentials()));
+}
+
+template <typename Request>
+Request ThisYear(const std::map<std::string, uint64_t>& heads) {
+  Request request;
+  const absl::CivilDay today = validation::UtcDay(absl::Now());
+  *request.mutable_range()->mutable_from_date() =
+      validation::ToProtoDate(absl::CivilDay(today.year(), 1, 1));
+  *request.mutable_range()->mutable_to_date() =
+      validation::ToProtoDate(absl::CivilDay(today.year(), 12, 31));
+  for (const auto& [source, sequence] : heads) {
+    (*request.mutable_min_stream_positions())[source] = sequence;
+  }
+  return request;
+}
+
+rpv1::GetLiabilityReportResponse Liability(
+    rpv1::Reporting::Stub& reporting,
+    const std::map<std::string, uint64_t>& heads) {
+  rpv1::GetLiabilityReportResponse response;
+  auto context = Deadline(absl::Seconds(60));
+  grpc::Status status = reporting.GetLiabilityReport(
+      context.get(), ThisYear<rpv1::GetLiabilityReportRequest>(heads),
+      &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  response.clear_generated_at();
+  return response;
+}
+
+rpv1::GetMembersReportResponse Members(
+    rpv1::Reporting::Stub& reporting,
+    const std::map<std::string, uint64_t>& heads) {
+  rpv1::GetMembersReportResponse response;
+  auto context = Deadline(absl::Seconds(60));
+  grpc::Status status = reporting.GetMembersReport(
+      context.get(), ThisYear<rpv1::GetMembersReportRequest>(heads), &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  response.clear_generated_at();
+  return response;
+}
+
+rpv1::CheckConsistencyResponse Check(rpv1::Reporting::Stub& reporting,
+                                     const std::map<std::string, uint64_t>& heads,
+                                     bool replay) {
+  rpv1::CheckConsistencyRequest request;
+  for (const auto& [source, sequence] : heads) {
+    (*request.mutable_min_stream_positions())[source] = sequence;
+  }
+  request.set_replay_sources(replay);
+  rpv1::CheckConsistencyResponse response;
+  auto context = Deadline(absl::Seconds(120));
+  grpc::Status status =
+      reporting.CheckConsistency(context.get(), request, &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return response;
+}
+
+// Every check consistent, and the accrual one actually run.
+void ExpectConsistent(const rpv1::CheckConsistencyResponse& response,
+                      bool replayed) {
+  EXPECT_TRUE(response.consistent()) << response.DebugString();
+  bool against_accrual = false, against_log = false;
+  for (const rpv1::ConsistencyCheck& check : response.checks()) {
+    EXPECT_TRUE(check.consistent()) << check.name() << ": " << check.detail();
+    if (check.name() == "liability_total_vs_accrual") {
+      against_accrual = true;
+      EXPECT_FALSE(absl::StartsWith(check.detail(), "not run"))
+          << check.detail();
+    }
+    against_log |= check.name() == "liability_total_vs_accrual_log";
+  }
+  EXPECT_TRUE(against_accrual);
+  EXPECT_EQ(against_log, replayed);
+}
+
+TEST(ReportingE2eTest, RandomWorkloadIsConsistentWithAccrual) {
+  const std::string data = testing::FreshTestDir();
+  System system(data);
+  const uint32_t seed = std::random_device()();
+  SCOPED_TRACE(absl::StrCat("seed ", seed));
+  system.Workload(seed, 30);
+  const std::map<std::string, uint64_t> heads = system.Heads();
+  ASSERT_GT(heads.at("accrual"), 0u);
+
+  auto reporting = system.Reporting(data);
+  ASSERT_TRUE(reporting->Start().ok());
+  auto stub = ReportingStub(*reporting);
+
+  ExpectConsistent(Check(*stub, heads, /*replay=*/false), false);
+  ExpectConsistent(Check(*stub, heads, /*replay=*/true), true);
+
+  const av1::VerifyLedgerResponse ledger = system.VerifyLedger();
+  EXPECT_TRUE(ledger.differences().empty());
+  const rpv1::GetLiabilityReportResponse liability = Liability(*stub, heads);
+  EXPECT_EQ(liability.summary().outstanding_miles(), ledger.total_balance());
+  EXPECT_EQ(liability.stream_positions().at("accrual"),
+            ledger.as_of_sequence());
+  EXPECT_GT(ledger.total_balance(), 0);
+
+  // The CSV of the summary carries the same figure.
+  rpv1::ExportReportCsvRequest request;
+  *request.mutable_liability() = ThisYear<rpv1::GetLiabilityReportRequest>(heads);
+  request.set_table("summary");
+  auto context = Deadline(absl::Seconds(30));
+  auto reader = stub->ExportReportCsv(context.get(), request);
+  rpv1::ExportReportCsvResponse part;
+  std::string csv;
+  int64_t rows = -1;
+  while (reader->Read(&part)) {
+    if (part.has_header()) rows = part.header().rows();
+    csv += part.chunk();
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(rows, 1);
+  EXPECT_TRUE(absl::StrContains(
+      csv, absl::StrCat("\n", ledger.total_balance(), ",")))
+      << csv;
+}
+
+TEST(ReportingE2eTest, KilledWhileCatchingUpEndsWithTheSameFigures) {
+  const std::string data = testing::FreshTestDir();
+  System system(data);
+  const uint32_t seed = std::random_device()();
+  SCOPED_TRACE(absl::StrCat("seed ", seed));
+  system.Workload(seed, 60);
+  const std::map<std::string, uint64_t> heads = system.Heads();
+
+  // Small commits, so that a kill lands between many of them.
+  const std::vector<std::string> often = {"--commit_every_events=7",
+                                          "--commit_every_ms=1"};
+  std::mt19937 random(seed);
+  for (int kill = 0; kill < 4; ++kill) {
+    auto killed = system.Reporting(data + "/killed", often);
+    ASSERT_TRUE(killed->Start().ok());
+    // Catch-up of a few hundred events in commits of 7 takes a few hundred
+    // milliseconds; the kills land anywhere in it.
+    absl::SleepFor(absl::Milliseconds(random() % 300));
+    killed->Kill();
+  }
+  auto killed = system.Reporting(data + "/killed", often);
+  ASSERT_TRUE(killed->Start().ok());
+  auto clean = system.Reporting(data + "/clean");
+  ASSERT_TRUE(clean->Start().ok());
+  auto killed_stub = ReportingStub(*killed);
+  auto clean_stub = ReportingStub(*clean);
+
+  ExpectConsistent(Check(*killed_stub, heads, /*replay=*/true), true);
+  const av1::VerifyLedgerResponse ledger = system.VerifyLedger();
+  const rpv1::GetLiabilityReportResponse after_kills =
+      Liability(*killed_stub, heads);
+  const rpv1::GetLiabilityReportResponse uninterrupted =
+      Liability(*clean_stub, heads);
+  EXPECT_EQ(after_kills.summary().outstanding_miles(), ledger.total_balance());
+  EXPECT_TRUE(MessageDifferencer::Equals(after_kills, uninterrupted))
+      << after_kills.DebugString() << "\n" << uninterrupted.DebugString();
+  const rpv1::GetMembersReportResponse members_after_kills =
+      Members(*killed_stub, heads);
+  const rpv1::GetMembersReportResponse members_uninterrupted =
+      Members(*clean_stub, heads);
+  EXPECT_EQ(members_after_kills.summary().total_members(), 60);
+  EXPECT_TRUE(
+      MessageDifferencer::Equals(members_after_kills, members_uninterrupted))
+      << members_after_kills.DebugString() << "\n"
+      << members_uninterrupted.DebugString();
+}
+
+}  // namespace
+}  // namespace mileagebank
