@@ -112,7 +112,14 @@ absl::Status TakeCommandOptions(const Command& command,
       absl::StatusOr<bool> wait = ParseSwitch(flag.name, flag.value);
       if (!wait.ok()) return wait.status();
       invocation->wait = *wait;
-    } else if (flag.name == "out" && command.call == CallKind::kDownload) {
+    } else if (flag.name == "csv" && command.csv.has_value()) {
+      absl::StatusOr<std::string> table =
+          RequireValue(flag.name, "TABLE", flag.value);
+      if (!table.ok()) return table.status();
+      invocation->csv = *table;
+    } else if (flag.name == "out" && (command.call == CallKind::kDownload ||
+                                      command.call == CallKind::kCsvExport ||
+                                      command.csv.has_value())) {
       absl::StatusOr<std::string> out =
           RequireValue(flag.name, "PATH", flag.value);
       if (!out.ok()) return out.status();

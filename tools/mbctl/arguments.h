@@ -42,9 +42,11 @@ struct Invocation {
   // --request=JSON (or @FILE).
   std::optional<std::string> request_json;
   // Options of some commands, not request fields (TakeCommandOptions):
-  // --wait of a command with Command::wait, --out=PATH of a download.
+  // --wait of a command with Command::wait, --out=PATH of a download or a
+  // CSV export, --csv=TABLE of a command with Command::csv.
   bool wait = false;
   std::optional<std::string> out;
+  std::optional<std::string> csv;
 };
 
 inline constexpr absl::Duration kDefaultTimeout = absl::Seconds(10);
@@ -57,8 +59,9 @@ absl::StatusOr<Invocation> ParseArguments(const std::vector<std::string>& args);
 
 // Moves the options `command` has beyond its request fields out of
 // invocation->field_flags: --wait (true/false, bare means true) when the
-// command has a Command::wait, --out=PATH for a CallKind::kDownload. A bad
-// value is INVALID_ARGUMENT naming the flag.
+// command has a Command::wait, --out=PATH for a CallKind::kDownload or
+// kCsvExport or a command with Command::csv, --csv=TABLE for the latter. A
+// bad value is INVALID_ARGUMENT naming the flag.
 absl::Status TakeCommandOptions(const Command& command, Invocation* invocation);
 
 }  // namespace mileagebank::mbctl

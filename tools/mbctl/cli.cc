@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -185,6 +186,79 @@ absl::Status WaitUntilFinal(const Wait& wait,
   }
 }
 
+// A CSV export's bytes to --out (through a temporary file beside it,
+// renamed once the whole export arrived) or to `out`; the header goes to
+// `err` as a note when the CSV takes `out`.
+int StreamCsv(const Command& command, const google::protobuf::Message& request,
+              const Invocation& invocation, std::ostream& out,
+              std::ostream& err) {
+  const Service& service = ServiceOf(command);
+  const std::string target = TargetOf(service, invocation);
+  const absl::Duration timeout =
+      invocation.timeout.value_or(kDefaultTransferTimeout);
+  auto first = NewMessage(FindMessageType(command.response_type));
+  if (!invocation.out.has_value()) {
+    absl::Status sent =
+        ExportCsv(target, command.method, request, first.get(), out, timeout);
+    if (!sent.ok()) return CallFailed(sent, service, target, err);
+    return kExitOk;
+  }
+  const std::string path = *invocation.out;
+  const std::string temporary = absl::StrCat(path, ".mbctl-partial");
+  std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
+  if (!file) {
+    return UsageError(
+        err, absl::StrCat("cannot write ", path, ": ", std::strerror(errno)),
+        CommandHelpHint(command));
+  }
+  absl::Status sent =
+      ExportCsv(target, command.method, request, first.get(), file, timeout);
+  file.close();
+  if (sent.ok() && !file) {
+    sent = absl::InternalError(absl::StrCat("cannot write ", temporary));
+  }
+  if (sent.ok() && std::rename(temporary.c_str(), path.c_str()) != 0) {
+    sent = absl::InternalError(
+        absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
+  }
+  if (!sent.ok()) {
+    std::remove(temporary.c_str());
+    return CallFailed(sent, service, target, err);
+  }
+  const int printed = Print(*first, invocation, out, err);
+  if (printed == kExitOk && !invocation.json) out << "written: " << path << "\n";
+  return printed;
+}
+
+// `--csv=TABLE` of a report command: the same request, exported through
+// the command's Command::csv.
+int ExportAsCsv(const Command& command,
+                const google::protobuf::Message& report_request,
+                const Invocation& invocation, std::ostream& out,
+                std::ostream& err) {
+  const Command* exporter = FindCommand(command.csv->group, command.csv->name);
+  const google::protobuf::Descriptor* type =
+      exporter == nullptr ? nullptr : FindMessageType(exporter->request_type);
+  const google::protobuf::FieldDescriptor* report =
+      type == nullptr ? nullptr
+                      : type->FindFieldByName(command.csv->report_field);
+  if (report == nullptr || report->message_type() != report_request.GetDescriptor()) {
+    err << "error: mbctl cannot export " << command.group << " "
+        << command.name << " as CSV\n";
+    return kExitRefused;
+  }
+  auto request = NewMessage(type);
+  request->GetReflection()
+      ->MutableMessage(request.get(), report)
+      ->CopyFrom(report_request);
+  absl::Status table =
+      SetRequestField(request.get(), "table", *invocation.csv, "--csv");
+  if (!table.ok()) {
+    return UsageError(err, table.message(), CommandHelpHint(command));
+  }
+  return StreamCsv(*exporter, *request, invocation, out, err);
+}
+
 int Call(const Command& command, Invocation invocation, std::ostream& out,
          std::ostream& err) {
   const google::protobuf::Descriptor* request_type =
@@ -214,10 +288,15 @@ int Call(const Command& command, Invocation invocation, std::ostream& out,
     return UsageError(err, built.message(), CommandHelpHint(command));
   }
 
+  if (invocation.csv.has_value()) {
+    return ExportAsCsv(command, *request, invocation, out, err);
+  }
+
   const Service& service = ServiceOf(command);
   const std::string target = TargetOf(service, invocation);
-  const bool transfer =
-      command.call == CallKind::kUpload || command.call == CallKind::kDownload;
+  const bool transfer = command.call == CallKind::kUpload ||
+                        command.call == CallKind::kDownload ||
+                        command.call == CallKind::kCsvExport;
   const absl::Duration timeout = invocation.timeout.value_or(
       transfer ? kDefaultTransferTimeout : kDefaultTimeout);
 
@@ -295,6 +374,9 @@ int Call(const Command& command, Invocation invocation, std::ostream& out,
       if (!waited.ok()) return CallFailed(waited, service, target, err);
       return Print(*final, invocation, out, err);
     }
+
+    case CallKind::kCsvExport:
+      return StreamCsv(command, *request, invocation, out, err);
 
     case CallKind::kDownload: {
       absl::StatusOr<std::string> written =

@@ -8,6 +8,7 @@
 #include "mileagebank/accrual/v1/accrual.pb.h"
 #include "mileagebank/membership/v1/membership.pb.h"
 #include "mileagebank/redemption/v1/redemption.pb.h"
+#include "mileagebank/reporting/v1/reporting.pb.h"
 #include "mileagebank/settlement/v1/settlement.pb.h"
 
 namespace mileagebank::mbctl {
@@ -30,6 +31,30 @@ Positional PeriodPositional() {
           .parts = Parts{.separator = '-', .fields = {"year", "month"}}};
 }
 
+// `mbctl report NAME --from --to`: Get<Method>Report for a date range;
+// --csv=TABLE exports one of its tables through `report export`, the request
+// going into ExportReportCsvRequest.<report_field>.
+Command ReportCommand(std::string name, const std::string& method,
+                      std::string report_field, std::string help,
+                      std::vector<Alias> aliases = {}) {
+  aliases.insert(aliases.begin(),
+                 {{"from", "range.from_date"}, {"to", "range.to_date"}});
+  return {.group = "report",
+          .name = std::move(name),
+          .service = "reporting",
+          .method = absl::StrCat("/mileagebank.reporting.v1.Reporting/Get",
+                                 method, "Report"),
+          .request_type =
+              absl::StrCat("mileagebank.reporting.v1.Get", method, "ReportRequest"),
+          .response_type = absl::StrCat("mileagebank.reporting.v1.Get", method,
+                                        "ReportResponse"),
+          .help = std::move(help),
+          .aliases = std::move(aliases),
+          .csv = CsvExport{.group = "report",
+                           .name = "export",
+                           .report_field = std::move(report_field)}};
+}
+
 }  // namespace
 
 const std::vector<Service>& Services() {
@@ -50,6 +75,10 @@ const std::vector<Service>& Services() {
        .target_env = "MBCTL_SETTLEMENT_TARGET",
        .default_target = "127.0.0.1:7104",
        .linked_descriptor = &settlement::v1::Partner::descriptor},
+      {.name = "reporting",
+       .target_env = "MBCTL_REPORTING_TARGET",
+       .default_target = "127.0.0.1:7105",
+       .linked_descriptor = &reporting::v1::DateRange::descriptor},
   };
   return *services;
 }
@@ -1007,6 +1036,59 @@ const std::vector<Command>& Commands() {
                    {"channel", "actor.channel"},
                    {"office", "actor.office_code"},
                    {"operator", "actor.operator_id"}}},
+      // --- reporting -----------------------------------------------------
+      ReportCommand("members", "Members", "members",
+                    "Members by tier, status, channel and nationality; "
+                    "enrolments per month (--csv=TABLE: one table as CSV)."),
+      ReportCommand("liability", "Liability", "liability",
+                    "Outstanding miles, valued, by tier; monthly movements."),
+      ReportCommand("accrual-analysis", "AccrualAnalysis", "accrual_analysis",
+                    "Miles and segments by source, route and booking class "
+                    "(--partner to narrow).",
+                    {{"partner", "partner_code"}}),
+      ReportCommand("redemptions", "Redemptions", "redemptions",
+                    "Awards by route, cabin, channel and state; miles "
+                    "redeemed, cancellations, refunds."),
+      ReportCommand("top-members", "TopMembers", "top_members",
+                    "The top members by QM and those near the next tier.",
+                    {{"top", "top_n"},
+                     {"near-percent", "near_tier_percent"},
+                     {"near-limit", "near_tier_limit"}}),
+      ReportCommand("expiring-miles", "ExpiringMiles", "expiring_miles",
+                    "Miles expiring in each month of the range."),
+      ReportCommand("partner-settlement", "PartnerSettlement",
+                    "partner_settlement",
+                    "Receivable, payable and net per partner per month.",
+                    {{"partner", "partner_code"},
+                     {"partner-type", "partner_type"}}),
+      ReportCommand("sales-offices", "SalesOffice", "sales_offices",
+                    "Enrolments, retro-claims and redemptions per office and "
+                    "agent (--office to narrow).",
+                    {{"office", "office_code"}}),
+      {.group = "report",
+       .name = "export",
+       .service = "reporting",
+       .method = "/mileagebank.reporting.v1.Reporting/ExportReportCsv",
+       .request_type = "mileagebank.reporting.v1.ExportReportCsvRequest",
+       .response_type = "mileagebank.reporting.v1.ExportReportCsvResponse",
+       .help = "One table of any report as CSV (--request=JSON; `mbctl "
+               "report NAME --csv=TABLE` is shorter), to --out=PATH or "
+               "standard output.",
+       .aliases = {{"table", "table"},
+                   {"channel", "actor.channel"},
+                   {"office", "actor.office_code"},
+                   {"operator", "actor.operator_id"}},
+       .call = CallKind::kCsvExport},
+      {.group = "report",
+       .name = "check",
+       .service = "reporting",
+       .method = "/mileagebank.reporting.v1.Reporting/CheckConsistency",
+       .request_type = "mileagebank.reporting.v1.CheckConsistencyRequest",
+       .response_type = "mileagebank.reporting.v1.CheckConsistencyResponse",
+       .help = "Checks the liability total against the member balances and "
+               "accrual, and the tier counts (--replay: also recount from the "
+               "sources' event logs, slow).",
+       .aliases = {{"replay", "replay_sources"}}},
   };
   return *commands;
 }

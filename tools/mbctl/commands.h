@@ -31,7 +31,11 @@
 //
 // makes `--sale-price=CNY:1250` set a Money of 12.50 yuan. Most commands make
 // one unary call; CallKind names the others (all pages of a list, a file
-// streamed up or down).
+// streamed up or down, a CSV export). A report command with Command::csv
+// exports one table as CSV when given --csv=TABLE:
+//
+//   mbctl report liability --from=2026-01-01 --to=2026-12-31 --csv=monthly
+//       --out=liability.csv
 //
 // Thread-safe: the tables are built once and never change.
 #ifndef MILEAGEBANK_TOOLS_MBCTL_COMMANDS_H_
@@ -141,6 +145,20 @@ enum class CallKind {
   // name in the current folder), and kept only when their size and SHA-256
   // are the ones the first reply announced.
   kDownload,
+  // Server streaming of a CSV: the first reply's `header` describes it
+  // (file_name, columns, rows), the replies after it hold its bytes in
+  // `chunk`. They go to --out=PATH (kept only when the stream ends well),
+  // or to standard output.
+  kCsvExport,
+};
+
+// How `--csv=TABLE` turns a command into a CSV export: the kCsvExport
+// command `group name` is called instead, its request holding this
+// command's request at `report_field` and TABLE in `table`.
+struct CsvExport {
+  std::string group;
+  std::string name;
+  std::string report_field;
 };
 
 // How `--wait` follows an upload to its end: the command `group name` is
@@ -176,6 +194,8 @@ struct Command {
   CallKind call = CallKind::kUnary;
   // kUpload: what --wait does; unset, the command has no --wait.
   std::optional<Wait> wait;
+  // Set: the command takes --csv=TABLE (and --out=PATH).
+  std::optional<CsvExport> csv;
 };
 
 // Every service, and every command in the order `mbctl help` lists them.

@@ -191,7 +191,7 @@ TEST(CommandsTest, SegmentAliasesNameSegments) {
 
 // The shapes that CallKind and Wait rely on, as commands.h describes them.
 TEST(CommandsTest, CallKindsFindTheFieldsTheyUse) {
-  int uploads = 0, downloads = 0, all_pages = 0;
+  int uploads = 0, downloads = 0, all_pages = 0, csv_exports = 0;
   for (const Command& command : Commands()) {
     SCOPED_TRACE(command.group + " " + command.name);
     const Descriptor* request = FindMessageType(command.request_type);
@@ -237,13 +237,26 @@ TEST(CommandsTest, CallKindsFindTheFieldsTheyUse) {
                   FieldDescriptor::CPPTYPE_INT64);
         break;
       }
+      case CallKind::kCsvExport: {
+        ++csv_exports;
+        const FieldDescriptor* chunk = response->FindFieldByName("chunk");
+        ASSERT_NE(chunk, nullptr);
+        EXPECT_EQ(chunk->type(), FieldDescriptor::TYPE_BYTES);
+        const FieldDescriptor* header = response->FindFieldByName("header");
+        ASSERT_NE(header, nullptr);
+        EXPECT_NE(header->message_type(), nullptr);
+        break;
+      }
     }
     // The method streams the way the command calls it.
     const google::protobuf::MethodDescriptor* method = MethodOf(command);
     ASSERT_NE(method, nullptr);
     EXPECT_EQ(method->client_streaming(), command.call == CallKind::kUpload);
-    EXPECT_EQ(method->server_streaming(), command.call == CallKind::kDownload);
+    EXPECT_EQ(method->server_streaming(),
+              command.call == CallKind::kDownload ||
+                  command.call == CallKind::kCsvExport);
   }
+  EXPECT_GT(csv_exports, 0);
   EXPECT_GT(uploads, 0);
   EXPECT_GT(downloads, 0);
   EXPECT_GT(all_pages, 0);
@@ -282,7 +295,11 @@ TEST(CommandsTest, OptionsDoNotShadowFields) {
     ASSERT_NE(request, nullptr);
     std::vector<std::string> options;
     if (command.wait.has_value()) options.push_back("wait");
-    if (command.call == CallKind::kDownload) options.push_back("out");
+    if (command.call == CallKind::kDownload ||
+        command.call == CallKind::kCsvExport || command.csv.has_value()) {
+      options.push_back("out");
+    }
+    if (command.csv.has_value()) options.push_back("csv");
     for (const std::string& option : options) {
       EXPECT_EQ(request->FindFieldByName(option), nullptr)
           << command.group << " " << command.name << " " << option;
@@ -292,6 +309,33 @@ TEST(CommandsTest, OptionsDoNotShadowFields) {
       }
     }
   }
+}
+
+// --csv=TABLE puts the command's request into a field of an export
+// command's request that has exactly that type.
+TEST(CommandsTest, CsvExportsHoldTheReportRequest) {
+  int reports = 0;
+  for (const Command& command : Commands()) {
+    if (!command.csv.has_value()) continue;
+    SCOPED_TRACE(command.group + " " + command.name);
+    ++reports;
+    const Command* exporter =
+        FindCommand(command.csv->group, command.csv->name);
+    ASSERT_NE(exporter, nullptr);
+    EXPECT_EQ(exporter->call, CallKind::kCsvExport);
+    EXPECT_EQ(exporter->service, command.service);
+    const Descriptor* request = FindMessageType(exporter->request_type);
+    ASSERT_NE(request, nullptr);
+    const FieldDescriptor* report =
+        request->FindFieldByName(command.csv->report_field);
+    ASSERT_NE(report, nullptr);
+    ASSERT_NE(report->message_type(), nullptr);
+    EXPECT_EQ(report->message_type()->full_name(), command.request_type);
+    const FieldDescriptor* table = request->FindFieldByName("table");
+    ASSERT_NE(table, nullptr);
+    EXPECT_EQ(table->cpp_type(), FieldDescriptor::CPPTYPE_STRING);
+  }
+  EXPECT_EQ(reports, 8);
 }
 
 TEST(CommandsTest, PartsSyntaxNamesTheFields) {

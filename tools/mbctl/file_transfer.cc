@@ -290,4 +290,41 @@ absl::StatusOr<std::string> DownloadFile(
   return path;
 }
 
+absl::Status ExportCsv(const std::string& target, const std::string& method,
+                       const google::protobuf::Message& request,
+                       google::protobuf::Message* first, std::ostream& sink,
+                       absl::Duration timeout) {
+  const FieldDescriptor* header_field = FieldNamed(*first, "header");
+  const FieldDescriptor* chunk_field = FieldNamed(*first, "chunk");
+  if (header_field == nullptr || header_field->message_type() == nullptr ||
+      chunk_field == nullptr ||
+      chunk_field->type() != FieldDescriptor::TYPE_BYTES) {
+    return absl::InternalError(absl::StrCat(
+        first->GetTypeName(), " is not a CSV export (header, then chunk)"));
+  }
+  GenericStream stream(target, method, timeout);
+  if (!stream.Write(request) || !stream.WritesDone()) {
+    return Broken(stream, "the service took no request");
+  }
+  bool malformed = false;
+  if (!stream.Read(first, &malformed) ||
+      !first->GetReflection()->HasField(*first, header_field)) {
+    absl::Status status = stream.Finish();
+    if (!status.ok()) return status;
+    return absl::InternalError("the first reply does not describe the CSV");
+  }
+  std::unique_ptr<Message> reply(first->New());
+  while (stream.Read(reply.get(), &malformed)) {
+    const std::string& chunk = reply->GetReflection()->GetStringReference(
+        *reply, chunk_field, nullptr);
+    sink.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+  }
+  absl::Status status = stream.Finish();
+  if (malformed && status.ok()) {
+    status = absl::InternalError(
+        absl::StrCat("a reply is not a ", first->GetTypeName()));
+  }
+  return status;
+}
+
 }  // namespace mileagebank::mbctl

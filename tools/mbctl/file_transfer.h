@@ -24,6 +24,7 @@
 #define MILEAGEBANK_TOOLS_MBCTL_FILE_TRANSFER_H_
 
 #include <istream>
+#include <ostream>
 #include <string>
 
 #include "absl/status/status.h"
@@ -59,6 +60,16 @@ absl::StatusOr<std::string> DownloadFile(
     const std::string& target, const std::string& method,
     const google::protobuf::Message& request, const std::string& out_path,
     google::protobuf::Message* first, absl::Duration timeout);
+
+// Server streaming of a CSV export (reporting's ExportReportCsv): sends
+// `request`, reads the first reply, which must have a `header`, into
+// `first`, and writes the `chunk` bytes of the replies after it to `sink`
+// in order. The status is the service's; INTERNAL when a reply is not of
+// `first`'s type or the first has no header.
+absl::Status ExportCsv(const std::string& target, const std::string& method,
+                       const google::protobuf::Message& request,
+                       google::protobuf::Message* first, std::ostream& sink,
+                       absl::Duration timeout);
 
 }  // namespace mileagebank::mbctl
 

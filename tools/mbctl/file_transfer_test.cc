@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "libs/crypto/password.h"
 #include "libs/testing/testing.h"
+#include "mileagebank/reporting/v1/reporting.grpc.pb.h"
 #include "mileagebank/settlement/v1/settlement.grpc.pb.h"
 #include "tools/mbctl/cli.h"
 
@@ -325,6 +326,127 @@ TEST_F(FileTransferTest, AckCommandReadsEveryPage) {
   EXPECT_THAT(out_, HasSubstr("\"recordNumber\": \"3\""));
   EXPECT_THAT(out_, HasSubstr("\"miles\": \"300\""));
   EXPECT_THAT(out_, ::testing::Not(HasSubstr("nextPageToken")));
+}
+
+}  // namespace
+}  // namespace mileagebank::mbctl
+
+namespace mileagebank::mbctl {
+namespace {
+
+namespace rv1 = ::mileagebank::reporting::v1;
+
+// Streams a fixed CSV for ExportReportCsv, or refuses an unknown table.
+class FakeReporting final : public rv1::Reporting::Service {
+ public:
+  grpc::Status ExportReportCsv(
+      grpc::ServerContext*, const rv1::ExportReportCsvRequest* request,
+      grpc::ServerWriter<rv1::ExportReportCsvResponse>* writer) override {
+    {
+      absl::MutexLock lock(&mutex_);
+      received_.push_back(*request);
+    }
+    if (request->table() != "monthly") {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "table: no such table");
+    }
+    rv1::ExportReportCsvResponse head;
+    head.mutable_header()->set_file_name("liability_monthly.csv");
+    head.mutable_header()->set_rows(2);
+    writer->Write(head);
+    for (const char* part : {"year,month\n2026,", "1\n2026,2\n"}) {
+      rv1::ExportReportCsvResponse chunk;
+      chunk.set_chunk(part);
+      writer->Write(chunk);
+    }
+    return grpc::Status::OK;
+  }
+  std::vector<rv1::ExportReportCsvRequest> received() {
+    absl::MutexLock lock(&mutex_);
+    return received_;
+  }
+
+ private:
+  absl::Mutex mutex_;
+  std::vector<rv1::ExportReportCsvRequest> received_ ABSL_GUARDED_BY(mutex_);
+};
+
+class CsvExportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &port);
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    target_ = absl::StrCat("127.0.0.1:", port);
+    dir_ = testing::FreshTestDir();
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { server_->Shutdown(); }
+
+  int Mbctl(std::vector<std::string> args) {
+    args.push_back("--target=" + target_);
+    std::ostringstream out, err;
+    const int code = mbctl::Run(args, out, err);
+    out_ = out.str();
+    err_ = err.str();
+    return code;
+  }
+
+  FakeReporting service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::string target_;
+  std::string dir_;
+  std::string out_;
+  std::string err_;
+};
+
+TEST_F(CsvExportTest, ReportCsvGoesToStandardOutput) {
+  ASSERT_EQ(Mbctl({"report", "liability", "--from=2026-01-01",
+                   "--to=2026-12-31", "--csv=monthly"}),
+            kExitOk)
+      << err_;
+  EXPECT_EQ(out_, "year,month\n2026,1\n2026,2\n");
+  auto received = service_.received();
+  ASSERT_EQ(received.size(), 1u);
+  EXPECT_EQ(received[0].table(), "monthly");
+  ASSERT_TRUE(received[0].has_liability());
+  EXPECT_EQ(received[0].liability().range().from_date().year(), 2026);
+  EXPECT_EQ(received[0].liability().range().to_date().month(), 12);
+}
+
+TEST_F(CsvExportTest, ReportCsvWithOutIsWrittenWhole) {
+  const std::string path = dir_ + "/liability.csv";
+  ASSERT_EQ(Mbctl({"report", "liability", "--from=2026-01-01",
+                   "--to=2026-12-31", "--csv=monthly", "--out=" + path}),
+            kExitOk)
+      << err_;
+  EXPECT_EQ(ReadAll(path), "year,month\n2026,1\n2026,2\n");
+  EXPECT_THAT(out_, HasSubstr("written: " + path));
+  EXPECT_THAT(out_, HasSubstr("liability_monthly.csv"));
+}
+
+TEST_F(CsvExportTest, ARefusedExportLeavesNoFile) {
+  const std::string path = dir_ + "/nothing.csv";
+  EXPECT_EQ(Mbctl({"report", "members", "--from=2026-01-01",
+                   "--to=2026-12-31", "--csv=nope", "--out=" + path}),
+            kExitRefused);
+  EXPECT_THAT(err_, HasSubstr("table"));
+  EXPECT_FALSE(std::filesystem::exists(path));
+  EXPECT_TRUE(std::filesystem::is_empty(dir_));
+  auto received = service_.received();
+  ASSERT_EQ(received.size(), 1u);
+  EXPECT_TRUE(received[0].has_members());
+}
+
+TEST_F(CsvExportTest, CsvNeedsATable) {
+  EXPECT_EQ(Mbctl({"report", "members", "--from=2026-01-01",
+                   "--to=2026-12-31", "--csv"}),
+            kExitUsage);
+  EXPECT_THAT(err_, HasSubstr("--csv"));
 }
 
 }  // namespace

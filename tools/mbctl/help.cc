@@ -321,6 +321,32 @@ std::string CommandUsage(const Command& command) {
                          "current folder); kept only if its size and SHA-256 "
                          "are as announced");
   }
+  if (command.csv.has_value()) {
+    const Command* exporter =
+        FindCommand(command.csv->group, command.csv->name);
+    const Descriptor* response = FindMessageType(command.response_type);
+    std::vector<std::string> tables;
+    if (response != nullptr) {
+      for (int i = 0; i < response->field_count(); ++i) {
+        const auto* field = response->field(i);
+        if (field->message_type() != nullptr && !field->is_map() &&
+            (field->is_repeated() || field->name() == "summary")) {
+          tables.push_back(field->name());
+        }
+      }
+    }
+    options.emplace_back(
+        "--csv=TABLE",
+        absl::StrCat("export one table as CSV instead (",
+                     absl::StrJoin(tables, ", "), ") through `mbctl ",
+                     exporter == nullptr ? "" : exporter->group, " ",
+                     exporter == nullptr ? "" : exporter->name, "`"));
+  }
+  if (command.call == CallKind::kCsvExport || command.csv.has_value()) {
+    options.emplace_back("--out=PATH",
+                         "where to write the CSV (default: standard output); "
+                         "kept only if the whole export arrived");
+  }
   if (!options.empty()) {
     absl::StrAppend(&out, "\nOptions:\n", Columns(options));
   }
