@@ -6,6 +6,7 @@ set -euo pipefail
 
 readonly MEMBERSHIP="$TEST_SRCDIR/mileagebank/services/membership/membership"
 readonly SETTLEMENT="$TEST_SRCDIR/mileagebank/services/settlement/settlement"
+readonly REPORTING="$TEST_SRCDIR/mileagebank/services/reporting/reporting"
 readonly MBCTL="$TEST_SRCDIR/mileagebank/tools/mbctl/mbctl"
 
 declare -A server_pids=()
@@ -311,6 +312,35 @@ tail -1 "$TEST_TMPDIR/CA_000001.ack.csv" | grep -q '^T,0,0,0' ||
 run file upload CA "$TEST_TMPDIR/CA_000001.acc.csv" --wait
 expect_code 0
 expect_out "^  identical_to_file_id: $file_id\$"
+
+# --- reporting: the members enrolled above, from membership's stream ---------
+# Accrual and redemption are not running: their streams are simply empty.
+start_service reporting "$REPORTING" \
+  --membership_target="127.0.0.1:$membership_port" \
+  --accrual_target=127.0.0.1:1 --redemption_target=127.0.0.1:1 \
+  --settlement_target="$MBCTL_SETTLEMENT_TARGET"
+export MBCTL_REPORTING_TARGET="127.0.0.1:$port"
+year=$(date -u +%Y)
+for _ in $(seq 1 100); do
+  run report members --from="$year-01-01" --to="$year-12-31"
+  grep -q '^  total_members: 2$' <<<"$out" && break
+  sleep 0.1
+done
+expect_code 0
+expect_out '^  total_members: 2$'
+expect_out '^  enrolments: 2$'
+expect_out '^  - key: membership$'
+
+run report members --from="$year-01-01" --to="$year-12-31" --csv=by_tier
+expect_code 0
+expect_out '^tier,members$'
+expect_out '^BLUE,2$'
+
+run report members --from="$year-12-31" --to="$year-01-01"
+expect_code 1
+expect_err '^error: INVALID_ARGUMENT: '
+expect_err 'range.to_date'
+stop_service reporting
 
 # --- stop the services; they are then unreachable ------------------------------
 stop_service settlement
