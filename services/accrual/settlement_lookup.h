@@ -1,9 +1,6 @@
 // GrpcSettlementLookup: the SettlementLookup of a running accrual service,
-// asking the settlement service over gRPC (libs/client: a deadline on every
-// call, a retry when settlement is unavailable).
-//
-//   GrpcSettlementLookup settlement("127.0.0.1:7104");
-//   absl::StatusOr<settlement::v1::Partner> ca = settlement.GetPartner("CA");
+// the settlement service asked over gRPC (libs/client/settlement_partners.h:
+// briefly, as a credit waits for it).
 //
 // Thread-safe.
 #ifndef MILEAGEBANK_SERVICES_ACCRUAL_SETTLEMENT_LOOKUP_H_
@@ -11,8 +8,7 @@
 
 #include <string>
 
-#include "libs/client/client.h"
-#include "mileagebank/settlement/v1/settlement.grpc.pb.h"
+#include "libs/client/settlement_partners.h"
 #include "services/accrual/partner_directory.h"
 
 namespace mileagebank::accrual {
@@ -21,14 +17,15 @@ class GrpcSettlementLookup : public SettlementLookup {
  public:
   // `target`: settlement's "host:port".
   explicit GrpcSettlementLookup(std::string target)
-      : target_(std::move(target)), settlement_({target_}) {}
+      : settlement_(std::move(target)) {}
 
   absl::StatusOr<settlement::v1::Partner> GetPartner(
-      absl::string_view partner_code) override;
+      absl::string_view partner_code) override {
+    return settlement_.GetPartner(partner_code);
+  }
 
  private:
-  const std::string target_;
-  client::ServiceClient<settlement::v1::Settlement> settlement_;
+  client::SettlementPartners settlement_;
 };
 
 }  // namespace mileagebank::accrual

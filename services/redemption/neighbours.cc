@@ -1,6 +1,5 @@
 #include "services/redemption/neighbours.h"
 
-#include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace mileagebank::redemption {
@@ -8,7 +7,6 @@ namespace {
 
 namespace av1 = accrual::v1;
 namespace mv1 = membership::v1;
-namespace sv1 = settlement::v1;
 
 // Every call here is idempotent (reads, or writes keyed by their request or
 // hold), so every call may be retried.
@@ -109,28 +107,6 @@ absl::StatusOr<av1::Hold> GrpcAccrual::RedepositHold(absl::string_view hold_id,
                    &response, kIdempotent);
   if (!status.ok()) return status;
   return response.hold();
-}
-
-absl::StatusOr<sv1::Partner> GrpcSettlement::GetPartner(
-    absl::string_view partner_code) {
-  sv1::GetPartnerRequest request;
-  request.set_partner_code(std::string(partner_code));
-  sv1::GetPartnerResponse response;
-  // A quote or a redemption waits for this answer: asked briefly, so that
-  // an unreachable settlement is reported rather than waited out.
-  absl::Status status = client::Call(
-      client_.Any(), &sv1::Settlement::Stub::GetPartner, request, &response,
-      client::CallPolicy{
-          .deadline = absl::Seconds(2), .idempotent = true, .max_attempts = 2});
-  if (status.code() == absl::StatusCode::kNotFound) return status;
-  if (!status.ok()) {
-    // Said where settlement was looked for: the caller's error reaches an
-    // operator, who needs to know which process to look at.
-    return absl::Status(status.code(),
-                        absl::StrCat("settlement service at ", target_, ": ",
-                                     status.message()));
-  }
-  return response.partner();
 }
 
 }  // namespace mileagebank::redemption

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "libs/client/client.h"
+#include "libs/client/settlement_partners.h"
 #include "mileagebank/accrual/v1/accrual.grpc.pb.h"
 #include "mileagebank/membership/v1/membership.grpc.pb.h"
 #include "mileagebank/settlement/v1/settlement.grpc.pb.h"
@@ -86,14 +87,15 @@ class GrpcAccrual : public AccrualGateway {
 
 class GrpcSettlement : public SettlementGateway {
  public:
-  explicit GrpcSettlement(const std::string& target)
-      : target_(target), client_({target}) {}
+  explicit GrpcSettlement(const std::string& target) : settlement_(target) {}
+  // Asked briefly: a quote or a redemption waits for it.
   absl::StatusOr<settlement::v1::Partner> GetPartner(
-      absl::string_view partner_code) override;
+      absl::string_view partner_code) override {
+    return settlement_.GetPartner(partner_code);
+  }
 
  private:
-  const std::string target_;
-  client::ServiceClient<settlement::v1::Settlement> client_;
+  client::SettlementPartners settlement_;
 };
 
 }  // namespace mileagebank::redemption
