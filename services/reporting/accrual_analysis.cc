@@ -110,10 +110,6 @@ absl::Status ScanBuckets(
   return absl::OkStatus();
 }
 
-int64_t At(const std::vector<int64_t>& values, size_t index) {
-  return index < values.size() ? values[index] : 0;
-}
-
 std::string SourceDims(v1::AccrualSource source, absl::string_view partner) {
   return KeyBuilder().Int64(source).String(partner).Build();
 }
@@ -139,7 +135,7 @@ absl::Status CountSegment(ViewState& state, const std::string& member,
   const std::pair<int64_t, absl::CivilDay> periods[] = {
       {kYearPeriod, absl::CivilDay(day.year(), 1, 1)},
       {kMonthPeriod, MonthStart(day)}};
-  const int64_t before[] = {At(*row, 0), At(*row, month)};
+  const int64_t before[] = {CounterAt(*row, 0), CounterAt(*row, month)};
   for (int i = 0; i < 2; ++i) {
     const int64_t after = before[i] + delta;
     const std::pair<int64_t, int64_t> moves[] = {{before[i], -1}, {after, 1}};
@@ -294,12 +290,12 @@ absl::Status FillSources(const ViewReader& view, const ReportRange& range,
     v1::AccrualSourceRow* row = response.add_by_source();
     row->set_source(static_cast<v1::AccrualSource>(dims.first));
     row->set_partner_code(dims.second);
-    row->set_transactions(At(values, kTransactions));
-    row->set_miles(At(values, kMiles));
-    row->set_reversed_miles(At(values, kReversedMiles));
-    row->set_qualifying_miles(At(values, kQualifyingMiles));
-    row->set_segments(At(values, kSegments));
-    row->set_qualifying_segments(At(values, kQualifyingSegments));
+    row->set_transactions(CounterAt(values, kTransactions));
+    row->set_miles(CounterAt(values, kMiles));
+    row->set_reversed_miles(CounterAt(values, kReversedMiles));
+    row->set_qualifying_miles(CounterAt(values, kQualifyingMiles));
+    row->set_segments(CounterAt(values, kSegments));
+    row->set_qualifying_segments(CounterAt(values, kQualifyingSegments));
   }
   return absl::OkStatus();
 }
@@ -323,22 +319,22 @@ absl::Status FillRoutes(const ViewReader& view, const ReportRange& range,
   if (!status.ok()) return status;
   std::vector<std::pair<Route, std::vector<int64_t>>> sorted;
   for (auto& [route, values] : routes) {
-    if (At(values, 0) == 0 && At(values, 1) == 0 && At(values, 2) == 0)
+    if (CounterAt(values, 0) == 0 && CounterAt(values, 1) == 0 && CounterAt(values, 2) == 0)
       continue;
     sorted.emplace_back(route, std::move(values));
   }
   std::stable_sort(sorted.begin(), sorted.end(),
                    [](const auto& a, const auto& b) {
-                     return At(a.second, 0) > At(b.second, 0);
+                     return CounterAt(a.second, 0) > CounterAt(b.second, 0);
                    });
   for (const auto& [route, values] : sorted) {
     v1::AccrualRouteRow* row = response.add_by_route();
     row->set_carrier(std::get<0>(route));
     row->set_origin(std::get<1>(route));
     row->set_destination(std::get<2>(route));
-    row->set_segments(At(values, 0));
-    row->set_miles(At(values, 1));
-    row->set_qualifying_miles(At(values, 2));
+    row->set_segments(CounterAt(values, 0));
+    row->set_miles(CounterAt(values, 1));
+    row->set_qualifying_miles(CounterAt(values, 2));
   }
   return absl::OkStatus();
 }
@@ -361,12 +357,12 @@ absl::Status FillClasses(const ViewReader& view, const ReportRange& range,
                   });
   if (!status.ok()) return status;
   for (const auto& [dims, values] : classes) {
-    if (At(values, 0) == 0 && At(values, 1) == 0) continue;
+    if (CounterAt(values, 0) == 0 && CounterAt(values, 1) == 0) continue;
     v1::AccrualClassRow* row = response.add_by_booking_class();
     row->set_carrier(dims.first);
     row->set_booking_class(dims.second);
-    row->set_segments(At(values, 0));
-    row->set_miles(At(values, 1));
+    row->set_segments(CounterAt(values, 0));
+    row->set_miles(CounterAt(values, 1));
   }
   return absl::OkStatus();
 }
@@ -389,8 +385,8 @@ absl::Status DistributionFromPeriod(const ViewReader& view, int64_t period,
               "reporting: a bad key in accrual_analysis_distribution");
           return false;
         }
-        if (segments > 0 && At(values, 0) != 0) {
-          members[segments] += At(values, 0);
+        if (segments > 0 && CounterAt(values, 0) != 0) {
+          members[segments] += CounterAt(values, 0);
         }
         return true;
       });
@@ -438,9 +434,9 @@ absl::Status DistributionFromMembers(const ViewReader& view,
           }
           int64_t sum = 0;
           if (whole_year) {
-            sum = At(values, 0);
+            sum = CounterAt(values, 0);
           } else {
-            for (int month : months) sum += At(values, month);
+            for (int month : months) sum += CounterAt(values, month);
           }
           if (sum != 0) counts[member] += sum;
           return true;
@@ -465,7 +461,7 @@ absl::Status DistributionFromMembers(const ViewReader& view,
             return false;
           }
           if (!partner_filter.empty() && partner != partner_filter) return true;
-          if (At(values, 0) != 0) counts[member] += At(values, 0);
+          if (CounterAt(values, 0) != 0) counts[member] += CounterAt(values, 0);
           return true;
         });
     if (!status.ok()) return status;

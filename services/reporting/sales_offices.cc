@@ -135,22 +135,18 @@ absl::Status ApplyRedemption(const common::v1::Event& event, ViewState& state) {
   return absl::OkStatus();
 }
 
-int64_t At(const std::vector<int64_t>& values, size_t index) {
-  return index < values.size() ? values[index] : 0;
-}
-
 void FillRow(int channel, const std::string& office, const std::string& agent,
              const std::vector<int64_t>& values, v1::SalesOfficeRow* row) {
   row->set_channel(static_cast<common::v1::Channel>(channel));
   row->set_office_code(office);
   row->set_operator_id(agent);
-  row->set_enrolments(At(values, kEnrolments));
-  row->set_retro_claims_submitted(At(values, kClaimsSubmitted));
-  row->set_retro_claims_approved(At(values, kClaimsApproved));
-  row->set_retro_claims_rejected(At(values, kClaimsRejected));
-  row->set_redemptions_created(At(values, kRedemptionsCreated));
-  row->set_redemptions_issued(At(values, kRedemptionsIssued));
-  row->set_redemption_miles(At(values, kRedemptionMiles));
+  row->set_enrolments(CounterAt(values, kEnrolments));
+  row->set_retro_claims_submitted(CounterAt(values, kClaimsSubmitted));
+  row->set_retro_claims_approved(CounterAt(values, kClaimsApproved));
+  row->set_retro_claims_rejected(CounterAt(values, kClaimsRejected));
+  row->set_redemptions_created(CounterAt(values, kRedemptionsCreated));
+  row->set_redemptions_issued(CounterAt(values, kRedemptionsIssued));
+  row->set_redemption_miles(CounterAt(values, kRedemptionMiles));
 }
 
 bool AllZero(const std::vector<int64_t>& values) {

@@ -48,6 +48,11 @@ std::string EncodeCounters(absl::Span<const int64_t> values);
 bool DecodeCounters(absl::string_view bytes, std::vector<int64_t>* values);
 // `into` += `deltas`, element-wise, growing `into` as needed.
 void AddCounters(absl::Span<const int64_t> deltas, std::vector<int64_t>* into);
+// Column `index` of a counter row; 0 past its end (rows grow only as far
+// as their last non-zero column was ever added).
+inline int64_t CounterAt(const std::vector<int64_t>& values, size_t index) {
+  return index < values.size() ? values[index] : 0;
+}
 
 class ViewState {
  public:
