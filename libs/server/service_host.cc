@@ -239,8 +239,10 @@ absl::Status ServiceHost::Serve(const std::vector<grpc::Service*>& services) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config_.listen_address(),
-                           grpc::InsecureServerCredentials(), &grpc_port_);
+  builder.AddListeningPort(
+      config_.listen_address(),
+      credentials_ != nullptr ? credentials_ : grpc::InsecureServerCredentials(),
+      &grpc_port_);
   builder.SetMaxReceiveMessageSize(config_.max_message_bytes());
   // Calls block on fsync, so many run at once. gRPC keeps at most
   // MAX_POLLERS idle threads and starts a new one per call beyond that;
@@ -273,6 +275,9 @@ absl::Status ServiceHost::Serve(const std::vector<grpc::Service*>& services) {
       std::ofstream file(temporary, std::ios::trunc);
       file << "grpc_port=" << grpc_port_ << "\nmetrics_port=" << metrics_port_
            << "\n";
+      for (const auto& [name, port] : extra_ports_) {
+        file << name << "=" << port << "\n";
+      }
       if (!file) {
         return absl::UnavailableError(absl::StrCat(
             "server.port_file=", config_.port_file(), ": cannot be written"));

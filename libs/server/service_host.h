@@ -64,6 +64,17 @@ class ServiceHost {
   absl::Status Serve(const std::vector<grpc::Service*>& services);
   int grpc_port() const { return grpc_port_; }
 
+  // Before Serve: the listener's credentials (TLS, say) instead of plain
+  // text.
+  void UseCredentials(std::shared_ptr<grpc::ServerCredentials> credentials) {
+    credentials_ = std::move(credentials);
+  }
+  // Before Serve: another listener of the process (the gateway's HTTP port),
+  // written to the port file as "<name>=<port>".
+  void AddPortFileEntry(std::string name, int port) {
+    extra_ports_.emplace_back(std::move(name), port);
+  }
+
   // Runs before in-flight calls are drained, in the order added.
   void OnShutdown(std::function<void()> hook);
 
@@ -81,6 +92,8 @@ class ServiceHost {
   std::unique_ptr<prometheus::Exposer> exposer_;
   int metrics_port_ = 0;
   std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<grpc::ServerCredentials> credentials_;
+  std::vector<std::pair<std::string, int>> extra_ports_;
   int grpc_port_ = 0;
   std::vector<std::function<void()>> shutdown_hooks_;
   bool shut_down_ = false;
