@@ -1,0 +1,145 @@
+// Sessions: a member's web session from login to logout, in the gateway's
+// store.
+//
+// A session hands out two credentials (tokens.h has the access token):
+// - the access token, signed, short-lived (15 minutes by default) and
+//   checked on every request without touching the disk;
+// - the refresh token, 32 random bytes in base64url, long-lived (7 days),
+//   single use: Refresh exchanges it for a new pair. Only its SHA-256 is
+//   stored, so a copy of the store lets nobody in.
+// Presenting a refresh token that was already exchanged ends the whole
+// session: either the member or a thief holds a copy, and the gateway cannot
+// tell which, so neither keeps access (refresh token rotation, RFC 6749
+// section 10.4 / OAuth 2.0 Security BCP 4.14).
+//
+// Ending a session (logout, or a reused refresh token) must stop its access
+// tokens at once, although they are valid signatures until they expire. The
+// gateway therefore keeps the sessions ended while some access token of
+// theirs may still be unexpired in memory, the store being the truth they
+// are reloaded from at start. That set is small (logouts of the last
+// minutes), so Authenticate is a signature check and a hash lookup.
+//
+//   auto sessions = Sessions::Open(store, signer, options);
+//   MB_ASSIGN_OR_RETURN(v1::LoginResponse pair, (*sessions)->Start(number));
+//   MB_ASSIGN_OR_RETURN(Principal who, (*sessions)->Authenticate(token));
+//   MB_RETURN_IF_ERROR((*sessions)->End(who.session_id));
+//
+// Tables (libs/store/keys.h encodings; Tables() lists them):
+//   sessions        String(session_id) -> String(member_number)
+//                   Int64(latest access expiry µs) Int64(ended µs, 0 while
+//                   live)
+//   session_refresh raw SHA-256 of the refresh token -> String(session_id)
+//                   Int64(expires µs) Uint64(1 once exchanged, else 0)
+//   sessions_ended  Int64(latest access expiry µs) String(session_id) -> ""
+//                   (what Open reloads: ended sessions whose access tokens
+//                   have not all expired)
+//
+// Thread-safe.
+#ifndef MILEAGEBANK_SERVICES_GATEWAY_SESSIONS_H_
+#define MILEAGEBANK_SERVICES_GATEWAY_SESSIONS_H_
+
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "libs/store/store.h"
+#include "mileagebank/config/v1/gateway.pb.h"
+#include "mileagebank/gateway/v1/gateway.pb.h"
+#include "services/gateway/principal.h"
+#include "services/gateway/tokens.h"
+
+namespace mileagebank::gateway {
+
+struct SessionOptions {
+  // How long an access token is accepted.
+  absl::Duration access_token_lifetime = absl::Seconds(900);
+  // How long a refresh token may be exchanged; each exchange starts a new
+  // one, so a session lasts while the member comes back within this.
+  absl::Duration refresh_token_lifetime = absl::Seconds(604800);
+};
+
+// The lifetimes of `config`, with the defaults for fields left at 0.
+SessionOptions SessionOptionsFromConfig(const config::v1::GatewayConfig& config);
+
+class Sessions {
+ public:
+  using Clock = std::function<absl::Time()>;
+
+  // Opens the sessions kept in `store` (opened with Tables(); it outlives
+  // the Sessions), reloading the ended ones that still matter.
+  static absl::StatusOr<std::unique_ptr<Sessions>> Open(
+      store::Store* store, TokenSigner signer, SessionOptions options,
+      Clock clock = absl::Now);
+
+  Sessions(const Sessions&) = delete;
+  Sessions& operator=(const Sessions&) = delete;
+
+  static std::vector<std::string> Tables();
+
+  // A new session of `member_number` (whose password was just checked), and
+  // its first pair of tokens; durable before it returns.
+  absl::StatusOr<v1::LoginResponse> Start(absl::string_view member_number);
+
+  // The member and session of a valid access token: kind kMember, with
+  // member_number and session_id. UNAUTHENTICATED when the token is
+  // malformed, forged or expired, or its session has ended. No disk read.
+  absl::StatusOr<Principal> Authenticate(absl::string_view access_token) const;
+
+  // A new pair for a refresh token, which is used up by it. UNAUTHENTICATED
+  // when the token is unknown, expired, or its session has ended; a token
+  // already exchanged ends its session and is UNAUTHENTICATED too.
+  absl::StatusOr<v1::LoginResponse> Refresh(absl::string_view refresh_token);
+
+  // Ends `session_id`: its refresh token and every access token of it stop
+  // working now, and after a restart. Ending an ended session is OK;
+  // NOT_FOUND for an unknown one.
+  absl::Status End(absl::string_view session_id);
+
+ private:
+  Sessions(store::Store* store, TokenSigner signer, SessionOptions options,
+           Clock clock);
+
+  struct SessionRow;
+  // Puts a new refresh token of `session_id` and an access token into
+  // `batch` and `response`; updates the session's latest access expiry.
+  absl::Status Issue(absl::string_view session_id, SessionRow& session,
+                     absl::Time now, store::WriteBatch& batch,
+                     v1::LoginResponse* response);
+  // Marks the session ended in `batch` and in memory. Needs `mutex_`.
+  void MarkEnded(absl::string_view session_id, SessionRow& session,
+                 absl::Time now, store::WriteBatch& batch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Remembers an ended session until `forget_after`, dropping those whose
+  // time has passed.
+  void RememberEnded(std::string session_id, absl::Time forget_after,
+                     absl::Time now);
+
+  store::Store* const store_;
+  const TokenSigner signer_;
+  const SessionOptions options_;
+  const Clock clock_;
+
+  // Orders Refresh and End decisions (read, decide, enqueue).
+  absl::Mutex mutex_;
+
+  // Ended sessions whose access tokens may not all have expired, with the
+  // time after which none is left. Its own lock: Authenticate reads it on
+  // every request and must not wait behind a decision's disk read.
+  mutable absl::Mutex ended_mutex_;
+  absl::flat_hash_map<std::string, absl::Time> ended_
+      ABSL_GUARDED_BY(ended_mutex_);
+  std::set<std::pair<absl::Time, std::string>> ended_by_time_
+      ABSL_GUARDED_BY(ended_mutex_);
+};
+
+}  // namespace mileagebank::gateway
+
+#endif  // MILEAGEBANK_SERVICES_GATEWAY_SESSIONS_H_
