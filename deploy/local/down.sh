@@ -8,7 +8,7 @@ data=$(realpath -m "${MB_DATA:-$(pwd)/data}")
 # that none drains its calls while a service it needs is already gone; then
 # anything else up.sh may have started.
 pid_files=()
-for name in reporting redemption accrual settlement membership; do
+for name in gateway reporting redemption accrual settlement membership; do
   pid_files+=("$data/run/$name.pid")
 done
 for pid_file in "$data"/run/*.pid; do

@@ -44,12 +44,36 @@ start membership bazel-bin/services/membership/membership deploy/local/membershi
 start settlement bazel-bin/services/settlement/settlement deploy/local/settlement.textproto
 start accrual bazel-bin/services/accrual/accrual deploy/local/accrual.textproto
 start redemption bazel-bin/services/redemption/redemption deploy/local/redemption.textproto
-# Last: it follows the four services' event streams.
+# It follows the four services' event streams.
 start reporting bazel-bin/services/reporting/reporting deploy/local/reporting.textproto
+
+# The installation's first ADMIN key, made once: only its hash goes into the
+# gateway's configuration; the key itself stays in $data/admin.key.
+if [ ! -s "$data/admin.key" ]; then
+  key_id=$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+  secret=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+  (umask 077 && printf 'mbk_%s_%s\n' "$key_id" "$secret" >"$data/admin.key")
+fi
+admin_key=$(cat "$data/admin.key")
+admin_key_id=$(cut -d_ -f2 <<<"$admin_key")
+{
+  cat deploy/local/gateway.textproto
+  printf 'portal_dir: "%s"\n' "$root/services/gateway/portal"
+  printf 'api_keys {\n  key { key_id: "%s" label: "installation admin (up.sh)" roles: ADMIN }\n' \
+    "$admin_key_id"
+  printf '  sha256: "%s"\n}\n' "$(printf %s "$admin_key" | sha256sum | cut -d' ' -f1)"
+} >"$data/run/gateway.textproto"
+# Last: the front door, once what it fronts is up.
+start gateway bazel-bin/services/gateway/gateway "$data/run/gateway.textproto"
 
 cat <<INFO
 
 The mileage bank is running. Data and logs: $data
+
+  Member portal: point a browser at http://127.0.0.1:8080/
+  Gateway: REST http://127.0.0.1:8080/v1/ (OpenAPI: /v1/openapi.json),
+           gRPC 127.0.0.1:7100, metrics http://127.0.0.1:9100/metrics
+  Admin API key (keep it safe): $data/admin.key
 
   membership   gRPC 127.0.0.1:7101   metrics http://127.0.0.1:9101/metrics
   accrual      gRPC 127.0.0.1:7102   metrics http://127.0.0.1:9102/metrics

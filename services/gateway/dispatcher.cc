@@ -1,0 +1,311 @@
+#include "services/gateway/dispatcher.h"
+
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/dynamic_message.h"
+#include "libs/log/log.h"
+#include "libs/status/grpc_status.h"
+#include "libs/status/status_macros.h"
+#include "mileagebank/accrual/v1/accrual.pb.h"
+#include "mileagebank/common/v1/common.pb.h"
+#include "mileagebank/redemption/v1/redemption.pb.h"
+#include "services/gateway/masking.h"
+
+namespace mileagebank::gateway {
+namespace {
+
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+
+const FieldDescriptor* StringField(const Message& message,
+                                   absl::string_view name) {
+  const FieldDescriptor* field =
+      message.GetDescriptor()->FindFieldByName(std::string(name));
+  if (field == nullptr || field->is_repeated() ||
+      field->cpp_type() != FieldDescriptor::CPPTYPE_STRING) {
+    return nullptr;
+  }
+  return field;
+}
+
+std::string GetString(const Message& message, absl::string_view name) {
+  const FieldDescriptor* field = StringField(message, name);
+  return field == nullptr ? ""
+                          : message.GetReflection()->GetString(message, field);
+}
+
+// The member a request is about, for the audit trail.
+std::string TargetMember(const Message& request) {
+  for (const char* name :
+       {"member_number", "from_member_number", "source_member_number"}) {
+    std::string member = GetString(request, name);
+    if (!member.empty()) return member;
+  }
+  return "";
+}
+
+common::v1::Channel ChannelOf(const Principal& principal) {
+  if (principal.kind != Principal::Kind::kApiKey) return common::v1::WEB;
+  if (principal.HasRole(v1::CALL_CENTRE)) return common::v1::CALL_CENTRE;
+  if (principal.HasRole(v1::AGENT) || principal.HasRole(v1::OFFICE_SUPERVISOR)) {
+    return common::v1::SALES_OFFICE;
+  }
+  if (principal.HasRole(v1::PARTNER)) return common::v1::PARTNER;
+  return common::v1::SYSTEM;
+}
+
+// The actor is who the credentials say, whatever the request claims.
+void SetActor(const Principal& principal, Message* request) {
+  const FieldDescriptor* field =
+      request->GetDescriptor()->FindFieldByName("actor");
+  if (field == nullptr ||
+      field->message_type() != common::v1::Actor::descriptor()) {
+    return;
+  }
+  common::v1::Actor actor;
+  actor.set_channel(ChannelOf(principal));
+  if (principal.kind == Principal::Kind::kApiKey) {
+    actor.set_office_code(principal.office_code);
+    actor.set_operator_id(principal.key_id);
+  }
+  request->GetReflection()->MutableMessage(request, field)->CopyFrom(actor);
+}
+
+std::string RateKey(const Principal& principal) {
+  switch (principal.kind) {
+    case Principal::Kind::kMember: return "member:" + principal.member_number;
+    case Principal::Kind::kApiKey: return "key:" + principal.key_id;
+    case Principal::Kind::kAnonymous: break;
+  }
+  // "ipv4:1.2.3.4:5678": the address without the port.
+  absl::string_view peer = principal.peer;
+  size_t port = peer.rfind(':');
+  return absl::StrCat("peer:", peer.substr(0, port));
+}
+
+}  // namespace
+
+const google::protobuf::MethodDescriptor* MethodDescriptorOf(
+    absl::string_view method) {
+  if (!absl::ConsumePrefix(&method, "/")) return nullptr;
+  std::string dotted(method);
+  size_t slash = dotted.find('/');
+  if (slash == std::string::npos) return nullptr;
+  dotted[slash] = '.';
+  return google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(
+      dotted);
+}
+
+std::unique_ptr<Message> NewMessage(const google::protobuf::Descriptor* type) {
+  return std::unique_ptr<Message>(
+      google::protobuf::MessageFactory::generated_factory()
+          ->GetPrototype(type)
+          ->New());
+}
+
+Dispatcher::Dispatcher(Parts parts, prometheus::Registry& metrics)
+    : parts_(std::move(parts)),
+      denied_(prometheus::BuildCounter()
+                  .Name("mileagebank_gateway_denied_total")
+                  .Help("Calls refused before reaching a service, by reason")
+                  .Register(metrics)) {}
+
+absl::StatusOr<Principal> Dispatcher::Authenticate(
+    const Credentials& credentials) const {
+  absl::StatusOr<Principal> principal = Principal();
+  if (!credentials.api_key.empty() && !credentials.authorization.empty()) {
+    principal = absl::UnauthenticatedError(
+        "send either an API key or an access token, not both");
+  } else if (!credentials.api_key.empty()) {
+    principal = parts_.api_keys->Authenticate(credentials.api_key);
+  } else if (!credentials.authorization.empty()) {
+    absl::string_view token = credentials.authorization;
+    if (!absl::ConsumePrefix(&token, "Bearer ")) {
+      principal = absl::UnauthenticatedError(
+          "authorization: must be \"Bearer <access token>\"");
+    } else {
+      principal = parts_.sessions->Authenticate(std::string(token));
+    }
+  }
+  if (!principal.ok()) {
+    denied_.Add({{"reason", "unauthenticated"}}).Increment();
+    return principal.status();
+  }
+  principal->peer = credentials.peer;
+  return principal;
+}
+
+absl::Status Dispatcher::Admit(const Principal& principal,
+                               const Operation& operation, Message* request,
+                               absl::Time deadline) {
+  if (!parts_.limiter->Allow(RateKey(principal))) {
+    denied_.Add({{"reason", "rate_limit"}}).Increment();
+    return absl::ResourceExhaustedError(
+        "rate limit: too many requests; slow down and try again");
+  }
+  absl::Status allowed = Authorize(principal, operation);
+  if (allowed.ok() && principal.kind == Principal::Kind::kMember) {
+    allowed = CheckOwnership(principal, operation, request, deadline);
+  }
+  if (!allowed.ok()) {
+    denied_.Add({{"reason", allowed.code() == absl::StatusCode::kUnauthenticated
+                                ? "unauthenticated"
+                                : "permission"}})
+        .Increment();
+    return allowed;
+  }
+  SetActor(principal, request);
+  return absl::OkStatus();
+}
+
+absl::Status Dispatcher::CheckOwnership(const Principal& principal,
+                                        const Operation& operation,
+                                        Message* request, absl::Time deadline) {
+  const absl::Status not_yours = absl::PermissionDeniedError(
+      "member_number: a member may reach only their own data");
+  switch (operation.member) {
+    case MemberAccess::kOwnMember: {
+      const FieldDescriptor* field = StringField(*request, "member_number");
+      if (field == nullptr) return not_yours;
+      std::string asked = request->GetReflection()->GetString(*request, field);
+      if (asked.empty()) {
+        request->GetReflection()->SetString(request, field,
+                                            principal.member_number);
+      } else if (asked != principal.member_number) {
+        return not_yours;
+      }
+      return absl::OkStatus();
+    }
+    case MemberAccess::kOwnRedemption: {
+      redemption::v1::GetRedemptionRequest lookup;
+      lookup.set_redemption_id(GetString(*request, "redemption_id"));
+      redemption::v1::GetRedemptionResponse found;
+      MB_RETURN_IF_ERROR(Forward(
+          principal,
+          *FindOperation("/mileagebank.redemption.v1.Redemption/GetRedemption"),
+          lookup, &found, deadline));
+      return found.redemption().member_number() == principal.member_number
+                 ? absl::OkStatus()
+                 : not_yours;
+    }
+    case MemberAccess::kOwnClaim: {
+      accrual::v1::GetRetroClaimRequest lookup;
+      lookup.set_claim_id(GetString(*request, "claim_id"));
+      accrual::v1::GetRetroClaimResponse found;
+      MB_RETURN_IF_ERROR(Forward(
+          principal,
+          *FindOperation("/mileagebank.accrual.v1.Accrual/GetRetroClaim"),
+          lookup, &found, deadline));
+      return found.claim().member_number() == principal.member_number
+                 ? absl::OkStatus()
+                 : not_yours;
+    }
+    case MemberAccess::kAnyone:
+    case MemberAccess::kAnySession:
+      return absl::OkStatus();
+    case MemberAccess::kNone:
+      break;
+  }
+  return absl::PermissionDeniedError(
+      absl::StrCat("not allowed to call ", operation.method));
+}
+
+absl::Status Dispatcher::Unary(const Principal& principal,
+                               const Operation& operation, Message* request,
+                               Message* response, absl::Time deadline) {
+  absl::Status outcome = Admit(principal, operation, request, deadline);
+  if (outcome.ok()) {
+    outcome = Forward(principal, operation, *request, response, deadline);
+  }
+  if (outcome.ok() && !SeesPersonalData(principal)) {
+    MaskPersonalData(response);
+  }
+  Audit(principal, operation, request, outcome);
+  return outcome;
+}
+
+void Dispatcher::PrepareBackendContext(const Principal& principal,
+                                       absl::Time deadline,
+                                       grpc::ClientContext* context) const {
+  context->set_deadline(absl::ToChronoTime(
+      std::min(deadline, absl::Now() + parts_.backend_deadline)));
+  if (principal.kind == Principal::Kind::kMember) {
+    context->AddMetadata(kSessionMemberMetadata, principal.member_number);
+  }
+  if (principal.kind == Principal::Kind::kApiKey &&
+      principal.HasRole(v1::PARTNER)) {
+    context->AddMetadata(kPartnerMetadata, principal.partner_code);
+  }
+}
+
+absl::Status Dispatcher::Forward(const Principal& principal,
+                                 const Operation& operation,
+                                 const Message& request, Message* response,
+                                 absl::Time deadline) {
+  if (ServiceOf(operation.method) == "mileagebank.gateway.v1.Gateway") {
+    return parts_.local->Call(principal, operation.method, request, response);
+  }
+  grpc::ClientContext context;
+  PrepareBackendContext(principal, deadline, &context);
+  grpc::ByteBuffer answer;
+  grpc::Status status = parts_.backends->Unary(
+      operation.method, &context, ToByteBuffer(request.SerializeAsString()),
+      &answer);
+  if (!status.ok()) return FromBackend(operation, status);
+  if (!response->ParseFromString(FromByteBuffer(answer))) {
+    log::Error("backend answer unreadable", {{"method", operation.method}});
+    return absl::InternalError("internal error");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Dispatcher::FromBackend(const Operation& operation,
+                                     const grpc::Status& status) const {
+  std::string service(ServiceOf(operation.method));
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+      log::Warning("backend unavailable", {{"service", service},
+                                           {"detail", status.error_message()}});
+      return absl::UnavailableError(
+          absl::StrCat(service, " is unavailable; try again shortly"));
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return absl::DeadlineExceededError(
+          absl::StrCat(service, " did not answer in time"));
+    case grpc::StatusCode::INTERNAL:
+    case grpc::StatusCode::UNKNOWN:
+    case grpc::StatusCode::DATA_LOSS:
+    case grpc::StatusCode::UNIMPLEMENTED:
+      log::Error("backend failed", {{"method", operation.method},
+                                    {"code", static_cast<int>(status.error_code())},
+                                    {"detail", status.error_message()}});
+      return absl::InternalError("internal error");
+    default:
+      return FromGrpcStatus(status);
+  }
+}
+
+void Dispatcher::Audit(const Principal& principal, const Operation& operation,
+                       const Message* request, const absl::Status& outcome) {
+  if (principal.kind != Principal::Kind::kApiKey || !operation.write) return;
+  v1::AuditRecord record;
+  record.set_key_id(principal.key_id);
+  for (v1::Role role : principal.roles) record.add_roles(role);
+  record.set_office_code(principal.office_code);
+  record.set_partner_code(principal.partner_code);
+  record.set_operation(operation.method);
+  if (request != nullptr) record.set_member_number(TargetMember(*request));
+  record.set_peer(principal.peer);
+  record.set_outcome(absl::StatusCodeToString(outcome.code()));
+  if (!outcome.ok()) record.set_message(std::string(outcome.message()));
+  absl::Status recorded = parts_.audit->Append(record).status();
+  if (!recorded.ok()) {
+    log::Error("audit record not written",
+               {{"operation", operation.method},
+                {"error", std::string(recorded.message())}});
+  }
+}
+
+}  // namespace mileagebank::gateway

@@ -1,0 +1,118 @@
+// What every call through the gateway goes through, whichever face it came
+// in by: who is calling (Authenticate), whether they may (Admit: the rate
+// limit, policy.h's table, a member's own data only, the actor set from the
+// credentials rather than trusted from the request), the call itself with
+// the caller's identity and deadline, personal data masked in the answer,
+// and the audit trail of staff and partner writes.
+//
+// Backend errors reach the caller with their code, message and field
+// details; an unreachable backend or an internal failure is reported without
+// internal detail (logged instead).
+//
+// Thread-safe.
+#ifndef MILEAGEBANK_SERVICES_GATEWAY_DISPATCHER_H_
+#define MILEAGEBANK_SERVICES_GATEWAY_DISPATCHER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
+#include "grpcpp/grpcpp.h"
+#include "prometheus/counter.h"
+#include "prometheus/registry.h"
+#include "services/gateway/api_keys.h"
+#include "services/gateway/audit_log.h"
+#include "services/gateway/backends.h"
+#include "services/gateway/gateway_operations.h"
+#include "services/gateway/policy.h"
+#include "services/gateway/principal.h"
+#include "services/gateway/rate_limiter.h"
+#include "services/gateway/sessions.h"
+
+namespace mileagebank::gateway {
+
+// The metadata that carries credentials, on both faces.
+inline constexpr char kApiKeyHeader[] = "x-api-key";
+inline constexpr char kAuthorizationHeader[] = "authorization";
+
+// What the services trust the gateway to have set; stripped from callers.
+inline constexpr char kSessionMemberMetadata[] = "x-mb-session-member";
+inline constexpr char kPartnerMetadata[] = "x-mb-partner";
+
+struct Credentials {
+  // "Bearer <token>", as sent.
+  std::string authorization;
+  std::string api_key;
+  // The client's address.
+  std::string peer;
+};
+
+class Dispatcher {
+ public:
+  struct Parts {
+    Backends* backends;
+    Sessions* sessions;
+    ApiKeys* api_keys;
+    AuditLog* audit;
+    RateLimiter* limiter;
+    GatewayOperations* local;
+    absl::Duration backend_deadline = absl::Seconds(5);
+  };
+  Dispatcher(Parts parts, prometheus::Registry& metrics);
+
+  // Anonymous without credentials; UNAUTHENTICATED for bad ones.
+  absl::StatusOr<Principal> Authenticate(const Credentials& credentials) const;
+
+  // Everything before the call: rate limit, authorisation, a member's own
+  // data only, the actor. May change `request` (member number, actor).
+  absl::Status Admit(const Principal& principal, const Operation& operation,
+                     google::protobuf::Message* request, absl::Time deadline);
+
+  // Admit, call, mask, audit. `response` is of the method's output type.
+  absl::Status Unary(const Principal& principal, const Operation& operation,
+                     google::protobuf::Message* request,
+                     google::protobuf::Message* response, absl::Time deadline);
+
+  // For streams, which the gRPC face relays itself: the context of a call
+  // to a backend on behalf of `principal`.
+  void PrepareBackendContext(const Principal& principal, absl::Time deadline,
+                             grpc::ClientContext* context) const;
+  // The caller-facing form of a backend's status.
+  absl::Status FromBackend(const Operation& operation,
+                           const grpc::Status& status) const;
+  // Records a staff or partner write (no-op for reads and members).
+  void Audit(const Principal& principal, const Operation& operation,
+             const google::protobuf::Message* request,
+             const absl::Status& outcome);
+
+  const Backends& backends() const { return *parts_.backends; }
+
+ private:
+  absl::Status CheckOwnership(const Principal& principal,
+                              const Operation& operation,
+                              google::protobuf::Message* request,
+                              absl::Time deadline);
+  absl::Status Forward(const Principal& principal, const Operation& operation,
+                       const google::protobuf::Message& request,
+                       google::protobuf::Message* response,
+                       absl::Time deadline);
+
+  Parts parts_;
+  prometheus::Family<prometheus::Counter>& denied_;
+};
+
+// The descriptor of `method` ("/pkg.Service/Method"), or nullptr.
+const google::protobuf::MethodDescriptor* MethodDescriptorOf(
+    absl::string_view method);
+
+// A new, empty message of `type` from the generated pool.
+std::unique_ptr<google::protobuf::Message> NewMessage(
+    const google::protobuf::Descriptor* type);
+
+}  // namespace mileagebank::gateway
+
+#endif  // MILEAGEBANK_SERVICES_GATEWAY_DISPATCHER_H_

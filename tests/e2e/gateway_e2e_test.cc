@@ -1,0 +1,425 @@
+// End to end through the gateway: the five real services and the real
+// gateway process. Every role's API key against every operation the gateway
+// serves (and a member's session, and no credentials), a member's token
+// against another member's data, the REST face's security (tampered,
+// expired and revoked tokens, wrong keys, oversized and malformed bodies,
+// the rate limit, a service down), masking, and the audit trail.
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/impl/codegen/client_unary_call.h"
+#include "grpcpp/support/byte_buffer.h"
+#include "grpcpp/support/sync_stream.h"
+#include "gtest/gtest.h"
+#include "libs/server/http_get.h"
+#include "libs/testing/testing.h"
+#include "mileagebank/gateway/v1/gateway.grpc.pb.h"
+#include "mileagebank/membership/v1/membership.grpc.pb.h"
+#include "services/gateway/policy.h"
+#include "tests/support/e2e.h"
+#include "tests/support/service_process.h"
+
+namespace mileagebank {
+namespace {
+
+using gateway::MemberAccess;
+using gateway::Operation;
+namespace gv1 = gateway::v1;
+
+constexpr char kAdminKey[] =
+    "mbk_00000000a0a0_adminadminadminadminadminadminadminadmin0";
+
+std::string Address(int port) { return absl::StrCat("127.0.0.1:", port); }
+
+std::string Sha256Hex(const std::string& text) {
+  // The same digest the gateway keeps, computed by the system's tool so the
+  // test does not share the gateway's code.
+  std::string command = "printf %s '" + text + "' | sha256sum";
+  FILE* pipe = popen(command.c_str(), "r");
+  char digest[65] = {};
+  EXPECT_EQ(fread(digest, 1, 64, pipe), 64u);
+  pclose(pipe);
+  return digest;
+}
+
+// The whole mileage bank with a gateway in front, on fresh data.
+class System {
+ public:
+  explicit System(std::vector<std::string> gateway_flags = {}) {
+    const std::string data = testing::FreshTestDir();
+    std::map<std::string, int> ports;
+    for (const char* name :
+         {"membership", "accrual", "redemption", "settlement", "reporting"}) {
+      ports[name] = testing::PickFreePort();
+    }
+    auto targets = [&](std::vector<std::string> names) {
+      std::vector<std::string> flags;
+      for (const std::string& name : names) {
+        flags.push_back("--" + name + "_target=" + Address(ports[name]));
+      }
+      return flags;
+    };
+    auto start = [&](const std::string& name, std::vector<std::string> flags) {
+      flags.push_back("--server.data_dir=" + data);
+      flags.push_back("--server.listen_address=" + Address(ports[name]));
+      services_.push_back(std::make_unique<testing::ServiceProcess>(
+          testing::RunfilePath("services/" + name + "/" + name), flags));
+    };
+    std::vector<std::string> membership = targets({"accrual"});
+    membership.insert(membership.end(), {"--password_hash_ops=1",
+                                         "--password_hash_memory_kib=8"});
+    start("membership", membership);
+    start("settlement", targets({"membership", "accrual", "redemption"}));
+    std::vector<std::string> accrual = targets({"membership", "settlement"});
+    accrual.push_back("--disable_daily_expiry");
+    start("accrual", accrual);
+    start("redemption", targets({"membership", "accrual", "settlement"}));
+    start("reporting",
+          targets({"membership", "accrual", "redemption", "settlement"}));
+    for (auto& service : services_) EXPECT_TRUE(service->Start().ok());
+
+    const std::string config = data + "/gateway.textproto";
+    std::ofstream(config) << "api_keys { key { key_id: \"00000000a0a0\" "
+                             "label: \"e2e admin\" roles: ADMIN } sha256: \""
+                          << Sha256Hex(kAdminKey) << "\" }\n";
+    http_port_ = testing::PickFreePort();
+    std::vector<std::string> flags = targets(
+        {"membership", "accrual", "redemption", "settlement", "reporting"});
+    flags.insert(flags.end(),
+                 {"--config=" + config, "--server.data_dir=" + data,
+                  "--server.listen_address=127.0.0.1:0",
+                  "--http_listen_address=" + Address(http_port_),
+                  "--max_request_bytes=4096"});
+    flags.insert(flags.end(), gateway_flags.begin(), gateway_flags.end());
+    gateway_ = std::make_unique<testing::ServiceProcess>(
+        testing::RunfilePath("services/gateway/gateway"), flags);
+    EXPECT_TRUE(gateway_->Start().ok());
+    channel_ = grpc::CreateChannel(gateway_->address(),
+                                   grpc::InsecureChannelCredentials());
+  }
+
+  std::shared_ptr<grpc::Channel> channel() { return channel_; }
+  int http_port() const { return http_port_; }
+  testing::ServiceProcess& service(int index) { return *services_[index]; }
+
+  // A new API key with `roles`, made by the admin through the gateway.
+  std::string CreateKey(std::vector<gv1::Role> roles, const std::string& office,
+                        const std::string& partner = "") {
+    gv1::CreateApiKeyRequest request;
+    request.mutable_key()->set_label("e2e");
+    for (gv1::Role role : roles) request.mutable_key()->add_roles(role);
+    request.mutable_key()->set_office_code(office);
+    request.mutable_key()->set_partner_code(partner);
+    gv1::CreateApiKeyResponse response;
+    grpc::ClientContext context;
+    context.AddMetadata("x-api-key", kAdminKey);
+    grpc::Status status = gv1::Gateway::NewStub(channel_)->CreateApiKey(
+        &context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.secret();
+  }
+
+  // Enrols sample member `n` with a password, through the REST face.
+  std::string EnrolMember(int n) {
+    membership::v1::EnrolRequest enrolment = testing::SampleEnrolment(n);
+    enrolment.set_password("password-" + std::to_string(n));
+    enrolment.clear_actor();
+    std::string body;
+    (void)google::protobuf::util::MessageToJsonString(enrolment, &body);
+    auto response = Rest("POST", "/v1/members", {}, body);
+    EXPECT_EQ(response.status, 200) << response.body;
+    membership::v1::EnrolResponse enrolled;
+    google::protobuf::util::JsonParseOptions lenient;
+    lenient.ignore_unknown_fields = true;
+    (void)google::protobuf::util::JsonStringToMessage(response.body, &enrolled,
+                                                      lenient);
+    return enrolled.member().member_number();
+  }
+
+  gv1::LoginResponse Login(const std::string& member, int n) {
+    auto response = Rest("POST", "/v1/session", {},
+                         absl::StrCat("{\"login\":\"", member,
+                                      "\",\"password\":\"password-", n, "\"}"));
+    EXPECT_EQ(response.status, 200) << response.body;
+    gv1::LoginResponse session;
+    (void)google::protobuf::util::JsonStringToMessage(response.body, &session);
+    return session;
+  }
+
+  server::HttpResponse Rest(const std::string& method, const std::string& path,
+                            std::vector<std::string> headers = {},
+                            const std::string& body = "") {
+    auto response =
+        server::HttpRequest(http_port_, method, path, headers, body);
+    EXPECT_TRUE(response.ok()) << response.status();
+    return response.ok() ? *response : server::HttpResponse{};
+  }
+
+ private:
+  std::vector<std::unique_ptr<testing::ServiceProcess>> services_;
+  std::unique_ptr<testing::ServiceProcess> gateway_;
+  std::shared_ptr<grpc::Channel> channel_;
+  int http_port_ = 0;
+};
+
+// Calls `operation` through the gateway's gRPC face with an empty request
+// (or, for a member, one naming `member`) and the given credentials.
+grpc::Status CallEmpty(grpc::Channel* channel, const Operation& operation,
+                       const std::string& header, const std::string& value,
+                       const std::string& member = "") {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(10));
+  if (!header.empty()) context.AddMetadata(header, value);
+  grpc::ByteBuffer request, response;
+  if (!member.empty()) {
+    // Field 1 of every member-keyed request is member_number.
+    std::string bytes = std::string("\x0a", 1) +
+                        static_cast<char>(member.size()) + member;
+    grpc::Slice slice(bytes);
+    request = grpc::ByteBuffer(&slice, 1);
+  }
+  const google::protobuf::MethodDescriptor* method =
+      google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(
+          [&] {
+            std::string dotted = operation.method.substr(1);
+            dotted[dotted.find('/')] = '.';
+            return dotted;
+          }());
+  using grpc::internal::RpcMethod;
+  if (method != nullptr && method->client_streaming()) {
+    std::unique_ptr<grpc::ClientWriter<grpc::ByteBuffer>> writer(
+        grpc::internal::ClientWriterFactory<grpc::ByteBuffer>::Create(
+            channel, RpcMethod(operation.method.c_str(), RpcMethod::CLIENT_STREAMING),
+            &context, &response));
+    writer->WritesDone();
+    return writer->Finish();
+  }
+  if (method != nullptr && method->server_streaming()) {
+    std::unique_ptr<grpc::ClientReader<grpc::ByteBuffer>> reader(
+        grpc::internal::ClientReaderFactory<grpc::ByteBuffer>::Create(
+            channel, RpcMethod(operation.method.c_str(), RpcMethod::SERVER_STREAMING),
+            &context, request));
+    while (reader->Read(&response)) {
+    }
+    return reader->Finish();
+  }
+  return grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
+      channel, RpcMethod(operation.method.c_str(), RpcMethod::NORMAL_RPC),
+      &context, request, &response);
+}
+
+// The gateway's own refusal, as opposed to a service's answer.
+bool DeniedByGateway(const grpc::Status& status) {
+  return (status.error_code() == grpc::StatusCode::PERMISSION_DENIED &&
+          (absl::StartsWith(status.error_message(), "not allowed to call") ||
+           absl::StartsWith(status.error_message(), "member_number:"))) ||
+         status.error_code() == grpc::StatusCode::UNAUTHENTICATED;
+}
+
+TEST(GatewayE2eTest, EveryRoleAgainstEveryOperation) {
+  System system({"--rate_limit_per_second=100000", "--rate_limit_burst=100000"});
+  const std::string member = system.EnrolMember(1);
+  const std::string other = system.EnrolMember(2);
+  const std::string token = system.Login(member, 1).access_token();
+  std::map<gv1::Role, std::string> keys = {
+      {gv1::AGENT, system.CreateKey({gv1::AGENT}, "PEK01")},
+      {gv1::OFFICE_SUPERVISOR, system.CreateKey({gv1::OFFICE_SUPERVISOR}, "PEK01")},
+      {gv1::CALL_CENTRE, system.CreateKey({gv1::CALL_CENTRE}, "CC01")},
+      {gv1::PARTNER, system.CreateKey({gv1::PARTNER}, "", "CA")},
+      {gv1::FINANCE, system.CreateKey({gv1::FINANCE}, "")},
+      {gv1::ADMIN, kAdminKey},
+  };
+  int calls = 0;
+  for (const Operation& operation : gateway::Operations()) {
+    if (absl::EndsWith(operation.method, "/Logout")) continue;  // ends the session
+    for (const auto& [role, key] : keys) {
+      bool allowed = std::find(operation.roles.begin(), operation.roles.end(),
+                               role) != operation.roles.end() ||
+                     operation.member == MemberAccess::kAnyone;
+      grpc::Status status =
+          CallEmpty(system.channel().get(), operation, "x-api-key", key);
+      EXPECT_EQ(DeniedByGateway(status), !allowed)
+          << operation.method << " as " << gv1::Role_Name(role) << ": "
+          << status.error_code() << " " << status.error_message();
+      ++calls;
+    }
+    const bool member_may = operation.member != MemberAccess::kNone;
+    grpc::Status own = CallEmpty(system.channel().get(), operation,
+                                 "authorization", "Bearer " + token,
+                                 operation.member == MemberAccess::kOwnMember
+                                     ? member
+                                     : "");
+    EXPECT_EQ(DeniedByGateway(own), !member_may)
+        << operation.method << " as the member: " << own.error_message();
+    if (operation.member == MemberAccess::kOwnMember) {
+      grpc::Status theirs = CallEmpty(system.channel().get(), operation,
+                                      "authorization", "Bearer " + token, other);
+      EXPECT_EQ(theirs.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+          << operation.method << " on another member's data";
+    }
+    grpc::Status anonymous = CallEmpty(system.channel().get(), operation, "", "");
+    EXPECT_EQ(anonymous.error_code() == grpc::StatusCode::UNAUTHENTICATED,
+              operation.member != MemberAccess::kAnyone)
+        << operation.method << " without credentials";
+    calls += 3;
+  }
+  EXPECT_GT(calls, 500);
+}
+
+TEST(GatewayE2eTest, MasksPersonalDataForRolesThatDoNotNeedIt) {
+  System system;
+  const std::string member = system.EnrolMember(3);
+  auto get = [&](const std::string& key) {
+    return system.Rest("GET", "/v1/members/" + member, {"X-Api-Key: " + key});
+  };
+  auto agent = get(system.CreateKey({gv1::AGENT}, "PEK01"));
+  auto admin = get(kAdminKey);
+  ASSERT_EQ(agent.status, 200) << agent.body;
+  ASSERT_EQ(admin.status, 200) << admin.body;
+  const std::string phone = testing::SampleEnrolment(3).profile().mobile_phone();
+  EXPECT_TRUE(absl::StrContains(agent.body, phone)) << agent.body;
+  EXPECT_FALSE(absl::StrContains(admin.body, phone)) << admin.body;
+  EXPECT_TRUE(absl::StrContains(admin.body, phone.substr(phone.size() - 4)));
+}
+
+TEST(GatewayE2eTest, TokensKeysBodiesAndLimits) {
+  System system({"--access_token_seconds=2", "--rate_limit_per_second=1",
+                 "--rate_limit_burst=30"});
+  const std::string member = system.EnrolMember(4);
+  gv1::LoginResponse session = system.Login(member, 4);
+  const std::string bearer = "Authorization: Bearer " + session.access_token();
+  const std::string balance = "/v1/members/" + member + "/balance";
+  EXPECT_EQ(system.Rest("GET", balance, {bearer}).status, 200);
+  EXPECT_EQ(system.Rest("GET", "/v1/members/" + member + "/dashboard", {bearer})
+                .status,
+            200);
+
+  std::string tampered = session.access_token();
+  tampered[tampered.size() / 3] ^= 1;
+  EXPECT_EQ(system.Rest("GET", balance, {"Authorization: Bearer " + tampered})
+                .status,
+            401);
+  EXPECT_EQ(system.Rest("GET", balance, {"X-Api-Key: mbk_0123456789ab_nope"})
+                .status,
+            401);
+  EXPECT_EQ(system.Rest("GET", balance).status, 401);
+
+  auto malformed = system.Rest("POST", "/v1/members/" + member + "/claims",
+                               {bearer}, "{\"flight\": ");
+  EXPECT_EQ(malformed.status, 400);
+  EXPECT_TRUE(absl::StrContains(malformed.body, "\"field\":\"body\""))
+      << malformed.body;
+  auto oversized = system.Rest("POST", "/v1/members/" + member + "/claims",
+                               {bearer}, std::string(8192, ' '));
+  EXPECT_EQ(oversized.status, 413);
+  EXPECT_EQ(system.Rest("GET", "/v1/nothing/here", {bearer}).status, 404);
+  EXPECT_EQ(system.Rest("GET", "/v1/openapi.json").status, 200);
+
+  // Refresh tokens work once; a second use ends the session.
+  auto refreshed = system.Rest(
+      "POST", "/v1/session/refresh", {},
+      absl::StrCat("{\"refreshToken\":\"", session.refresh_token(), "\"}"));
+  EXPECT_EQ(refreshed.status, 200) << refreshed.body;
+  EXPECT_EQ(system
+                .Rest("POST", "/v1/session/refresh", {},
+                      absl::StrCat("{\"refreshToken\":\"",
+                                   session.refresh_token(), "\"}"))
+                .status,
+            401);
+
+  // Logout: the token stops working at once.
+  gv1::LoginResponse second = system.Login(member, 4);
+  const std::string second_bearer = "Authorization: Bearer " + second.access_token();
+  EXPECT_EQ(system.Rest("DELETE", "/v1/session", {second_bearer}).status, 200);
+  EXPECT_EQ(system.Rest("GET", balance, {second_bearer}).status, 401);
+
+  // Expiry: two seconds.
+  gv1::LoginResponse third = system.Login(member, 4);
+  absl::SleepFor(absl::Seconds(3));
+  auto expired = system.Rest("GET", balance,
+                             {"Authorization: Bearer " + third.access_token()});
+  EXPECT_EQ(expired.status, 401);
+  EXPECT_TRUE(absl::StrContains(expired.body, "expired")) << expired.body;
+
+  // The rate limit: a burst of 30, then about one a second.
+  gv1::LoginResponse fourth = system.Login(member, 4);
+  int limited = 0;
+  for (int i = 0; i < 40; ++i) {
+    auto response = system.Rest(
+        "GET", balance, {"Authorization: Bearer " + fourth.access_token()});
+    if (response.status == 429) {
+      ++limited;
+      EXPECT_TRUE(absl::StrContains(response.body, "RESOURCE_EXHAUSTED"));
+    }
+  }
+  EXPECT_GT(limited, 0);
+}
+
+TEST(GatewayE2eTest, AServiceDownIsA503WithoutInternalDetail) {
+  System system;
+  const std::string member = system.EnrolMember(5);
+  const std::string bearer =
+      "Authorization: Bearer " + system.Login(member, 5).access_token();
+  system.service(2).Kill();  // accrual
+  auto response = system.Rest("GET", "/v1/members/" + member + "/balance", {bearer});
+  EXPECT_EQ(response.status, 503) << response.body;
+  EXPECT_TRUE(absl::StrContains(response.body, "is unavailable")) << response.body;
+  EXPECT_FALSE(absl::StrContains(response.body, "127.0.0.1")) << response.body;
+}
+
+TEST(GatewayE2eTest, StaffWritesAreAuditedAndReadableByAdmin) {
+  System system;
+  const std::string member = system.EnrolMember(6);
+  const std::string agent = system.CreateKey({gv1::AGENT}, "PEK01");
+  const std::string supervisor = system.CreateKey({gv1::OFFICE_SUPERVISOR}, "PEK01");
+  const std::string adjust = absl::StrCat(
+      "{\"member_number\":\"", member, "\"}");
+  // An agent may not adjust miles; a supervisor may (this one is refused by
+  // accrual for its missing fields, and audited all the same).
+  const Operation& adjust_miles =
+      *gateway::FindOperation("/mileagebank.accrual.v1.Accrual/AdjustMiles");
+  EXPECT_TRUE(DeniedByGateway(CallEmpty(system.channel().get(), adjust_miles,
+                                        "x-api-key", agent, member)));
+  EXPECT_FALSE(DeniedByGateway(CallEmpty(system.channel().get(), adjust_miles,
+                                         "x-api-key", supervisor, member)));
+
+  gv1::QueryAuditRequest query;
+  query.set_member_number(member);
+  gv1::QueryAuditResponse trail;
+  grpc::ClientContext context;
+  context.AddMetadata("x-api-key", kAdminKey);
+  ASSERT_TRUE(gv1::Gateway::NewStub(system.channel())
+                  ->QueryAudit(&context, query, &trail)
+                  .ok());
+  std::vector<std::string> outcomes;
+  for (const gv1::AuditRecord& record : trail.records()) {
+    if (record.operation() == adjust_miles.method) {
+      outcomes.push_back(record.outcome());
+      EXPECT_EQ(record.office_code(), "PEK01");
+      EXPECT_FALSE(record.key_id().empty());
+      EXPECT_FALSE(record.peer().empty());
+    }
+  }
+  ASSERT_EQ(outcomes.size(), 2u);
+  EXPECT_EQ(outcomes[0], "PERMISSION_DENIED");
+  EXPECT_NE(outcomes[1], "PERMISSION_DENIED");
+
+  // Only ADMIN reads the trail.
+  grpc::ClientContext refused;
+  refused.AddMetadata("x-api-key", supervisor);
+  EXPECT_EQ(gv1::Gateway::NewStub(system.channel())
+                ->QueryAudit(&refused, query, &trail)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+}  // namespace
+}  // namespace mileagebank
