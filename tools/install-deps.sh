@@ -9,12 +9,16 @@ packages=(
   bazel-bootstrap bazel-rules-java g++ git ca-certificates
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev grpc-proto
   libabsl-dev librocksdb-dev prometheus-cpp-dev libsodium-dev
+  libcpp-httplib-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libgoogle-perftools-dev
   # end-to-end tests and the run command
-  python3 curl procps
+  python3 curl procps openssl
   # the fuzz test (services/settlement:accrual_file_fuzz_test): clang with
   # libFuzzer and the sanitizer runtimes
   clang libclang-rt-14-dev
+  # the portal's browser tests (tests/portal): Debian's browser, and a font
+  # with Chinese characters for the zh-CN pages
+  chromium fonts-wqy-microhei
 )
 
 missing=()

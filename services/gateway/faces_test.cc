@@ -66,7 +66,9 @@ TEST(RoutesTest, MatchesPathsAndTellsAWrongMethodFromAnUnknownPath) {
 TEST(BuildRequestTest, QueryThenBodyThenPath) {
   accrual::v1::GetStatementRequest request;
   ASSERT_TRUE(BuildRequest({{"member_number", "1000000018"}},
-                           "memberNumber=999&types=OWN_FLIGHT&types=PARTNER_FLIGHT",
+                           {{"memberNumber", "999"},
+                            {"types", "OWN_FLIGHT"},
+                            {"types", "PARTNER_FLIGHT"}},
                            "", &request)
                   .ok());
   EXPECT_EQ(request.member_number(), "1000000018");  // the path wins
@@ -75,17 +77,17 @@ TEST(BuildRequestTest, QueryThenBodyThenPath) {
 
 TEST(BuildRequestTest, NamesTheParameterOrBodyAtFault) {
   accrual::v1::GetBalanceRequest request;
-  absl::Status status = BuildRequest({}, "colour=red", "", &request);
+  absl::Status status = BuildRequest({}, {{"colour", "red"}}, "", &request);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(absl::StartsWith(status.message(), "colour:")) << status;
-  status = BuildRequest({}, "", "{not json", &request);
+  status = BuildRequest({}, {}, "{not json", &request);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(absl::StartsWith(status.message(), "body:")) << status;
 }
 
 TEST(BuildRequestTest, NestedQueryParameters) {
   membership::v1::FindMembersRequest request;
-  ASSERT_TRUE(BuildRequest({}, "nameAndBirthDate.familyName=Li", "", &request)
+  ASSERT_TRUE(BuildRequest({}, {{"nameAndBirthDate.familyName", "Li"}}, "", &request)
                   .ok());
   EXPECT_EQ(request.name_and_birth_date().family_name(), "Li");
 }

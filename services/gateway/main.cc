@@ -1,8 +1,6 @@
 // The gateway process: configuration, its own store (sessions, API keys,
 // audit trail), the two faces and their wiring.
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <fstream>
 #include <memory>
@@ -11,7 +9,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/client/client.h"
-#include "libs/fileio/fileio.h"
 #include "libs/log/log.h"
 #include "libs/server/service_host.h"
 #include "libs/store/store.h"
@@ -70,16 +67,6 @@ absl::StatusOr<std::string> ReadFile(const std::string& field,
     return absl::InvalidArgumentError(absl::StrCat(field, ": cannot read ", path));
   }
   return std::string(std::istreambuf_iterator<char>(file), {});
-}
-
-// Rewritten at every start from the configured files, so not kept durably.
-absl::Status WritePrivateFile(const std::string& path,
-                              absl::string_view bytes) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return fileio::ErrnoError("create", path);
-  absl::Status written = fileio::WriteAll(fd, bytes, path);
-  ::close(fd);
-  return written;
 }
 
 // The portal next to the binary when it runs from Bazel's outputs.
@@ -156,11 +143,8 @@ int Run(int argc, char** argv) {
     grpc::SslServerCredentialsOptions tls;
     tls.pem_key_cert_pairs.push_back({*private_key, *certificate});
     (*host)->UseCredentials(grpc::SslServerCredentials(tls));
-    // civetweb wants the key and the chain in one file.
-    rest.tls_pem_file = data_dir + "/tls.pem";
-    absl::Status written = WritePrivateFile(
-        rest.tls_pem_file, absl::StrCat(*private_key, "\n", *certificate));
-    if (!written.ok()) return server::ExitWithError(written);
+    rest.tls_certificate_file = config.tls_certificate_file();
+    rest.tls_private_key_file = config.tls_private_key_file();
   }
   auto rest_face = RestFace::Start(rest, &dispatcher, (*host)->metrics());
   if (!rest_face.ok()) return server::ExitWithError(rest_face.status());

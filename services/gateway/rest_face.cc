@@ -1,9 +1,12 @@
 #include "services/gateway/rest_face.h"
 
-#include <civetweb.h>
+// Before the header: HTTPS through the system's OpenSSL.
+#define CPPHTTPLIB_OPENSSL_SUPPORT
+#include <httplib.h>
 
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -34,23 +37,11 @@ const FieldDescriptor* FieldNamed(const Descriptor& type,
   return nullptr;
 }
 
-std::string UrlDecode(absl::string_view text) {
-  std::string decoded(text.size() + 1, '\0');
-  int length = mg_url_decode(text.data(), static_cast<int>(text.size()),
-                             decoded.data(), static_cast<int>(decoded.size()),
-                             /*is_form_url_encoded=*/1);
-  decoded.resize(length < 0 ? 0 : length);
-  return decoded;
-}
-
 // Query parameters as the JSON object they stand for, typed by `type`'s
 // fields, so that protobuf's JSON parser does the conversions.
-absl::Status QueryToJson(absl::string_view query, const Descriptor& type,
+absl::Status QueryToJson(const QueryParameters& query, const Descriptor& type,
                          google::protobuf::Struct* json) {
-  for (absl::string_view pair : absl::StrSplit(query, '&', absl::SkipEmpty())) {
-    std::vector<std::string> key_value = absl::StrSplit(pair, absl::MaxSplits('=', 1));
-    std::string key = UrlDecode(key_value[0]);
-    std::string value = key_value.size() > 1 ? UrlDecode(key_value[1]) : "";
+  for (const auto& [key, value] : query) {
     const Descriptor* scope = &type;
     google::protobuf::Struct* object = json;
     std::vector<std::string> path = absl::StrSplit(key, '.');
@@ -103,30 +94,10 @@ absl::Status ParseJson(absl::string_view json, absl::string_view what,
   return absl::OkStatus();
 }
 
-const char* Reason(int status) {
-  switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 412: return "Precondition Failed";
-    case 413: return "Payload Too Large";
-    case 429: return "Too Many Requests";
-    case 499: return "Client Closed Request";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Internal Server Error";
-  }
-}
-
 }  // namespace
 
 absl::Status BuildRequest(const PathParameters& parameters,
-                          absl::string_view query, absl::string_view body,
+                          const QueryParameters& query, absl::string_view body,
                           Message* request) {
   const Descriptor& type = *request->GetDescriptor();
   if (!query.empty()) {
@@ -149,7 +120,7 @@ absl::Status BuildRequest(const PathParameters& parameters,
         field->cpp_type() != FieldDescriptor::CPPTYPE_STRING) {
       return absl::InternalError(absl::StrCat("path parameter ", name));
     }
-    request->GetReflection()->SetString(request, field, UrlDecode(value));
+    request->GetReflection()->SetString(request, field, value);
   }
   return absl::OkStatus();
 }
@@ -243,115 +214,123 @@ absl::StatusOr<std::unique_ptr<RestFace>> RestFace::Start(
     prometheus::Registry& metrics) {
   auto face =
       std::unique_ptr<RestFace>(new RestFace(options, dispatcher, metrics));
-  std::string ports = options.listen_address;
-  if (!options.tls_pem_file.empty()) ports += "s";
-  const std::string threads = absl::StrCat(options.threads);
-  std::vector<const char*> settings = {
-      "listening_ports", ports.c_str(), "num_threads", threads.c_str(),
-      "enable_keep_alive", "yes", "tcp_nodelay", "1",
-      "request_timeout_ms", "30000",
+  if (options.tls_certificate_file.empty()) {
+    face->server_ = std::make_unique<httplib::Server>();
+  } else {
+    auto server = std::make_unique<httplib::SSLServer>(
+        options.tls_certificate_file.c_str(),
+        options.tls_private_key_file.c_str());
+    if (!server->is_valid()) {
+      return absl::InvalidArgumentError(
+          "tls_certificate_file, tls_private_key_file: not a usable "
+          "certificate and key (PEM)");
+    }
+    face->server_ = std::move(server);
+  }
+  httplib::Server& server = *face->server_;
+  // A kept-alive connection holds its thread, so there are as many threads
+  // as connections served at once.
+  const int threads = options.threads;
+  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server.set_keep_alive_max_count(100000);
+  server.set_payload_max_length(options.max_request_bytes);
+  server.set_default_headers({
+      {"X-Content-Type-Options", "nosniff"},
+      {"X-Frame-Options", "DENY"},
       // The portal's pages load nothing from elsewhere.
-      "additional_header",
-      "X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n"
-      "Content-Security-Policy: default-src 'self'; frame-ancestors 'none'\r\n"
-      "Referrer-Policy: no-referrer",
+      {"Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'"},
+      {"Referrer-Policy", "no-referrer"},
+  });
+  if (!options.portal_dir.empty() &&
+      !server.set_mount_point("/", options.portal_dir)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("portal_dir: ", options.portal_dir, " is not a folder"));
+  }
+  RestFace* self = face.get();
+  auto handler = [self](const httplib::Request& request,
+                        httplib::Response& response) {
+    self->Handle(request, response);
   };
-  if (!options.portal_dir.empty()) {
-    settings.insert(settings.end(), {"document_root", options.portal_dir.c_str(),
-                                     "enable_directory_listing", "no"});
+  server.Get("/v1/.*", handler);
+  server.Post("/v1/.*", handler);
+  server.Patch("/v1/.*", handler);
+  server.Put("/v1/.*", handler);
+  server.Delete("/v1/.*", handler);
+  server.set_error_handler(
+      [](const httplib::Request&, httplib::Response& response) {
+        if (response.status == 413) {
+          response.set_content(
+              ErrorBody(absl::ResourceExhaustedError(
+                  "body: larger than the limit of max_request_bytes")),
+              "application/json");
+        }
+      });
+
+  size_t colon = options.listen_address.rfind(':');
+  int port = 0;
+  if (colon == std::string::npos ||
+      !absl::SimpleAtoi(options.listen_address.substr(colon + 1), &port)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "http_listen_address=", options.listen_address, ": not host:port"));
   }
-  if (!options.tls_pem_file.empty()) {
-    settings.insert(settings.end(),
-                    {"ssl_certificate", options.tls_pem_file.c_str(),
-                     "ssl_protocol_version", "4"});  // TLS 1.2 and later
-  }
-  settings.push_back(nullptr);
-  mg_callbacks callbacks{};
-  mg_init_library(options.tls_pem_file.empty() ? 0 : MG_FEATURES_TLS);
-  face->context_ = mg_start(&callbacks, nullptr, settings.data());
-  if (face->context_ == nullptr) {
+  const std::string host = options.listen_address.substr(0, colon);
+  bool bound = port == 0 ? (port = server.bind_to_any_port(host)) > 0
+                         : server.bind_to_port(host.c_str(), port);
+  if (!bound) {
     return absl::UnavailableError(absl::StrCat(
-        "http_listen_address=", options.listen_address,
-        ": cannot listen (busy port, or a TLS file that cannot be read)"));
+        "http_listen_address=", options.listen_address, ": cannot listen"));
   }
-  mg_set_request_handler(face->context_, "/v1/", &RestFace::HandleApi,
-                         face.get());
-  mg_server_port port{};
-  if (mg_get_server_ports(face->context_, 1, &port) > 0) face->port_ = port.port;
+  face->port_ = port;
+  face->listener_ = std::thread([self] { self->server_->listen_after_bind(); });
   return face;
 }
 
 RestFace::~RestFace() {
-  if (context_ != nullptr) mg_stop(context_);
+  if (server_ != nullptr) server_->stop();
+  if (listener_.joinable()) listener_.join();
 }
 
-int RestFace::HandleApi(mg_connection* connection, void* self) {
-  static_cast<RestFace*>(self)->Handle(connection);
-  return 1;
-}
-
-void RestFace::Handle(mg_connection* connection) {
+void RestFace::Handle(const httplib::Request& request,
+                      httplib::Response& response) {
   absl::Time start = absl::Now();
   std::string route_label = "unmatched";
-  auto [status, body] = Answer(connection, &route_label);
-  mg_printf(connection,
-            "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-            "Cache-Control: no-store\r\nContent-Length: %zu\r\n\r\n",
-            status, Reason(status), body.size());
-  mg_write(connection, body.data(), body.size());
+  auto [status, body] = Answer(request, &route_label);
+  response.status = status;
+  response.set_header("Cache-Control", "no-store");
+  response.set_content(body, "application/json");
   metrics_->Record(route_label, status, absl::Now() - start);
 }
 
-std::pair<int, std::string> RestFace::Answer(mg_connection* connection,
+std::pair<int, std::string> RestFace::Answer(const httplib::Request& http,
                                              std::string* route_label) {
-  const mg_request_info* info = mg_get_request_info(connection);
   auto fail = [](const absl::Status& status) {
     return std::pair<int, std::string>{HttpStatusOf(status.code()),
                                        ErrorBody(status)};
   };
-  const std::string path = info->local_uri == nullptr ? "" : info->local_uri;
-  const std::string method = info->request_method;
-  if (method == "GET" && path == "/v1/openapi.json") {
+  if (http.method == "GET" && http.path == "/v1/openapi.json") {
     *route_label = "/v1/openapi.json";
     return {200, OpenApiDocument()};
   }
   PathParameters parameters;
   bool path_matched = false;
-  const Route* route = MatchRoute(method, path, &parameters, &path_matched);
+  const Route* route =
+      MatchRoute(http.method, http.path, &parameters, &path_matched);
   if (route == nullptr) {
     return path_matched
                ? std::pair<int, std::string>{405, ErrorBody(absl::UnimplementedError(
-                     absl::StrCat(method, " is not allowed on ", path)))}
+                     absl::StrCat(http.method, " is not allowed on ", http.path)))}
                : fail(absl::NotFoundError(
-                     absl::StrCat("no such resource: ", method, " ", path)));
+                     absl::StrCat("no such resource: ", http.method, " ", http.path)));
   }
   *route_label = route->http_method + " " + route->path;
 
-  if (info->content_length > options_.max_request_bytes) {
-    return {413, ErrorBody(absl::ResourceExhaustedError(absl::StrCat(
-                     "body: larger than the limit of ",
-                     options_.max_request_bytes, " bytes")))};
-  }
-  std::string body;
-  char buffer[16384];
-  for (int read; (read = mg_read(connection, buffer, sizeof buffer)) > 0;) {
-    body.append(buffer, read);
-    if (static_cast<int64_t>(body.size()) > options_.max_request_bytes) {
-      return {413, ErrorBody(absl::ResourceExhaustedError(absl::StrCat(
-                       "body: larger than the limit of ",
-                       options_.max_request_bytes, " bytes")))};
-    }
-  }
-
-  const char* authorization = mg_get_header(connection, "Authorization");
-  const char* api_key = mg_get_header(connection, "X-Api-Key");
   absl::StatusOr<Principal> principal = dispatcher_->Authenticate(Credentials{
-      .authorization = authorization == nullptr ? "" : authorization,
-      .api_key = api_key == nullptr ? "" : api_key,
-      .peer = absl::StrCat("http:", info->remote_addr, ":", info->remote_port),
+      .authorization = http.get_header_value("Authorization"),
+      .api_key = http.get_header_value("X-Api-Key"),
+      .peer = absl::StrCat("http:", http.remote_addr, ":", http.remote_port),
   });
   if (!principal.ok()) return fail(principal.status());
-  const std::string query = info->query_string == nullptr ? "" : info->query_string;
+  const QueryParameters query(http.params.begin(), http.params.end());
   const absl::Time deadline = absl::InfiniteFuture();
 
   if (route->operation.empty()) {  // the dashboard
@@ -361,7 +340,7 @@ std::pair<int, std::string> RestFace::Answer(mg_connection* connection,
       const auto* descriptor = MethodDescriptorOf(method_name);
       std::unique_ptr<Message> request = NewMessage(descriptor->input_type());
       std::unique_ptr<Message> response = NewMessage(descriptor->output_type());
-      absl::Status built = BuildRequest(parameters, "", "", request.get());
+      absl::Status built = BuildRequest(parameters, {}, "", request.get());
       if (built.ok()) {
         built = dispatcher_->Unary(*principal, operation, request.get(),
                                    response.get(), deadline);
@@ -376,7 +355,7 @@ std::pair<int, std::string> RestFace::Answer(mg_connection* connection,
   const auto* descriptor = MethodDescriptorOf(route->operation);
   std::unique_ptr<Message> request = NewMessage(descriptor->input_type());
   std::unique_ptr<Message> response = NewMessage(descriptor->output_type());
-  absl::Status status = BuildRequest(parameters, query, body, request.get());
+  absl::Status status = BuildRequest(parameters, query, http.body, request.get());
   if (status.ok()) {
     status = dispatcher_->Unary(*principal, operation, request.get(),
                                 response.get(), deadline);

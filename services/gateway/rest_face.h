@@ -1,5 +1,5 @@
 // The gateway's REST/JSON face and the member portal's files, over
-// civetweb: routes.h's routes through the same Dispatcher as the gRPC face,
+// cpp-httplib (HTTPS with OpenSSL when configured): routes.h's routes through the same Dispatcher as the gRPC face,
 // errors as an HTTP status with a JSON body {code, message, details}, the
 // OpenAPI document at /v1/openapi.json, and everything else under "/" from
 // the portal's folder.
@@ -9,6 +9,9 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -18,8 +21,11 @@
 #include "services/gateway/dispatcher.h"
 #include "services/gateway/routes.h"
 
-struct mg_context;
-struct mg_connection;
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
 
 namespace mileagebank::gateway {
 
@@ -28,9 +34,10 @@ struct RestOptions {
   std::string listen_address;
   // The portal's built files; empty serves no files.
   std::string portal_dir;
-  // A PEM file holding the private key and then the certificate chain;
-  // empty for plain HTTP.
-  std::string tls_pem_file;
+  // PEM files of the certificate chain and its private key; empty for
+  // plain HTTP.
+  std::string tls_certificate_file;
+  std::string tls_private_key_file;
   int64_t max_request_bytes = 1 << 20;
   int threads = 32;
 };
@@ -48,23 +55,26 @@ class RestFace {
   class Metrics;
   RestFace(const RestOptions& options, Dispatcher* dispatcher,
            prometheus::Registry& metrics);
-  static int HandleApi(mg_connection* connection, void* self);
-  void Handle(mg_connection* connection);
+  void Handle(const httplib::Request& request, httplib::Response& response);
   // The answer's status and JSON body.
-  std::pair<int, std::string> Answer(mg_connection* connection,
+  std::pair<int, std::string> Answer(const httplib::Request& request,
                                      std::string* route_label);
 
   RestOptions options_;
   Dispatcher* dispatcher_;
   std::unique_ptr<Metrics> metrics_;
-  mg_context* context_ = nullptr;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread listener_;
   int port_ = 0;
 };
 
-// The request message for `route` (exposed for tests): query parameters,
+// Query parameters, decoded, in the order given.
+using QueryParameters = std::vector<std::pair<std::string, std::string>>;
+
+// The request message for a route (exposed for tests): query parameters,
 // then the body, then the path parameters, which win.
 absl::Status BuildRequest(const PathParameters& parameters,
-                          absl::string_view query, absl::string_view body,
+                          const QueryParameters& query, absl::string_view body,
                           google::protobuf::Message* request);
 
 int HttpStatusOf(absl::StatusCode code);

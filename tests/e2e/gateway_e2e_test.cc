@@ -4,6 +4,7 @@
 // against another member's data, the REST face's security (tampered,
 // expired and revoked tokens, wrong keys, oversized and malformed bodies,
 // the rate limit, a service down), masking, and the audit trail.
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -106,6 +107,7 @@ class System {
   }
 
   std::shared_ptr<grpc::Channel> channel() { return channel_; }
+  int grpc_port() const { return gateway_->grpc_port(); }
   int http_port() const { return http_port_; }
   testing::ServiceProcess& service(int index) { return *services_[index]; }
 
@@ -420,6 +422,60 @@ TEST(GatewayE2eTest, StaffWritesAreAuditedAndReadableByAdmin) {
                 ->QueryAudit(&refused, query, &trail)
                 .error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
+}
+
+std::string RunCommand(const std::string& command) {
+  std::string output;
+  FILE* pipe = popen(command.c_str(), "r");
+  char buffer[4096];
+  for (size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) {
+    output.append(buffer, n);
+  }
+  pclose(pipe);
+  return output;
+}
+
+TEST(GatewayE2eTest, WithCertificatesBothFacesSpeakTlsOnly) {
+  const std::string dir = testing::FreshTestDir("tls");
+  std::filesystem::create_directories(dir);
+  RunCommand("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "
+             "/CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 "
+             "-keyout " + dir + "/key.pem -out " + dir + "/cert.pem 2>&1");
+  System system({"--tls_certificate_file=" + dir + "/cert.pem",
+                 "--tls_private_key_file=" + dir + "/key.pem"});
+  std::ifstream file(dir + "/cert.pem");
+  const std::string certificate((std::istreambuf_iterator<char>(file)), {});
+  ASSERT_FALSE(certificate.empty());
+
+  grpc::SslCredentialsOptions tls;
+  tls.pem_root_certs = certificate;
+  auto secure = grpc::CreateChannel(
+      absl::StrCat("localhost:", system.grpc_port()), grpc::SslCredentials(tls));
+  gv1::LoginRequest login;
+  gv1::LoginResponse session;
+  grpc::ClientContext context;
+  grpc::Status answered =
+      gv1::Gateway::NewStub(secure)->Login(&context, login, &session);
+  // Answered by the gateway (an empty login is refused), over TLS.
+  EXPECT_EQ(answered.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << answered.error_message();
+  grpc::ClientContext plain_context;
+  plain_context.set_deadline(std::chrono::system_clock::now() +
+                             std::chrono::seconds(3));
+  EXPECT_EQ(gv1::Gateway::NewStub(system.channel())
+                ->Login(&plain_context, login, &session)
+                .error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+
+  const std::string url =
+      absl::StrCat("https://localhost:", system.http_port(), "/v1/openapi.json");
+  EXPECT_EQ(RunCommand("curl -s -o /dev/null -w %{http_code} --cacert " + dir +
+                       "/cert.pem " + url),
+            "200");
+  EXPECT_NE(RunCommand(absl::StrCat("curl -s -o /dev/null -w %{http_code} "
+                                    "http://127.0.0.1:",
+                                    system.http_port(), "/v1/openapi.json")),
+            "200");
 }
 
 }  // namespace
