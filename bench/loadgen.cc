@@ -28,6 +28,13 @@
 //   hold-release  one op = CreateHold then ReleaseHold of it.
 //   get-members   GetMember of random members through membership (exercises
 //                 the generator without the accrual service).
+//   gateway-dashboard  members' web sessions through the gateway's REST
+//                 face (--gateway_http): each of --concurrency workers logs
+//                 in as its share of the members (--member_password; not
+//                 measured), then one op = GET the member's dashboard (every
+//                 --statement_every-th op a statement page instead). See
+//                 loadgen_gateway.h. Start the gateway with a rate limit
+//                 above the load (--rate_limit_per_second).
 //   redeem-cancel one op = redemption's CreateRedemption then
 //                 CancelRedemption of the new redemption: a STANDARD_AWARD,
 //                 ONE_WAY, ECONOMY, for a random member alone, on one own
@@ -94,6 +101,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "bench/loadgen_requests.h"
+#include "bench/loadgen_gateway.h"
 #include "bench/loadgen_stats.h"
 #include "grpcpp/grpcpp.h"
 #include "libs/validation/dates.h"
@@ -125,6 +133,7 @@ enum class Mode {
   kHoldRelease,
   kGetMembers,
   kRedeemCancel,
+  kGatewayDashboard,
 };
 
 struct ModeName {
@@ -139,6 +148,7 @@ constexpr ModeName kModeNames[] = {
     {Mode::kHoldRelease, "hold-release"},
     {Mode::kGetMembers, "get-members"},
     {Mode::kRedeemCancel, "redeem-cancel"},
+    {Mode::kGatewayDashboard, "gateway-dashboard"},
 };
 
 const char* NameOf(Mode mode) {
@@ -161,6 +171,10 @@ struct Options {
   std::string accrual = "127.0.0.1:7102";
   std::string membership = "127.0.0.1:7101";
   std::string redemption = "127.0.0.1:7103";
+  // gateway-dashboard: the gateway's REST face.
+  std::string gateway_http = "127.0.0.1:8080";
+  // gateway-dashboard: every n-th op reads a statement page; 0 never.
+  int statement_every = 0;
   // Ops in flight at once.
   int concurrency = 64;
   // Seconds measured, after `warmup` seconds not measured.
@@ -198,8 +212,12 @@ struct Options {
 constexpr char kUsage[] =
     R"(usage: loadgen --mode=MODE [flags]
 modes: preload | post-flights | balances | hold-capture | hold-release |
-       get-members | redeem-cancel
+       get-members | redeem-cancel | gateway-dashboard
   --accrual=HOST:PORT        accrual service (default 127.0.0.1:7102)
+  --gateway_http=HOST:PORT   gateway-dashboard: the gateway's REST face
+                             (default 127.0.0.1:8080)
+  --statement_every=N        gateway-dashboard: every N-th op reads a
+                             statement page instead (default 0: never)
   --membership=HOST:PORT     membership service (default 127.0.0.1:7101)
   --redemption=HOST:PORT     redemption service (default 127.0.0.1:7103)
   --concurrency=N            requests in flight (default 64)
@@ -299,6 +317,12 @@ absl::Status ParseFlags(int argc, char** argv, Options* options) {
     } else if (name == "membership") {
       options->membership = std::string(value);
       good = IsLocalTarget(value);
+    } else if (name == "gateway_http") {
+      options->gateway_http = std::string(value);
+      good = IsLocalTarget(value);
+    } else if (name == "statement_every") {
+      good = absl::SimpleAtoi(value, &options->statement_every) &&
+             options->statement_every >= 0;
     } else if (name == "redemption") {
       options->redemption = std::string(value);
       good = IsLocalTarget(value);
@@ -1355,6 +1379,7 @@ int RunLoad(const Options& options) {
       case Mode::kRedeemCancel:
         return std::make_unique<RedeemCancelSlot>(shared, index, cq, seed);
       case Mode::kPreload:
+      case Mode::kGatewayDashboard:
         break;
     }
     return nullptr;
@@ -1386,6 +1411,26 @@ int Main(int argc, char** argv) {
   if (options.help) {
     std::cout << kUsage;
     return kExitRan;
+  }
+  if (*options.mode == Mode::kGatewayDashboard) {
+    absl::StatusOr<std::vector<std::string>> members =
+        ReadMembersFile(options.members_file);
+    if (!members.ok()) {
+      std::cerr << "loadgen: " << members.status().message() << "\n";
+      return kExitBadFlags;
+    }
+    if (static_cast<int64_t>(members->size()) > options.members) {
+      members->resize(options.members);
+    }
+    return RunGatewayLoad(GatewayLoad{
+        .http_address = options.gateway_http,
+        .members = *std::move(members),
+        .member_password = options.member_password,
+        .concurrency = options.concurrency,
+        .duration_s = options.duration_s,
+        .warmup_s = options.warmup_s,
+        .statement_every = options.statement_every,
+    });
   }
   return *options.mode == Mode::kPreload ? RunPreload(options)
                                          : RunLoad(options);

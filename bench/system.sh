@@ -1,0 +1,35 @@
+# Sourced by the benchmark scripts: starts the real service processes
+# (optimised builds, fresh data under a temporary folder, ports given by the
+# caller) and stops them on exit.
+#
+#   source bench/system.sh            # sets $bin and $work, traps EXIT
+#   start_service membership 7301 9301 --accrual_target=127.0.0.1:7302
+#   "$bin/bench/loadgen" ...
+bin=$(bazel info -c opt bazel-bin 2>/dev/null)
+work=$(mktemp -d /tmp/mb-bench.XXXXXX)
+pids=()
+stop_services() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap stop_services EXIT
+
+start_service() {  # name, gRPC port, metrics port, flags...
+  local name=$1 grpc=$2 metrics=$3
+  shift 3
+  local config="deploy/local/$name.textproto"
+  "$bin/services/$name/$name" --config="$config" \
+    --server.data_dir="$work/data" --server.listen_address="127.0.0.1:$grpc" \
+    --server.metrics_address="127.0.0.1:$metrics" \
+    --server.port_file="$work/$name.ports" --server.log_level=warning "$@" \
+    >"$work/$name.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 150); do
+    [ -f "$work/$name.ports" ] && return
+    sleep 0.1
+  done
+  echo "$name did not start:" >&2
+  tail "$work/$name.log" >&2
+  exit 1
+}
