@@ -82,20 +82,25 @@ The mileage bank is running. Data and logs: $data
   reporting    gRPC 127.0.0.1:7105   metrics http://127.0.0.1:9105/metrics
 
 Point a browser at http://127.0.0.1:9101/metrics (the member portal comes
-with the gateway). Point a client at 127.0.0.1:7101, for example:
+with the gateway). mbctl goes through the gateway with an API key, for example:
 
+  export MBCTL_API_KEY_FILE=$data/admin.key
+  bazel-bin/tools/mbctl/mbctl key create --role=OFFICE_SUPERVISOR --office=PEK01 \\
+      --label="PEK01 desk"
+  export MBCTL_API_KEY=mbk_...   # the key just printed, for a sales office's work
   bazel-bin/tools/mbctl/mbctl member enrol --family=Li --given=Wei \\
       --birth=1985-04-12 --nationality=CN --doc-type=PASSPORT \\
-      --doc-number=E12345678 --doc-country=CN --phone=+8613800000001 \\
-      --channel=SALES_OFFICE --office=PEK01
+      --doc-number=E12345678 --doc-country=CN --phone=+8613800000001
   bazel-bin/tools/mbctl/mbctl member find --phone=+8613800000001
   bazel-bin/tools/mbctl/mbctl accrual post-flight MEMBER_NUMBER --ticket=7812345678901 \\
       --coupon=1 --flight=1501 --date=YYYY-MM-DD --from=PEK --to=PVG --class=Y
   bazel-bin/tools/mbctl/mbctl accrual balance MEMBER_NUMBER
+  unset MBCTL_API_KEY   # back to the ADMIN key: reports, partners, keys, audit
   bazel-bin/tools/mbctl/mbctl report liability --from=YYYY-01-01 --to=YYYY-12-31
   bazel-bin/tools/mbctl/mbctl report members --from=YYYY-01-01 --to=YYYY-12-31 \\
       --csv=by_tier --out=members_by_tier.csv
   bazel-bin/tools/mbctl/mbctl report check
+  bazel-bin/tools/mbctl/mbctl audit --office=PEK01
   bazel-bin/tools/mbctl/mbctl help
 
 Partners (CA, MU, HILTON, HERTZ, ICBCCARD: deploy/local/settlement.textproto)

@@ -77,11 +77,17 @@ absl::StatusOr<Invocation> ParseArguments(
       absl::StatusOr<bool> json = ParseSwitch(name, value);
       if (!json.ok()) return json.status();
       invocation.json = *json;
-    } else if (name == "target") {
-      absl::StatusOr<std::string> target =
-          RequireValue(name, "HOST:PORT", value);
-      if (!target.ok()) return target.status();
-      invocation.target = *target;
+    } else if (name == "target" || name == "gateway" || name == "api-key") {
+      absl::StatusOr<std::string> text =
+          RequireValue(name, name == "api-key" ? "KEY" : "HOST:PORT", value);
+      if (!text.ok()) return text.status();
+      if (name == "target") {
+        invocation.target = *text;
+      } else if (name == "gateway") {
+        invocation.gateway = *text;
+      } else {
+        invocation.api_key = *text;
+      }
     } else if (name == "request") {
       absl::StatusOr<std::string> json =
           RequireValue(name, "JSON or --request=@FILE", value);

@@ -3,7 +3,8 @@
 //   mbctl member get 1000000016 --json --target=10.0.0.5:7101
 //
 // gives words {"member", "get", "1000000016"}, json and target. The global
-// flags --target, --timeout, --json, --request and --help (or -h) may appear
+// flags --target, --gateway, --api-key, --timeout, --json, --request and
+// --help (or -h) may appear
 // anywhere; every other --name[=value] is a request flag, kept in order for
 // the request builder. A negative number ("-500") is a word, so that
 // `mbctl accrual adjust 1000000016 -500` debits. After "--" every argument
@@ -30,8 +31,12 @@ struct Invocation {
   std::vector<std::string> words;
   // The request flags, in the order given.
   std::vector<FieldFlag> field_flags;
-  // --target=HOST:PORT.
+  // --target=HOST:PORT: the service itself, not the gateway (route.h).
   std::optional<std::string> target;
+  // --gateway=HOST:PORT.
+  std::optional<std::string> gateway;
+  // --api-key=KEY, sent to the gateway.
+  std::optional<std::string> api_key;
   // --timeout=SECONDS: the call's deadline. Unset: kDefaultTimeout, or
   // kDefaultTransferTimeout for a file transfer and for --wait.
   std::optional<absl::Duration> timeout;

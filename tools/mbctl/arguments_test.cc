@@ -9,12 +9,15 @@ namespace {
 TEST(ParseArgumentsTest, GlobalFlagsMayAppearAnywhere) {
   absl::StatusOr<Invocation> invocation = ParseArguments(
       {"--json", "member", "--target=10.0.0.5:7101", "get", "1000000008",
-       "--timeout=2.5", "--resolve_merges", "--request={}"});
+       "--timeout=2.5", "--resolve_merges", "--request={}",
+       "--gateway=10.0.0.5:7100", "--api-key=mbk_0123456789ab_secret"});
   ASSERT_TRUE(invocation.ok()) << invocation.status();
   EXPECT_EQ(invocation->words,
             (std::vector<std::string>{"member", "get", "1000000008"}));
   EXPECT_TRUE(invocation->json);
   EXPECT_EQ(invocation->target, "10.0.0.5:7101");
+  EXPECT_EQ(invocation->gateway, "10.0.0.5:7100");
+  EXPECT_EQ(invocation->api_key, "mbk_0123456789ab_secret");
   EXPECT_EQ(invocation->timeout, absl::Milliseconds(2500));
   EXPECT_EQ(invocation->request_json, "{}");
   ASSERT_EQ(invocation->field_flags.size(), 1u);
@@ -30,6 +33,8 @@ TEST(ParseArgumentsTest, DefaultsAndRequestFlagsInOrder) {
   ASSERT_TRUE(invocation.ok());
   EXPECT_FALSE(invocation->timeout.has_value());
   EXPECT_FALSE(invocation->target.has_value());
+  EXPECT_FALSE(invocation->gateway.has_value());
+  EXPECT_FALSE(invocation->api_key.has_value());
   EXPECT_FALSE(invocation->json);
   ASSERT_EQ(invocation->field_flags.size(), 3u);
   EXPECT_EQ(invocation->field_flags[0].value, "Wang");
@@ -70,6 +75,8 @@ TEST(ParseArgumentsTest, BadGlobalValuesAreRefused) {
                                              {"--timeout=-1"},
                                              {"--timeout"},
                                              {"--target="},
+                                             {"--gateway"},
+                                             {"--api-key="},
                                              {"--json=maybe"},
                                              {"--request"},
                                              {"-x"},

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -24,6 +23,7 @@
 #include "tools/mbctl/help.h"
 #include "tools/mbctl/printer.h"
 #include "tools/mbctl/request_builder.h"
+#include "tools/mbctl/route.h"
 
 namespace mileagebank::mbctl {
 namespace {
@@ -36,14 +36,7 @@ int UsageError(std::ostream& err, absl::string_view message,
 }
 
 std::string CommandHelpHint(const Command& command) {
-  return absl::StrCat("mbctl ", command.group, " ", command.name, " --help");
-}
-
-std::string TargetOf(const Service& service, const Invocation& invocation) {
-  if (invocation.target.has_value()) return *invocation.target;
-  const char* from_env = std::getenv(service.target_env.c_str());
-  if (from_env != nullptr && *from_env != '\0') return from_env;
-  return service.default_target;
+  return absl::StrCat("mbctl ", CommandWords(command), " --help");
 }
 
 // `mbctl help [group [command]]`.
@@ -58,7 +51,9 @@ int Help(const std::vector<std::string>& words, std::ostream& out,
                       "mbctl help");
   }
   if (words.size() == 2) {
-    out << GroupUsage(words[1]);
+    const Command* nameless = FindCommand(words[1], "");
+    out << (nameless != nullptr ? CommandUsage(*nameless)
+                                : GroupUsage(words[1]));
     return kExitOk;
   }
   const Command* command = FindCommand(words[1], words[2]);
@@ -71,15 +66,38 @@ int Help(const std::vector<std::string>& words, std::ostream& out,
   return kExitOk;
 }
 
-// Prints a failed call's error; the exit code says whether the service
-// refused or could not be reached.
-int CallFailed(const absl::Status& status, const Service& service,
-               const std::string& target, std::ostream& err) {
+// Prints a failed call's error with a hint at what to change; the exit code
+// says whether the service refused or could not be reached.
+int CallFailed(const absl::Status& status, const Command& command,
+               const Route& route, std::ostream& err) {
   err << FormatError(status);
+  const Service& service = ServiceOf(command);
+  const Service& gateway = GatewayService();
   if (absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status)) {
-    err << "hint: is the " << service.name << " service running at " << target
-        << "? (set --target or $" << service.target_env << ")\n";
+    if (!route.gateway) {
+      err << "hint: is the " << service.name << " service running at "
+          << route.target << "? (set --target or $" << service.target_env
+          << ")\n";
+    } else {
+      err << "hint: is the gateway running at " << route.target
+          << "? (set --gateway or $" << gateway.target_env;
+      if (&service != &gateway) {
+        err << "; --target or $" << service.target_env << " calls the "
+            << service.name << " service directly";
+      }
+      err << ")\n";
+    }
     return kExitUnreachable;
+  }
+  if (route.gateway && absl::IsUnauthenticated(status)) {
+    err << "hint: "
+        << (route.api_key.empty() ? "the gateway needs an API key"
+                                  : "the gateway refused the API key")
+        << ": set --api-key=KEY or $" << kApiKeyEnv << " (or $"
+        << kApiKeyFileEnv << " to a file holding it)\n";
+  } else if (route.gateway && absl::IsPermissionDenied(status)) {
+    err << "hint: the API key's roles do not allow " << command.method
+        << " (docs/api.md lists who may call what)\n";
   }
   return kExitRefused;
 }
@@ -108,7 +126,8 @@ std::unique_ptr<google::protobuf::Message> NewMessage(
 }
 
 // The value at dotted `path` of `message` as text: a string as is, an enum
-// by its value's name; "" when a message on the way is unset.
+// by its value's name, an int64 in decimal; "" when a message on the way is
+// unset.
 std::string TextAt(const google::protobuf::Message& message,
                    absl::string_view path) {
   const google::protobuf::Message* current = &message;
@@ -130,6 +149,9 @@ std::string TextAt(const google::protobuf::Message& message,
     } else if (field->cpp_type() ==
                google::protobuf::FieldDescriptor::CPPTYPE_STRING) {
       return reflection->GetString(*current, field);
+    } else if (field->cpp_type() ==
+               google::protobuf::FieldDescriptor::CPPTYPE_INT64) {
+      return absl::StrCat(reflection->GetInt64(*current, field));
     }
   }
   return "";
@@ -152,7 +174,7 @@ bool GivenByFlag(const Command& command, const Invocation& invocation,
 // state (Command::wait): that last reply goes to `*final`.
 absl::Status WaitUntilFinal(const Wait& wait,
                             const google::protobuf::Message& uploaded,
-                            const std::string& target, absl::Time deadline,
+                            const Route& route, absl::Time deadline,
                             std::unique_ptr<google::protobuf::Message>* final) {
   const Command* poll = FindCommand(wait.group, wait.name);
   const std::string id = TextAt(uploaded, wait.id_field);
@@ -168,7 +190,7 @@ absl::Status WaitUntilFinal(const Wait& wait,
   while (true) {
     auto reply = NewMessage(FindMessageType(poll->response_type));
     absl::Status called =
-        CallUnary(target, poll->method, *request, reply.get(),
+        CallUnary(route, poll->method, *request, reply.get(),
                   std::min(kDefaultTimeout, deadline - absl::Now()));
     if (!called.ok()) return called;
     const std::string state = TextAt(*reply, wait.state_field);
@@ -190,17 +212,15 @@ absl::Status WaitUntilFinal(const Wait& wait,
 // renamed once the whole export arrived) or to `out`; the header goes to
 // `err` as a note when the CSV takes `out`.
 int StreamCsv(const Command& command, const google::protobuf::Message& request,
-              const Invocation& invocation, std::ostream& out,
-              std::ostream& err) {
-  const Service& service = ServiceOf(command);
-  const std::string target = TargetOf(service, invocation);
+              const Route& route, const Invocation& invocation,
+              std::ostream& out, std::ostream& err) {
   const absl::Duration timeout =
       invocation.timeout.value_or(kDefaultTransferTimeout);
   auto first = NewMessage(FindMessageType(command.response_type));
   if (!invocation.out.has_value()) {
     absl::Status sent =
-        ExportCsv(target, command.method, request, first.get(), out, timeout);
-    if (!sent.ok()) return CallFailed(sent, service, target, err);
+        ExportCsv(route, command.method, request, first.get(), out, timeout);
+    if (!sent.ok()) return CallFailed(sent, command, route, err);
     return kExitOk;
   }
   const std::string path = *invocation.out;
@@ -212,7 +232,7 @@ int StreamCsv(const Command& command, const google::protobuf::Message& request,
         CommandHelpHint(command));
   }
   absl::Status sent =
-      ExportCsv(target, command.method, request, first.get(), file, timeout);
+      ExportCsv(route, command.method, request, first.get(), file, timeout);
   file.close();
   if (sent.ok() && !file) {
     sent = absl::InternalError(absl::StrCat("cannot write ", temporary));
@@ -223,7 +243,7 @@ int StreamCsv(const Command& command, const google::protobuf::Message& request,
   }
   if (!sent.ok()) {
     std::remove(temporary.c_str());
-    return CallFailed(sent, service, target, err);
+    return CallFailed(sent, command, route, err);
   }
   const int printed = Print(*first, invocation, out, err);
   if (printed == kExitOk && !invocation.json) out << "written: " << path << "\n";
@@ -234,8 +254,8 @@ int StreamCsv(const Command& command, const google::protobuf::Message& request,
 // the command's Command::csv.
 int ExportAsCsv(const Command& command,
                 const google::protobuf::Message& report_request,
-                const Invocation& invocation, std::ostream& out,
-                std::ostream& err) {
+                const Route& route, const Invocation& invocation,
+                std::ostream& out, std::ostream& err) {
   const Command* exporter = FindCommand(command.csv->group, command.csv->name);
   const google::protobuf::Descriptor* type =
       exporter == nullptr ? nullptr : FindMessageType(exporter->request_type);
@@ -256,7 +276,7 @@ int ExportAsCsv(const Command& command,
   if (!table.ok()) {
     return UsageError(err, table.message(), CommandHelpHint(command));
   }
-  return StreamCsv(*exporter, *request, invocation, out, err);
+  return StreamCsv(*exporter, *request, route, invocation, out, err);
 }
 
 int Call(const Command& command, Invocation invocation, std::ostream& out,
@@ -279,8 +299,10 @@ int Call(const Command& command, Invocation invocation, std::ostream& out,
   std::unique_ptr<google::protobuf::Message> response =
       NewMessage(response_type);
 
-  const std::vector<std::string> positionals(invocation.words.begin() + 2,
-                                             invocation.words.end());
+  // After the group and the command's name, if it has one.
+  const std::vector<std::string> positionals(
+      invocation.words.begin() + (command.name.empty() ? 1 : 2),
+      invocation.words.end());
   absl::Status built =
       BuildRequest(command, invocation.request_json, positionals,
                    invocation.field_flags, request.get());
@@ -288,12 +310,17 @@ int Call(const Command& command, Invocation invocation, std::ostream& out,
     return UsageError(err, built.message(), CommandHelpHint(command));
   }
 
+  absl::StatusOr<Route> chosen =
+      ChooseRoute(ServiceOf(command), invocation.target, invocation.gateway,
+                  invocation.api_key);
+  if (!chosen.ok()) {
+    return UsageError(err, chosen.status().message(), "mbctl help");
+  }
+  const Route& route = *chosen;
   if (invocation.csv.has_value()) {
-    return ExportAsCsv(command, *request, invocation, out, err);
+    return ExportAsCsv(command, *request, route, invocation, out, err);
   }
 
-  const Service& service = ServiceOf(command);
-  const std::string target = TargetOf(service, invocation);
   const bool transfer = command.call == CallKind::kUpload ||
                         command.call == CallKind::kDownload ||
                         command.call == CallKind::kCsvExport;
@@ -303,8 +330,8 @@ int Call(const Command& command, Invocation invocation, std::ostream& out,
   switch (command.call) {
     case CallKind::kUnary: {
       absl::Status called =
-          CallUnary(target, command.method, *request, response.get(), timeout);
-      if (!called.ok()) return CallFailed(called, service, target, err);
+          CallUnary(route, command.method, *request, response.get(), timeout);
+      if (!called.ok()) return CallFailed(called, command, route, err);
       return Print(*response, invocation, out, err);
     }
 
@@ -313,23 +340,25 @@ int Call(const Command& command, Invocation invocation, std::ostream& out,
       while (true) {
         auto page = NewMessage(response_type);
         absl::Status called =
-            CallUnary(target, command.method, *request, page.get(), timeout);
-        if (!called.ok()) return CallFailed(called, service, target, err);
+            CallUnary(route, command.method, *request, page.get(), timeout);
+        if (!called.ok()) return CallFailed(called, command, route, err);
         response->MergeFrom(*page);
-        const std::string token = TextAt(*page, "page.next_page_token");
-        if (token.empty()) break;
+        const std::string token = TextAt(*page, command.paging.reply_field);
+        if (token.empty() || token == "0") break;
         if (!tokens.insert(token).second) {
           err << "error: the service gave the page token " << token
               << " twice\n";
           return kExitRefused;
         }
-        absl::Status next =
-            SetRequestField(request.get(), "page.page_token", token, "page");
-        if (!next.ok()) return CallFailed(next, service, target, err);
+        absl::Status next = SetRequestField(
+            request.get(), command.paging.request_field, token, "page");
+        if (!next.ok()) return CallFailed(next, command, route, err);
       }
       // Merging kept the first page's token; the whole list has none.
+      const std::vector<std::string> token_path =
+          absl::StrSplit(command.paging.reply_field, '.');
       response->GetReflection()->ClearField(
-          response.get(), response_type->FindFieldByName("page"));
+          response.get(), response_type->FindFieldByName(token_path[0]));
       return Print(*response, invocation, out, err);
     }
 
@@ -361,29 +390,29 @@ int Call(const Command& command, Invocation invocation, std::ostream& out,
       }
       const absl::Time deadline = absl::Now() + timeout;
       absl::Status sent =
-          UploadFile(target, command.method, *request, chunk_field, file,
+          UploadFile(route, command.method, *request, chunk_field, file,
                      response.get(), timeout);
       if (file.bad()) {
         return UsageError(err, sent.message(), CommandHelpHint(command));
       }
-      if (!sent.ok()) return CallFailed(sent, service, target, err);
+      if (!sent.ok()) return CallFailed(sent, command, route, err);
       if (!invocation.wait) return Print(*response, invocation, out, err);
       std::unique_ptr<google::protobuf::Message> final;
       absl::Status waited =
-          WaitUntilFinal(*command.wait, *response, target, deadline, &final);
-      if (!waited.ok()) return CallFailed(waited, service, target, err);
+          WaitUntilFinal(*command.wait, *response, route, deadline, &final);
+      if (!waited.ok()) return CallFailed(waited, command, route, err);
       return Print(*final, invocation, out, err);
     }
 
     case CallKind::kCsvExport:
-      return StreamCsv(command, *request, invocation, out, err);
+      return StreamCsv(command, *request, route, invocation, out, err);
 
     case CallKind::kDownload: {
       absl::StatusOr<std::string> written =
-          DownloadFile(target, command.method, *request,
+          DownloadFile(route, command.method, *request,
                        invocation.out.value_or(""), response.get(), timeout);
       if (!written.ok()) {
-        return CallFailed(written.status(), service, target, err);
+        return CallFailed(written.status(), command, route, err);
       }
       const int printed = Print(*response, invocation, out, err);
       if (printed == kExitOk && !invocation.json) {
@@ -413,7 +442,10 @@ int Run(const std::vector<std::string>& args, std::ostream& out,
     return UsageError(err, absl::StrCat("unknown command \"", words[0], "\""),
                       "mbctl help");
   }
-  if (words.size() == 1) {
+  // A nameless command is its group's only one: the words after the group
+  // are its arguments.
+  const Command* command = FindCommand(words[0], "");
+  if (command == nullptr && words.size() == 1) {
     if (invocation->help) {
       out << GroupUsage(words[0]);
       return kExitOk;
@@ -421,7 +453,7 @@ int Run(const std::vector<std::string>& args, std::ostream& out,
     return UsageError(err, absl::StrCat("\"", words[0], "\" needs a command"),
                       absl::StrCat("mbctl help ", words[0]));
   }
-  const Command* command = FindCommand(words[0], words[1]);
+  if (command == nullptr) command = FindCommand(words[0], words[1]);
   if (command == nullptr) {
     return UsageError(
         err, absl::StrCat("unknown command \"", words[0], " ", words[1], "\""),

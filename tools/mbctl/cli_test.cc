@@ -46,8 +46,16 @@ TEST(RunTest, HelpListsEveryCommand) {
     }
     EXPECT_THAT(result.out, HasSubstr("MBCTL_MEMBERSHIP_TARGET"));
     EXPECT_THAT(result.out,
-                HasSubstr("\naccrual: the accrual service (--target, else "
-                          "$MBCTL_ACCRUAL_TARGET, else 127.0.0.1:7102):\n"));
+                HasSubstr("\naccrual: the accrual service, through the "
+                          "gateway (or directly: --target, "
+                          "$MBCTL_ACCRUAL_TARGET, e.g. 127.0.0.1:7102):\n"));
+    EXPECT_THAT(result.out,
+                HasSubstr("\nkey: the gateway itself (--gateway, else "
+                          "$MBCTL_GATEWAY, else 127.0.0.1:7100):\n"));
+    EXPECT_THAT(result.out, HasSubstr("\n  audit  The audit trail"));
+    EXPECT_THAT(result.out, HasSubstr("--api-key=KEY"));
+    EXPECT_THAT(result.out, HasSubstr("$MBCTL_API_KEY_FILE"));
+    EXPECT_THAT(result.out, HasSubstr("Login, Refresh, Logout"));
     EXPECT_THAT(result.out, HasSubstr("  verify [MEMBER_NUMBER]  "));
     EXPECT_THAT(result.out, HasSubstr("  transfer FROM TO MILES  "));
   }
@@ -89,8 +97,9 @@ TEST(RunTest, AwardHelpShowsFlightsAndLists) {
   Result group = RunMbctl({"award", "--help"});
   EXPECT_EQ(group.code, kExitOk);
   EXPECT_THAT(group.out,
-              HasSubstr("award: the redemption service (--target, else "
-                        "$MBCTL_REDEMPTION_TARGET, else 127.0.0.1:7103):\n"));
+              HasSubstr("award: the redemption service, through the gateway "
+                        "(or directly: --target, $MBCTL_REDEMPTION_TARGET, "
+                        "e.g. 127.0.0.1:7103):\n"));
   EXPECT_THAT(group.out, HasSubstr("  set-seats FLIGHT_NUMBER DATE CABIN  "));
   EXPECT_THAT(group.out, HasSubstr("  redeem MEMBER_NUMBER  "));
 
@@ -121,8 +130,9 @@ TEST(RunTest, SettlementHelpShowsPartsAndOptions) {
   Result group = RunMbctl({"partner", "--help"});
   EXPECT_EQ(group.code, kExitOk);
   EXPECT_THAT(group.out,
-              HasSubstr("partner: the settlement service (--target, else "
-                        "$MBCTL_SETTLEMENT_TARGET, else 127.0.0.1:7104):\n"));
+              HasSubstr("partner: the settlement service, through the "
+                        "gateway (or directly: --target, "
+                        "$MBCTL_SETTLEMENT_TARGET, e.g. 127.0.0.1:7104):\n"));
   EXPECT_THAT(group.out, HasSubstr("  suspend PARTNER REASON  "));
 
   Result add = RunMbctl({"help", "partner", "add"});
@@ -154,6 +164,37 @@ TEST(RunTest, SettlementHelpShowsPartsAndOptions) {
   Result statement = RunMbctl({"statement", "show", "--help"});
   EXPECT_THAT(statement.out,
               HasSubstr("PERIOD   YEAR-MONTH: sets year and month\n"));
+}
+
+TEST(RunTest, GatewayCommandsHelp) {
+  Result keys = RunMbctl({"key", "--help"});
+  EXPECT_EQ(keys.code, kExitOk);
+  EXPECT_THAT(keys.out, HasSubstr("  revoke KEY_ID  "));
+  Result create = RunMbctl({"help", "key", "create"});
+  EXPECT_EQ(create.code, kExitOk);
+  EXPECT_THAT(create.out, HasSubstr("Calls /mileagebank.gateway.v1.Gateway/"
+                                    "CreateApiKey on the gateway itself"));
+  EXPECT_THAT(create.out, HasSubstr("--key.roles=<ROLE_UNSPECIFIED|AGENT|"));
+  // `mbctl audit` is a command by itself: its help, not a group's.
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"audit", "--help"},
+                                             {"help", "audit"}}) {
+    Result audit = RunMbctl(args);
+    EXPECT_EQ(audit.code, kExitOk) << args[0];
+    EXPECT_THAT(audit.out, StartsWith("usage: mbctl audit [--field=value"));
+    EXPECT_THAT(audit.out, HasSubstr("--after_sequence=<int64>"));
+    EXPECT_THAT(audit.out, HasSubstr("Reads every page (after_sequence)"));
+  }
+}
+
+TEST(RunTest, UnreadableKeyFileIsAUsageError) {
+  setenv("MBCTL_API_KEY_FILE", "/nonexistent/admin.key", 1);
+  Result result = RunMbctl({"key", "list"});
+  unsetenv("MBCTL_API_KEY_FILE");
+  EXPECT_EQ(result.code, kExitUsage);
+  EXPECT_THAT(result.err,
+              HasSubstr("error: $MBCTL_API_KEY_FILE: cannot read "
+                        "/nonexistent/admin.key"));
 }
 
 TEST(RunTest, GroupHelpListsItsCommands) {
@@ -224,6 +265,15 @@ TEST(RunTest, UsageErrorsExitTwoWithAHint) {
            {{"file", "show", "F1", "--wait"},
             "unknown flag --wait",
             "mbctl file show --help"},
+           {{"audit", "everything"},
+            "unexpected argument \"everything\"",
+            "mbctl audit --help"},
+           {{"key", "revoke"},
+            "missing argument KEY_ID",
+            "mbctl key revoke --help"},
+           {{"key", "list", "--api-key"},
+            "--api-key needs a value",
+            "mbctl help"},
        }) {
     Result result = RunMbctl(c.args);
     EXPECT_EQ(result.code, kExitUsage) << c.args[0];
@@ -301,6 +351,21 @@ TEST(RunTest, UnreachableServiceExitsThree) {
   EXPECT_EQ(result.code, kExitUnreachable);
   EXPECT_THAT(result.err, StartsWith("error: UNAVAILABLE: "));
   EXPECT_THAT(result.err, HasSubstr(target));
+}
+
+TEST(RunTest, UnreachableGatewayExitsThree) {
+  int socket_fd = -1;
+  const std::string gateway = RefusingTarget(&socket_fd);
+  Result result = RunMbctl(
+      {"member", "get", "1000000008", "--gateway=" + gateway, "--timeout=5"});
+  close(socket_fd);
+  EXPECT_EQ(result.code, kExitUnreachable);
+  EXPECT_THAT(result.err, StartsWith("error: UNAVAILABLE: "));
+  EXPECT_THAT(result.err,
+              HasSubstr("hint: is the gateway running at " + gateway +
+                        "? (set --gateway or $MBCTL_GATEWAY; --target or "
+                        "$MBCTL_MEMBERSHIP_TARGET calls the membership "
+                        "service directly)"));
 }
 
 }  // namespace

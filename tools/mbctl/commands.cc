@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "mileagebank/accrual/v1/accrual.pb.h"
+#include "mileagebank/gateway/v1/gateway.pb.h"
 #include "mileagebank/membership/v1/membership.pb.h"
 #include "mileagebank/redemption/v1/redemption.pb.h"
 #include "mileagebank/reporting/v1/reporting.pb.h"
@@ -79,6 +80,10 @@ const std::vector<Service>& Services() {
        .target_env = "MBCTL_REPORTING_TARGET",
        .default_target = "127.0.0.1:7105",
        .linked_descriptor = &reporting::v1::DateRange::descriptor},
+      {.name = "gateway",
+       .target_env = "MBCTL_GATEWAY",
+       .default_target = "127.0.0.1:7100",
+       .linked_descriptor = &gateway::v1::ApiKey::descriptor},
   };
   return *services;
 }
@@ -1089,6 +1094,51 @@ const std::vector<Command>& Commands() {
                "accrual, and the tier counts (--replay: also recount from the "
                "sources' event logs, slow).",
        .aliases = {{"replay", "replay_sources"}}},
+      // --- the gateway's own ---------------------------------------------
+      {.group = "key",
+       .name = "create",
+       .service = "gateway",
+       .method = "/mileagebank.gateway.v1.Gateway/CreateApiKey",
+       .request_type = "mileagebank.gateway.v1.CreateApiKeyRequest",
+       .response_type = "mileagebank.gateway.v1.CreateApiKeyResponse",
+       .help = "Creates an API key with --role (repeatable) for an --office or "
+               "a --partner; prints its secret, this once.",
+       .aliases = {{"role", "key.roles"},
+                   {"office", "key.office_code"},
+                   {"partner", "key.partner_code"},
+                   {"label", "key.label"}}},
+      {.group = "key",
+       .name = "list",
+       .service = "gateway",
+       .method = "/mileagebank.gateway.v1.Gateway/ListApiKeys",
+       .request_type = "mileagebank.gateway.v1.ListApiKeysRequest",
+       .response_type = "mileagebank.gateway.v1.ListApiKeysResponse",
+       .help = "Lists the API keys, revoked ones included (never a secret)."},
+      {.group = "key",
+       .name = "revoke",
+       .service = "gateway",
+       .method = "/mileagebank.gateway.v1.Gateway/RevokeApiKey",
+       .request_type = "mileagebank.gateway.v1.RevokeApiKeyRequest",
+       .response_type = "mileagebank.gateway.v1.RevokeApiKeyResponse",
+       .help = "Revokes an API key: it authenticates nothing from now on.",
+       .positionals = {{.name = "KEY_ID", .field = "key_id"}}},
+      {.group = "audit",
+       .name = "",
+       .service = "gateway",
+       .method = "/mileagebank.gateway.v1.Gateway/QueryAudit",
+       .request_type = "mileagebank.gateway.v1.QueryAuditRequest",
+       .response_type = "mileagebank.gateway.v1.QueryAuditResponse",
+       .help = "The audit trail of staff and partner writes, oldest first "
+               "(--member, --key, --office, --operation=/pkg.Service/Method, "
+               "--from, --to as RFC 3339 times; --after=SEQUENCE).",
+       .aliases = {{"member", "member_number"},
+                   {"key", "key_id"},
+                   {"office", "office_code"},
+                   {"after", "after_sequence"},
+                   {"page-size", "page_size"}},
+       .call = CallKind::kAllPages,
+       .paging = {.request_field = "after_sequence",
+                  .reply_field = "next_after_sequence"}},
   };
   return *commands;
 }
@@ -1119,6 +1169,13 @@ bool IsGroup(absl::string_view group) {
 const Service& ServiceOf(const Command& command) {
   for (const Service& service : Services()) {
     if (service.name == command.service) return service;
+  }
+  std::abort();  // A broken table; commands_test catches it.
+}
+
+const Service& GatewayService() {
+  for (const Service& service : Services()) {
+    if (service.name == "gateway") return service;
   }
   std::abort();  // A broken table; commands_test catches it.
 }

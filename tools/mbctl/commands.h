@@ -14,9 +14,11 @@
 //    .positionals = {{.name = "MEMBER_NUMBER", .field = "member_number"}}}
 //
 // makes `mbctl member get 1000000016 --resolve_merges` send a
-// GetMemberRequest with member_number and resolve_merges set. A positional
-// marked .optional = true may be left out: `mbctl accrual verify` checks
-// every member, `mbctl accrual verify 1000000016` one. An alias of kind
+// GetMemberRequest with member_number and resolve_merges set. A command
+// named "" is its group's only one, called by the group's word alone
+// (`mbctl audit --member=1000000016`). A positional marked .optional = true
+// may be left out: `mbctl accrual verify` checks every member,
+// `mbctl accrual verify 1000000016` one. An alias of kind
 // AliasKind::kSegment reads a whole flight from one word:
 //
 //   {.flag = "out", .field = "itinerary.outbound.segments",
@@ -51,14 +53,18 @@
 
 namespace mileagebank::mbctl {
 
-// A service that commands call.
+// A service that commands call. Every command goes through the gateway
+// unless pointed at its service (route.h); the gateway is a Service too, for
+// its own operations.
 struct Service {
   // Short name used in messages, e.g. "membership".
   std::string name;
-  // The environment variable holding the service's address when --target is
-  // not given, e.g. "MBCTL_MEMBERSHIP_TARGET".
+  // The environment variable holding the service's address, which sends the
+  // service's commands there directly, e.g. "MBCTL_MEMBERSHIP_TARGET". For
+  // the gateway, "MBCTL_GATEWAY": where every command goes by default.
   std::string target_env;
-  // The address used when neither --target nor the variable is set.
+  // The service's own address, for help texts; the gateway's is where
+  // commands go when neither --gateway nor $MBCTL_GATEWAY is set.
   std::string default_target;
   // Any generated message of the service's .proto. Taking its address makes
   // the linker keep the generated code, whose static initializer registers
@@ -130,9 +136,10 @@ struct Alias {
 enum class CallKind {
   // One request, one response.
   kUnary,
-  // A list read to its end: the request again with page.page_token set to
-  // the reply's page.next_page_token until that is empty, the replies merged
-  // (lists appended) into one, printed without its page.
+  // A list read to its end: the request again with Command::paging's
+  // request field (page.page_token) set to the reply's (page.next_page_token)
+  // until that is empty or 0, the replies merged (lists appended) into one,
+  // printed with the reply field's top-level field (page) cleared.
   kAllPages,
   // Client streaming: the request, then the bytes of the Positional::stream
   // file in messages of the same type. When the request has an unset
@@ -173,8 +180,16 @@ struct Wait {
   std::vector<std::string> final_states;
 };
 
+// The fields a CallKind::kAllPages command pages by: dotted paths of a
+// string or int64 field in the request and in the reply.
+struct Paging {
+  std::string request_field = "page.page_token";
+  std::string reply_field = "page.next_page_token";
+};
+
 struct Command {
-  // The two words naming the command: `mbctl <group> <name>`.
+  // The two words naming the command: `mbctl <group> <name>`; name "" for
+  // a group's only command, `mbctl <group>`.
   std::string group;
   std::string name;
   // Service::name of the service called.
@@ -196,6 +211,16 @@ struct Command {
   std::optional<Wait> wait;
   // Set: the command takes --csv=TABLE (and --out=PATH).
   std::optional<CsvExport> csv;
+  // kAllPages: how the pages follow one another.
+  Paging paging;
+};
+
+// The gateway's operations for member sessions (log in, refresh, log out):
+// the member portal's, so no command calls them.
+inline constexpr absl::string_view kMemberSessionMethods[] = {
+    "/mileagebank.gateway.v1.Gateway/Login",
+    "/mileagebank.gateway.v1.Gateway/Refresh",
+    "/mileagebank.gateway.v1.Gateway/Logout",
 };
 
 // Every service, and every command in the order `mbctl help` lists them.
@@ -206,12 +231,15 @@ const std::vector<Command>& Commands();
 // "YEAR-MONTH": the field names in upper case between separators.
 std::string PartsSyntax(const Parts& parts);
 
-// The command `<group> <name>`, or nullptr.
+// The command `<group> <name>` (name "" for a group's nameless command), or
+// nullptr.
 const Command* FindCommand(absl::string_view group, absl::string_view name);
 // Whether any command belongs to `group`.
 bool IsGroup(absl::string_view group);
 // The service `command` calls; every command's service exists (tested).
 const Service& ServiceOf(const Command& command);
+// The gateway's row of Services().
+const Service& GatewayService();
 
 // The message type `full_name` (a request_type or response_type) from the
 // generated pool, or nullptr.

@@ -62,7 +62,10 @@ void ExpectPartsAreFieldsOf(const Parts& parts, const Descriptor* message) {
 }
 
 TEST(CommandsTest, ServicesNameTheirTargetVariable) {
+  EXPECT_EQ(GatewayService().target_env, "MBCTL_GATEWAY");
+  EXPECT_EQ(GatewayService().default_target, "127.0.0.1:7100");
   for (const Service& service : Services()) {
+    if (&service == &GatewayService()) continue;
     EXPECT_EQ(
         service.target_env,
         absl::StrCat("MBCTL_", absl::AsciiStrToUpper(service.name), "_TARGET"));
@@ -98,8 +101,8 @@ TEST(CommandsTest, EveryCommandMatchesItsMethod) {
 }
 
 TEST(CommandsTest, PositionalsAndAliasesNameRequestFields) {
-  const std::set<std::string> global_flags = {"target", "timeout", "json",
-                                              "request", "help"};
+  const std::set<std::string> global_flags = {
+      "target", "gateway", "api-key", "timeout", "json", "request", "help"};
   for (const Command& command : Commands()) {
     SCOPED_TRACE(command.group + " " + command.name);
     const Descriptor* request = FindMessageType(command.request_type);
@@ -209,12 +212,16 @@ TEST(CommandsTest, CallKindsFindTheFieldsTheyUse) {
         break;
       case CallKind::kAllPages: {
         ++all_pages;
-        const FieldDescriptor* token = FieldAt(request, "page.page_token");
+        const FieldDescriptor* token =
+            FieldAt(request, command.paging.request_field);
         ASSERT_NE(token, nullptr);
-        EXPECT_EQ(token->cpp_type(), FieldDescriptor::CPPTYPE_STRING);
-        const FieldDescriptor* next = FieldAt(response, "page.next_page_token");
+        const FieldDescriptor* next =
+            FieldAt(response, command.paging.reply_field);
         ASSERT_NE(next, nullptr);
-        EXPECT_EQ(next->cpp_type(), FieldDescriptor::CPPTYPE_STRING);
+        EXPECT_EQ(token->cpp_type(), next->cpp_type());
+        EXPECT_TRUE(token->cpp_type() == FieldDescriptor::CPPTYPE_STRING ||
+                    token->cpp_type() == FieldDescriptor::CPPTYPE_INT64);
+        EXPECT_FALSE(next->is_repeated());
         break;
       }
       case CallKind::kUpload: {
@@ -359,8 +366,10 @@ TEST(CommandsTest, OptionalPositionalsComeLast) {
 }
 
 // Every RPC of the services in a Service row's .proto has a command calling
-// it on that service.
+// it on that service, but the member sessions the portal calls.
 TEST(CommandsTest, EveryRpcHasACommand) {
+  const std::set<std::string> member_sessions(
+      std::begin(kMemberSessionMethods), std::end(kMemberSessionMethods));
   for (const Service& service : Services()) {
     const google::protobuf::FileDescriptor* file =
         service.linked_descriptor()->file();
@@ -370,6 +379,7 @@ TEST(CommandsTest, EveryRpcHasACommand) {
       for (int m = 0; m < rpc_service->method_count(); ++m) {
         const std::string method = absl::StrCat(
             "/", rpc_service->full_name(), "/", rpc_service->method(m)->name());
+        if (member_sessions.count(method) == 1) continue;
         int calls = 0;
         for (const Command& command : Commands()) {
           if (command.method == method) {
@@ -387,8 +397,8 @@ TEST(CommandsTest, RequestFieldsDoNotShadowGlobalFlags) {
   for (const Command& command : Commands()) {
     const Descriptor* request = FindMessageType(command.request_type);
     ASSERT_NE(request, nullptr);
-    for (const char* global :
-         {"target", "timeout", "json", "request", "help"}) {
+    for (const char* global : {"target", "gateway", "api-key", "timeout",
+                               "json", "request", "help"}) {
       EXPECT_EQ(request->FindFieldByName(global), nullptr)
           << command.group << " " << command.name << " has a field " << global
           << " that only --request can set";
@@ -422,6 +432,24 @@ TEST(CommandsTest, FindsCommandsAndGroups) {
             "MBCTL_SETTLEMENT_TARGET");
   EXPECT_EQ(ServiceOf(*FindCommand("partner", "list")).default_target,
             "127.0.0.1:7104");
+  ASSERT_NE(FindCommand("key", "create"), nullptr);
+  EXPECT_EQ(&ServiceOf(*FindCommand("key", "create")), &GatewayService());
+  // `mbctl audit` is its group's nameless command.
+  ASSERT_NE(FindCommand("audit", ""), nullptr);
+  EXPECT_EQ(FindCommand("audit", "")->call, CallKind::kAllPages);
+  EXPECT_EQ(FindCommand("member", ""), nullptr);
+}
+
+// A nameless command is called by its group's word alone, so it must be the
+// group's only command.
+TEST(CommandsTest, NamelessCommandsAreAloneInTheirGroup) {
+  for (const Command& command : Commands()) {
+    if (!command.name.empty()) continue;
+    for (const Command& other : Commands()) {
+      EXPECT_TRUE(&other == &command || other.group != command.group)
+          << command.group << " " << other.name;
+    }
+  }
 }
 
 }  // namespace

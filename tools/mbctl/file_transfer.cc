@@ -32,10 +32,10 @@ using google::protobuf::Message;
 // waits for its own completion.
 class GenericStream {
  public:
-  GenericStream(const std::string& target, const std::string& method,
+  GenericStream(const Route& route, const std::string& method,
                 absl::Duration timeout)
-      : stub_(client::ChannelFor(target)) {
-    context_.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+      : stub_(client::ChannelFor(route.target)) {
+    PrepareContext(route, timeout, &context_);
     call_ = stub_.PrepareCall(&context_, method, &queue_);
     if (call_ != nullptr) {
       call_->StartCall(this);
@@ -150,7 +150,7 @@ std::string Folder(const std::string& path) {
 
 }  // namespace
 
-absl::Status UploadFile(const std::string& target, const std::string& method,
+absl::Status UploadFile(const Route& route, const std::string& method,
                         const google::protobuf::Message& request,
                         absl::string_view chunk_field, std::istream& content,
                         google::protobuf::Message* response,
@@ -161,7 +161,7 @@ absl::Status UploadFile(const std::string& target, const std::string& method,
     return absl::InternalError(absl::StrCat(
         request.GetTypeName(), " has no bytes field ", chunk_field));
   }
-  GenericStream stream(target, method, timeout);
+  GenericStream stream(route, method, timeout);
   if (!stream.Write(request)) {
     return Broken(stream, "the service took no request");
   }
@@ -193,7 +193,7 @@ absl::Status UploadFile(const std::string& target, const std::string& method,
 }
 
 absl::StatusOr<std::string> DownloadFile(
-    const std::string& target, const std::string& method,
+    const Route& route, const std::string& method,
     const google::protobuf::Message& request, const std::string& out_path,
     google::protobuf::Message* first, absl::Duration timeout) {
   const FieldDescriptor* file_field = FieldNamed(*first, "file");
@@ -204,7 +204,7 @@ absl::StatusOr<std::string> DownloadFile(
     return absl::InternalError(absl::StrCat(
         first->GetTypeName(), " is not a file download (file, then chunk)"));
   }
-  GenericStream stream(target, method, timeout);
+  GenericStream stream(route, method, timeout);
   if (!stream.Write(request) || !stream.WritesDone()) {
     return Broken(stream, "the service took no request");
   }
@@ -290,7 +290,7 @@ absl::StatusOr<std::string> DownloadFile(
   return path;
 }
 
-absl::Status ExportCsv(const std::string& target, const std::string& method,
+absl::Status ExportCsv(const Route& route, const std::string& method,
                        const google::protobuf::Message& request,
                        google::protobuf::Message* first, std::ostream& sink,
                        absl::Duration timeout) {
@@ -302,7 +302,7 @@ absl::Status ExportCsv(const std::string& target, const std::string& method,
     return absl::InternalError(absl::StrCat(
         first->GetTypeName(), " is not a CSV export (header, then chunk)"));
   }
-  GenericStream stream(target, method, timeout);
+  GenericStream stream(route, method, timeout);
   if (!stream.Write(request) || !stream.WritesDone()) {
     return Broken(stream, "the service took no request");
   }

@@ -3,17 +3,18 @@
 //
 //   std::ifstream file("CA_000042.acc.csv", std::ios::binary);
 //   absl::Status sent = UploadFile(
-//       "127.0.0.1:7104",
+//       {.target = "127.0.0.1:7104"},
 //       "/mileagebank.settlement.v1.Settlement/UploadAccrualFile",
 //       request_with_metadata, "chunk", file, response.get(),
 //       absl::Hours(1));
 //
 //   absl::StatusOr<std::string> written = DownloadFile(
-//       "127.0.0.1:7104", "/mileagebank.settlement.v1.Settlement/DownloadFile",
-//       request, "", first_reply.get(), absl::Hours(1));
+//       {.target = "127.0.0.1:7104"},
+//       "/mileagebank.settlement.v1.Settlement/DownloadFile", request, "",
+//       first_reply.get(), absl::Hours(1));
 //
-// Both go through a grpc::GenericStub on the shared channel of libs/client,
-// once, never retried. The wire shapes are those of the settlement contract
+// Both go through a grpc::GenericStub on the shared channel of libs/client
+// along the route (route.h: its address and API key), once, never retried. The wire shapes are those of the settlement contract
 // (commands.h, CallKind::kUpload and kDownload): an upload is the request,
 // then messages of the same type holding only a bytes field; a download's
 // first reply has a `file` describing it (file_name, size_bytes, sha256)
@@ -32,6 +33,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "google/protobuf/message.h"
+#include "tools/mbctl/route.h"
 
 namespace mileagebank::mbctl {
 
@@ -43,7 +45,7 @@ inline constexpr size_t kChunkBytes = size_t{1} << 20;
 // most kChunkBytes each; then reads the one reply into `response`. The
 // status is the service's; INVALID_ARGUMENT when `content` cannot be read
 // (the stream is then cancelled, so the service stores nothing).
-absl::Status UploadFile(const std::string& target, const std::string& method,
+absl::Status UploadFile(const Route& route, const std::string& method,
                         const google::protobuf::Message& request,
                         absl::string_view chunk_field, std::istream& content,
                         google::protobuf::Message* response,
@@ -57,7 +59,7 @@ absl::Status UploadFile(const std::string& target, const std::string& method,
 // announced (DATA_LOSS otherwise, and nothing is left behind). Returns the
 // path written.
 absl::StatusOr<std::string> DownloadFile(
-    const std::string& target, const std::string& method,
+    const Route& route, const std::string& method,
     const google::protobuf::Message& request, const std::string& out_path,
     google::protobuf::Message* first, absl::Duration timeout);
 
@@ -66,7 +68,7 @@ absl::StatusOr<std::string> DownloadFile(
 // `first`, and writes the `chunk` bytes of the replies after it to `sink`
 // in order. The status is the service's; INTERNAL when a reply is not of
 // `first`'s type or the first has no header.
-absl::Status ExportCsv(const std::string& target, const std::string& method,
+absl::Status ExportCsv(const Route& route, const std::string& method,
                        const google::protobuf::Message& request,
                        google::protobuf::Message* first, std::ostream& sink,
                        absl::Duration timeout);

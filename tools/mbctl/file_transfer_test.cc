@@ -1,6 +1,7 @@
 // The streaming calls against an in-process fake of the settlement service
-// on port 0: what goes over the wire, what lands on disk, and the commands
-// built on them (upload --wait, download, ack over all pages).
+// on port 0: what goes over the wire, what lands on disk, the commands built
+// on them (upload --wait, download, ack over all pages), and the API key they
+// carry when the fake stands for the gateway.
 #include "tools/mbctl/file_transfer.h"
 
 #include <unistd.h>
@@ -65,6 +66,7 @@ class FakeSettlement final : public v1::Settlement::Service {
       grpc::ServerReader<v1::UploadAccrualFileRequest>* reader,
       v1::UploadAccrualFileResponse* response) override {
     absl::MutexLock lock(&mutex_);
+    if (grpc::Status key = CheckKey(*context); !key.ok()) return key;
     v1::UploadAccrualFileRequest message;
     while (reader->Read(&message)) received_.push_back(message);
     if (!upload_error_.ok()) return upload_error_;
@@ -81,6 +83,7 @@ class FakeSettlement final : public v1::Settlement::Service {
                               const v1::GetAccrualFileRequest* request,
                               v1::GetAccrualFileResponse* response) override {
     absl::MutexLock lock(&mutex_);
+    if (grpc::Status key = CheckKey(*context); !key.ok()) return key;
     ++polls_;
     response->mutable_file()->set_file_id(request->file_id());
     response->mutable_file()->set_status(polls_ < 3 ? v1::PROCESSING
@@ -112,6 +115,7 @@ class FakeSettlement final : public v1::Settlement::Service {
       grpc::ServerContext* context, const v1::DownloadFileRequest* request,
       grpc::ServerWriter<v1::DownloadFileResponse>* writer) override {
     absl::MutexLock lock(&mutex_);
+    if (grpc::Status key = CheckKey(*context); !key.ok()) return key;
     if (download_name_ != request->file_name()) {
       return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such file");
     }
@@ -147,9 +151,39 @@ class FakeSettlement final : public v1::Settlement::Service {
     absl::MutexLock lock(&mutex_);
     return received_;
   }
+  // From now on, refuse calls as the gateway would unless they carry `key`.
+  void RequireKey(std::string key) {
+    absl::MutexLock lock(&mutex_);
+    required_key_ = std::move(key);
+  }
+  // The x-api-key of every call so far ("" for none).
+  std::vector<std::string> keys() {
+    absl::MutexLock lock(&mutex_);
+    return keys_;
+  }
 
  private:
+  grpc::Status CheckKey(const grpc::ServerContext& context)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    auto found = context.client_metadata().find("x-api-key");
+    const std::string key =
+        found == context.client_metadata().end()
+            ? ""
+            : std::string(found->second.data(), found->second.size());
+    keys_.push_back(key);
+    if (required_key_.empty() || key == required_key_) {
+      return grpc::Status::OK;
+    }
+    if (key.empty()) {
+      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                          "credentials required");
+    }
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "not allowed");
+  }
+
   absl::Mutex mutex_;
+  std::string required_key_ ABSL_GUARDED_BY(mutex_);
+  std::vector<std::string> keys_ ABSL_GUARDED_BY(mutex_);
   std::vector<v1::UploadAccrualFileRequest> received_ ABSL_GUARDED_BY(mutex_);
   grpc::Status upload_error_ ABSL_GUARDED_BY(mutex_);
   int polls_ ABSL_GUARDED_BY(mutex_) = 0;
@@ -170,14 +204,16 @@ class FileTransferTest : public ::testing::Test {
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
     target_ = absl::StrCat("127.0.0.1:", port);
+    route_ = {.target = target_};
     dir_ = testing::FreshTestDir();
     std::filesystem::create_directories(dir_);
   }
   void TearDown() override { server_->Shutdown(); }
 
-  // Runs mbctl against the fake; leaves the output in out_ and err_.
-  int Mbctl(std::vector<std::string> args) {
-    args.push_back("--target=" + target_);
+  // Runs mbctl against the fake, as the settlement service itself or as the
+  // gateway; leaves the output in out_ and err_.
+  int Mbctl(std::vector<std::string> args, bool as_gateway = false) {
+    args.push_back((as_gateway ? "--gateway=" : "--target=") + target_);
     std::ostringstream out, err;
     const int code = mbctl::Run(args, out, err);
     out_ = out.str();
@@ -188,6 +224,8 @@ class FileTransferTest : public ::testing::Test {
   FakeSettlement service_;
   std::unique_ptr<grpc::Server> server_;
   std::string target_;
+  // Straight to the fake, with no key.
+  Route route_;
   std::string dir_;
   std::string out_, err_;
 };
@@ -199,7 +237,7 @@ TEST_F(FileTransferTest, UploadSendsTheRequestThenChunksOfAtMostOneMiB) {
   request.mutable_metadata()->set_file_name("CA_000042.acc.csv");
   std::istringstream content(bytes);
   v1::UploadAccrualFileResponse response;
-  ASSERT_TRUE(UploadFile(target_, kUploadMethod, request, "chunk", content,
+  ASSERT_TRUE(UploadFile(route_, kUploadMethod, request, "chunk", content,
                          &response, absl::Seconds(10))
                   .ok());
 
@@ -227,7 +265,7 @@ TEST_F(FileTransferTest, AnEmptyFileIsTheRequestAlone) {
   request.mutable_metadata()->set_partner_code("CA");
   std::istringstream content("");
   v1::UploadAccrualFileResponse response;
-  ASSERT_TRUE(UploadFile(target_, kUploadMethod, request, "chunk", content,
+  ASSERT_TRUE(UploadFile(route_, kUploadMethod, request, "chunk", content,
                          &response, absl::Seconds(10))
                   .ok());
   EXPECT_EQ(service_.received().size(), 1u);
@@ -241,7 +279,7 @@ TEST_F(FileTransferTest, UploadReturnsTheServicesError) {
   request.mutable_metadata()->set_partner_code("CA");
   std::istringstream content("H,CA\n");
   v1::UploadAccrualFileResponse response;
-  absl::Status status = UploadFile(target_, kUploadMethod, request, "chunk",
+  absl::Status status = UploadFile(route_, kUploadMethod, request, "chunk",
                                    content, &response, absl::Seconds(10));
   EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
   EXPECT_THAT(status.message(), HasSubstr("not an accrual file"));
@@ -256,7 +294,7 @@ TEST_F(FileTransferTest, DownloadWritesTheBytesExactly) {
   v1::DownloadFileResponse first;
   const std::string out = dir_ + "/copy.csv";
   absl::StatusOr<std::string> written = DownloadFile(
-      target_, kDownloadMethod, request, out, &first, absl::Seconds(10));
+      route_, kDownloadMethod, request, out, &first, absl::Seconds(10));
   ASSERT_TRUE(written.ok()) << written.status();
   EXPECT_EQ(*written, out);
   EXPECT_EQ(ReadAll(out), bytes);
@@ -271,7 +309,7 @@ TEST_F(FileTransferTest, DownloadWithAnotherChecksumLeavesNothing) {
   request.set_file_name("CA_000042.ack.csv");
   v1::DownloadFileResponse first;
   absl::StatusOr<std::string> written =
-      DownloadFile(target_, kDownloadMethod, request, dir_ + "/copy.csv",
+      DownloadFile(route_, kDownloadMethod, request, dir_ + "/copy.csv",
                    &first, absl::Seconds(10));
   EXPECT_TRUE(absl::IsDataLoss(written.status())) << written.status();
   EXPECT_THAT(written.status().message(), HasSubstr("Nothing was written"));
@@ -283,7 +321,7 @@ TEST_F(FileTransferTest, DownloadOfAMissingFileIsTheServicesError) {
   request.set_file_name("CA_000099.ack.csv");
   v1::DownloadFileResponse first;
   absl::StatusOr<std::string> written =
-      DownloadFile(target_, kDownloadMethod, request, dir_ + "/copy.csv",
+      DownloadFile(route_, kDownloadMethod, request, dir_ + "/copy.csv",
                    &first, absl::Seconds(10));
   EXPECT_TRUE(absl::IsNotFound(written.status())) << written.status();
   EXPECT_TRUE(std::filesystem::is_empty(dir_));
@@ -318,6 +356,52 @@ TEST_F(FileTransferTest, UploadCommandNamesTheFileAndWaitsUntilItIsFinal) {
   ASSERT_EQ(Mbctl({"file", "upload", "CA", path, "--name="}), kExitOk) << err_;
   EXPECT_THAT(out_, HasSubstr("  status: RECEIVED\n"));
   EXPECT_EQ(service_.received()[2].metadata().file_name(), "");
+}
+
+TEST_F(FileTransferTest, KeyTravelsOnEveryCallThroughTheGatewayOnly) {
+  const std::string path = dir_ + "/CA_000042.acc.csv";
+  std::ofstream(path) << "H,CA,000042,2026-08-31T10:00:00Z,1\nT,0,0\n";
+  service_.Serve("CA_000042.ack.csv", "H,CA,000042\n");
+  const std::string key = "--api-key=mbk_0123456789ab_secret";
+
+  ASSERT_EQ(Mbctl({"file", "upload", "CA", path, "--wait", key}, true),
+            kExitOk)
+      << err_;
+  ASSERT_EQ(Mbctl({"file", "download", "CA", "CA_000042.ack.csv",
+                   "--out=" + dir_ + "/ack.csv", key},
+                  true),
+            kExitOk)
+      << err_;
+  // An upload, three polls until ACCEPTED, a download.
+  EXPECT_THAT(service_.keys(),
+              ElementsAre("mbk_0123456789ab_secret", "mbk_0123456789ab_secret",
+                          "mbk_0123456789ab_secret", "mbk_0123456789ab_secret",
+                          "mbk_0123456789ab_secret"));
+
+  // Straight to the service: no key, even when one is given.
+  ASSERT_EQ(Mbctl({"file", "show", "F1", key}), kExitOk) << err_;
+  EXPECT_EQ(service_.keys().back(), "");
+}
+
+TEST_F(FileTransferTest, GatewayRefusalsSayWhatToDo) {
+  service_.RequireKey("mbk_admin");
+  EXPECT_EQ(Mbctl({"file", "show", "F1"}, true), kExitRefused);
+  EXPECT_THAT(err_, HasSubstr("error: UNAUTHENTICATED: credentials required"));
+  EXPECT_THAT(err_, HasSubstr("hint: the gateway needs an API key: set "
+                              "--api-key=KEY or $MBCTL_API_KEY (or "
+                              "$MBCTL_API_KEY_FILE to a file holding it)"));
+
+  EXPECT_EQ(Mbctl({"file", "show", "F1", "--api-key=mbk_agent"}, true),
+            kExitRefused);
+  EXPECT_THAT(err_, HasSubstr("error: PERMISSION_DENIED: not allowed"));
+  EXPECT_THAT(err_, HasSubstr("hint: the API key's roles do not allow "
+                              "/mileagebank.settlement.v1.Settlement/"
+                              "GetAccrualFile"));
+
+  // A service's own refusal is not about keys.
+  EXPECT_EQ(Mbctl({"file", "show", "F1"}), kExitRefused);
+  EXPECT_THAT(err_, HasSubstr("UNAUTHENTICATED"));
+  EXPECT_THAT(err_, ::testing::Not(HasSubstr("hint:")));
 }
 
 TEST_F(FileTransferTest, AckCommandReadsEveryPage) {

@@ -13,7 +13,7 @@
 
 namespace mileagebank::mbctl {
 
-absl::Status CallUnary(const std::string& target, const std::string& method,
+absl::Status CallUnary(const Route& route, const std::string& method,
                        const google::protobuf::Message& request,
                        google::protobuf::Message* response,
                        absl::Duration timeout) {
@@ -26,9 +26,9 @@ absl::Status CallUnary(const std::string& target, const std::string& method,
   grpc::Slice slice(serialized);
   grpc::ByteBuffer request_buffer(&slice, 1);
 
-  grpc::GenericStub stub(client::ChannelFor(target));
+  grpc::GenericStub stub(client::ChannelFor(route.target));
   grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  PrepareContext(route, timeout, &context);
   grpc::CompletionQueue queue;
   std::unique_ptr<grpc::GenericClientAsyncResponseReader> call =
       stub.PrepareUnaryCall(&context, method, request_buffer, &queue);

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "tools/mbctl/route.h"
 
 namespace mileagebank::mbctl {
 namespace {
@@ -18,21 +19,49 @@ using google::protobuf::FieldDescriptor;
 // Nested messages deeper than this are not listed (they are still settable).
 constexpr int kMaxDepth = 8;
 
-constexpr absl::string_view kGlobalFlags =
-    "Global flags, accepted anywhere on the line:\n"
-    "  --target=HOST:PORT  the service's address (default: the group's "
-    "variable, else its default address)\n"
-    "  --timeout=SECONDS   deadline of the call (default 10; 3600 for a "
-    "file upload or download)\n"
-    "  --json              print the response as protobuf JSON\n"
-    "  --request=JSON      the whole request as protobuf JSON (or @FILE); "
-    "the other flags apply after it\n"
-    "  --help, -h          this text; after a command, its arguments and "
-    "fields\n";
-
 constexpr absl::string_view kExitCodes =
-    "Exit status: 0 done, 1 refused by the service, 2 usage error, 3 service "
-    "unreachable.\n";
+    "Exit status: 0 done, 1 refused (by the service, or by the gateway: no "
+    "key, or the key's roles do not allow it), 2 usage error, 3 service or "
+    "gateway unreachable.\n";
+
+// Where calls go, and what the gateway leaves out.
+std::string Routes() {
+  std::vector<std::string> sessions;
+  for (absl::string_view method : kMemberSessionMethods) {
+    sessions.push_back(std::string(method.substr(method.rfind('/') + 1)));
+  }
+  return absl::StrCat(
+      "Every command goes through the gateway with an API key (--api-key);\n"
+      "--target sends it to its service directly, with no key. The gateway\n"
+      "refuses what the key's roles do not allow (docs/api.md) and the\n"
+      "operations between services (holds, qualifying activity, password\n"
+      "checks, batch posting): call those with --target. No command logs\n"
+      "members in: the gateway's ",
+      absl::StrJoin(sessions, ", "), " are the member portal's.\n");
+}
+
+std::string GlobalFlags() {
+  const Service& gateway = GatewayService();
+  return absl::StrCat(
+      "Global flags, accepted anywhere on the line:\n"
+      "  --gateway=HOST:PORT  where every command goes (default: $",
+      gateway.target_env, ", else ", gateway.default_target,
+      ")\n"
+      "  --api-key=KEY        the API key sent to the gateway as x-api-key "
+      "(default: $",
+      kApiKeyEnv, ", else the first line of the file named by $",
+      kApiKeyFileEnv,
+      ")\n"
+      "  --target=HOST:PORT   call the command's service directly instead, "
+      "with no key (also: the group's $MBCTL_<SERVICE>_TARGET)\n"
+      "  --timeout=SECONDS    deadline of the call (default 10; 3600 for a "
+      "file upload or download)\n"
+      "  --json               print the response as protobuf JSON\n"
+      "  --request=JSON       the whole request as protobuf JSON (or @FILE); "
+      "the other flags apply after it\n"
+      "  --help, -h           this text; after a command, its arguments and "
+      "fields\n");
+}
 
 // "  left   right" lines with the right column aligned.
 std::string Columns(
@@ -205,8 +234,16 @@ std::vector<std::string> Groups() {
 }
 
 std::string WhereServed(const Service& service) {
-  return absl::StrCat("the ", service.name, " service (--target, else $",
-                      service.target_env, ", else ", service.default_target,
+  const Service& gateway = GatewayService();
+  if (&service == &gateway) {
+    return absl::StrCat("the gateway itself (--gateway, else $",
+                        gateway.target_env, ", else ", gateway.default_target,
+                        ")");
+  }
+  return absl::StrCat("the ", service.name,
+                      " service, through the gateway (or directly: --target, "
+                      "$",
+                      service.target_env, ", e.g. ", service.default_target,
                       ")");
 }
 
@@ -216,7 +253,7 @@ std::string GroupSection(absl::string_view group) {
   for (const Command& command : Commands()) {
     if (command.group != group) continue;
     services.insert(command.service);
-    std::string left = command.name;
+    std::string left = command.name.empty() ? command.group : command.name;
     for (const Positional& positional : command.positionals) {
       absl::StrAppend(&left, " ", ArgumentText(positional));
     }
@@ -245,7 +282,7 @@ std::string GeneralUsage() {
   for (const std::string& group : Groups()) {
     absl::StrAppend(&out, "\n", GroupSection(group));
   }
-  absl::StrAppend(&out, "\n", kGlobalFlags, "\n",
+  absl::StrAppend(&out, "\n", Routes(), "\n", GlobalFlags(), "\n",
                   "Run 'mbctl <group> <command> --help' for a command's "
                   "arguments and fields.\n",
                   kExitCodes);
@@ -260,8 +297,13 @@ std::string GroupUsage(absl::string_view group) {
                       "fields.\n");
 }
 
+std::string CommandWords(const Command& command) {
+  return command.name.empty() ? command.group
+                              : absl::StrCat(command.group, " ", command.name);
+}
+
 std::string Synopsis(const Command& command) {
-  std::string out = absl::StrCat("mbctl ", command.group, " ", command.name);
+  std::string out = absl::StrCat("mbctl ", CommandWords(command));
   for (const Positional& positional : command.positionals) {
     absl::StrAppend(&out, " ", ArgumentText(positional));
   }
@@ -351,9 +393,9 @@ std::string CommandUsage(const Command& command) {
     absl::StrAppend(&out, "\nOptions:\n", Columns(options));
   }
   if (command.call == CallKind::kAllPages) {
-    absl::StrAppend(&out,
-                    "\nReads every page (page.page_token) and prints them as "
-                    "one.\n");
+    absl::StrAppend(&out, "\nReads every page (",
+                    command.paging.request_field,
+                    ") and prints them as one.\n");
   }
   for (const auto& [path, value] : command.presets) {
     absl::StrAppend(&out, "\nSets ", path, " to ", value, ".\n");
@@ -386,7 +428,7 @@ std::string CommandUsage(const Command& command) {
       "a bare --flag sets a bool field to true; a duration is 90s, 15m, 72h "
       "or a\n"
       "number of seconds.\n\n",
-      kGlobalFlags);
+      GlobalFlags());
   return out;
 }
 

@@ -13,12 +13,17 @@
 
 namespace mileagebank::mbctl {
 
-// `mbctl help`: every group and command with its one-line help, the global
-// flags and the exit codes.
+// `mbctl help`: every group and command with its one-line help, where calls
+// go (the gateway, or a service directly), the global flags and the exit
+// codes.
 std::string GeneralUsage();
 
 // `mbctl <group> --help`: the commands of `group`.
 std::string GroupUsage(absl::string_view group);
+
+// "member get", or "audit" for a group's nameless command: what follows
+// "mbctl" to call it.
+std::string CommandWords(const Command& command);
 
 // "mbctl member get MEMBER_NUMBER": the command's synopsis.
 std::string Synopsis(const Command& command);

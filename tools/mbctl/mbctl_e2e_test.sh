@@ -1,12 +1,14 @@
 #!/bin/bash
-# End-to-end: starts the real membership and settlement services on free
-# ports and drives them with mbctl, checking output and exit codes (0 done,
-# 1 refused, 2 usage error, 3 unreachable).
+# End-to-end: starts the real membership, settlement and reporting services
+# on free ports and drives them with mbctl, directly and then through the
+# gateway with API keys, checking output and exit codes (0 done, 1 refused,
+# 2 usage error, 3 unreachable).
 set -euo pipefail
 
 readonly MEMBERSHIP="$TEST_SRCDIR/mileagebank/services/membership/membership"
 readonly SETTLEMENT="$TEST_SRCDIR/mileagebank/services/settlement/settlement"
 readonly REPORTING="$TEST_SRCDIR/mileagebank/services/reporting/reporting"
+readonly GATEWAY="$TEST_SRCDIR/mileagebank/services/gateway/gateway"
 readonly MBCTL="$TEST_SRCDIR/mileagebank/tools/mbctl/mbctl"
 
 declare -A server_pids=()
@@ -341,6 +343,108 @@ expect_code 1
 expect_err '^error: INVALID_ARGUMENT: '
 expect_err 'range.to_date'
 stop_service reporting
+
+# --- through the gateway, with API keys ----------------------------------------
+# The commands above went to the services directly ($MBCTL_<SERVICE>_TARGET);
+# without those variables every command goes to the gateway.
+settlement_target="$MBCTL_SETTLEMENT_TARGET"
+unset MBCTL_MEMBERSHIP_TARGET MBCTL_SETTLEMENT_TARGET MBCTL_REPORTING_TARGET
+
+# The installation's first ADMIN key, as deploy/local/up.sh makes it: the
+# gateway's configuration holds only its SHA-256.
+admin_id="$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+admin_key="mbk_${admin_id}_$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+printf '%s\n' "$admin_key" >"$TEST_TMPDIR/admin.key"
+printf 'api_keys { key { key_id: "%s" label: "e2e admin" roles: ADMIN } sha256: "%s" }\n' \
+  "$admin_id" "$(printf %s "$admin_key" | sha256sum | cut -d' ' -f1)" \
+  >"$TEST_TMPDIR/gateway.textproto"
+# Accrual, redemption and reporting are not running: nothing here reaches
+# them (an agent's adjustment is refused before it would).
+start_service gateway "$GATEWAY" --config="$TEST_TMPDIR/gateway.textproto" \
+  --server.listen_address=127.0.0.1:0 --http_listen_address=127.0.0.1:0 \
+  --membership_target="127.0.0.1:$membership_port" \
+  --settlement_target="$settlement_target" \
+  --accrual_target=127.0.0.1:1 --redemption_target=127.0.0.1:1 \
+  --reporting_target=127.0.0.1:1
+export MBCTL_GATEWAY="127.0.0.1:$port"
+export MBCTL_API_KEY_FILE="$TEST_TMPDIR/admin.key"
+
+run key create --role=AGENT --office=PEK01 --label="e2e agent"
+expect_code 0
+expect_out '^    - AGENT$'
+expect_out '^  office_code: PEK01$'
+expect_out '^secret: mbk_[0-9a-f]{12}_[A-Za-z0-9_-]{43,128}$'
+agent_key="$(sed -n 's/^secret: //p' <<<"$out")"
+agent_id="$(cut -d_ -f2 <<<"$agent_key")"
+
+run key list
+expect_code 0
+expect_out "^  - key_id: $agent_id\$"
+expect_out "^  - key_id: $admin_id\$"
+if grep -q 'secret' <<<"$out"; then fail "key list shows a secret"; fi
+
+# A stream through the gateway carries the key too.
+run file download CA CA_000001.ack.csv --out="$TEST_TMPDIR/via-gateway.ack.csv"
+expect_code 0
+cmp -s "$TEST_TMPDIR/CA_000001.ack.csv" "$TEST_TMPDIR/via-gateway.ack.csv" ||
+  fail "the acknowledgement through the gateway differs"
+
+# The agent enrols a member (the gateway sets the actor from the key), but
+# may not adjust miles.
+run member enrol --family=Sun --given=Mei --birth=1990-06-01 \
+  --phone=+8613800138009 --nationality=CN --doc-type=PASSPORT \
+  --doc-number=E99887766 --doc-country=CN --api-key="$agent_key"
+expect_code 0
+expect_out '^  member_number: [0-9]{10}$'
+agent_member="$(sed -n 's/^  member_number: \([0-9]*\)$/\1/p' <<<"$out")"
+
+run accrual adjust "$agent_member" 500 --reason=GOODWILL --api-key="$agent_key"
+expect_code 1
+expect_err '^error: PERMISSION_DENIED: '
+expect_err "^hint: the API key's roles do not allow /mileagebank.accrual.v1.Accrual/AdjustMiles "
+
+# The admin finds the refusal in the audit trail.
+run audit --key="$agent_id" --operation=/mileagebank.accrual.v1.Accrual/AdjustMiles
+expect_code 0
+expect_out "^    member_number: $agent_member\$"
+expect_out '^    outcome: PERMISSION_DENIED$'
+expect_out '^    office_code: PEK01$'
+# Everything the agent wrote: the enrolment went through.
+run audit --key="$agent_id" --json
+expect_code 0
+expect_out '"operation": "/mileagebank.membership.v1.Membership/Enrol"'
+expect_out '"outcome": "OK"'
+# The whole trail, a record per page: mbctl reads every page.
+run audit --page-size=1
+expect_code 0
+expect_out '^    operation: /mileagebank.gateway.v1.Gateway/CreateApiKey$'
+expect_out '^    operation: /mileagebank.membership.v1.Membership/Enrol$'
+expect_out '^    operation: /mileagebank.accrual.v1.Accrual/AdjustMiles$'
+# The pages' token is cleared: 0, there is nothing after the whole trail.
+if grep -Eq 'next_after_sequence: [1-9]' <<<"$out"; then
+  fail "audit printed a page token"$'\n'"$out"
+fi
+
+# No key: refused, with what to set.
+unset MBCTL_API_KEY_FILE
+run member get "$number"
+expect_code 1
+expect_err '^error: UNAUTHENTICATED: '
+expect_err '^hint: the gateway needs an API key: set --api-key=KEY or \$MBCTL_API_KEY'
+
+# A revoked key authenticates nothing.
+run key revoke "$agent_id" --api-key="$admin_key"
+expect_code 0
+expect_out '^  revoked: '
+run member get "$agent_member" --api-key="$agent_key"
+expect_code 1
+expect_err '^error: UNAUTHENTICATED: '
+expect_err '^hint: the gateway refused the API key'
+
+stop_service gateway
+unset MBCTL_GATEWAY
+export MBCTL_MEMBERSHIP_TARGET="127.0.0.1:$membership_port"
+export MBCTL_SETTLEMENT_TARGET="$settlement_target"
 
 # --- stop the services; they are then unreachable ------------------------------
 stop_service settlement
