@@ -37,14 +37,24 @@ std::string GetString(const Message& message, absl::string_view name) {
                           : message.GetReflection()->GetString(message, field);
 }
 
-// The member a request is about, for the audit trail.
-std::string TargetMember(const Message& request) {
+// The member a request is about, for the audit trail; for an enrolment,
+// the member it made.
+std::string TargetMember(const Message& request, const Message* response) {
   for (const char* name :
        {"member_number", "from_member_number", "source_member_number"}) {
     std::string member = GetString(request, name);
     if (!member.empty()) return member;
   }
-  return "";
+  if (response == nullptr) return "";
+  const FieldDescriptor* member =
+      response->GetDescriptor()->FindFieldByName("member");
+  if (member == nullptr ||
+      member->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE ||
+      member->is_repeated()) {
+    return "";
+  }
+  return GetString(response->GetReflection()->GetMessage(*response, member),
+                   "member_number");
 }
 
 common::v1::Channel ChannelOf(const Principal& principal) {
@@ -223,7 +233,7 @@ absl::Status Dispatcher::Unary(const Principal& principal,
   if (outcome.ok() && !SeesPersonalData(principal)) {
     MaskPersonalData(response);
   }
-  Audit(principal, operation, request, outcome);
+  Audit(principal, operation, request, outcome, response);
   return outcome;
 }
 
@@ -288,7 +298,8 @@ absl::Status Dispatcher::FromBackend(const Operation& operation,
 }
 
 void Dispatcher::Audit(const Principal& principal, const Operation& operation,
-                       const Message* request, const absl::Status& outcome) {
+                       const Message* request, const absl::Status& outcome,
+                       const Message* response) {
   if (principal.kind != Principal::Kind::kApiKey || !operation.write) return;
   v1::AuditRecord record;
   record.set_key_id(principal.key_id);
@@ -296,7 +307,10 @@ void Dispatcher::Audit(const Principal& principal, const Operation& operation,
   record.set_office_code(principal.office_code);
   record.set_partner_code(principal.partner_code);
   record.set_operation(operation.method);
-  if (request != nullptr) record.set_member_number(TargetMember(*request));
+  if (request != nullptr) {
+    record.set_member_number(
+        TargetMember(*request, outcome.ok() ? response : nullptr));
+  }
   record.set_peer(principal.peer);
   record.set_outcome(absl::StatusCodeToString(outcome.code()));
   if (!outcome.ok()) record.set_message(std::string(outcome.message()));

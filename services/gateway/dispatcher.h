@@ -84,10 +84,12 @@ class Dispatcher {
   // The caller-facing form of a backend's status.
   absl::Status FromBackend(const Operation& operation,
                            const grpc::Status& status) const;
-  // Records a staff or partner write (no-op for reads and members).
+  // Records a staff or partner write (no-op for reads and members); the
+  // response, when there is one, names the member an enrolment made.
   void Audit(const Principal& principal, const Operation& operation,
              const google::protobuf::Message* request,
-             const absl::Status& outcome);
+             const absl::Status& outcome,
+             const google::protobuf::Message* response = nullptr);
 
   const Backends& backends() const { return *parts_.backends; }
 

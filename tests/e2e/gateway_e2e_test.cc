@@ -415,6 +415,31 @@ TEST(GatewayE2eTest, StaffWritesAreAuditedAndReadableByAdmin) {
   EXPECT_EQ(outcomes[0], "PERMISSION_DENIED");
   EXPECT_NE(outcomes[1], "PERMISSION_DENIED");
 
+  // An enrolment's record names the member it made.
+  membership::v1::EnrolRequest enrolment = testing::SampleEnrolment(7);
+  enrolment.clear_actor();
+  std::string body;
+  (void)google::protobuf::util::MessageToJsonString(enrolment, &body);
+  auto enrolled = system.Rest("POST", "/v1/members", {"X-Api-Key: " + agent}, body);
+  ASSERT_EQ(enrolled.status, 200) << enrolled.body;
+  membership::v1::EnrolResponse made;
+  google::protobuf::util::JsonParseOptions lenient;
+  lenient.ignore_unknown_fields = true;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(enrolled.body, &made,
+                                                          lenient)
+                  .ok());
+  gv1::QueryAuditRequest by_new_member;
+  by_new_member.set_member_number(made.member().member_number());
+  grpc::ClientContext enrol_context;
+  enrol_context.AddMetadata("x-api-key", kAdminKey);
+  ASSERT_TRUE(gv1::Gateway::NewStub(system.channel())
+                  ->QueryAudit(&enrol_context, by_new_member, &trail)
+                  .ok());
+  ASSERT_EQ(trail.records_size(), 1);
+  EXPECT_EQ(trail.records(0).operation(),
+            "/mileagebank.membership.v1.Membership/Enrol");
+  EXPECT_EQ(trail.records(0).outcome(), "OK");
+
   // Only ADMIN reads the trail.
   grpc::ClientContext refused;
   refused.AddMetadata("x-api-key", supervisor);
