@@ -84,6 +84,11 @@ void SetActor(const Principal& principal, Message* request) {
   request->GetReflection()->MutableMessage(request, field)->CopyFrom(actor);
 }
 
+Principal WithoutSession(Principal principal) {
+  principal.kind = Principal::Kind::kAnonymous;
+  return principal;
+}
+
 std::string RateKey(const Principal& principal) {
   switch (principal.kind) {
     case Principal::Kind::kMember: return "member:" + principal.member_number;
@@ -259,7 +264,13 @@ absl::Status Dispatcher::Forward(const Principal& principal,
     return parts_.local->Call(principal, operation.method, request, response);
   }
   grpc::ClientContext context;
-  PrepareBackendContext(principal, deadline, &context);
+  // A request carrying the member's password is to be checked by the
+  // service (an award confirmed with the password), not vouched for by the
+  // session.
+  PrepareBackendContext(GetString(request, "member_password").empty()
+                            ? principal
+                            : WithoutSession(principal),
+                        deadline, &context);
   grpc::ByteBuffer answer;
   grpc::Status status = parts_.backends->Unary(
       operation.method, &context, ToByteBuffer(request.SerializeAsString()),

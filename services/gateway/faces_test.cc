@@ -85,6 +85,24 @@ TEST(BuildRequestTest, NamesTheParameterOrBodyAtFault) {
   EXPECT_TRUE(absl::StartsWith(status.message(), "body:")) << status;
 }
 
+TEST(BuildRequestTest, EveryRouteBuildsItsRequestFromItsPath) {
+  for (const Route& route : Routes()) {
+    if (route.operation.empty()) continue;
+    std::string path = route.path;
+    PathParameters parameters;
+    bool path_matched = false;
+    for (size_t open; (open = path.find('{')) != std::string::npos;) {
+      path.replace(open, path.find('}', open) - open + 1, "X1");
+    }
+    ASSERT_EQ(MatchRoute(route.http_method, path, &parameters, &path_matched),
+              &route);
+    std::unique_ptr<google::protobuf::Message> request =
+        NewMessage(MethodDescriptorOf(route.operation)->input_type());
+    EXPECT_TRUE(BuildRequest(parameters, {}, "", request.get()).ok())
+        << route.path;
+  }
+}
+
 TEST(BuildRequestTest, NestedQueryParameters) {
   membership::v1::FindMembersRequest request;
   ASSERT_TRUE(BuildRequest({}, {{"nameAndBirthDate.familyName", "Li"}}, "", &request)

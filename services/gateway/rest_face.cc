@@ -116,9 +116,12 @@ absl::Status BuildRequest(const PathParameters& parameters,
   }
   for (const auto& [name, value] : parameters) {
     const FieldDescriptor* field = FieldNamed(type, name);
+    // A request named by its own id (a redemption) has no member number:
+    // the path's member is where it lives, and the dispatcher checks that
+    // a member's session reaches only their own.
     if (field == nullptr ||
         field->cpp_type() != FieldDescriptor::CPPTYPE_STRING) {
-      return absl::InternalError(absl::StrCat("path parameter ", name));
+      continue;
     }
     request->GetReflection()->SetString(request, field, value);
   }
