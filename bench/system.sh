@@ -33,3 +33,13 @@ start_service() {  # name, gRPC port, metrics port, flags...
   tail "$work/$name.log" >&2
   exit 1
 }
+
+# CPU seconds (user + system) of each started process, in start order: where
+# a run's time went, whatever else the machine was doing.
+cpu_seconds() {
+  local pid ticks
+  ticks=$(getconf CLK_TCK)
+  for pid in "${pids[@]}"; do
+    awk -v t="$ticks" '{ printf "%.1f ", ($14 + $15) / t }' "/proc/$pid/stat"
+  done
+}

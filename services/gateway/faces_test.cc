@@ -13,6 +13,7 @@
 #include "mileagebank/accrual/v1/accrual.pb.h"
 #include "mileagebank/membership/v1/membership.pb.h"
 #include "services/gateway/dispatcher.h"
+#include "services/gateway/json.h"
 #include "services/gateway/openapi.h"
 #include "services/gateway/policy.h"
 #include "services/gateway/rest_face.h"
@@ -108,6 +109,17 @@ TEST(BuildRequestTest, NestedQueryParameters) {
   ASSERT_TRUE(BuildRequest({}, {{"nameAndBirthDate.familyName", "Li"}}, "", &request)
                   .ok());
   EXPECT_EQ(request.name_and_birth_date().family_name(), "Li");
+}
+
+TEST(JsonTest, RoundTripsEveryFieldAndRefusesUnknownOnes) {
+  membership::v1::FindMembersRequest request;
+  request.mutable_name_and_birth_date()->set_family_name("Li");
+  membership::v1::FindMembersRequest again;
+  ASSERT_TRUE(FromJson(ToJson(request), &again).ok()) << ToJson(request);
+  EXPECT_EQ(again.name_and_birth_date().family_name(), "Li");
+  accrual::v1::GetBalanceRequest balance;
+  EXPECT_TRUE(absl::StrContains(ToJson(balance), "\"memberNumber\":\"\""));
+  EXPECT_FALSE(FromJson("{\"colour\":1}", &balance).ok());
 }
 
 TEST(ErrorBodyTest, CarriesCodeMessageAndFields) {

@@ -19,6 +19,7 @@
 #include "libs/status/status_macros.h"
 #include "prometheus/counter.h"
 #include "prometheus/histogram.h"
+#include "services/gateway/json.h"
 #include "services/gateway/openapi.h"
 
 namespace mileagebank::gateway {
@@ -83,13 +84,10 @@ absl::Status QueryToJson(const QueryParameters& query, const Descriptor& type,
 
 absl::Status ParseJson(absl::string_view json, absl::string_view what,
                        Message* message) {
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  auto parsed =
-      google::protobuf::util::JsonStringToMessage(std::string(json), message, options);
+  absl::Status parsed = FromJson(json, message);
   if (!parsed.ok()) {
     return InvalidField(what, absl::StrCat("not valid for this request: ",
-                                           parsed.message().as_string()));
+                                           parsed.message()));
   }
   return absl::OkStatus();
 }
@@ -170,13 +168,6 @@ std::string ErrorBody(const absl::Status& status) {
   return text;
 }
 
-std::string ToJson(const Message& message) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.always_print_primitive_fields = true;
-  std::string text;
-  (void)google::protobuf::util::MessageToJsonString(message, &text, options);
-  return text;
-}
 
 class RestFace::Metrics {
  public:

@@ -80,8 +80,6 @@ absl::Status BuildRequest(const PathParameters& parameters,
 int HttpStatusOf(absl::StatusCode code);
 // {"code": "...", "message": "...", "details": [{"field", "description"}]}.
 std::string ErrorBody(const absl::Status& status);
-// The protobuf JSON mapping, every field printed.
-std::string ToJson(const google::protobuf::Message& message);
 
 }  // namespace mileagebank::gateway
 
