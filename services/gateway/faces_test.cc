@@ -8,6 +8,7 @@
 #include "absl/strings/strip.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "libs/status/errors.h"
 #include "mileagebank/accrual/v1/accrual.pb.h"
@@ -120,6 +121,48 @@ TEST(JsonTest, RoundTripsEveryFieldAndRefusesUnknownOnes) {
   accrual::v1::GetBalanceRequest balance;
   EXPECT_TRUE(absl::StrContains(ToJson(balance), "\"memberNumber\":\"\""));
   EXPECT_FALSE(FromJson("{\"colour\":1}", &balance).ok());
+}
+
+// What protobuf's own printer makes of `message`, every field printed.
+Value ProtobufJson(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.always_print_primitive_fields = true;
+  std::string text;
+  EXPECT_TRUE(
+      google::protobuf::util::MessageToJsonString(message, &text, options).ok());
+  Value value;
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(text, &value).ok());
+  return value;
+}
+
+TEST(JsonTest, PrintsWhatProtobufsPrinterPrints) {
+  membership::v1::GetMemberResponse member;
+  auto* m = member.mutable_member();
+  m->set_member_number("1000000018");
+  m->mutable_profile()->set_family_name("Li \"Wei\"\n\\");
+  m->mutable_profile()->set_email("li@example.com");
+  m->mutable_profile()->mutable_date_of_birth()->set_year(1985);
+  m->mutable_profile()->mutable_identity_document()->set_type(
+      membership::v1::PASSPORT);
+  m->set_tier(membership::v1::GOLD);
+  m->set_version(7);
+  m->mutable_enrolled_at()->set_seconds(1796232052);
+  m->mutable_enrolled_at()->set_nanos(763656528);
+  m->add_nominees()->set_family_name("Zhang");
+  accrual::v1::ListLotsResponse lots;
+  lots.add_lots()->set_remaining_miles(-12);
+  membership::v1::ImportMembersRequest bytes;
+  bytes.set_csv(std::string("a,b\0\xff", 6));
+  for (const google::protobuf::Message* message :
+       std::vector<const google::protobuf::Message*>{&member, &lots, &bytes}) {
+    Value ours;
+    ASSERT_TRUE(
+        google::protobuf::util::JsonStringToMessage(ToJson(*message), &ours).ok())
+        << ToJson(*message);
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
+        ours, ProtobufJson(*message)))
+        << ToJson(*message);
+  }
 }
 
 TEST(ErrorBodyTest, CarriesCodeMessageAndFields) {
