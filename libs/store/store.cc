@@ -79,6 +79,10 @@ void WriteBatch::SetCursor(absl::string_view source, uint64_t sequence) {
   Put(kCursorsTable, source, KeyBuilder().Uint64(sequence).Build());
 }
 
+void WriteBatch::OnEnqueued(std::function<void(uint64_t ticket)> hook) {
+  on_enqueued_.push_back(std::move(hook));
+}
+
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     const StoreOptions& options) {
   if (options.path.empty()) {
@@ -106,6 +110,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   rocksdb::ColumnFamilyOptions table_defaults;
   table_defaults.table_factory.reset(
       rocksdb::NewBlockBasedTableFactory(table_options));
+  if (options.memtable_bloom) {
+    table_defaults.memtable_whole_key_filtering = true;
+    table_defaults.memtable_prefix_bloom_size_ratio = 0.05;
+  }
 
   std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName,
                                     std::string(kEventsTable),
@@ -200,24 +208,31 @@ uint64_t Store::Enqueue(WriteBatch& batch) {
   Queued queued;
   queued.writes = std::move(batch.writes_);
   queued.events = std::move(batch.events_);
+  std::vector<std::function<void(uint64_t)>> hooks =
+      std::move(batch.on_enqueued_);
   batch.writes_.clear();
   batch.events_.clear();
-  // The overlay lock is taken before the line's and held across it, so a
-  // key's pending value and its place in line agree.
-  absl::MutexLock pending_lock(&pending_mutex_);
-  absl::MutexLock lock(&mutex_);
-  queued.ticket = ++last_ticket_;
-  for (common::v1::Event& event : queued.events) {
-    event.set_sequence(++last_sequence_);
-    *event.mutable_recorded_at() = now;
+  batch.on_enqueued_.clear();
+  uint64_t ticket;
+  {
+    // The overlay lock is taken before the line's and held across it, so a
+    // key's pending value and its place in line agree.
+    absl::MutexLock pending_lock(&pending_mutex_);
+    absl::MutexLock lock(&mutex_);
+    queued.ticket = ++last_ticket_;
+    for (common::v1::Event& event : queued.events) {
+      event.set_sequence(++last_sequence_);
+      *event.mutable_recorded_at() = now;
+    }
+    for (const WriteBatch::Write& write : queued.writes) {
+      pending_[PendingKey(write.table, write.key)] =
+          Pending{write.value, queued.ticket};
+    }
+    ticket = queued.ticket;
+    queue_.push_back(std::move(queued));
+    queued_.Signal();
   }
-  for (const WriteBatch::Write& write : queued.writes) {
-    pending_[PendingKey(write.table, write.key)] =
-        Pending{write.value, queued.ticket};
-  }
-  const uint64_t ticket = queued.ticket;
-  queue_.push_back(std::move(queued));
-  queued_.Signal();
+  for (const auto& hook : hooks) hook(ticket);
   return ticket;
 }
 

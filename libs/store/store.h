@@ -61,6 +61,9 @@ struct StoreOptions {
   std::vector<std::string> tables;
   // Bytes of RocksDB block cache shared by all tables.
   size_t block_cache_bytes = 64 << 20;
+  // Bloom filters on the in-memory tables too, so that looking up a key
+  // never written (an idempotency key's first use) does not search them.
+  bool memtable_bloom = false;
 };
 
 class Store;
@@ -83,6 +86,12 @@ class WriteBatch {
   // Records that the consumer of `source` has applied everything up to
   // `sequence`.
   void SetCursor(absl::string_view source, uint64_t sequence);
+  // Runs `hook` with the batch's ticket once Enqueue has put it in line
+  // (GetLatest sees its writes), on the enqueuing thread, before Enqueue
+  // returns; never for a batch that is not enqueued. For a service's
+  // in-memory copies of what it writes: they change exactly when the store
+  // does, under the caller's locks.
+  void OnEnqueued(std::function<void(uint64_t ticket)> hook);
   bool empty() const { return writes_.empty() && events_.empty(); }
 
  private:
@@ -97,6 +106,7 @@ class WriteBatch {
   const Store* store_;
   std::vector<Write> writes_;
   std::vector<common::v1::Event> events_;
+  std::vector<std::function<void(uint64_t)>> on_enqueued_;
 };
 
 // Bounds of a scan: keys in [start, end) (an empty end means no bound),

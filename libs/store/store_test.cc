@@ -7,13 +7,14 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "libs/store/key_locks.h"
-#include "libs/testing/testing.h"
 #include "libs/store/keys.h"
+#include "libs/testing/testing.h"
 #include "mileagebank/common/v1/common.pb.h"
 
 namespace mileagebank::store {
@@ -239,6 +240,44 @@ TEST_F(StoreTest, WaitForEventsTimesOutWhenNothingArrives) {
   EXPECT_FALSE(store_->WaitForEvents(0, absl::Milliseconds(10)));
   store_->StopWaiters();
   EXPECT_FALSE(store_->WaitForEvents(0, absl::Hours(1)));
+}
+
+TEST_F(StoreTest, EnqueueHooksRunWithTheTicketOnceTheWritesAreInLine) {
+  uint64_t seen = 0;
+  std::optional<std::string> value_then;
+  WriteBatch batch = store_->NewBatch();
+  batch.Put("things", "k", "v");
+  batch.OnEnqueued([&](uint64_t ticket) {
+    seen = ticket;
+    value_then = **store_->GetLatest("things", "k");
+  });
+  EXPECT_EQ(seen, 0u);
+  const uint64_t ticket = store_->Enqueue(batch);
+  EXPECT_EQ(seen, ticket);
+  EXPECT_EQ(value_then, "v");
+  // The hook went with the batch: enqueuing the emptied batch again does not
+  // run it, and a batch dropped unenqueued never does.
+  seen = 0;
+  store_->Enqueue(batch);
+  EXPECT_EQ(seen, 0u);
+  {
+    WriteBatch dropped = store_->NewBatch();
+    dropped.Put("things", "k", "other");
+    dropped.OnEnqueued([&](uint64_t) { seen = 1; });
+  }
+  EXPECT_EQ(seen, 0u);
+  store_->Wait(ticket);
+}
+
+TEST_F(StoreTest, MemtableBloomStoresAndFindsAsUsual) {
+  store_.reset();
+  store_ = std::move(*Store::Open(
+      {.path = path_, .tables = {"things"}, .memtable_bloom = true}));
+  WriteBatch batch = store_->NewBatch();
+  batch.Put("things", "present", "1");
+  ASSERT_TRUE(store_->Commit(batch).ok());
+  EXPECT_EQ(**store_->Get("things", "present"), "1");
+  EXPECT_FALSE(store_->Get("things", "absent")->has_value());
 }
 
 TEST(KeyLocksTest, GuardsSerialiseTheSameKey) {

@@ -264,13 +264,24 @@ absl::StatusOr<v1::RunExpiryResponse> Ledger::RunExpiry(
 absl::StatusOr<std::optional<v1::LedgerDifference>> Ledger::VerifyMember(
     const std::string& member, int64_t* balance) {
   records::Account account;
+  std::string description;
   {
     // Under the lock nothing new is decided; waiting for what is in line
-    // makes the durable ledger and the account agree in time.
+    // makes the durable ledger and the account agree in time. The record
+    // checked is the stored one, and decisions' copy in memory must equal
+    // it.
     store::KeyLocks::Guard guard = locks_.Lock(member);
     uint64_t ticket = 0;
-    MB_ASSIGN_OR_RETURN(account, store_.LatestAccount(member, &ticket));
+    MB_ASSIGN_OR_RETURN(records::Account latest,
+                        store_.LatestAccount(member, &ticket));
     store_.raw().Wait(ticket);
+    MB_ASSIGN_OR_RETURN(std::optional<records::Account> stored,
+                        store_.Account(member));
+    if (stored) account = *std::move(stored);
+    account.set_member_number(member);
+    if (latest.SerializeAsString() != account.SerializeAsString()) {
+      description = "the account in memory differs from the stored one; ";
+    }
   }
   int64_t ledger_sum = 0;
   MB_RETURN_IF_ERROR(store_.ScanStatement(
@@ -282,7 +293,6 @@ absl::StatusOr<std::optional<v1::LedgerDifference>> Ledger::VerifyMember(
   for (const records::ActiveHold& hold : account.holds()) holds_sum += hold.miles();
   const int64_t lot_sum = LotSum(account);
   *balance = account.balance();
-  std::string description;
   if (account.balance() != ledger_sum) {
     absl::StrAppend(&description, "balance ", account.balance(), " != ledger ",
                     ledger_sum, "; ");

@@ -259,7 +259,8 @@ absl::StatusOr<v1::ApproveRetroClaimResponse> Ledger::ApproveRetroClaim(
       }
     }
     // A concurrent approval of this same claim makes this a replay.
-    MB_ASSIGN_OR_RETURN(Posted posted, DecideCredit(std::move(input)));
+    MB_ASSIGN_OR_RETURN(Posted posted,
+                        DecideOneCredit(std::move(input), &ticket));
     store::KeyLocks::Guard guard = locks_.Lock(found->member_number());
     MB_ASSIGN_OR_RETURN(std::optional<v1::RetroClaim> claim,
                         store_.LatestClaim(request.claim_id(), &ticket));

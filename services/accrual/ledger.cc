@@ -25,6 +25,8 @@ namespace {
 constexpr int64_t kMaxAdjustment = 1'000'000;
 constexpr int64_t kMaxPartnerMiles = 100'000;
 constexpr int kMaxBatch = 1'000;
+// Credits of a batch per atomic write (see DecideCredits).
+constexpr size_t kCreditsPerWrite = 100;
 
 absl::CivilDay Day(const common::v1::Date& date) {
   return absl::CivilDay(date.year(), date.month(), date.day());
@@ -58,6 +60,14 @@ common::v1::Status ItemStatus(const absl::Status& status,
   }
   item.set_message(message);
   return item;
+}
+
+// A key used before for other content, by `existing`.
+absl::Status KeyConflict(absl::string_view key, const std::string& existing) {
+  return AlreadyExistsError(
+      absl::StrCat("the idempotency key ", key,
+                   " was already used with different content, by ", existing),
+      existing);
 }
 
 absl::Status CheckPartnerActive(const Partner& partner) {
@@ -136,7 +146,7 @@ Ledger::Ledger(store::Store* store, const airports::AirportTable* airports,
                PartnerDirectory* partners, MemberDirectory* members,
                LedgerOptions options, prometheus::Registry& metrics,
                Clock clock)
-    : store_(store),
+    : store_(store, options.cached_accounts),
       airports_(airports),
       partners_(partners),
       members_(members),
@@ -185,14 +195,10 @@ absl::StatusOr<std::optional<records::KeyRecord>> Ledger::CheckKey(
                       store_.LatestKey(key, ticket));
   if (!record) return std::nullopt;
   if (record->fingerprint() != fingerprint) {
-    std::string existing = !record->transaction_ids().empty()
-                               ? record->transaction_ids(0)
-                               : !record->hold_id().empty() ? record->hold_id()
-                                                            : record->claim_id();
-    return AlreadyExistsError(
-        absl::StrCat("the idempotency key ", key,
-                     " was already used with different content, by ", existing),
-        existing);
+    return KeyConflict(key, !record->transaction_ids().empty()
+                                ? record->transaction_ids(0)
+                            : !record->hold_id().empty() ? record->hold_id()
+                                                         : record->claim_id());
   }
   return record;
 }
@@ -259,8 +265,16 @@ void Ledger::AppendQualifying(store::WriteBatch& batch,
   batch.AppendEvent(transaction.member_number(), event);
 }
 
-absl::StatusOr<Ledger::Posted> Ledger::DecideCredit(CreditInput input) {
-  store::KeyLocks::Guard guard = locks_.Lock({input.member_number, input.key});
+absl::StatusOr<Ledger::Posted> Ledger::DecideCredit(const CreditInput& input,
+                                                    CreditBatch& credits) {
+  if (auto done = credits.keys.find(input.key); done != credits.keys.end()) {
+    const v1::Transaction& first =
+        credits.results[done->second.result]->transaction;
+    if (done->second.fingerprint != input.fingerprint) {
+      return KeyConflict(input.key, first.transaction_id());
+    }
+    return Posted{first, /*replayed=*/true, 0};
+  }
   Posted posted;
   MB_ASSIGN_OR_RETURN(std::optional<records::KeyRecord> earlier,
                       CheckKey(input.key, input.fingerprint, &posted.ticket));
@@ -271,56 +285,63 @@ absl::StatusOr<Ledger::Posted> Ledger::DecideCredit(CreditInput input) {
     posted.replayed = true;
     return posted;
   }
-  MB_ASSIGN_OR_RETURN(records::Account account,
-                      store_.LatestAccount(input.member_number));
-  v1::Transaction transaction =
-      NewTransaction(account, input.transaction.type(), input.transaction.actor());
-  transaction.MergeFrom(input.transaction);
-  transaction.set_idempotency_key(input.key);
-  const absl::CivilDay activity = Day(transaction.activity_date());
+  MB_ASSIGN_OR_RETURN(records::Account * account,
+                      credits.Account(store_, input.member_number));
+  const absl::CivilDay activity = Day(input.transaction.activity_date());
 
-  int64_t miles = input.miles;
+  // Everything that can fail comes before the account changes: a refused
+  // credit leaves no trace in a batch that goes on.
+  std::optional<FlightEarning> earning;
   if (input.table.has_value()) {
     const int32_t this_year = Today().year();
     tiers::QualifyingTotals now_totals{
-        YearOrZero(account, this_year).qualifying_miles(),
-        YearOrZero(account, this_year).qualifying_segments()};
+        YearOrZero(*account, this_year).qualifying_miles(),
+        YearOrZero(*account, this_year).qualifying_segments()};
     tiers::QualifyingTotals last_totals{
-        YearOrZero(account, this_year - 1).qualifying_miles(),
-        YearOrZero(account, this_year - 1).qualifying_segments()};
+        YearOrZero(*account, this_year - 1).qualifying_miles(),
+        YearOrZero(*account, this_year - 1).qualifying_segments()};
     const mv1::Tier tier =
         tiers::TierOn(now_totals, last_totals, options_.thresholds);
-    MB_ASSIGN_OR_RETURN(
-        FlightEarning earning,
-        ComputeFlightEarning(input.distance_miles,
-                             transaction.flight().booking_class(), *input.table,
-                             tier, options_.bonus));
+    MB_ASSIGN_OR_RETURN(earning, ComputeFlightEarning(
+                                     input.distance_miles,
+                                     input.transaction.flight().booking_class(),
+                                     *input.table, tier, options_.bonus));
+  }
+  v1::Transaction transaction = NewTransaction(
+      *account, input.transaction.type(), input.transaction.actor());
+  transaction.MergeFrom(input.transaction);
+  transaction.set_idempotency_key(input.key);
+  int64_t miles = input.miles;
+  if (earning) {
     v1::EarningBreakdown* breakdown = transaction.mutable_earning();
-    breakdown->set_distance_miles(earning.distance_miles);
-    breakdown->set_rate_percent(earning.rate_percent);
-    breakdown->set_base_miles(earning.base_miles);
-    breakdown->set_minimum_applied(earning.minimum_applied);
-    breakdown->set_tier(earning.tier);
-    breakdown->set_bonus_percent(earning.bonus_percent);
-    breakdown->set_bonus_miles(earning.bonus_miles);
-    miles = earning.redeemable_miles;
-    transaction.set_qualifying_miles(earning.qualifying_miles);
-    transaction.set_qualifying_segments(earning.qualifying_segments);
-    records::YearFigures& year = Year(account, activity.year());
-    year.set_qualifying_miles(year.qualifying_miles() + earning.qualifying_miles);
+    breakdown->set_distance_miles(earning->distance_miles);
+    breakdown->set_rate_percent(earning->rate_percent);
+    breakdown->set_base_miles(earning->base_miles);
+    breakdown->set_minimum_applied(earning->minimum_applied);
+    breakdown->set_tier(earning->tier);
+    breakdown->set_bonus_percent(earning->bonus_percent);
+    breakdown->set_bonus_miles(earning->bonus_miles);
+    miles = earning->redeemable_miles;
+    transaction.set_qualifying_miles(earning->qualifying_miles);
+    transaction.set_qualifying_segments(earning->qualifying_segments);
+    records::YearFigures& year = Year(*account, activity.year());
+    year.set_qualifying_miles(year.qualifying_miles() +
+                              earning->qualifying_miles);
     year.set_qualifying_segments(year.qualifying_segments() +
-                                 earning.qualifying_segments);
+                                 earning->qualifying_segments);
   }
   transaction.set_miles(miles);
-  if (input.earning) account.set_lifetime_earned(account.lifetime_earned() + miles);
+  if (input.earning) {
+    account->set_lifetime_earned(account->lifetime_earned() + miles);
+  }
   LotChange change =
-      Credit(account, miles,
+      Credit(*account, miles,
              NewLot{transaction.transaction_id(), transaction.type(), activity,
                     LotExpiry(activity, options_.lot_months)});
+  credits.changed.insert(input.member_number);
 
-  store::WriteBatch batch = store_.raw().NewBatch();
-  RecordLots(batch, account, change, transaction);
-  store_.PutAccount(batch, account);
+  store::WriteBatch& batch = credits.batch;
+  RecordLots(batch, *account, change, transaction);
   store_.PutTransaction(batch, transaction);
   records::KeyRecord key;
   key.set_fingerprint(input.fingerprint);
@@ -330,9 +351,69 @@ absl::StatusOr<Ledger::Posted> Ledger::DecideCredit(CreditInput input) {
   if (transaction.qualifying_miles() != 0 || transaction.qualifying_segments() != 0) {
     AppendQualifying(batch, transaction, /*reversal=*/false);
   }
-  posted.ticket = store_.raw().Enqueue(batch);
   posted.transaction = std::move(transaction);
   return posted;
+}
+
+absl::StatusOr<records::Account*> Ledger::CreditBatch::Account(
+    LedgerStore& store, const std::string& member) {
+  auto [it, inserted] = index.try_emplace(member, accounts.size());
+  if (inserted) {
+    absl::StatusOr<records::Account> account = store.LatestAccount(member);
+    if (!account.ok()) {
+      index.erase(it);
+      return account.status();
+    }
+    accounts.push_back(*std::move(account));
+  }
+  return &accounts[it->second];
+}
+
+void Ledger::CreditBatch::Flush(LedgerStore& store, uint64_t* ticket) {
+  // Each account once, as the credits left it.
+  for (records::Account& account : accounts) {
+    if (changed.contains(account.member_number())) {
+      store.PutAccount(batch, std::move(account));
+    }
+  }
+  accounts.clear();
+  index.clear();
+  changed.clear();
+  if (!batch.empty()) *ticket = std::max(*ticket, store.raw().Enqueue(batch));
+}
+
+std::vector<absl::StatusOr<Ledger::Posted>> Ledger::DecideCredits(
+    std::vector<absl::StatusOr<CreditInput>> inputs, uint64_t* ticket) {
+  std::vector<std::string> locked;
+  for (const absl::StatusOr<CreditInput>& input : inputs) {
+    if (!input.ok()) continue;
+    locked.push_back(input->member_number);
+    locked.push_back(input->key);
+  }
+  store::KeyLocks::Guard guard = locks_.Lock(locked);
+  CreditBatch credits(store_.raw().NewBatch());
+  credits.results.reserve(inputs.size());
+  for (absl::StatusOr<CreditInput>& input : inputs) {
+    if (!input.ok()) {
+      credits.results.push_back(input.status());
+    } else {
+      absl::StatusOr<Posted> posted = DecideCredit(*input, credits);
+      const bool credited = posted.ok() && !posted->replayed;
+      if (posted.ok()) *ticket = std::max(*ticket, posted->ticket);
+      credits.results.push_back(std::move(posted));
+      if (credited) {
+        credits.keys[input->key] = {input->fingerprint,
+                                    credits.results.size() - 1};
+      }
+    }
+    // Written a part at a time, so that the store writes one part while
+    // the next is decided.
+    if (credits.results.size() % kCreditsPerWrite == 0) {
+      credits.Flush(store_, ticket);
+    }
+  }
+  credits.Flush(store_, ticket);
+  return std::move(credits.results);
 }
 
 absl::StatusOr<v1::Transaction> Ledger::MustTransaction(
@@ -389,8 +470,17 @@ absl::StatusOr<Ledger::CreditInput> Ledger::OwnFlightInput(
   return input;
 }
 
+absl::StatusOr<Partner> Ledger::FindPartner(PartnerMemo& partners,
+                                            const std::string& code) {
+  auto it = partners.find(code);
+  if (it == partners.end()) {
+    it = partners.emplace(code, partners_->Find("partner_code", code)).first;
+  }
+  return it->second;
+}
+
 absl::StatusOr<Ledger::CreditInput> Ledger::PartnerFlightInput(
-    const v1::PostPartnerFlightRequest& request) {
+    const v1::PostPartnerFlightRequest& request, PartnerMemo& partners) {
   FieldErrors errors;
   CheckMemberNumber(errors, "member_number", request.member_number());
   CheckFlightIdentity(errors, "flight_identity", request.flight_identity());
@@ -403,7 +493,7 @@ absl::StatusOr<Ledger::CreditInput> Ledger::PartnerFlightInput(
   }
   MB_RETURN_IF_ERROR(errors.ToStatus());
   MB_ASSIGN_OR_RETURN(Partner partner,
-                      partners_->Find("partner_code", request.partner_code()));
+                      FindPartner(partners, request.partner_code()));
   if (partner.type != settlement::v1::AIRLINE) {
     return FailedPreconditionField(
         "partner_code", absl::StrCat(partner.code, " is not an AIRLINE"));
@@ -432,7 +522,7 @@ absl::StatusOr<Ledger::CreditInput> Ledger::PartnerFlightInput(
 }
 
 absl::StatusOr<Ledger::CreditInput> Ledger::PartnerActivityInput(
-    const v1::PostPartnerActivityRequest& request) {
+    const v1::PostPartnerActivityRequest& request, PartnerMemo& partners) {
   FieldErrors errors;
   CheckMemberNumber(errors, "member_number", request.member_number());
   const std::string& reference = request.partner_reference();
@@ -454,7 +544,7 @@ absl::StatusOr<Ledger::CreditInput> Ledger::PartnerActivityInput(
   }
   MB_RETURN_IF_ERROR(errors.ToStatus());
   MB_ASSIGN_OR_RETURN(Partner partner,
-                      partners_->Find("partner_code", request.partner_code()));
+                      FindPartner(partners, request.partner_code()));
   MB_RETURN_IF_ERROR(CheckPartnerActive(partner));
   CreditInput input;
   MB_ASSIGN_OR_RETURN(input.member_number,
@@ -474,11 +564,18 @@ absl::StatusOr<Ledger::CreditInput> Ledger::PartnerActivityInput(
   return input;
 }
 
+absl::StatusOr<Ledger::Posted> Ledger::DecideOneCredit(
+    absl::StatusOr<CreditInput> input, uint64_t* ticket) {
+  std::vector<absl::StatusOr<CreditInput>> inputs;
+  inputs.push_back(std::move(input));
+  return std::move(DecideCredits(std::move(inputs), ticket).front());
+}
+
 absl::StatusOr<Ledger::Posted> Ledger::PostCredit(
     absl::StatusOr<CreditInput> input) {
-  if (!input.ok()) return input.status();
-  MB_ASSIGN_OR_RETURN(Posted posted, DecideCredit(*std::move(input)));
-  store_.raw().Wait(posted.ticket);
+  uint64_t ticket = 0;
+  absl::StatusOr<Posted> posted = DecideOneCredit(std::move(input), &ticket);
+  store_.raw().Wait(ticket);
   return posted;
 }
 
@@ -505,35 +602,34 @@ absl::StatusOr<v1::PostOwnFlightResponse> Ledger::PostOwnFlight(
 
 absl::StatusOr<v1::PostPartnerFlightResponse> Ledger::PostPartnerFlight(
     const v1::PostPartnerFlightRequest& request) {
-  MB_ASSIGN_OR_RETURN(Posted posted, PostCredit(PartnerFlightInput(request)));
+  PartnerMemo partners;
+  MB_ASSIGN_OR_RETURN(Posted posted,
+                      PostCredit(PartnerFlightInput(request, partners)));
   return CreditResponse<v1::PostPartnerFlightResponse>(std::move(posted));
 }
 
 absl::StatusOr<v1::PostPartnerActivityResponse> Ledger::PostPartnerActivity(
     const v1::PostPartnerActivityRequest& request) {
-  MB_ASSIGN_OR_RETURN(Posted posted, PostCredit(PartnerActivityInput(request)));
+  PartnerMemo partners;
+  MB_ASSIGN_OR_RETURN(Posted posted,
+                      PostCredit(PartnerActivityInput(request, partners)));
   return CreditResponse<v1::PostPartnerActivityResponse>(std::move(posted));
 }
 
-absl::StatusOr<Ledger::Posted> Ledger::DecideActivity(
-    const v1::Activity& activity) {
-  absl::StatusOr<CreditInput> input;
+absl::StatusOr<Ledger::CreditInput> Ledger::ActivityInput(
+    const v1::Activity& activity, PartnerMemo& partners) {
   switch (activity.activity_case()) {
     case v1::Activity::kOwnFlight:
-      input = OwnFlightInput(activity.own_flight(), v1::OWN_FLIGHT);
-      break;
+      return OwnFlightInput(activity.own_flight(), v1::OWN_FLIGHT);
     case v1::Activity::kPartnerFlight:
-      input = PartnerFlightInput(activity.partner_flight());
-      break;
+      return PartnerFlightInput(activity.partner_flight(), partners);
     case v1::Activity::kPartnerActivity:
-      input = PartnerActivityInput(activity.partner_activity());
-      break;
+      return PartnerActivityInput(activity.partner_activity(), partners);
     case v1::Activity::ACTIVITY_NOT_SET:
-      return InvalidField("activity",
-                          "give own_flight, partner_flight or partner_activity");
+      break;
   }
-  if (!input.ok()) return input.status();
-  return DecideCredit(*std::move(input));
+  return InvalidField("activity",
+                      "give own_flight, partner_flight or partner_activity");
 }
 
 absl::StatusOr<v1::PostActivitiesResponse> Ledger::PostActivities(
@@ -541,29 +637,36 @@ absl::StatusOr<v1::PostActivitiesResponse> Ledger::PostActivities(
   if (request.activities().empty() || request.activities_size() > kMaxBatch) {
     return InvalidField("activities", "must hold 1 to 1,000 activities");
   }
+  // Checked before anything is locked, each partner looked up once.
+  PartnerMemo partners;
+  std::vector<absl::StatusOr<CreditInput>> inputs;
+  inputs.reserve(request.activities_size());
+  for (const v1::Activity& activity : request.activities()) {
+    inputs.push_back(ActivityInput(activity, partners));
+  }
+  // A few atomic writes (DecideCredits), all durable before the answer.
+  uint64_t ticket = 0;
+  std::vector<absl::StatusOr<Posted>> posted =
+      DecideCredits(std::move(inputs), &ticket);
+  store_.raw().Wait(ticket);
   v1::PostActivitiesResponse response;
-  uint64_t last_ticket = 0;
   for (int i = 0; i < request.activities_size(); ++i) {
-    const v1::Activity& activity = request.activities(i);
     v1::ActivityResult* result = response.add_results();
     result->set_index(i);
-    absl::StatusOr<Posted> posted = DecideActivity(activity);
-    if (posted.ok()) {
-      last_ticket = std::max(last_ticket, posted->ticket);
-      *result->mutable_transaction() = std::move(posted->transaction);
-      result->set_replayed(posted->replayed);
+    if (posted[i].ok()) {
+      *result->mutable_transaction() = std::move(posted[i]->transaction);
+      result->set_replayed(posted[i]->replayed);
     } else {
+      const v1::Activity& activity = request.activities(i);
       const char* kind = activity.has_own_flight()         ? "own_flight"
                          : activity.has_partner_flight()   ? "partner_flight"
                          : activity.has_partner_activity() ? "partner_activity"
                                                            : "";
       std::string prefix = absl::StrCat("activities[", i, "]");
       if (*kind != '\0') absl::StrAppend(&prefix, ".", kind);
-      *result->mutable_error() = ItemStatus(posted.status(), prefix);
+      *result->mutable_error() = ItemStatus(posted[i].status(), prefix);
     }
   }
-  // Decided in order and written in order: the last one durable means all.
-  store_.raw().Wait(last_ticket);
   return response;
 }
 

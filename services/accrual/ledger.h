@@ -18,12 +18,15 @@
 #ifndef MILEAGEBANK_SERVICES_ACCRUAL_LEDGER_H_
 #define MILEAGEBANK_SERVICES_ACCRUAL_LEDGER_H_
 
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "libs/airports/airports.h"
@@ -52,6 +55,8 @@ struct LedgerOptions {
   int64_t receive_limit_per_year = 100'000;
   int64_t transfer_fee = 1'000;
   absl::Duration hold_ttl = absl::Hours(72);
+  // Accounts kept parsed between decisions (account_cache.h).
+  size_t cached_accounts = 20'000;
 
   static absl::StatusOr<LedgerOptions> FromConfig(
       const config::v1::AccrualConfig& config);
@@ -170,18 +175,63 @@ class Ledger {
   void AppendPosted(store::WriteBatch& batch, const v1::Transaction& transaction);
   void AppendQualifying(store::WriteBatch& batch,
                         const v1::Transaction& transaction, bool reversal);
-  absl::StatusOr<Posted> DecideCredit(CreditInput input);
-  // DecideCredit, then wait until it is durable.
+  // The credits of one request as they are decided: a write for many of
+  // them, each account in it read once and written once.
+  struct CreditBatch {
+    explicit CreditBatch(store::WriteBatch batch) : batch(std::move(batch)) {}
+    // The account of `member` as the credits so far leave it.
+    absl::StatusOr<records::Account*> Account(LedgerStore& store,
+                                              const std::string& member);
+    // Puts the changed accounts in `batch` and the batch in line, raising
+    // `*ticket` to its ticket; the next credits start a new write.
+    void Flush(LedgerStore& store, uint64_t* ticket);
+
+    store::WriteBatch batch;
+    // The accounts of the write in hand, in the order first read; a deque,
+    // so that pointers stay valid.
+    std::deque<records::Account> accounts;
+    absl::flat_hash_map<std::string, size_t> index;
+    // Members whose account a credit of the write in hand changed.
+    absl::flat_hash_set<std::string> changed;
+    // The outcome of each credit so far, in order.
+    std::vector<absl::StatusOr<Posted>> results;
+    // Keys this batch credited: their fingerprint and result.
+    struct Decided {
+      std::string fingerprint;
+      size_t result;
+    };
+    absl::flat_hash_map<std::string, Decided> keys;
+  };
+  // Each partner a request names, looked up once.
+  using PartnerMemo = absl::flat_hash_map<std::string, absl::StatusOr<Partner>>;
+
+  absl::StatusOr<Partner> FindPartner(PartnerMemo& partners,
+                                      const std::string& code);
+  // Decides one credit into `credits` (its member and key locked); a
+  // refused credit changes nothing.
+  absl::StatusOr<Posted> DecideCredit(const CreditInput& input,
+                                      CreditBatch& credits);
+  // Decides `inputs` in order under the locks of all their members and
+  // keys, put in line as a few atomic writes (each credit whole in one);
+  // `*ticket` is raised to what the answers must wait for. An input that is
+  // an error is that item's outcome.
+  std::vector<absl::StatusOr<Posted>> DecideCredits(
+      std::vector<absl::StatusOr<CreditInput>> inputs, uint64_t* ticket);
+  // DecideCredits of one input.
+  absl::StatusOr<Posted> DecideOneCredit(absl::StatusOr<CreditInput> input,
+                                         uint64_t* ticket);
+  // One credit, durable on return.
   absl::StatusOr<Posted> PostCredit(absl::StatusOr<CreditInput> input);
   // Validation and inputs of the three credit kinds, shared by the single
   // RPCs and the batch.
   absl::StatusOr<CreditInput> OwnFlightInput(
       const v1::PostOwnFlightRequest& request, v1::TransactionType type);
   absl::StatusOr<CreditInput> PartnerFlightInput(
-      const v1::PostPartnerFlightRequest& request);
+      const v1::PostPartnerFlightRequest& request, PartnerMemo& partners);
   absl::StatusOr<CreditInput> PartnerActivityInput(
-      const v1::PostPartnerActivityRequest& request);
-  absl::StatusOr<Posted> DecideActivity(const v1::Activity& activity);
+      const v1::PostPartnerActivityRequest& request, PartnerMemo& partners);
+  absl::StatusOr<CreditInput> ActivityInput(const v1::Activity& activity,
+                                            PartnerMemo& partners);
   // The reversal of `credit` (already locked by the caller).
   absl::StatusOr<v1::Transaction> DecideReversal(
       const v1::Transaction& credit, const std::string& key,

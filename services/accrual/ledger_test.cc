@@ -826,5 +826,139 @@ TEST_F(LedgerTest, AcknowledgedWritesSurviveReopening) {
   ExpectConsistent();
 }
 
+// Many credits of one member in one batch (more than one write's worth, see
+// DecideCredits): decided in order on the account as the earlier ones left
+// it, with the events of each credit in item order.
+TEST_F(LedgerTest, BatchCreditsOneMemberManyTimesInOrder) {
+  const uint64_t before = store_->LastSequence();
+  v1::PostActivitiesRequest batch;
+  for (int i = 0; i < 250; ++i) {
+    const std::string& member = i % 5 == 4 ? other_ : member_;
+    *batch.add_activities()->mutable_own_flight() =
+        Flight(member, i, "PEK", i % 2 ? "PVG" : "JFK", i % 3 ? "Y" : "F");
+  }
+  auto response = ledger_->PostActivities(batch);
+  ASSERT_TRUE(response.ok()) << response.status();
+  int64_t miles = 0, member_credits = 0, balance_after = 0;
+  for (const v1::ActivityResult& result : response->results()) {
+    ASSERT_TRUE(result.has_transaction()) << result.error().message();
+    EXPECT_FALSE(result.replayed());
+    const v1::Transaction& credit = result.transaction();
+    if (credit.member_number() != member_) continue;
+    EXPECT_EQ(credit.transaction_id(),
+              absl::StrCat(member_, "-T", 2 * ++member_credits - 1));
+    EXPECT_EQ(credit.balance_after(), balance_after + credit.miles());
+    balance_after = credit.balance_after();
+    miles += credit.miles();
+  }
+  EXPECT_EQ(member_credits, 200);
+  EXPECT_EQ(Balance(member_).balance(), miles);
+
+  auto events = store_->ReadEvents(before, 10'000);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 500u);
+  for (int i = 0; i < 250; ++i) {
+    v1::CreditPosted posted;
+    v1::QualifyingActivityPosted qualifying;
+    ASSERT_TRUE((*events)[2 * i].payload().UnpackTo(&posted));
+    ASSERT_TRUE((*events)[2 * i + 1].payload().UnpackTo(&qualifying));
+    const v1::Transaction& credit = response->results(i).transaction();
+    EXPECT_EQ(posted.transaction().SerializeAsString(),
+              credit.SerializeAsString());
+    EXPECT_EQ(qualifying.activity_id(), credit.transaction_id());
+  }
+  ExpectConsistent();
+}
+
+// A key used twice in one batch is credited once: the same content is a
+// replay of the first, other content names it.
+TEST_F(LedgerTest, BatchRepeatingAKeyCreditsItOnce) {
+  v1::PostActivitiesRequest batch;
+  *batch.add_activities()->mutable_own_flight() =
+      Flight(member_, 1, "PEK", "PVG", "Y");
+  *batch.add_activities()->mutable_own_flight() =
+      Flight(member_, 1, "PEK", "PVG", "Y");
+  *batch.add_activities()->mutable_own_flight() =
+      Flight(member_, 1, "PEK", "JFK", "Y");
+  *batch.add_activities()->mutable_own_flight() =
+      Flight(other_, 2, "PEK", "PVG", "Y");
+  auto response = ledger_->PostActivities(batch);
+  ASSERT_TRUE(response.ok()) << response.status();
+  const v1::Transaction& first = response->results(0).transaction();
+  EXPECT_FALSE(response->results(0).replayed());
+  EXPECT_TRUE(response->results(1).replayed());
+  EXPECT_EQ(response->results(1).transaction().SerializeAsString(),
+            first.SerializeAsString());
+  EXPECT_EQ(response->results(2).error().code(),
+            static_cast<int>(absl::StatusCode::kAlreadyExists));
+  EXPECT_NE(response->results(2).error().message().find(first.transaction_id()),
+            std::string::npos);
+  EXPECT_TRUE(response->results(3).has_transaction());
+  EXPECT_EQ(Balance(member_).balance(), first.miles());
+  // And in the next batch, from the store.
+  auto again = ledger_->PostActivities(batch);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->results(0).replayed());
+  EXPECT_EQ(again->results(0).transaction().transaction_id(),
+            first.transaction_id());
+  EXPECT_EQ(Balance(member_).balance(), first.miles());
+  ExpectConsistent();
+}
+
+// A credit refused when it is decided (the partner's table does not sell
+// the class) leaves no trace: no transaction number taken, the account and
+// its key untouched, the credits around it written.
+TEST_F(LedgerTest, BatchItemRefusedMidBatchLeavesNothingHalfWritten) {
+  v1::PostActivitiesRequest batch;
+  *batch.add_activities()->mutable_partner_flight() =
+      PartnerFlight("CA", 1, "Y");
+  *batch.add_activities()->mutable_partner_flight() =
+      PartnerFlight("CA", 2, "E");
+  *batch.add_activities()->mutable_partner_flight() =
+      PartnerFlight("CA", 3, "Y");
+  auto response = ledger_->PostActivities(batch);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->results(0).transaction().transaction_id(),
+            absl::StrCat(member_, "-T1"));
+  ASSERT_TRUE(response->results(1).has_error());
+  // Each credit takes a transaction and a lot number.
+  EXPECT_EQ(response->results(2).transaction().transaction_id(),
+            absl::StrCat(member_, "-T3"));
+  const int64_t credited = response->results(0).transaction().miles() +
+                           response->results(2).transaction().miles();
+  EXPECT_EQ(Balance(member_).balance(), credited);
+  // Its key was never used: the corrected record is credited.
+  auto corrected = ledger_->PostPartnerFlight(PartnerFlight("CA", 2, "Y"));
+  ASSERT_TRUE(corrected.ok()) << corrected.status();
+  EXPECT_FALSE(corrected->replayed());
+  EXPECT_EQ(corrected->transaction().transaction_id(),
+            absl::StrCat(member_, "-T5"));
+  ExpectConsistent();
+}
+
+// Accounts kept in memory between decisions agree with the store (which
+// VerifyLedger compares them with), also after a restart empties them.
+TEST_F(LedgerTest, AccountsInMemoryAgreeWithTheStoreAcrossRestarts) {
+  v1::PostActivitiesRequest batch;
+  for (int i = 0; i < 20; ++i) {
+    *batch.add_activities()->mutable_own_flight() =
+        Flight(i % 2 ? member_ : other_, i, "PEK", "PVG", "Y");
+  }
+  ASSERT_TRUE(ledger_->PostActivities(batch).ok());
+  ASSERT_TRUE(Hold(member_, 100, "h1").ok());
+  ExpectConsistent();
+  const v1::Balance before = Balance(member_);
+  Open();
+  EXPECT_EQ(Balance(member_).balance(), before.balance());
+  v1::Transaction more = Post(Flight(member_, 100, "PEK", "JFK", "F"));
+  EXPECT_EQ(more.balance_after(), before.balance() + more.miles());
+  ASSERT_TRUE(Hold(member_, 50, "h2").ok());
+  EXPECT_EQ(Balance(member_).held(), 150);
+  auto stored = ledger_store_->Account(member_);
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ((*stored)->balance(), more.balance_after());
+  ExpectConsistent();
+}
+
 }  // namespace
 }  // namespace mileagebank::accrual

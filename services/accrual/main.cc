@@ -42,7 +42,8 @@ int Run(int argc, char** argv) {
 
   auto store = store::Store::Open(
       {.path = (*host)->server_config().data_dir() + "/accrual",
-       .tables = AccrualTables()});
+       .tables = AccrualTables(),
+       .memtable_bloom = true});
   if (!store.ok()) return server::ExitWithError(store.status());
 
   LedgerStore ledger_store(store->get());

@@ -1,5 +1,9 @@
 #include "services/accrual/store.h"
 
+#include <algorithm>
+#include <memory>
+#include <utility>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
@@ -144,6 +148,12 @@ bool ParseTransactionId(absl::string_view id, std::string* member,
 
 absl::StatusOr<records::Account> LedgerStore::LatestAccount(
     absl::string_view member, uint64_t* ticket) {
+  records::Account cached;
+  uint64_t cached_ticket = 0;
+  if (accounts_.Take(member, &cached, &cached_ticket)) {
+    if (ticket != nullptr) *ticket = std::max(*ticket, cached_ticket);
+    return cached;
+  }
   auto account =
       LatestProto<records::Account>(store_, kAccounts, One(member), ticket);
   if (!account.ok()) return account.status();
@@ -350,8 +360,11 @@ absl::StatusOr<std::vector<std::string>> LedgerStore::ClaimsByMember(
 }
 
 void LedgerStore::PutAccount(store::WriteBatch& batch,
-                             const records::Account& account) {
+                             records::Account account) {
   batch.PutProto(kAccounts, One(account.member_number()), account);
+  batch.OnEnqueued(
+      [this, cached = std::make_shared<records::Account>(std::move(account))](
+          uint64_t ticket) { accounts_.Put(std::move(*cached), ticket); });
 }
 
 void LedgerStore::PutTransaction(store::WriteBatch& batch,

@@ -36,6 +36,7 @@
 #include "absl/time/time.h"
 #include "libs/store/store.h"
 #include "mileagebank/accrual/v1/accrual.pb.h"
+#include "services/accrual/account_cache.h"
 #include "services/accrual/records.pb.h"
 
 namespace mileagebank::accrual {
@@ -48,12 +49,17 @@ bool ParseTransactionId(absl::string_view id, std::string* member,
 
 class LedgerStore {
  public:
-  explicit LedgerStore(store::Store* store) : store_(store) {}
+  // Up to `cached_accounts` accounts written through this LedgerStore are
+  // kept parsed (account_cache.h); the ledger's LedgerStore is the only one
+  // that writes accounts.
+  explicit LedgerStore(store::Store* store, size_t cached_accounts = 0)
+      : store_(store), accounts_(cached_accounts) {}
   store::Store& raw() { return *store_; }
 
   // Latest reads, for decisions under the member's lock. `ticket`, when
   // given, is raised to the ticket of any write still in line that the
-  // value came from.
+  // value came from. An account comes out of the cache when there (which
+  // then has it again only once it is written).
   absl::StatusOr<records::Account> LatestAccount(absl::string_view member,
                                                  uint64_t* ticket = nullptr);
   absl::StatusOr<std::optional<records::KeyRecord>> LatestKey(
@@ -109,7 +115,7 @@ class LedgerStore {
       size_t max);
 
   // Writes.
-  void PutAccount(store::WriteBatch& batch, const records::Account& account);
+  void PutAccount(store::WriteBatch& batch, records::Account account);
   void PutTransaction(store::WriteBatch& batch,
                       const v1::Transaction& transaction);
   void PutUsedLot(store::WriteBatch& batch, const v1::Lot& lot);
@@ -132,6 +138,7 @@ class LedgerStore {
 
  private:
   store::Store* store_;
+  AccountCache accounts_;
 };
 
 }  // namespace mileagebank::accrual

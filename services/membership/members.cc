@@ -924,7 +924,12 @@ absl::StatusOr<v1::Tier> Members::ApplyActivity(
   const v1::Tier before = tiers::TierOn(now, last, options_.thresholds);
 
   const int64_t year = activity.year();
-  MB_ASSIGN_OR_RETURN(tiers::QualifyingTotals totals, store_.LoadYear(member_number, year));
+  tiers::QualifyingTotals totals = now;
+  if (year == this_year - 1) {
+    totals = last;
+  } else if (year != this_year) {
+    MB_ASSIGN_OR_RETURN(totals, store_.LoadYear(member_number, year));
+  }
   totals.miles += sign * activity.qualifying_miles();
   totals.segments += sign * activity.qualifying_segments();
   store_.PutYear(batch, member_number, year, totals);
