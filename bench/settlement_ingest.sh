@@ -18,43 +18,17 @@ readonly members=${2:-10000}
 bazel build -c opt //services/membership //services/accrual \
   //services/redemption //services/settlement //tools/mbctl //bench:loadgen \
   //bench/partnerfile:generate >/dev/null 2>&1
-# The optimised outputs, whatever bazel-bin points at after other builds.
-bin=$(bazel info -c opt bazel-bin 2>/dev/null)
-work=$(mktemp -d /tmp/mb-ingest.XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source bench/system.sh
 
-start() {  # name, gRPC port, metrics port, flags...
-  local name=$1 grpc=$2 metrics=$3
-  shift 3
-  "$bin/services/$name/$name" --config="deploy/local/$name.textproto" \
-    --server.data_dir="$work/data" --server.listen_address="127.0.0.1:$grpc" \
-    --server.metrics_address="127.0.0.1:$metrics" \
-    --server.port_file="$work/$name.ports" --server.log_level=warning "$@" \
-    >"$work/$name.log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 1 150); do
-    [ -f "$work/$name.ports" ] && return
-    sleep 0.1
-  done
-  echo "$name did not start:" >&2
-  tail "$work/$name.log" >&2
-  exit 1
-}
 # Argon2id at its cheapest: enrolment speed is not what is measured here.
-start membership 7301 9301 --accrual_target=127.0.0.1:7302 \
+start_service membership 7301 9301 --accrual_target=127.0.0.1:7302 \
   --password_hash_ops=1 --password_hash_memory_kib=8
-start settlement 7304 9304 --membership_target=127.0.0.1:7301 \
+start_service settlement 7304 9304 --membership_target=127.0.0.1:7301 \
   --accrual_target=127.0.0.1:7302 --redemption_target=127.0.0.1:7303 \
   --drop_folder_root="$work/partners"
-start accrual 7302 9302 --membership_target=127.0.0.1:7301 \
+start_service accrual 7302 9302 --membership_target=127.0.0.1:7301 \
   --settlement_target=127.0.0.1:7304
-start redemption 7303 9303 --membership_target=127.0.0.1:7301 \
+start_service redemption 7303 9303 --membership_target=127.0.0.1:7301 \
   --accrual_target=127.0.0.1:7302 --settlement_target=127.0.0.1:7304
 
 "$bin/bench/loadgen" --mode=preload --membership=127.0.0.1:7301 \
@@ -66,15 +40,6 @@ created=$(date -u -d '1 hour ago' +%Y-%m-%dT%H:%M:%SZ)
   --records="$records" --members_file="$work/members.csv" \
   --created="$created" --out="$work/CA_000001.acc.csv"
 echo "file: $records records, $(stat -c %s "$work/CA_000001.acc.csv") bytes, $members members"
-
-# CPU seconds of each service process (user + system), to say where a run's
-# time went.
-cpu_seconds() {
-  local pid ticks=$(getconf CLK_TCK)
-  for pid in "${pids[@]}"; do
-    awk -v t="$ticks" '{ printf "%.1f ", ($14 + $15) / t }' "/proc/$pid/stat"
-  done
-}
 
 export MBCTL_SETTLEMENT_TARGET=127.0.0.1:7304
 cpu_before=($(cpu_seconds))
