@@ -81,8 +81,8 @@ The mileage bank is running. Data and logs: $data
   settlement   gRPC 127.0.0.1:7104   metrics http://127.0.0.1:9104/metrics
   reporting    gRPC 127.0.0.1:7105   metrics http://127.0.0.1:9105/metrics
 
-Point a browser at http://127.0.0.1:9101/metrics (the member portal comes
-with the gateway). mbctl goes through the gateway with an API key, for example:
+Members join and log in at http://127.0.0.1:8080/. mbctl goes through the
+gateway with an API key, for example:
 
   export MBCTL_API_KEY_FILE=$data/admin.key
   bazel-bin/tools/mbctl/mbctl key create --role=OFFICE_SUPERVISOR --office=PEK01 \\
