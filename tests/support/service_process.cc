@@ -11,9 +11,11 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 
 namespace mileagebank::testing {
@@ -24,16 +26,25 @@ std::string RunfilePath(const std::string& path) {
 }
 
 int PickFreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t length = sizeof(address);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
+  // The kernel may hand the same free port out again once it is closed, and
+  // gRPC binds with SO_REUSEPORT, so two services given one port would both
+  // start and share it: never give a port out twice.
+  static absl::Mutex mutex(absl::kConstInit);
+  static auto* given = new absl::flat_hash_set<int>();
+  for (;;) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = 0;
+    bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+    socklen_t length = sizeof(address);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+    close(fd);
+    const int port = ntohs(address.sin_port);
+    absl::MutexLock lock(&mutex);
+    if (given->insert(port).second) return port;
+  }
 }
 
 ServiceProcess::ServiceProcess(std::string binary, std::vector<std::string> args)
