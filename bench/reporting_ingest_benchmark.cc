@@ -90,8 +90,10 @@ class SyntheticProjection final : public Projection {
     return {"synthetic_daily", "synthetic_members"};
   }
 
-  absl::Status Apply(absl::string_view source, const common::v1::Event& event,
+  absl::Status Apply(const SourceEvent& source_event,
                      ViewState& state) override {
+    const absl::string_view source = source_event.source();
+    const common::v1::Event& event = source_event.event();
     common::v1::Date date;
     if (!event.payload().UnpackTo(&date)) {
       return absl::DataLossError("synthetic: not a date");
@@ -247,7 +249,7 @@ void BM_ApplyAndCommit(benchmark::State& state) {
     uint64_t ticket = 0;
     for (size_t i = 0; i < history.size(); ++i) {
       const common::v1::Event& event = history[i];
-      if (!projection.Apply(kSources[i % 4], event, view).ok()) std::abort();
+      if (!projection.Apply(SourceEvent(kSources[i % 4], event), view).ok()) std::abort();
       if (i % kCommitEvery == kCommitEvery - 1 || i + 1 == history.size()) {
         store::WriteBatch batch = store->NewBatch();
         view.Flush(batch);

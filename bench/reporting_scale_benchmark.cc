@@ -41,7 +41,12 @@
 // Flags (or environment variables MB_SCALE_<NAME in upper case>):
 // --members (1,000,000), --accrual_events (20,000,000), --redemptions
 // (200,000), --repetitions (7), --dir (the store's folder;
-// $MB_BENCH_DIR/mb-bench-reporting-scale, /tmp by default; emptied first).
+// $MB_BENCH_DIR/mb-bench-reporting-scale, /tmp by default; emptied first),
+// --reports_only (no catch-up: the queries on the store an earlier run left
+// in --dir).
+#include <sys/resource.h>
+#include <time.h>
+
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -103,6 +108,8 @@ struct Sizes {
   int64_t redemptions = 200'000;
   int repetitions = 7;
   std::string dir;
+  // Only the report queries, on the store an earlier run left in `dir`.
+  bool reports_only = false;
 };
 
 bool ParseSize(absl::string_view name, absl::string_view text, int64_t* out) {
@@ -140,6 +147,10 @@ bool ReadSizes(int argc, char** argv, Sizes* sizes) {
     }
     if (absl::StartsWith(arg, "--dir=")) {
       sizes->dir = std::string(arg.substr(6));
+      known = true;
+    }
+    if (arg == "--reports_only") {
+      sizes->reports_only = true;
       known = true;
     }
     if (!known) {
@@ -1343,6 +1354,21 @@ double Seconds(Clock::duration d) {
   return std::chrono::duration<double>(d).count();
 }
 
+// CPU time of the calling thread: steadier than the wall clock on a shared
+// machine.
+double ThreadCpuSeconds() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + now.tv_nsec * 1e-9;
+}
+
+// The process's peak resident memory so far.
+double PeakRssMiB() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024;
+}
+
 cv1::Date ProtoDate(int year, int month, int day) {
   return validation::ToProtoDate(absl::CivilDay(year, month, day));
 }
@@ -1385,6 +1411,145 @@ void PrintTimed(const Timed& t) {
               t.ms.back() < 200 ? "(< 200 ms)" : "(OVER 200 ms)");
 }
 
+// Applies the generated history through `projections` into `store`, as
+// the ingest's applier does, and prints the rate; non-zero on a failure.
+int CatchUp(const Sizes& sizes, store::Store& store,
+            const std::vector<Projection*>& projections) {
+  // --- catch-up -----------------------------------------------------------
+  constexpr size_t kCommitEvery = 20'000;  // IngestOptions' default.
+  constexpr size_t kMaxInFlight = 2;       // As Ingest.
+  History history(sizes);
+  std::vector<std::string> resident;
+  for (const Projection* projection : projections) {
+    for (std::string& table : projection->ResidentTables()) {
+      resident.push_back(std::move(table));
+    }
+  }
+  BufferedViewState state(&store, {.resident_tables = resident});
+  if (absl::Status loaded = state.Load(); !loaded.ok()) {
+    std::fprintf(stderr, "%s\n", loaded.ToString().c_str());
+    return 1;
+  }
+  std::vector<Item> day;
+  std::array<uint64_t, 4> applied{}, flushed{};
+  std::deque<uint64_t> in_flight;
+  size_t unflushed = 0;
+  int64_t total = 0, commits = 0;
+  Clock::duration generating{}, applying{}, committing{};
+  double cpu_generating = 0;
+  const double cpu_began = ThreadCpuSeconds();
+  std::array<Clock::duration, 8> per_projection{};
+  auto commit = [&] {
+    const Clock::time_point start = Clock::now();
+    store::WriteBatch batch = store.NewBatch();
+    state.Flush(batch);
+    for (int s = 0; s < 4; ++s) {
+      if (applied[s] != flushed[s]) batch.SetCursor(kSources[s], applied[s]);
+    }
+    if (in_flight.size() >= kMaxInFlight) {
+      store.Wait(in_flight.front());
+      in_flight.pop_front();
+    }
+    in_flight.push_back(store.Enqueue(batch));
+    flushed = applied;
+    unflushed = 0;
+    ++commits;
+    committing += Clock::now() - start;
+  };
+  const Clock::time_point began = Clock::now();
+  Clock::time_point report_at = began;
+  for (int d = 0; d < history.days(); ++d) {
+    Clock::time_point start = Clock::now();
+    const double cpu_start = ThreadCpuSeconds();
+    history.Day(d, day);
+    cpu_generating += ThreadCpuSeconds() - cpu_start;
+    Clock::time_point generated = Clock::now();
+    generating += generated - start;
+    for (const Item& item : day) {
+      const char* source = kSources[item.source];
+      const SourceEvent event(source, item.event);
+      for (size_t p = 0; p < projections.size(); ++p) {
+        // Timing each projection costs two clock reads per projection
+        // and event; sampled one event in 64.
+        absl::Status status;
+        if ((total & 63) == 0) {
+          const Clock::time_point at = Clock::now();
+          status = projections[p]->Apply(event, state);
+          per_projection[p] += (Clock::now() - at) * 64;
+        } else {
+          status = projections[p]->Apply(event, state);
+        }
+        if (!status.ok()) {
+          std::fprintf(stderr, "apply %s %llu: %s\n", source,
+                       static_cast<unsigned long long>(item.event.sequence()),
+                       status.ToString().c_str());
+          return 1;
+        }
+      }
+      applied[item.source] = item.event.sequence();
+      ++total;
+      if (++unflushed >= kCommitEvery) commit();
+    }
+    applying += Clock::now() - generated;
+    if (Clock::now() - report_at > std::chrono::seconds(30)) {
+      report_at = Clock::now();
+      std::printf("  %s: %lld events, %.0f events/s so far\n",
+                  absl::FormatCivilTime(kFirstDay + d).c_str(),
+                  static_cast<long long>(total),
+                  total / Seconds(applying));
+      std::fflush(stdout);
+    }
+  }
+  {
+    const Clock::time_point start = Clock::now();
+    if (unflushed > 0) commit();
+    while (!in_flight.empty()) {
+      store.Wait(in_flight.front());
+      in_flight.pop_front();
+    }
+    applying += Clock::now() - start;
+  }
+  const double apply_seconds = Seconds(applying);
+  const double apply_cpu = ThreadCpuSeconds() - cpu_began - cpu_generating;
+  std::printf("\nhistory 2022-10-01..2025-12-31: events per source: "
+              "membership %lld, accrual %lld, redemption %lld, settlement %lld\n",
+              static_cast<long long>(history.events(kMembership)),
+              static_cast<long long>(history.events(kAccrual)),
+              static_cast<long long>(history.events(kRedemption)),
+              static_cast<long long>(history.events(kSettlement)));
+  std::printf("accrual ledger events by transaction type:");
+  for (int type = 1; type < 32; ++type) {
+    if (history.ledger_counts()[type] == 0) continue;
+    std::printf(" %s %lld",
+                av1::TransactionType_Name(
+                    static_cast<av1::TransactionType>(type)).c_str(),
+                static_cast<long long>(history.ledger_counts()[type]));
+  }
+  std::printf("\n");
+  std::printf("generating events (excluded): %.1f s\n", Seconds(generating));
+  std::printf(
+      "CATCH-UP: %lld events applied and committed in %.1f s = %.0f events/s "
+      "(%s 100,000/s); %lld commits; flush+enqueue %.1f s\n",
+      static_cast<long long>(total), apply_seconds, total / apply_seconds,
+      total / apply_seconds >= 100'000 ? "meets" : "MISSES",
+      static_cast<long long>(commits), Seconds(committing));
+  std::printf(
+      "  applier thread CPU %.1f s = %.2f us per event (%.0f events per CPU "
+      "second); peak resident memory %.0f MiB\n",
+      apply_cpu, apply_cpu * 1e6 / total, total / apply_cpu, PeakRssMiB());
+  static const char* const kProjectionNames[] = {
+      "members", "liability", "expiring_miles", "accrual_analysis",
+      "sales_offices", "redemptions", "partner_settlement"};
+  std::printf("  apply time per projection (sampled):");
+  for (size_t p = 0; p < projections.size(); ++p) {
+    std::printf(" %s %.1f s", kProjectionNames[p], Seconds(per_projection[p]));
+  }
+  std::printf("\n\n");
+  std::fflush(stdout);
+
+  return 0;
+}
+
 int Run(int argc, char** argv) {
   Sizes sizes;
   if (!ReadSizes(argc, argv, &sizes)) return 2;
@@ -1416,8 +1581,10 @@ int Run(int argc, char** argv) {
       &accrual_analysis, &sales_offices, &redemptions,
       &partner_settlement};
 
-  std::filesystem::remove_all(sizes.dir);
-  std::filesystem::create_directories(sizes.dir);
+  if (!sizes.reports_only) {
+    std::filesystem::remove_all(sizes.dir);
+    std::filesystem::create_directories(sizes.dir);
+  }
   std::vector<std::string> tables;
   for (const Projection* projection : projections) {
     for (std::string& table : projection->Tables()) {
@@ -1431,117 +1598,11 @@ int Run(int argc, char** argv) {
     return 1;
   }
 
-  // --- catch-up -----------------------------------------------------------
-  constexpr size_t kCommitEvery = 20'000;  // IngestOptions' default.
-  constexpr size_t kMaxInFlight = 2;       // As Ingest.
-  History history(sizes);
-  BufferedViewState state(store->get());
-  std::vector<Item> day;
-  std::array<uint64_t, 4> applied{}, flushed{};
-  std::deque<uint64_t> in_flight;
-  size_t unflushed = 0;
-  int64_t total = 0, commits = 0;
-  Clock::duration generating{}, applying{}, committing{};
-  std::array<Clock::duration, 8> per_projection{};
-  auto commit = [&] {
-    const Clock::time_point start = Clock::now();
-    store::WriteBatch batch = (*store)->NewBatch();
-    state.Flush(batch);
-    for (int s = 0; s < 4; ++s) {
-      if (applied[s] != flushed[s]) batch.SetCursor(kSources[s], applied[s]);
-    }
-    if (in_flight.size() >= kMaxInFlight) {
-      (*store)->Wait(in_flight.front());
-      in_flight.pop_front();
-    }
-    in_flight.push_back((*store)->Enqueue(batch));
-    flushed = applied;
-    unflushed = 0;
-    ++commits;
-    committing += Clock::now() - start;
-  };
-  const Clock::time_point began = Clock::now();
-  Clock::time_point report_at = began;
-  for (int d = 0; d < history.days(); ++d) {
-    Clock::time_point start = Clock::now();
-    history.Day(d, day);
-    Clock::time_point generated = Clock::now();
-    generating += generated - start;
-    for (const Item& item : day) {
-      const char* source = kSources[item.source];
-      for (size_t p = 0; p < projections.size(); ++p) {
-        // Timing each projection costs two clock reads per projection
-        // and event; sampled one event in 64.
-        absl::Status status;
-        if ((total & 63) == 0) {
-          const Clock::time_point at = Clock::now();
-          status = projections[p]->Apply(source, item.event, state);
-          per_projection[p] += (Clock::now() - at) * 64;
-        } else {
-          status = projections[p]->Apply(source, item.event, state);
-        }
-        if (!status.ok()) {
-          std::fprintf(stderr, "apply %s %llu: %s\n", source,
-                       static_cast<unsigned long long>(item.event.sequence()),
-                       status.ToString().c_str());
-          return 1;
-        }
-      }
-      applied[item.source] = item.event.sequence();
-      ++total;
-      if (++unflushed >= kCommitEvery) commit();
-    }
-    applying += Clock::now() - generated;
-    if (Clock::now() - report_at > std::chrono::seconds(30)) {
-      report_at = Clock::now();
-      std::printf("  %s: %lld events, %.0f events/s so far\n",
-                  absl::FormatCivilTime(kFirstDay + d).c_str(),
-                  static_cast<long long>(total),
-                  total / Seconds(applying));
-      std::fflush(stdout);
+  if (!sizes.reports_only) {
+    if (int failed = CatchUp(sizes, **store, projections); failed != 0) {
+      return failed;
     }
   }
-  {
-    const Clock::time_point start = Clock::now();
-    if (unflushed > 0) commit();
-    while (!in_flight.empty()) {
-      (*store)->Wait(in_flight.front());
-      in_flight.pop_front();
-    }
-    applying += Clock::now() - start;
-  }
-  const double apply_seconds = Seconds(applying);
-  std::printf("\nhistory 2022-10-01..2025-12-31: events per source: "
-              "membership %lld, accrual %lld, redemption %lld, settlement %lld\n",
-              static_cast<long long>(history.events(kMembership)),
-              static_cast<long long>(history.events(kAccrual)),
-              static_cast<long long>(history.events(kRedemption)),
-              static_cast<long long>(history.events(kSettlement)));
-  std::printf("accrual ledger events by transaction type:");
-  for (int type = 1; type < 32; ++type) {
-    if (history.ledger_counts()[type] == 0) continue;
-    std::printf(" %s %lld",
-                av1::TransactionType_Name(
-                    static_cast<av1::TransactionType>(type)).c_str(),
-                static_cast<long long>(history.ledger_counts()[type]));
-  }
-  std::printf("\n");
-  std::printf("generating events (excluded): %.1f s\n", Seconds(generating));
-  std::printf(
-      "CATCH-UP: %lld events applied and committed in %.1f s = %.0f events/s "
-      "(%s 100,000/s); %lld commits; flush+enqueue %.1f s\n",
-      static_cast<long long>(total), apply_seconds, total / apply_seconds,
-      total / apply_seconds >= 100'000 ? "meets" : "MISSES",
-      static_cast<long long>(commits), Seconds(committing));
-  static const char* const kProjectionNames[] = {
-      "members", "liability", "expiring_miles", "accrual_analysis",
-      "sales_offices", "redemptions", "partner_settlement"};
-  std::printf("  apply time per projection (sampled):");
-  for (size_t p = 0; p < projections.size(); ++p) {
-    std::printf(" %s %.1f s", kProjectionNames[p], Seconds(per_projection[p]));
-  }
-  std::printf("\n\n");
-  std::fflush(stdout);
 
   // --- report queries -----------------------------------------------------
   SnapshotViewReader view((*store)->NewSnapshot());

@@ -12,8 +12,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "libs/status/errors.h"
+#include "libs/status/status_macros.h"
 #include "libs/store/keys.h"
 #include "libs/validation/dates.h"
+#include "services/reporting/buckets.h"
 #include "mileagebank/accrual/v1/accrual.pb.h"
 
 namespace mileagebank::reporting {
@@ -23,8 +25,6 @@ namespace av1 = ::mileagebank::accrual::v1;
 using store::KeyBuilder;
 using store::KeyReader;
 
-constexpr int64_t kMonthRow = 0;
-constexpr int64_t kDayRow = 1;
 constexpr int64_t kYearPeriod = 0;
 constexpr int64_t kMonthPeriod = 1;
 
@@ -57,61 +57,15 @@ absl::CivilDay PostingDay(const av1::Transaction& transaction,
       validation::FromProtoTimestamp(event.recorded_at()));
 }
 
-// Adds `values` to the month row and the day row of `day` under `dims`.
-absl::Status AddBucket(ViewState& state, absl::string_view table,
-                       absl::CivilDay day, absl::string_view dims,
-                       absl::Span<const int64_t> values) {
-  std::string month_key =
-      KeyBuilder().Int64(kMonthRow).Day(MonthStart(day)).Build();
-  month_key.append(dims.data(), dims.size());
-  absl::Status status = state.Add(table, month_key, values);
-  if (!status.ok()) return status;
-  std::string day_key = KeyBuilder().Int64(kDayRow).Day(day).Build();
-  day_key.append(dims.data(), dims.size());
-  return state.Add(table, day_key, values);
-}
-
-// Visits the rows covering exactly the days of `range`: month rows for the
-// months wholly inside it, day rows for the clipped edge months. `visit`
-// gets a reader positioned at the dimensions.
-absl::Status ScanBuckets(
-    const ViewReader& view, absl::string_view table, const ReportRange& range,
-    const std::function<void(KeyReader& dims,
-                             const std::vector<int64_t>& values)>& visit) {
-  absl::Status bad;
-  auto on_row = [&](absl::string_view key, const std::vector<int64_t>& values) {
-    KeyReader reader(key);
-    int64_t granularity;
-    absl::CivilDay day;
-    if (!reader.Int64(&granularity) || !reader.Day(&day)) {
-      bad = absl::DataLossError(
-          absl::StrCat("reporting: a bad key in table ", table));
-      return false;
-    }
-    visit(reader, values);
-    return true;
-  };
-  for (absl::CivilMonth month : range.Months()) {
-    const absl::CivilDay first = range.FirstDayIn(month);
-    const absl::CivilDay last = range.LastDayIn(month);
-    store::ScanRange scan;
-    if (first == absl::CivilDay(month) &&
-        last == absl::CivilDay(month + 1) - 1) {
-      scan =
-          store::PrefixRange(KeyBuilder().Int64(kMonthRow).Day(first).Build());
-    } else {
-      scan.start = KeyBuilder().Int64(kDayRow).Day(first).Build();
-      scan.end = KeyBuilder().Int64(kDayRow).Day(last + 1).Build();
-    }
-    absl::Status status = view.ScanCounters(table, scan, on_row);
-    if (!status.ok()) return status;
-    if (!bad.ok()) return bad;
-  }
-  return absl::OkStatus();
-}
-
 std::string SourceDims(v1::AccrualSource source, absl::string_view partner) {
   return KeyBuilder().Int64(source).String(partner).Build();
+}
+
+// The route and class rows of one partner (they lead with the partner);
+// "" (every row) without a filter.
+std::string PartnerPrefix(absl::string_view partner_filter) {
+  return partner_filter.empty() ? ""
+                                : KeyBuilder().String(partner_filter).Build();
 }
 
 // Moves one member's net flight segment count by `delta` (+1 a credit, -1
@@ -201,12 +155,12 @@ absl::Status ApplyCredit(const av1::Transaction& t, absl::CivilDay day,
     values[kSegments] = 1;
     values[kQualifyingSegments] = t.qualifying_segments();
   }
-  absl::Status status = AddBucket(state, kAccrualAnalysisSourceTable, day,
+  absl::Status status = AddToPeriods(state, kAccrualAnalysisSourceTable, day,
                                   SourceDims(source, partner), values);
   if (!status.ok() || !flight) return status;
 
   const av1::Flight& f = t.flight();
-  status = AddBucket(state, kAccrualAnalysisRouteTable, day,
+  status = AddToPeriods(state, kAccrualAnalysisRouteTable, day,
                      KeyBuilder()
                          .String(partner)
                          .String(f.carrier())
@@ -215,7 +169,7 @@ absl::Status ApplyCredit(const av1::Transaction& t, absl::CivilDay day,
                          .Build(),
                      {1, t.miles(), t.qualifying_miles()});
   if (!status.ok()) return status;
-  status = AddBucket(state, kAccrualAnalysisClassTable, day,
+  status = AddToPeriods(state, kAccrualAnalysisClassTable, day,
                      KeyBuilder()
                          .String(partner)
                          .String(f.carrier())
@@ -232,7 +186,7 @@ absl::Status ApplyDebit(const av1::Transaction& t, absl::CivilDay day,
     std::vector<int64_t> values(kSourceColumns, 0);
     values[kTransactions] = 1;
     values[kMiles] = t.miles();
-    return AddBucket(state, kAccrualAnalysisSourceTable, day,
+    return AddToPeriods(state, kAccrualAnalysisSourceTable, day,
                      SourceDims(v1::SOURCE_ADJUSTMENTS, ""), values);
   }
   if (t.type() != av1::REVERSAL) return absl::OkStatus();
@@ -246,7 +200,7 @@ absl::Status ApplyDebit(const av1::Transaction& t, absl::CivilDay day,
                                             : v1::SOURCE_PURCHASES;
   std::vector<int64_t> values(kSourceColumns, 0);
   values[kReversedMiles] = -t.miles();
-  absl::Status status = AddBucket(state, kAccrualAnalysisSourceTable, day,
+  absl::Status status = AddToPeriods(state, kAccrualAnalysisSourceTable, day,
                                   SourceDims(source, t.partner_code()), values);
   if (!status.ok() || !flight) return status;
   return CountSegment(state, t.member_number(), t.partner_code(), day, -1);
@@ -272,13 +226,16 @@ absl::Status FillSources(const ViewReader& view, const ReportRange& range,
   } else {
     rows[{v1::SOURCE_PARTNER, partner_filter}].assign(kSourceColumns, 0);
   }
-  absl::Status status = ScanBuckets(
-      view, kAccrualAnalysisSourceTable, range,
-      [&](KeyReader& dims, const std::vector<int64_t>& values) {
+  const std::string only =
+      partner_filter.empty() ? ""
+                             : SourceDims(v1::SOURCE_PARTNER, partner_filter);
+  absl::Status status = ScanPeriods(
+      view, kAccrualAnalysisSourceTable, range, only,
+      [&](absl::string_view key, const std::vector<int64_t>& values) {
+        KeyReader dims(key);
         int64_t source;
         std::string partner;
         if (!dims.Int64(&source) || !dims.String(&partner)) return;
-        if (!partner_filter.empty() && partner != partner_filter) return;
         if (std::all_of(values.begin(), values.end(),
                         [](int64_t v) { return v == 0; })) {
           return;
@@ -305,15 +262,15 @@ absl::Status FillRoutes(const ViewReader& view, const ReportRange& range,
                         v1::GetAccrualAnalysisReportResponse& response) {
   using Route = std::tuple<std::string, std::string, std::string>;
   std::map<Route, std::vector<int64_t>> routes;
-  absl::Status status = ScanBuckets(
-      view, kAccrualAnalysisRouteTable, range,
-      [&](KeyReader& dims, const std::vector<int64_t>& values) {
+  absl::Status status = ScanPeriods(
+      view, kAccrualAnalysisRouteTable, range, PartnerPrefix(partner_filter),
+      [&](absl::string_view key, const std::vector<int64_t>& values) {
+        KeyReader dims(key);
         std::string partner, carrier, origin, destination;
         if (!dims.String(&partner) || !dims.String(&carrier) ||
             !dims.String(&origin) || !dims.String(&destination)) {
           return;
         }
-        if (!partner_filter.empty() && partner != partner_filter) return;
         AddCounters(values, &routes[{carrier, origin, destination}]);
       });
   if (!status.ok()) return status;
@@ -343,18 +300,17 @@ absl::Status FillClasses(const ViewReader& view, const ReportRange& range,
                          const std::string& partner_filter,
                          v1::GetAccrualAnalysisReportResponse& response) {
   std::map<std::pair<std::string, std::string>, std::vector<int64_t>> classes;
-  absl::Status status =
-      ScanBuckets(view, kAccrualAnalysisClassTable, range,
-                  [&](KeyReader& dims, const std::vector<int64_t>& values) {
-                    std::string partner, carrier, booking_class;
-                    if (!dims.String(&partner) || !dims.String(&carrier) ||
-                        !dims.String(&booking_class)) {
-                      return;
-                    }
-                    if (!partner_filter.empty() && partner != partner_filter)
-                      return;
-                    AddCounters(values, &classes[{carrier, booking_class}]);
-                  });
+  absl::Status status = ScanPeriods(
+      view, kAccrualAnalysisClassTable, range, PartnerPrefix(partner_filter),
+      [&](absl::string_view key, const std::vector<int64_t>& values) {
+        KeyReader dims(key);
+        std::string partner, carrier, booking_class;
+        if (!dims.String(&partner) || !dims.String(&carrier) ||
+            !dims.String(&booking_class)) {
+          return;
+        }
+        AddCounters(values, &classes[{carrier, booking_class}]);
+      });
   if (!status.ok()) return status;
   for (const auto& [dims, values] : classes) {
     if (CounterAt(values, 0) == 0 && CounterAt(values, 1) == 0) continue;
@@ -413,6 +369,9 @@ absl::Status DistributionFromMembers(const ViewReader& view,
       day_spans.emplace_back(first, last);
     }
   }
+  // One year's whole months only: a member is on one row, so its count
+  // goes straight to the distribution without gathering members.
+  const bool one_row_each = day_spans.empty() && whole_months.size() == 1;
   absl::Status bad;
   for (const auto& [year, months] : whole_months) {
     const std::string prefix =
@@ -425,18 +384,22 @@ absl::Status DistributionFromMembers(const ViewReader& view,
                                : kAccrualAnalysisPartnerMemberYearTable,
         store::PrefixRange(prefix),
         [&](absl::string_view key, const std::vector<int64_t>& values) {
+          int64_t sum = 0;
+          if (whole_year) {
+            sum = CounterAt(values, 0);
+          } else {
+            for (int month : months) sum += CounterAt(values, month);
+          }
+          if (one_row_each) {
+            if (sum > 0) ++members[sum];
+            return true;
+          }
           KeyReader reader(key.substr(prefix.size()));
           std::string member;
           if (!reader.String(&member)) {
             bad = absl::DataLossError(
                 "reporting: a bad key in accrual_analysis member rows");
             return false;
-          }
-          int64_t sum = 0;
-          if (whole_year) {
-            sum = CounterAt(values, 0);
-          } else {
-            for (int month : months) sum += CounterAt(values, month);
           }
           if (sum != 0) counts[member] += sum;
           return true;
@@ -513,26 +476,25 @@ std::vector<std::string> AccrualAnalysisProjection::Tables() const {
           kAccrualAnalysisDistributionTable};
 }
 
-absl::Status AccrualAnalysisProjection::Apply(absl::string_view source,
-                                              const common::v1::Event& event,
+std::vector<std::string> AccrualAnalysisProjection::ResidentTables() const {
+  return {kAccrualAnalysisMemberYearTable,
+          kAccrualAnalysisPartnerMemberYearTable};
+}
+
+absl::Status AccrualAnalysisProjection::Apply(const SourceEvent& event,
                                               ViewState& state) {
-  if (source != kAccrualSource) return absl::OkStatus();
-  const google::protobuf::Any& payload = event.payload();
-  if (payload.Is<av1::CreditPosted>()) {
-    av1::CreditPosted posted;
-    if (!payload.UnpackTo(&posted)) {
-      return absl::DataLossError("reporting: an unreadable CreditPosted");
-    }
-    return ApplyCredit(posted.transaction(),
-                       PostingDay(posted.transaction(), event), state);
+  if (event.source() != kAccrualSource) return absl::OkStatus();
+  MB_ASSIGN_OR_RETURN(const av1::CreditPosted* credit,
+                      event.Payload<av1::CreditPosted>());
+  if (credit != nullptr) {
+    return ApplyCredit(credit->transaction(),
+                       PostingDay(credit->transaction(), event.event()), state);
   }
-  if (payload.Is<av1::DebitPosted>()) {
-    av1::DebitPosted posted;
-    if (!payload.UnpackTo(&posted)) {
-      return absl::DataLossError("reporting: an unreadable DebitPosted");
-    }
-    return ApplyDebit(posted.transaction(),
-                      PostingDay(posted.transaction(), event), state);
+  MB_ASSIGN_OR_RETURN(const av1::DebitPosted* debit,
+                      event.Payload<av1::DebitPosted>());
+  if (debit != nullptr) {
+    return ApplyDebit(debit->transaction(),
+                      PostingDay(debit->transaction(), event.event()), state);
   }
   return absl::OkStatus();
 }

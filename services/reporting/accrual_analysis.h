@@ -20,19 +20,19 @@
 //   transaction's amount and is not summed again.
 //
 // Tables (keys from libs/store/keys.h):
-// - accrual_analysis_source / _route / _class: counter buckets, each event
-//   added twice, to its month's row (granularity 0, first day of the month)
-//   and to its day's row (granularity 1, the day), then the dimensions. A
-//   query reads whole months from month rows and the days of a clipped edge
-//   month from day rows: a year's range reads at most 12 months' rows plus
-//   about 60 days' rows whatever the history's length.
+// - accrual_analysis_source / _route / _class: period rows (buckets.h):
+//   each event is added to its year's, month's and day's row, then the
+//   dimensions (route and class rows lead with the partner, so that a
+//   partner_code reads only that partner's rows). A year's range reads one
+//   row per dimension value; a ragged one also the days of its edge months.
 // - accrual_analysis_member_year: (year, member) -> [year, Jan .. Dec] net
 //   flight segments; _partner_member_year: the same per partner flown;
 //   _member_day: (day, partner, member) -> [net segments].
 // - accrual_analysis_distribution: (0 = year | 1 = month, first day of the
 //   period, net segments) -> [members]. Kept exact as each flight credit or
 //   reversal moves a member from one count to the next (one read of the
-//   member's year row per flight event).
+//   member's year row per flight event; the member-year tables are kept in
+//   memory by the ingest).
 //
 // Choices the contract leaves open:
 // - Route and class rows count flight credits posted in the range (gross,
@@ -52,7 +52,8 @@
 //   who flew that year, i.e. up to ~1M rows), plus member-day rows for
 //   clipped edge months. That is exact but can take longer than 200 ms at
 //   1M members; partner_code uses the per-partner member rows, which are
-//   as many as that partner's flyers.
+//   as many as that partner's flyers (for whole months of one year, each
+//   member's row goes straight into the distribution).
 // - A member merged into another keeps the segments credited before the
 //   merge (AccountMerged moves miles, not flight credits).
 //
@@ -89,8 +90,8 @@ inline constexpr char kAccrualAnalysisDistributionTable[] =
 class AccrualAnalysisProjection final : public Projection {
  public:
   std::vector<std::string> Tables() const override;
-  absl::Status Apply(absl::string_view source, const common::v1::Event& event,
-                     ViewState& state) override;
+  std::vector<std::string> ResidentTables() const override;
+  absl::Status Apply(const SourceEvent& event, ViewState& state) override;
 };
 
 // INVALID_ARGUMENT for a bad range or a partner_code that is not 2-8

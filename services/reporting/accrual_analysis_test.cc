@@ -37,7 +37,7 @@ class AccrualAnalysisTest : public ::testing::Test {
         absl::CivilSecond(day) + 12 * 3600, absl::UTCTimeZone()));
     event.set_key("0000000000");
     event.mutable_payload()->PackFrom(payload);
-    absl::Status status = projection_.Apply(source, event, view_);
+    absl::Status status = projection_.Apply(SourceEvent(source, event), view_);
     ASSERT_TRUE(status.ok()) << status;
   }
 

@@ -1,12 +1,12 @@
 #include "services/reporting/expiring_miles.h"
 
+#include <algorithm>
 #include <array>
-#include <map>
-#include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
+#include "libs/status/status_macros.h"
 #include "libs/store/keys.h"
 #include "libs/validation/dates.h"
 #include "mileagebank/accrual/v1/accrual.pb.h"
@@ -33,64 +33,85 @@ std::string MonthKey(absl::CivilMonth month) {
 
 absl::CivilDay DayOf(int32_t number) { return kEpoch + number; }
 
-// Miles and lots that count (positive remainders) per expiry day and month
-// among `lots`, and whether the member has any, for the days and months in
-// `days` / `months` only.
-struct Figures {
-  std::map<int32_t, Row> days;
-  std::map<absl::CivilMonth, Row> months;
-};
+// The expiry days and months a transaction touches, and their figures
+// (miles and lots that count, i.e. positive remainders, and whether the
+// member has any) before and after it. A transaction touches one to a few
+// days, so plain vectors searched in order beat maps.
+struct Touched {
+  std::vector<int32_t> days;
+  // Each month as its first and last day number, to place a lot by
+  // comparing numbers rather than converting dates.
+  std::vector<std::pair<int32_t, int32_t>> months;
 
-Figures Count(const records::ExpiringLots& lots, const std::set<int32_t>& days,
-              const std::set<absl::CivilMonth>& months) {
-  Figures figures;
-  for (int32_t day : days) figures.days[day] = Row{};
-  for (absl::CivilMonth month : months) figures.months[month] = Row{};
-  for (const records::ExpiringLots::Lot& lot : lots.lots()) {
-    if (lot.remaining_miles() <= 0) continue;
-    auto day = figures.days.find(lot.expiry_day());
-    if (day != figures.days.end()) {
-      day->second[kMiles] += lot.remaining_miles();
-      day->second[kLots] += 1;
-      day->second[kMembers] = 1;
-    }
-    auto month = figures.months.find(absl::CivilMonth(DayOf(lot.expiry_day())));
-    if (month != figures.months.end()) {
-      month->second[kMiles] += lot.remaining_miles();
-      month->second[kLots] += 1;
-      month->second[kMembers] = 1;
+  void AddDay(int32_t day) {
+    if (std::find(days.begin(), days.end(), day) != days.end()) return;
+    days.push_back(day);
+    const absl::CivilMonth month(DayOf(day));
+    const std::pair<int32_t, int32_t> span(
+        static_cast<int32_t>(absl::CivilDay(month) - kEpoch),
+        static_cast<int32_t>(absl::CivilDay(month + 1) - kEpoch) - 1);
+    if (std::find(months.begin(), months.end(), span) == months.end()) {
+      months.push_back(span);
     }
   }
-  return figures;
-}
+};
 
-Row Minus(const Row& after, const Row& before) {
-  Row delta;
-  for (int i = 0; i < kColumns; ++i) delta[i] = after[i] - before[i];
-  return delta;
+// `sign` x the figures of `lots` on the touched days and months, added to
+// `days` / `months` (indexed as in `touched`).
+void Count(const records::ExpiringLots& lots, const Touched& touched,
+           int64_t sign, std::vector<Row>& days, std::vector<Row>& months) {
+  std::vector<Row> day_rows(touched.days.size(), Row{});
+  std::vector<Row> month_rows(touched.months.size(), Row{});
+  for (const records::ExpiringLots::Lot& lot : lots.lots()) {
+    if (lot.remaining_miles() <= 0) continue;
+    for (size_t i = 0; i < touched.days.size(); ++i) {
+      if (touched.days[i] != lot.expiry_day()) continue;
+      day_rows[i][kMiles] += lot.remaining_miles();
+      day_rows[i][kLots] += 1;
+      day_rows[i][kMembers] = 1;
+    }
+    for (size_t i = 0; i < touched.months.size(); ++i) {
+      const auto& [first, last] = touched.months[i];
+      if (lot.expiry_day() < first || lot.expiry_day() > last) continue;
+      month_rows[i][kMiles] += lot.remaining_miles();
+      month_rows[i][kLots] += 1;
+      month_rows[i][kMembers] = 1;
+    }
+  }
+  for (size_t i = 0; i < days.size(); ++i) {
+    for (int c = 0; c < kColumns; ++c) days[i][c] += sign * day_rows[i][c];
+  }
+  for (size_t i = 0; i < months.size(); ++i) {
+    for (int c = 0; c < kColumns; ++c) months[i][c] += sign * month_rows[i][c];
+  }
 }
 
 bool IsZero(const Row& row) { return row == Row{}; }
+
+records::ExpiringLots::Lot* FindLot(records::ExpiringLots& lots,
+                                    const std::string& lot_id) {
+  for (records::ExpiringLots::Lot& lot : *lots.mutable_lots()) {
+    if (lot.lot_id() == lot_id) return &lot;
+  }
+  return nullptr;
+}
 
 absl::Status ApplyTransaction(const av1::Transaction& transaction,
                               ViewState& state) {
   if (transaction.lot_movements().empty()) return absl::OkStatus();
   const std::string& member = transaction.member_number();
-  records::ExpiringLots lots;
-  absl::StatusOr<bool> found =
-      state.GetProto(kExpiringMembersTable, member, &lots);
-  if (!found.ok()) return found.status();
+  bool found = false;
+  MB_ASSIGN_OR_RETURN(
+      records::ExpiringLots * lots,
+      state.MutableProto<records::ExpiringLots>(kExpiringMembersTable, member,
+                                                &found));
 
-  std::map<std::string, int> index;
-  for (int i = 0; i < lots.lots_size(); ++i) index[lots.lots(i).lot_id()] = i;
-  std::set<int32_t> days;
-  std::set<absl::CivilMonth> months;
   // A lot keeps the expiry it was first seen with; a new one enters at 0
   // miles, so that it counts only once the movements below are applied.
+  Touched touched;
   for (const av1::LotMovement& movement : transaction.lot_movements()) {
-    auto known = index.find(movement.lot_id());
-    if (known != index.end()) {
-      days.insert(lots.lots(known->second).expiry_day());
+    if (const auto* known = FindLot(*lots, movement.lot_id())) {
+      touched.AddDay(known->expiry_day());
       continue;
     }
     absl::StatusOr<absl::CivilDay> expiry = validation::ToCivilDay(
@@ -100,46 +121,41 @@ absl::Status ApplyTransaction(const av1::Transaction& transaction,
           "accrual transaction ", transaction.transaction_id(), " lot ",
           movement.lot_id(), ": ", expiry.status().message()));
     }
-    records::ExpiringLots::Lot* lot = lots.add_lots();
+    records::ExpiringLots::Lot* lot = lots->add_lots();
     lot->set_lot_id(movement.lot_id());
     lot->set_expiry_day(static_cast<int32_t>(*expiry - kEpoch));
-    index[movement.lot_id()] = lots.lots_size() - 1;
-    days.insert(lot->expiry_day());
+    touched.AddDay(lot->expiry_day());
   }
-  for (int32_t day : days) months.insert(absl::CivilMonth(DayOf(day)));
 
-  Figures before = Count(lots, days, months);
+  std::vector<Row> days(touched.days.size(), Row{});
+  std::vector<Row> months(touched.months.size(), Row{});
+  Count(*lots, touched, -1, days, months);
   for (const av1::LotMovement& movement : transaction.lot_movements()) {
-    records::ExpiringLots::Lot* lot =
-        lots.mutable_lots(index.at(movement.lot_id()));
+    records::ExpiringLots::Lot* lot = FindLot(*lots, movement.lot_id());
     lot->set_remaining_miles(lot->remaining_miles() + movement.miles());
   }
   // Lots that came back to zero leave the record (before counting, so that
-  // a brand-new lot at 0 does not linger either).
-  records::ExpiringLots kept;
-  for (records::ExpiringLots::Lot& lot : *lots.mutable_lots()) {
-    if (lot.remaining_miles() != 0) *kept.add_lots() = std::move(lot);
+  // a brand-new lot at 0 does not linger either), the others in order.
+  int kept = 0;
+  for (int i = 0; i < lots->lots_size(); ++i) {
+    if (lots->lots(i).remaining_miles() == 0) continue;
+    if (i != kept) lots->mutable_lots()->SwapElements(i, kept);
+    ++kept;
   }
-  Figures after = Count(kept, days, months);
+  lots->mutable_lots()->DeleteSubrange(kept, lots->lots_size() - kept);
+  Count(*lots, touched, +1, days, months);
 
-  if (kept.lots().empty()) {
-    if (*found) state.Delete(kExpiringMembersTable, member);
-  } else {
-    state.PutProto(kExpiringMembersTable, member, kept);
+  if (lots->lots().empty()) state.Delete(kExpiringMembersTable, member);
+  for (size_t i = 0; i < days.size(); ++i) {
+    if (IsZero(days[i])) continue;
+    MB_RETURN_IF_ERROR(
+        state.Add(kExpiringDaysTable, DayKey(DayOf(touched.days[i])), days[i]));
   }
-  for (int32_t day : days) {
-    const Row delta = Minus(after.days[day], before.days[day]);
-    if (IsZero(delta)) continue;
-    absl::Status status =
-        state.Add(kExpiringDaysTable, DayKey(DayOf(day)), delta);
-    if (!status.ok()) return status;
-  }
-  for (absl::CivilMonth month : months) {
-    const Row delta = Minus(after.months[month], before.months[month]);
-    if (IsZero(delta)) continue;
-    absl::Status status =
-        state.Add(kExpiringMonthsTable, MonthKey(month), delta);
-    if (!status.ok()) return status;
+  for (size_t i = 0; i < months.size(); ++i) {
+    if (IsZero(months[i])) continue;
+    MB_RETURN_IF_ERROR(state.Add(kExpiringMonthsTable,
+                                 DayKey(DayOf(touched.months[i].first)),
+                                 months[i]));
   }
   return absl::OkStatus();
 }
@@ -158,25 +174,19 @@ std::vector<std::string> ExpiringMilesProjection::Tables() const {
   return {kExpiringMembersTable, kExpiringDaysTable, kExpiringMonthsTable};
 }
 
-absl::Status ExpiringMilesProjection::Apply(absl::string_view source,
-                                            const common::v1::Event& event,
+std::vector<std::string> ExpiringMilesProjection::ResidentTables() const {
+  return {kExpiringMembersTable};
+}
+
+absl::Status ExpiringMilesProjection::Apply(const SourceEvent& event,
                                             ViewState& state) {
-  if (source != kAccrualSource) return absl::OkStatus();
-  const google::protobuf::Any& payload = event.payload();
-  if (payload.Is<av1::CreditPosted>()) {
-    av1::CreditPosted credit;
-    if (!payload.UnpackTo(&credit)) {
-      return absl::DataLossError("accrual CreditPosted: unreadable payload");
-    }
-    return ApplyTransaction(credit.transaction(), state);
-  }
-  if (payload.Is<av1::DebitPosted>()) {
-    av1::DebitPosted debit;
-    if (!payload.UnpackTo(&debit)) {
-      return absl::DataLossError("accrual DebitPosted: unreadable payload");
-    }
-    return ApplyTransaction(debit.transaction(), state);
-  }
+  if (event.source() != kAccrualSource) return absl::OkStatus();
+  MB_ASSIGN_OR_RETURN(const av1::CreditPosted* credit,
+                      event.Payload<av1::CreditPosted>());
+  if (credit != nullptr) return ApplyTransaction(credit->transaction(), state);
+  MB_ASSIGN_OR_RETURN(const av1::DebitPosted* debit,
+                      event.Payload<av1::DebitPosted>());
+  if (debit != nullptr) return ApplyTransaction(debit->transaction(), state);
   return absl::OkStatus();
 }
 

@@ -36,9 +36,9 @@
 // once per day. At most 60 months: at most 60 rows plus the day rows of two
 // clipped months.
 //
-// Projection cost: one read and write of the member's lot record per ledger
-// transaction that moves lots; counter additions for the days and months it
-// touched.
+// Projection cost: the member's lot record is kept parsed in memory (a
+// resident table) and changed in place per ledger transaction that moves
+// lots; counter additions for the days and months it touched.
 //
 // Thread-compatible.
 #ifndef MILEAGEBANK_SERVICES_REPORTING_EXPIRING_MILES_H_
@@ -64,8 +64,8 @@ inline constexpr char kExpiringMonthsTable[] = "expiring_miles_months";
 class ExpiringMilesProjection final : public Projection {
  public:
   std::vector<std::string> Tables() const override;
-  absl::Status Apply(absl::string_view source, const common::v1::Event& event,
-                     ViewState& state) override;
+  std::vector<std::string> ResidentTables() const override;
+  absl::Status Apply(const SourceEvent& event, ViewState& state) override;
 };
 
 // GetExpiringMilesReport: INVALID_ARGUMENT naming range.from_date or

@@ -68,7 +68,7 @@ class ExpiringMilesTest : public ::testing::Test {
       *debit.mutable_transaction() = transaction;
       event.mutable_payload()->PackFrom(debit);
     }
-    ASSERT_TRUE(projection_.Apply(source, event, view_).ok());
+    ASSERT_TRUE(projection_.Apply(SourceEvent(source, event), view_).ok());
   }
 
   absl::StatusOr<v1::GetExpiringMilesReportResponse> Report(absl::CivilDay from,

@@ -31,6 +31,12 @@ constexpr absl::Duration kMinBackoff = absl::Milliseconds(100);
 constexpr absl::Duration kMaxBackoff = absl::Seconds(5);
 constexpr absl::Duration kHeadPoll = absl::Seconds(5);
 constexpr absl::Duration kHeadDeadline = absl::Seconds(2);
+// The layout of the reporting tables this build writes and reads, kept as a
+// cursor beside the sources' (2: period rows with year roll-ups). A store
+// another layout wrote would be misread: it must be deleted, and is then
+// rebuilt from the streams.
+constexpr char kLayoutCursor[] = "reporting_layout";
+constexpr uint64_t kLayoutVersion = 2;
 
 }  // namespace
 
@@ -144,7 +150,7 @@ Ingest::Ingest(store::Store* store, std::vector<Projection*> projections,
     : store_(store),
       projections_(std::move(projections)),
       options_(std::move(options)),
-      state_(store) {
+      state_(store, {.resident_tables = ResidentTables(projections_)}) {
   if (options_.targets.empty() || options_.commit_every_events < 1 ||
       options_.commit_every <= absl::ZeroDuration() || projections_.empty()) {
     log::Error("reporting_ingest_misconfigured",
@@ -177,6 +183,19 @@ Ingest::Ingest(store::Store* store, std::vector<Projection*> projections,
     committed_.push_back(*cursor);
     events_since_flush_.push_back(0);
   }
+  absl::StatusOr<uint64_t> layout = store_->ReadCursor(kLayoutCursor);
+  const bool fresh = std::all_of(committed_.begin(), committed_.end(),
+                                 [](uint64_t cursor) { return cursor == 0; });
+  if (!layout.ok() || (!fresh && *layout != kLayoutVersion)) {
+    log::Error("reporting_store_layout_mismatch",
+               {{"path", store_->path()},
+                {"layout", layout.ok() ? static_cast<int64_t>(*layout) : -1},
+                {"needed", static_cast<int64_t>(kLayoutVersion)},
+                {"action", "delete the reporting store; it is rebuilt from "
+                           "the event streams"}});
+    std::abort();
+  }
+  layout_written_ = layout.ok() && *layout == kLayoutVersion;
 }
 
 Ingest::~Ingest() { Stop(); }
@@ -186,6 +205,17 @@ std::vector<std::string> Ingest::Tables(
   std::vector<std::string> tables;
   for (const Projection* projection : projections) {
     for (std::string& table : projection->Tables()) {
+      tables.push_back(std::move(table));
+    }
+  }
+  return tables;
+}
+
+std::vector<std::string> Ingest::ResidentTables(
+    const std::vector<Projection*>& projections) {
+  std::vector<std::string> tables;
+  for (const Projection* projection : projections) {
+    for (std::string& table : projection->ResidentTables()) {
       tables.push_back(std::move(table));
     }
   }
@@ -435,6 +465,18 @@ bool Ingest::Push(size_t index, common::v1::Event event) {
 // Applier
 
 void Ingest::ApplyLoop() {
+  // Here rather than in the constructor: the service answers (from the
+  // store) while a million member rows are read.
+  const absl::Time loading = absl::Now();
+  absl::Status loaded = state_.Load();
+  if (!loaded.ok()) {
+    // The store cannot be read back: only an operator can decide.
+    log::Error("reporting_state_unreadable", {{"error", loaded.ToString()}});
+    std::abort();
+  }
+  log::Info("reporting_state_loaded",
+            {{"rows", static_cast<int64_t>(state_.cached_rows())},
+             {"seconds", absl::ToDoubleSeconds(absl::Now() - loading)}});
   std::vector<Item> work;
   size_t next = 0;  // First item of `work` not applied yet.
   uint64_t holds_seen = 0;
@@ -525,9 +567,9 @@ void Ingest::ApplyLoop() {
 }
 
 absl::Status Ingest::ApplyOne(const Item& item) {
-  const std::string& source = sources_[item.source]->name;
+  const SourceEvent event(sources_[item.source]->name, item.event);
   for (Projection* projection : projections_) {
-    absl::Status status = projection->Apply(source, item.event, state_);
+    absl::Status status = projection->Apply(event, state_);
     if (!status.ok()) return status;
   }
   return absl::OkStatus();
@@ -543,6 +585,10 @@ uint64_t Ingest::Commit() {
     if (applied_[i] != flushed_[i]) {
       batch.SetCursor(sources_[i]->name, applied_[i]);
     }
+  }
+  if (!layout_written_) {
+    batch.SetCursor(kLayoutCursor, kLayoutVersion);
+    layout_written_ = true;
   }
   flight.positions = applied_;
   flight.events = events_since_flush_;

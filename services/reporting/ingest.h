@@ -3,8 +3,9 @@
 //
 // One reader thread per source subscribes to the source's EventStream after
 // its stored cursor and puts the events in one bounded line. One applier
-// thread takes them in arrival order and applies each to every projection
-// through a BufferedViewState. Every `commit_every_events` events or
+// thread loads the projections' resident tables, then takes the events in
+// arrival order and applies each to every projection through a
+// BufferedViewState. Every `commit_every_events` events or
 // `commit_every` (whichever comes first) it flushes the buffered changes and
 // every source's cursor into ONE batch and puts it in the store's line; a
 // committer thread waits for it to be durable and only then publishes the
@@ -70,6 +71,9 @@ class Ingest {
 
   // Every projection's tables, for Store::Open.
   static std::vector<std::string> Tables(
+      const std::vector<Projection*>& projections);
+  // Those of them kept wholly in memory (Projection::ResidentTables).
+  static std::vector<std::string> ResidentTables(
       const std::vector<Projection*>& projections);
 
   void Start();
@@ -166,6 +170,7 @@ class Ingest {
   std::vector<uint64_t> events_since_flush_;
   std::vector<Item> unflushed_;     // Kept to apply again after an error.
   uint64_t last_ticket_ = 0;
+  bool layout_written_ = false;
   absl::Time commit_due_ = absl::InfiniteFuture();
 
   // The line between readers and applier, and the holds.

@@ -95,9 +95,14 @@ class CountingProjection final : public Projection {
       : counts_(prefix + "_counts"), last_(prefix + "_last") {}
 
   std::vector<std::string> Tables() const override { return {counts_, last_}; }
+  // Kept in memory: the crash and restart tests then check that it is
+  // reloaded exactly.
+  std::vector<std::string> ResidentTables() const override { return {last_}; }
 
-  absl::Status Apply(absl::string_view source, const common::v1::Event& event,
+  absl::Status Apply(const SourceEvent& source_event,
                      ViewState& state) override {
+    const absl::string_view source = source_event.source();
+    const common::v1::Event& event = source_event.event();
     common::v1::Money money;
     if (!event.payload().UnpackTo(&money)) {
       return absl::DataLossError("not money");
@@ -126,9 +131,9 @@ class FailingProjection final : public Projection {
   FailingProjection(std::string source, uint64_t sequence, int failures)
       : source_(std::move(source)), sequence_(sequence), failures_(failures) {}
   std::vector<std::string> Tables() const override { return {}; }
-  absl::Status Apply(absl::string_view source, const common::v1::Event& event,
-                     ViewState&) override {
-    if (source == source_ && event.sequence() == sequence_ && failures_ > 0) {
+  absl::Status Apply(const SourceEvent& event, ViewState&) override {
+    if (event.source() == source_ && event.event().sequence() == sequence_ &&
+        failures_ > 0) {
       --failures_;
       ++failed_;
       return absl::DataLossError("injected");
@@ -552,6 +557,137 @@ TEST_F(StoreViewTest, CachedRowsAreNotWrittenAgain) {
   state.Put("t", "m", "2");
   EXPECT_EQ(state.Flush(batch), 1u);
   EXPECT_EQ(state.cached_rows(), 3u);
+}
+
+TEST_F(StoreViewTest, ResidentTablesAreLoadedAndNeverAskedAgain) {
+  store::WriteBatch seed = store_->NewBatch();
+  seed.Put("t", "stored", "s");
+  ASSERT_TRUE(store_->Commit(seed).ok());
+  BufferedViewState state(store_.get(),
+                          {.max_cached_rows = 0, .resident_tables = {"t"}});
+  ASSERT_TRUE(state.Load().ok());
+  // Written behind the state's back: a resident table is not read again.
+  store::WriteBatch behind = store_->NewBatch();
+  behind.Put("t", "later", "x");
+  ASSERT_TRUE(store_->Commit(behind).ok());
+  EXPECT_EQ(**state.Get("t", "stored"), "s");
+  EXPECT_FALSE(state.Get("t", "later")->has_value());
+  state.Put("t", "new", "n");
+  Commit(state);
+  // Rows stay whatever the bound on cached rows.
+  EXPECT_EQ(**state.Get("t", "new"), "n");
+  EXPECT_EQ(**state.Get("t", "stored"), "s");
+}
+
+TEST_F(StoreViewTest, RecordsStayParsedAndAreWrittenOncePerFlush) {
+  BufferedViewState state(store_.get(), {.resident_tables = {"t"}});
+  ASSERT_TRUE(state.Load().ok());
+  bool found = true;
+  auto money = state.MutableProto<common::v1::Money>("t", "m", &found);
+  ASSERT_TRUE(money.ok());
+  EXPECT_FALSE(found);
+  (*money)->set_minor_units(5);
+  money = state.MutableProto<common::v1::Money>("t", "m", &found);
+  ASSERT_TRUE(money.ok());
+  EXPECT_TRUE(found);
+  (*money)->set_minor_units((*money)->minor_units() + 2);
+  store::WriteBatch batch = store_->NewBatch();
+  EXPECT_EQ(state.Flush(batch), 1u);
+  ASSERT_TRUE(store_->Commit(batch).ok());
+  common::v1::Money stored;
+  ASSERT_TRUE(*store_->GetProto("t", "m", &stored));
+  EXPECT_EQ(stored.minor_units(), 7);
+  // A change thrown away goes back to what is stored.
+  (*state.MutableProto<common::v1::Money>("t", "m", &found))
+      ->set_minor_units(100);
+  state.Discard();
+  EXPECT_EQ(
+      (*state.MutableProto<common::v1::Money>("t", "m", &found))->minor_units(),
+      7);
+  state.Delete("t", "m");
+  Commit(state);
+  EXPECT_FALSE(store_->Get("t", "m")->has_value());
+}
+
+// Sums per member in a resident record, a resident counter row and day
+// rows; the same events with a restart (and a discarded change) in the
+// middle must leave the same store as without.
+TEST(StoreViewRestartTest, ReloadedStateEqualsANeverRestartedOne) {
+  const std::vector<std::string> tables = {"records", "counters", "days"};
+  const BufferedViewStateOptions options{.max_cached_rows = 8,
+                                         .resident_tables = {"records",
+                                                             "counters"}};
+  auto apply = [](BufferedViewState& state, int i) {
+    const std::string member = absl::StrCat("m", i % 7);
+    bool found = false;
+    auto record = state.MutableProto<common::v1::Money>("records", member,
+                                                        &found);
+    ASSERT_TRUE(record.ok());
+    (*record)->set_minor_units((*record)->minor_units() + i);
+    if (i % 11 == 0) state.Delete("records", member);
+    const std::vector<int64_t> before = *state.Counters("counters", member);
+    ASSERT_TRUE(
+        state.Add("counters", member, {1, CounterAt(before, 0) % 3}).ok());
+    const std::string day = store::KeyBuilder().Int64(i / 5).Build();
+    ASSERT_TRUE(state.Add("days", day, {i}).ok());
+  };
+  auto commit = [](store::Store& store, BufferedViewState& state) {
+    store::WriteBatch batch = store.NewBatch();
+    state.Flush(batch);
+    ASSERT_TRUE(store.Commit(batch).ok());
+  };
+  auto dump = [&](store::Store& store) {
+    std::map<std::string, std::string> rows;
+    for (const std::string& table : tables) {
+      EXPECT_TRUE(store
+                      .Scan(table, store::ScanRange{},
+                            [&](absl::string_view key, absl::string_view value) {
+                              rows[absl::StrCat(table, "/", key)] =
+                                  std::string(value);
+                              return true;
+                            })
+                      .ok());
+    }
+    return rows;
+  };
+  auto once = store::Store::Open(
+      {.path = mileagebank::testing::FreshTestDir("once"), .tables = tables});
+  auto restarted = store::Store::Open(
+      {.path = mileagebank::testing::FreshTestDir("restarted"),
+       .tables = tables});
+  ASSERT_TRUE(once.ok() && restarted.ok());
+  {
+    BufferedViewState state(once->get(), options);
+    ASSERT_TRUE(state.Load().ok());
+    for (int i = 0; i < 200; ++i) {
+      apply(state, i);
+      if (i % 30 == 29) commit(**once, state);
+    }
+    commit(**once, state);
+  }
+  {
+    auto first = std::make_unique<BufferedViewState>(restarted->get(), options);
+    ASSERT_TRUE(first->Load().ok());
+    for (int i = 0; i < 90; ++i) {
+      apply(*first, i);
+      if (i % 30 == 29) commit(**restarted, *first);
+    }
+    // What a crash loses: applied, never committed.
+    for (int i = 90; i < 100; ++i) apply(*first, i);
+    first->Discard();
+    apply(*first, 90);
+    first.reset();  // A restart: everything in memory is gone.
+    BufferedViewState second(restarted->get(), options);
+    ASSERT_TRUE(second.Load().ok());
+    for (int i = 90; i < 200; ++i) {
+      apply(second, i);
+      if (i % 30 == 29) commit(**restarted, second);
+    }
+    commit(**restarted, second);
+  }
+  const std::map<std::string, std::string> expected = dump(**once);
+  EXPECT_FALSE(expected.empty());
+  EXPECT_EQ(dump(**restarted), expected);
 }
 
 TEST_F(StoreViewTest, SnapshotReaderIsConsistentWithItsPositions) {

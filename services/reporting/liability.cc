@@ -8,6 +8,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/types/optional.h"
 #include "libs/money/per_thousand.h"
+#include "libs/status/status_macros.h"
 #include "libs/store/keys.h"
 #include "libs/validation/dates.h"
 #include "mileagebank/accrual/v1/accrual.pb.h"
@@ -211,47 +212,40 @@ std::vector<std::string> LiabilityProjection::Tables() const {
           kLiabilityTiersTable};
 }
 
-absl::Status LiabilityProjection::Apply(absl::string_view source,
-                                        const common::v1::Event& event,
+std::vector<std::string> LiabilityProjection::ResidentTables() const {
+  return {kLiabilityMembersTable};
+}
+
+absl::Status LiabilityProjection::Apply(const SourceEvent& event,
                                         ViewState& state) {
-  const google::protobuf::Any& payload = event.payload();
-  if (source == kAccrualSource) {
-    if (payload.Is<av1::CreditPosted>()) {
-      av1::CreditPosted credit;
-      if (!payload.UnpackTo(&credit)) {
-        return absl::DataLossError("accrual CreditPosted: unreadable payload");
-      }
-      return ApplyTransaction(event, credit.transaction(), state);
+  if (event.source() == kAccrualSource) {
+    MB_ASSIGN_OR_RETURN(const av1::CreditPosted* credit,
+                        event.Payload<av1::CreditPosted>());
+    if (credit != nullptr) {
+      return ApplyTransaction(event.event(), credit->transaction(), state);
     }
-    if (payload.Is<av1::DebitPosted>()) {
-      av1::DebitPosted debit;
-      if (!payload.UnpackTo(&debit)) {
-        return absl::DataLossError("accrual DebitPosted: unreadable payload");
-      }
-      return ApplyTransaction(event, debit.transaction(), state);
+    MB_ASSIGN_OR_RETURN(const av1::DebitPosted* debit,
+                        event.Payload<av1::DebitPosted>());
+    if (debit != nullptr) {
+      return ApplyTransaction(event.event(), debit->transaction(), state);
     }
     return absl::OkStatus();
   }
-  if (source == kMembershipSource) {
-    if (payload.Is<mv1::MemberEnrolled>()) {
-      mv1::MemberEnrolled enrolled;
-      if (!payload.UnpackTo(&enrolled)) {
-        return absl::DataLossError(
-            "membership MemberEnrolled: unreadable payload");
-      }
-      if (enrolled.member().tier() == mv1::TIER_UNSPECIFIED) {
+  if (event.source() == kMembershipSource) {
+    MB_ASSIGN_OR_RETURN(const mv1::MemberEnrolled* enrolled,
+                        event.Payload<mv1::MemberEnrolled>());
+    if (enrolled != nullptr) {
+      if (enrolled->member().tier() == mv1::TIER_UNSPECIFIED) {
         return absl::OkStatus();
       }
-      return SetTier(event, enrolled.member().member_number(),
-                     enrolled.member().tier(), state);
+      return SetTier(event.event(), enrolled->member().member_number(),
+                     enrolled->member().tier(), state);
     }
-    if (payload.Is<mv1::TierChanged>()) {
-      mv1::TierChanged changed;
-      if (!payload.UnpackTo(&changed)) {
-        return absl::DataLossError(
-            "membership TierChanged: unreadable payload");
-      }
-      return SetTier(event, changed.member_number(), changed.to_tier(), state);
+    MB_ASSIGN_OR_RETURN(const mv1::TierChanged* changed,
+                        event.Payload<mv1::TierChanged>());
+    if (changed != nullptr) {
+      return SetTier(event.event(), changed->member_number(),
+                     changed->to_tier(), state);
     }
   }
   return absl::OkStatus();

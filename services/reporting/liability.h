@@ -91,8 +91,8 @@ inline constexpr char kLiabilityTiersTable[] = "liability_tiers";
 class LiabilityProjection final : public Projection {
  public:
   std::vector<std::string> Tables() const override;
-  absl::Status Apply(absl::string_view source, const common::v1::Event& event,
-                     ViewState& state) override;
+  std::vector<std::string> ResidentTables() const override;
+  absl::Status Apply(const SourceEvent& event, ViewState& state) override;
 };
 
 // GetLiabilityReport: INVALID_ARGUMENT naming range.from_date or

@@ -50,7 +50,7 @@ class LiabilityTest : public ::testing::Test {
     event.set_sequence(++sequence_);
     *event.mutable_recorded_at() = validation::ToProtoTimestamp(recorded);
     event.mutable_payload()->PackFrom(payload);
-    ASSERT_TRUE(projection_.Apply(source, event, view_).ok());
+    ASSERT_TRUE(projection_.Apply(SourceEvent(source, event), view_).ok());
     view_.mutable_positions()[std::string(source)] = sequence_;
   }
 

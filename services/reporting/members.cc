@@ -217,38 +217,72 @@ absl::Status WriteNationalityChange(ViewState& state,
   return absl::OkStatus();
 }
 
-// The index rows a record should have, key -> value, in one index.
-std::map<std::string, std::string> IndexRows(const MemberRecord& record,
-                                             bool by_qs) {
-  std::map<std::string, std::string> rows;
+// One year's entry in both indexes: where it sorts and what it holds.
+struct IndexEntry {
+  int64_t year;
+  int64_t miles;
+  int64_t segments;
+  int64_t active;
+  int64_t previous_year_tier;
+};
+
+// The entries a record should have, by year (as its years are kept).
+std::vector<IndexEntry> IndexEntries(const MemberRecord& record) {
+  std::vector<IndexEntry> entries;
+  entries.reserve(record.years_size());
   const bool active =
       record.enrolled() && record.status() == membership::v1::ACTIVE;
   for (const YearTotals& totals : record.years()) {
-    rows.emplace(
-        QualifyingIndexKey(by_qs, totals.year(), totals.qualifying_miles(),
-                           totals.qualifying_segments(),
-                           record.member_number()),
-        EncodeCounters({active ? 1 : 0, EarnedIn(record, totals.year() - 1)}));
+    entries.push_back({totals.year(), totals.qualifying_miles(),
+                       totals.qualifying_segments(), active ? 1 : 0,
+                       EarnedIn(record, totals.year() - 1)});
   }
-  return rows;
+  return entries;
 }
 
+// Writes only the entries that differ: most events change one year's
+// totals, so keys are built for that year alone.
 void WriteIndexChange(ViewState& state, const MemberRecord& before,
                       const MemberRecord& after) {
-  for (const bool by_qs : {false, true}) {
-    const absl::string_view table =
-        by_qs ? kMembersTopByQsTable : kMembersTopByQmTable;
-    const std::map<std::string, std::string> old_rows =
-        IndexRows(before, by_qs);
-    std::map<std::string, std::string> new_rows = IndexRows(after, by_qs);
-    for (const auto& [key, value] : old_rows) {
-      if (new_rows.count(key) == 0) state.Delete(table, key);
+  const std::string& member = after.member_number();
+  auto remove = [&](const IndexEntry& entry) {
+    for (const bool by_qs : {false, true}) {
+      state.Delete(by_qs ? kMembersTopByQsTable : kMembersTopByQmTable,
+                   QualifyingIndexKey(by_qs, entry.year, entry.miles,
+                                      entry.segments, member));
     }
-    for (auto& [key, value] : new_rows) {
-      auto old = old_rows.find(key);
-      if (old == old_rows.end() || old->second != value) {
-        state.Put(table, key, std::move(value));
-      }
+  };
+  auto put = [&](const IndexEntry& entry) {
+    const std::string value =
+        EncodeCounters({entry.active, entry.previous_year_tier});
+    for (const bool by_qs : {false, true}) {
+      state.Put(by_qs ? kMembersTopByQsTable : kMembersTopByQmTable,
+                QualifyingIndexKey(by_qs, entry.year, entry.miles,
+                                   entry.segments, member),
+                value);
+    }
+  };
+  const std::vector<IndexEntry> old_entries = IndexEntries(before);
+  const std::vector<IndexEntry> new_entries = IndexEntries(after);
+  size_t i = 0, j = 0;
+  while (i < old_entries.size() || j < new_entries.size()) {
+    if (j == new_entries.size() ||
+        (i < old_entries.size() && old_entries[i].year < new_entries[j].year)) {
+      remove(old_entries[i++]);
+      continue;
+    }
+    if (i == old_entries.size() || new_entries[j].year < old_entries[i].year) {
+      put(new_entries[j++]);
+      continue;
+    }
+    const IndexEntry& was = old_entries[i++];
+    const IndexEntry& is = new_entries[j++];
+    if (was.miles != is.miles || was.segments != is.segments) {
+      remove(was);
+      put(is);
+    } else if (was.active != is.active ||
+               was.previous_year_tier != is.previous_year_tier) {
+      put(is);
     }
   }
 }
@@ -257,30 +291,32 @@ std::string RecordKey(absl::string_view member_number) {
   return store::KeyBuilder().String(member_number).Build();
 }
 
-// A member's record and what it was before this event changed it.
+// A member's record, kept parsed in memory and changed in place, and a
+// copy of what it was before this event changed it.
 struct Change {
   MemberRecord before;
-  MemberRecord after;
+  MemberRecord* after;
 };
 
 absl::StatusOr<Change> LoadForChange(ViewState& state,
                                      absl::string_view member_number) {
-  Change change;
-  absl::StatusOr<bool> found = state.GetProto(
-      kMembersRecordsTable, RecordKey(member_number), &change.before);
-  if (!found.ok()) return found.status();
-  if (!*found) change.before.set_member_number(std::string(member_number));
-  change.after = change.before;
-  return change;
+  bool found = false;
+  MB_ASSIGN_OR_RETURN(MemberRecord * record,
+                      state.MutableProto<MemberRecord>(
+                          kMembersRecordsTable, RecordKey(member_number),
+                          &found));
+  if (!found) record->set_member_number(std::string(member_number));
+  return Change{*record, record};
 }
 
+// Writes the figures that follow from the change (the record itself is
+// already changed in place).
 absl::Status Save(ViewState& state, const Change& change, absl::CivilDay day) {
-  MB_RETURN_IF_ERROR(WriteStockChange(state, change.before, change.after, day));
   MB_RETURN_IF_ERROR(
-      WriteNationalityChange(state, change.before, change.after, day));
-  WriteIndexChange(state, change.before, change.after);
-  state.PutProto(kMembersRecordsTable, RecordKey(change.after.member_number()),
-                 change.after);
+      WriteStockChange(state, change.before, *change.after, day));
+  MB_RETURN_IF_ERROR(
+      WriteNationalityChange(state, change.before, *change.after, day));
+  WriteIndexChange(state, change.before, *change.after);
   return absl::OkStatus();
 }
 
@@ -394,43 +430,43 @@ std::vector<std::string> MembersProjection::Tables() const {
           kMembersTopByQsTable};
 }
 
-absl::Status MembersProjection::Apply(absl::string_view source,
-                                      const common::v1::Event& event,
-                                      ViewState& state) {
-  if (source != kMembershipSource) return absl::OkStatus();
-  const google::protobuf::Any& payload = event.payload();
-  const absl::CivilDay day = DayOf(event.recorded_at(), absl::CivilDay(1970));
+std::vector<std::string> MembersProjection::ResidentTables() const {
+  return {kMembersRecordsTable};
+}
 
-  if (payload.Is<membership::v1::QualifyingActivityRecorded>()) {
-    membership::v1::QualifyingActivityRecorded recorded;
-    if (!payload.UnpackTo(&recorded)) {
-      return absl::DataLossError("QualifyingActivityRecorded: unreadable");
-    }
+absl::Status MembersProjection::Apply(const SourceEvent& event,
+                                      ViewState& state) {
+  namespace mv1 = membership::v1;
+  if (event.source() != kMembershipSource) return absl::OkStatus();
+  const absl::CivilDay day =
+      DayOf(event.event().recorded_at(), absl::CivilDay(1970));
+
+  MB_ASSIGN_OR_RETURN(const mv1::QualifyingActivityRecorded* recorded,
+                      event.Payload<mv1::QualifyingActivityRecorded>());
+  if (recorded != nullptr) {
     MB_ASSIGN_OR_RETURN(Change change,
-                        LoadForChange(state, recorded.member_number()));
-    const int64_t sign = recorded.reversal() ? -1 : 1;
-    AddToYear(change.after, recorded.activity_date().year(),
-              sign * recorded.qualifying_miles(),
-              sign * recorded.qualifying_segments(), thresholds_);
+                        LoadForChange(state, recorded->member_number()));
+    const int64_t sign = recorded->reversal() ? -1 : 1;
+    AddToYear(*change.after, recorded->activity_date().year(),
+              sign * recorded->qualifying_miles(),
+              sign * recorded->qualifying_segments(), thresholds_);
     return Save(state, change, day);
   }
-  if (payload.Is<membership::v1::MemberEnrolled>()) {
-    membership::v1::MemberEnrolled enrolled;
-    if (!payload.UnpackTo(&enrolled)) {
-      return absl::DataLossError("MemberEnrolled: unreadable");
-    }
-    const membership::v1::Member& member = enrolled.member();
+  MB_ASSIGN_OR_RETURN(const mv1::MemberEnrolled* enrolled,
+                      event.Payload<mv1::MemberEnrolled>());
+  if (enrolled != nullptr) {
+    const mv1::Member& member = enrolled->member();
     MB_ASSIGN_OR_RETURN(Change change,
                         LoadForChange(state, member.member_number()));
     // A second enrolment of one number cannot happen; counting it twice
     // would be worse than ignoring it.
     if (change.before.enrolled()) return absl::OkStatus();
-    change.after.set_enrolled(true);
-    change.after.set_status(member.status() ==
-                                    membership::v1::MEMBER_STATUS_UNSPECIFIED
-                                ? membership::v1::ACTIVE
-                                : member.status());
-    TakeProfile(member.profile(), change.after);
+    change.after->set_enrolled(true);
+    change.after->set_status(member.status() ==
+                                     mv1::MEMBER_STATUS_UNSPECIFIED
+                                 ? mv1::ACTIVE
+                                 : member.status());
+    TakeProfile(member.profile(), *change.after);
     const std::string suffix = store::KeyBuilder()
                                    .Int64(member.enrolment().channel())
                                    .String(member.enrolment().office_code())
@@ -440,43 +476,37 @@ absl::Status MembersProjection::Apply(absl::string_view source,
         DayOf(member.enrolled_at(), day), suffix, {1}));
     return Save(state, change, day);
   }
-  if (payload.Is<membership::v1::StatusChanged>()) {
-    membership::v1::StatusChanged changed;
-    if (!payload.UnpackTo(&changed)) {
-      return absl::DataLossError("StatusChanged: unreadable");
-    }
+  MB_ASSIGN_OR_RETURN(const mv1::StatusChanged* changed,
+                      event.Payload<mv1::StatusChanged>());
+  if (changed != nullptr) {
     MB_ASSIGN_OR_RETURN(Change change,
-                        LoadForChange(state, changed.member_number()));
-    change.after.set_status(changed.to_status());
+                        LoadForChange(state, changed->member_number()));
+    change.after->set_status(changed->to_status());
     return Save(state, change, day);
   }
-  if (payload.Is<membership::v1::ProfileUpdated>()) {
-    membership::v1::ProfileUpdated updated;
-    if (!payload.UnpackTo(&updated)) {
-      return absl::DataLossError("ProfileUpdated: unreadable");
-    }
+  MB_ASSIGN_OR_RETURN(const mv1::ProfileUpdated* updated,
+                      event.Payload<mv1::ProfileUpdated>());
+  if (updated != nullptr) {
     MB_ASSIGN_OR_RETURN(Change change,
-                        LoadForChange(state, updated.member_number()));
-    TakeProfile(updated.profile(), change.after);
+                        LoadForChange(state, updated->member_number()));
+    TakeProfile(updated->profile(), *change.after);
     return Save(state, change, day);
   }
-  if (payload.Is<membership::v1::MembersMerged>()) {
-    membership::v1::MembersMerged merged;
-    if (!payload.UnpackTo(&merged)) {
-      return absl::DataLossError("MembersMerged: unreadable");
-    }
-    if (merged.source_member_number() == merged.target_member_number()) {
+  MB_ASSIGN_OR_RETURN(const mv1::MembersMerged* merged,
+                      event.Payload<mv1::MembersMerged>());
+  if (merged != nullptr) {
+    if (merged->source_member_number() == merged->target_member_number()) {
       return absl::OkStatus();
     }
     MB_ASSIGN_OR_RETURN(Change source,
-                        LoadForChange(state, merged.source_member_number()));
+                        LoadForChange(state, merged->source_member_number()));
     MB_ASSIGN_OR_RETURN(Change target,
-                        LoadForChange(state, merged.target_member_number()));
+                        LoadForChange(state, merged->target_member_number()));
     for (const YearTotals& totals : source.before.years()) {
-      AddToYear(target.after, totals.year(), totals.qualifying_miles(),
+      AddToYear(*target.after, totals.year(), totals.qualifying_miles(),
                 totals.qualifying_segments(), thresholds_);
     }
-    source.after.clear_years();
+    source.after->clear_years();
     MB_RETURN_IF_ERROR(Save(state, source, day));
     return Save(state, target, day);
   }

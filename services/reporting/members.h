@@ -123,8 +123,8 @@ class MembersProjection final : public Projection {
       const config::v1::TierConfig& config);
 
   std::vector<std::string> Tables() const override;
-  absl::Status Apply(absl::string_view source, const common::v1::Event& event,
-                     ViewState& state) override;
+  std::vector<std::string> ResidentTables() const override;
+  absl::Status Apply(const SourceEvent& event, ViewState& state) override;
 
  private:
   const tiers::TierThresholds thresholds_;

@@ -28,7 +28,7 @@ class MembersTest : public ::testing::Test {
     event.set_sequence(++sequence_);
     *event.mutable_recorded_at() = validation::ToProtoTimestamp(Noon(recorded));
     event.mutable_payload()->PackFrom(payload);
-    const absl::Status applied = projection_.Apply(source, event, view_);
+    const absl::Status applied = projection_.Apply(SourceEvent(source, event), view_);
     ASSERT_TRUE(applied.ok()) << applied;
   }
 

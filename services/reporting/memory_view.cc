@@ -2,8 +2,25 @@
 
 namespace mileagebank::reporting {
 
+void MemoryView::Settle() const {
+  for (const auto& [key, message] : parsed_) {
+    rows_[key] = message->SerializeAsString();
+  }
+}
+
+MemoryView::MemoryView(const MemoryView& other) { *this = other; }
+
+MemoryView& MemoryView::operator=(const MemoryView& other) {
+  other.Settle();
+  rows_ = other.rows_;
+  parsed_.clear();
+  positions_ = other.positions_;
+  return *this;
+}
+
 absl::StatusOr<std::optional<std::string>> MemoryView::Get(
     absl::string_view table, absl::string_view key) const {
+  Settle();
   auto found = rows_.find({std::string(table), std::string(key)});
   if (found == rows_.end()) return std::nullopt;
   return found->second;
@@ -16,15 +33,18 @@ absl::StatusOr<std::optional<std::string>> MemoryView::Get(
 
 void MemoryView::Put(absl::string_view table, absl::string_view key,
                      std::string value) {
+  parsed_.erase({std::string(table), std::string(key)});
   rows_[{std::string(table), std::string(key)}] = std::move(value);
 }
 
 void MemoryView::Delete(absl::string_view table, absl::string_view key) {
+  parsed_.erase({std::string(table), std::string(key)});
   rows_.erase({std::string(table), std::string(key)});
 }
 
 absl::Status MemoryView::Add(absl::string_view table, absl::string_view key,
                              absl::Span<const int64_t> deltas) {
+  Settle();
   std::string& row = rows_[{std::string(table), std::string(key)}];
   std::vector<int64_t> values;
   if (!DecodeCounters(row, &values)) {
@@ -40,9 +60,27 @@ absl::StatusOr<std::vector<int64_t>> MemoryView::Counters(
   return ViewReader::Counters(table, key);
 }
 
+absl::StatusOr<google::protobuf::Message*> MemoryView::MutableMessage(
+    absl::string_view table, absl::string_view key,
+    const google::protobuf::Message& prototype, bool* found) {
+  Key at{std::string(table), std::string(key)};
+  auto& message = parsed_[at];
+  *found = message != nullptr || rows_.count(at) > 0;
+  if (message == nullptr) {
+    message.reset(prototype.New());
+    auto row = rows_.find(at);
+    if (row != rows_.end() && !message->ParseFromString(row->second)) {
+      parsed_.erase(at);
+      return absl::DataLossError("memory view: unreadable record");
+    }
+  }
+  return message.get();
+}
+
 absl::Status MemoryView::Scan(absl::string_view table,
                               const store::ScanRange& range,
                               const Visit& visit) const {
+  Settle();
   const std::string name(table);
   auto in_range = [&](const std::string& key) {
     return key >= range.start && (range.end.empty() || key < range.end);

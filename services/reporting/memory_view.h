@@ -4,6 +4,7 @@
 #define MILEAGEBANK_SERVICES_REPORTING_MEMORY_VIEW_H_
 
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -13,6 +14,11 @@ namespace mileagebank::reporting {
 
 class MemoryView final : public ViewState, public ViewReader {
  public:
+  MemoryView() = default;
+  // Copies what is stored (records in hand are serialised first).
+  MemoryView(const MemoryView& other);
+  MemoryView& operator=(const MemoryView& other);
+
   using ViewReader::GetProto;
   using ViewState::GetProto;
   using ViewReader::Counters;
@@ -28,6 +34,9 @@ class MemoryView final : public ViewState, public ViewReader {
                    absl::Span<const int64_t> deltas) override;
   absl::StatusOr<std::vector<int64_t>> Counters(
       absl::string_view table, absl::string_view key) override;
+  absl::StatusOr<google::protobuf::Message*> MutableMessage(
+      absl::string_view table, absl::string_view key,
+      const google::protobuf::Message& prototype, bool* found) override;
   absl::Status Scan(absl::string_view table, const store::ScanRange& range,
                     const Visit& visit) const override;
   const std::map<std::string, uint64_t>& positions() const override {
@@ -36,7 +45,14 @@ class MemoryView final : public ViewState, public ViewReader {
   std::map<std::string, uint64_t>& mutable_positions() { return positions_; }
 
  private:
-  std::map<std::pair<std::string, std::string>, std::string> rows_;
+  using Key = std::pair<std::string, std::string>;
+  // Serialises the records in hand into `rows_`, so that reads see them.
+  void Settle() const;
+
+  mutable std::map<Key, std::string> rows_;
+  // Records handed out by MutableMessage; they stay in hand (and are
+  // serialised at each read) until the key is Put or Deleted.
+  std::map<Key, std::unique_ptr<google::protobuf::Message>> parsed_;
   std::map<std::string, uint64_t> positions_;
 };
 

@@ -99,14 +99,11 @@ absl::Status RecordItem(ViewState& state, absl::string_view code,
   return state.Add(kPartnerSettlementItemTotalsTable, PartnerKey(code), delta);
 }
 
-absl::Status ApplyAccrual(const common::v1::Event& event, ViewState& state) {
-  if (!event.payload().Is<accrual::v1::CreditPosted>()) return absl::OkStatus();
-  accrual::v1::CreditPosted posted;
-  if (!event.payload().UnpackTo(&posted)) {
-    return absl::DataLossError(absl::StrCat("accrual event ", event.sequence(),
-                                            ": unreadable CreditPosted"));
-  }
-  const accrual::v1::Transaction& transaction = posted.transaction();
+absl::Status ApplyAccrual(const SourceEvent& event, ViewState& state) {
+  MB_ASSIGN_OR_RETURN(const accrual::v1::CreditPosted* posted,
+                      event.Payload<accrual::v1::CreditPosted>());
+  if (posted == nullptr) return absl::OkStatus();
+  const accrual::v1::Transaction& transaction = posted->transaction();
   if ((transaction.type() != accrual::v1::PARTNER_FLIGHT &&
        transaction.type() != accrual::v1::PARTNER_ACTIVITY) ||
       transaction.partner_code().empty()) {
@@ -119,44 +116,37 @@ absl::Status ApplyAccrual(const common::v1::Event& event, ViewState& state) {
       state, transaction.partner_code(),
       ItemMonth(transaction.has_posting_date() ? &transaction.posting_date()
                                                : nullptr,
-                &transaction.posted_at(), event),
+                &transaction.posted_at(), event.event()),
       delta);
 }
 
-absl::Status ApplyRedemption(const common::v1::Event& event, ViewState& state) {
+absl::Status ApplyRedemption(const SourceEvent& event, ViewState& state) {
   namespace rv1 = redemption::v1;
-  const bool issued = event.payload().Is<rv1::RedemptionIssued>();
-  const bool refunded = event.payload().Is<rv1::RedemptionRefunded>();
-  if (!issued && !refunded) return absl::OkStatus();
-  rv1::RedemptionRecord award;
-  bool unpacked = false;
-  if (issued) {
-    rv1::RedemptionIssued payload;
-    unpacked = event.payload().UnpackTo(&payload);
-    award = std::move(*payload.mutable_redemption());
-  } else {
-    rv1::RedemptionRefunded payload;
-    unpacked = event.payload().UnpackTo(&payload);
-    award = std::move(*payload.mutable_redemption());
+  MB_ASSIGN_OR_RETURN(const rv1::RedemptionIssued* issued,
+                      event.Payload<rv1::RedemptionIssued>());
+  const rv1::RedemptionRecord* award =
+      issued != nullptr ? &issued->redemption() : nullptr;
+  if (award == nullptr) {
+    MB_ASSIGN_OR_RETURN(const rv1::RedemptionRefunded* refunded,
+                        event.Payload<rv1::RedemptionRefunded>());
+    if (refunded == nullptr) return absl::OkStatus();
+    award = &refunded->redemption();
   }
-  if (!unpacked) {
-    return absl::DataLossError(
-        absl::StrCat("redemption event ", event.sequence(), ": unreadable"));
-  }
-  if (award.partner_code().empty()) return absl::OkStatus();
+  if (award->partner_code().empty()) return absl::OkStatus();
   Items delta{};
-  if (issued) {
+  if (issued != nullptr) {
     delta[kAwardsIssued] = 1;
-    delta[kAwardMilesIssued] = award.total_miles();
+    delta[kAwardMilesIssued] = award->total_miles();
   } else {
     delta[kAwardsRefunded] = 1;
-    delta[kAwardMilesRefunded] = award.total_miles();
+    delta[kAwardMilesRefunded] = award->total_miles();
   }
-  return RecordItem(
-      state, award.partner_code(),
-      ItemMonth(nullptr, issued ? &award.issued_at() : &award.refunded_at(),
-                event),
-      delta);
+  return RecordItem(state, award->partner_code(),
+                    ItemMonth(nullptr,
+                              issued != nullptr ? &award->issued_at()
+                                                : &award->refunded_at(),
+                              event.event()),
+                    delta);
 }
 
 // The line of `type` in a statement; null when it has none.
@@ -168,62 +158,46 @@ const sv1::StatementLine* LineOf(const sv1::Statement& statement,
   return nullptr;
 }
 
-absl::Status ApplySettlement(const common::v1::Event& event, ViewState& state) {
-  const google::protobuf::Any& payload = event.payload();
-  if (payload.Is<sv1::PartnerRegistered>() ||
-      payload.Is<sv1::PartnerUpdated>()) {
-    sv1::Partner partner;
-    bool unpacked = false;
-    if (payload.Is<sv1::PartnerRegistered>()) {
-      sv1::PartnerRegistered registered;
-      unpacked = payload.UnpackTo(&registered);
-      partner = std::move(*registered.mutable_partner());
-    } else {
-      sv1::PartnerUpdated updated;
-      unpacked = payload.UnpackTo(&updated);
-      partner = std::move(*updated.mutable_partner());
-    }
-    if (!unpacked) {
-      return absl::DataLossError(absl::StrCat(
-          "settlement event ", event.sequence(), ": unreadable partner"));
-    }
+absl::Status ApplySettlement(const SourceEvent& event, ViewState& state) {
+  MB_ASSIGN_OR_RETURN(const sv1::PartnerRegistered* registered,
+                      event.Payload<sv1::PartnerRegistered>());
+  const sv1::Partner* registered_partner =
+      registered != nullptr ? &registered->partner() : nullptr;
+  if (registered_partner == nullptr) {
+    MB_ASSIGN_OR_RETURN(const sv1::PartnerUpdated* updated,
+                        event.Payload<sv1::PartnerUpdated>());
+    if (updated != nullptr) registered_partner = &updated->partner();
+  }
+  if (registered_partner != nullptr) {
+    sv1::Partner partner = *registered_partner;
     // Only what the report shows and prices with is kept.
     partner.mutable_contract()->clear_earning_table();
     state.PutProto(kPartnerSettlementPartnersTable,
                    PartnerKey(partner.partner_code()), partner);
     return absl::OkStatus();
   }
-  if (payload.Is<sv1::OutboundFileAcknowledged>()) {
-    sv1::OutboundFileAcknowledged acknowledged;
-    if (!payload.UnpackTo(&acknowledged)) {
-      return absl::DataLossError(absl::StrCat("settlement event ",
-                                              event.sequence(),
-                                              ": unreadable acknowledgement"));
-    }
-    const sv1::OutboundFile& file = acknowledged.file();
+  MB_ASSIGN_OR_RETURN(const sv1::OutboundFileAcknowledged* acknowledged,
+                      event.Payload<sv1::OutboundFileAcknowledged>());
+  if (acknowledged != nullptr) {
+    const sv1::OutboundFile& file = acknowledged->file();
     Items delta{};
     delta[kPurchaseRecords] = file.records_accepted();
     delta[kPurchaseMiles] = file.miles_credited();
     return RecordItem(state, file.partner_code(),
-                      ItemMonth(nullptr, &file.acknowledged_at(), event),
+                      ItemMonth(nullptr, &file.acknowledged_at(), event.event()),
                       delta);
   }
-  const bool issued = payload.Is<sv1::StatementIssued>();
-  if (!issued && !payload.Is<sv1::StatementSettled>()) return absl::OkStatus();
+  MB_ASSIGN_OR_RETURN(const sv1::StatementIssued* statement_issued,
+                      event.Payload<sv1::StatementIssued>());
+  const bool issued = statement_issued != nullptr;
   sv1::Statement statement;
-  bool unpacked = false;
   if (issued) {
-    sv1::StatementIssued event_payload;
-    unpacked = payload.UnpackTo(&event_payload);
-    statement = std::move(*event_payload.mutable_statement());
+    statement = statement_issued->statement();
   } else {
-    sv1::StatementSettled event_payload;
-    unpacked = payload.UnpackTo(&event_payload);
-    statement = std::move(*event_payload.mutable_statement());
-  }
-  if (!unpacked) {
-    return absl::DataLossError(absl::StrCat(
-        "settlement event ", event.sequence(), ": unreadable statement"));
+    MB_ASSIGN_OR_RETURN(const sv1::StatementSettled* settled,
+                        event.Payload<sv1::StatementSettled>());
+    if (settled == nullptr) return absl::OkStatus();
+    statement = settled->statement();
   }
   // The report shows figures; the contract and positions are settlement's.
   statement.clear_contract();
@@ -501,12 +475,15 @@ std::vector<std::string> PartnerSettlementProjection::Tables() const {
           kPartnerSettlementIssuedTable};
 }
 
-absl::Status PartnerSettlementProjection::Apply(absl::string_view source,
-                                                const common::v1::Event& event,
+absl::Status PartnerSettlementProjection::Apply(const SourceEvent& event,
                                                 ViewState& state) {
-  if (source == kAccrualSource) return ApplyAccrual(event, state);
-  if (source == kRedemptionSource) return ApplyRedemption(event, state);
-  if (source == kSettlementSource) return ApplySettlement(event, state);
+  if (event.source() == kAccrualSource) return ApplyAccrual(event, state);
+  if (event.source() == kRedemptionSource) {
+    return ApplyRedemption(event, state);
+  }
+  if (event.source() == kSettlementSource) {
+    return ApplySettlement(event, state);
+  }
   return absl::OkStatus();
 }
 

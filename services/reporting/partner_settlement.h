@@ -100,8 +100,7 @@ inline constexpr char kPartnerSettlementIssuedTable[] =
 class PartnerSettlementProjection final : public Projection {
  public:
   std::vector<std::string> Tables() const override;
-  absl::Status Apply(absl::string_view source, const common::v1::Event& event,
-                     ViewState& state) override;
+  absl::Status Apply(const SourceEvent& event, ViewState& state) override;
 };
 
 // INVALID_ARGUMENT naming range.from_date / range.to_date (CheckRange),

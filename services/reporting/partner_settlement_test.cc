@@ -41,7 +41,7 @@ class PartnerSettlementTest : public ::testing::Test {
     event.set_sequence(++sequence_);
     *event.mutable_recorded_at() = validation::ToProtoTimestamp(at);
     event.mutable_payload()->PackFrom(payload);
-    const absl::Status applied = projection_.Apply(source, event, view_);
+    const absl::Status applied = projection_.Apply(SourceEvent(source, event), view_);
     ASSERT_TRUE(applied.ok()) << applied;
   }
 

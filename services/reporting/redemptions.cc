@@ -2,15 +2,15 @@
 
 #include <algorithm>
 #include <array>
-#include <map>
-#include <tuple>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "libs/status/status_macros.h"
 #include "libs/store/keys.h"
 #include "libs/validation/dates.h"
+#include "services/reporting/buckets.h"
 #include "mileagebank/redemption/v1/redemption.pb.h"
 
 namespace mileagebank::reporting {
@@ -27,12 +27,6 @@ struct Cell {
   int64_t cabin = 0;
   int64_t channel = 0;
   std::string partner_code;
-
-  auto Tie() const {
-    return std::tie(origin, destination, journey_type, award_type, cabin,
-                    channel, partner_code);
-  }
-  bool operator<(const Cell& other) const { return Tie() < other.Tie(); }
 };
 
 // Counter row of the cube and late tables.
@@ -89,10 +83,9 @@ bool ReadCell(store::KeyReader& key, Cell* cell) {
          key.String(&cell->partner_code);
 }
 
-std::string CubeKey(absl::CivilDay day, const Cell& cell,
-                    rv1::RedemptionState state) {
+// A cube row's dimensions: the cell, then the state.
+std::string CubeDims(const Cell& cell, rv1::RedemptionState state) {
   store::KeyBuilder key;
-  key.Day(day);
   AppendCell(key, cell);
   key.Int64(state);
   return key.Build();
@@ -126,30 +119,55 @@ absl::Status Corrupt(absl::string_view table) {
       absl::StrCat("reporting ", table, ": unreadable key"));
 }
 
-// One cube count in both granularities.
-absl::Status AddToCube(ViewState& state, absl::CivilDay created,
-                       const Cell& cell, rv1::RedemptionState redemption_state,
-                       const CubeCounts& counts) {
-  MB_RETURN_IF_ERROR(state.Add(kRedemptionsCubeDayTable,
-                               CubeKey(created, cell, redemption_state),
-                               counts));
-  return state.Add(kRedemptionsCubeMonthTable,
-                   CubeKey(absl::CivilDay(absl::CivilMonth(created)), cell,
-                           redemption_state),
-                   counts);
-}
+// The redemption a transition event carries, with the state it left and
+// the one it entered and when it moved (null for a creation); a null
+// record for other events.
+struct Transition {
+  const rv1::RedemptionRecord* record = nullptr;
+  rv1::RedemptionState from = rv1::REDEMPTION_STATE_UNSPECIFIED;
+  rv1::RedemptionState to = rv1::REDEMPTION_STATE_UNSPECIFIED;
+  const google::protobuf::Timestamp* moved_at = nullptr;
+};
 
+// `Payload` (one of the events) as a transition from `from` to `to`.
 template <typename Payload>
-bool UnpackRecord(const google::protobuf::Any& any,
-                  rv1::RedemptionRecord* record) {
-  Payload payload;
-  if (!any.UnpackTo(&payload)) return false;
-  *record = std::move(*payload.mutable_redemption());
-  return true;
+absl::Status Take(const SourceEvent& event, rv1::RedemptionState from,
+                  rv1::RedemptionState to,
+                  const google::protobuf::Timestamp& (
+                      rv1::RedemptionRecord::*moved_at)() const,
+                  Transition* transition) {
+  if (transition->record != nullptr) return absl::OkStatus();
+  MB_ASSIGN_OR_RETURN(const Payload* payload, event.Payload<Payload>());
+  if (payload == nullptr) return absl::OkStatus();
+  transition->record = &payload->redemption();
+  transition->from = from;
+  transition->to = to;
+  if (moved_at != nullptr) {
+    transition->moved_at = &(transition->record->*moved_at)();
+  }
+  return absl::OkStatus();
 }
 
-// The cube cells the query has gathered.
-using Gathered = std::map<std::pair<Cell, int64_t>, CubeCounts>;
+absl::StatusOr<Transition> TransitionOf(const SourceEvent& event) {
+  using R = rv1::RedemptionRecord;
+  Transition t;
+  MB_RETURN_IF_ERROR(Take<rv1::RedemptionHeld>(
+      event, rv1::REDEMPTION_STATE_UNSPECIFIED, rv1::HELD, nullptr, &t));
+  MB_RETURN_IF_ERROR(Take<rv1::RedemptionIssued>(event, rv1::HELD, rv1::ISSUED,
+                                                 &R::issued_at, &t));
+  MB_RETURN_IF_ERROR(Take<rv1::RedemptionCancelled>(
+      event, rv1::HELD, rv1::CANCELLED, &R::cancelled_at, &t));
+  MB_RETURN_IF_ERROR(Take<rv1::RedemptionExpired>(
+      event, rv1::HELD, rv1::EXPIRED, &R::expired_at, &t));
+  MB_RETURN_IF_ERROR(Take<rv1::RedemptionRefunded>(
+      event, rv1::ISSUED, rv1::REFUNDED, &R::refunded_at, &t));
+  return t;
+}
+
+// The cube cells the query has gathered, by their dimensions as stored
+// (CubeDims): they sort as (Cell, state) do, and are decoded only once
+// each, for the answer.
+using Gathered = absl::flat_hash_map<std::string, CubeCounts>;
 
 void AddCounts(const std::vector<int64_t>& values, int64_t sign,
                CubeCounts* into) {
@@ -158,120 +176,65 @@ void AddCounts(const std::vector<int64_t>& values, int64_t sign,
   }
 }
 
-absl::Status GatherCube(const ViewReader& view, absl::string_view table,
-                        absl::CivilDay from, absl::CivilDay end,
-                        Gathered* gathered) {
-  store::ScanRange range;
-  range.start = DayKey(from);
-  range.end = DayKey(end);
-  bool corrupt = false;
-  MB_RETURN_IF_ERROR(view.ScanCounters(
-      table, range,
-      [&](absl::string_view raw, const std::vector<int64_t>& values) {
-        store::KeyReader key(raw);
-        absl::CivilDay day;
-        Cell cell;
-        int64_t state = 0;
-        if (!key.Day(&day) || !ReadCell(key, &cell) || !key.Int64(&state) ||
-            !key.done()) {
-          corrupt = true;
-          return false;
-        }
-        AddCounts(values, +1, &(*gathered)[{std::move(cell), state}]);
-        return true;
-      }));
-  return corrupt ? Corrupt(table) : absl::OkStatus();
-}
-
 // Moves back what was moved after `to` by redemptions created in
-// [from, to].
+// [from, to]: per creation day, only its transitions dated after `to`.
 absl::Status UndoLateTransitions(const ViewReader& view, absl::CivilDay from,
                                  absl::CivilDay to, Gathered* gathered) {
-  store::ScanRange range;
-  range.start = DayKey(from);
-  range.end = DayKey(to + 1);
+  // Day(created) Day(moved) before the cell; Int64(from) Int64(to) after.
+  constexpr size_t kDays = 16;
+  constexpr size_t kStates = 16;
   bool corrupt = false;
-  MB_RETURN_IF_ERROR(view.ScanCounters(
-      kRedemptionsLateTable, range,
-      [&](absl::string_view raw, const std::vector<int64_t>& values) {
-        store::KeyReader key(raw);
-        absl::CivilDay created;
-        absl::CivilDay moved;
-        if (!key.Day(&created) || !key.Day(&moved)) {
-          corrupt = true;
-          return false;
-        }
-        if (moved <= to) return true;
-        Cell cell;
-        int64_t left = 0;
-        int64_t entered = 0;
-        if (!ReadCell(key, &cell) || !key.Int64(&left) ||
-            !key.Int64(&entered) || !key.done()) {
-          corrupt = true;
-          return false;
-        }
-        AddCounts(values, -1, &(*gathered)[{cell, entered}]);
-        AddCounts(values, +1, &(*gathered)[{std::move(cell), left}]);
-        return true;
-      }));
-  return corrupt ? Corrupt(kRedemptionsLateTable) : absl::OkStatus();
+  for (absl::CivilDay created = from; created <= to; ++created) {
+    store::ScanRange range;
+    range.start = store::KeyBuilder().Day(created).Day(to + 1).Build();
+    range.end = DayKey(created + 1);
+    MB_RETURN_IF_ERROR(view.ScanCounters(
+        kRedemptionsLateTable, range,
+        [&](absl::string_view key, const std::vector<int64_t>& values) {
+          if (key.size() < kDays + kStates) {
+            corrupt = true;
+            return false;
+          }
+          const absl::string_view cell =
+              key.substr(kDays, key.size() - kDays - kStates);
+          const absl::string_view left = key.substr(key.size() - kStates, 8);
+          const absl::string_view entered = key.substr(key.size() - 8);
+          AddCounts(values, -1, &(*gathered)[absl::StrCat(cell, entered)]);
+          AddCounts(values, +1, &(*gathered)[absl::StrCat(cell, left)]);
+          return true;
+        }));
+    if (corrupt) return Corrupt(kRedemptionsLateTable);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
 
 std::vector<std::string> RedemptionsProjection::Tables() const {
-  return {kRedemptionsCubeDayTable, kRedemptionsCubeMonthTable,
-          kRedemptionsLateTable, kRedemptionsDailyTable};
+  return {kRedemptionsCubeTable, kRedemptionsLateTable,
+          kRedemptionsDailyTable};
 }
 
-absl::Status RedemptionsProjection::Apply(absl::string_view source,
-                                          const common::v1::Event& event,
+absl::Status RedemptionsProjection::Apply(const SourceEvent& source_event,
                                           ViewState& state) {
-  if (source != kRedemptionSource) return absl::OkStatus();
-  const google::protobuf::Any& payload = event.payload();
-  rv1::RedemptionRecord record;
-  rv1::RedemptionState from = rv1::REDEMPTION_STATE_UNSPECIFIED;
-  rv1::RedemptionState to = rv1::REDEMPTION_STATE_UNSPECIFIED;
-  const google::protobuf::Timestamp* moved_at = nullptr;
-  bool unpacked = false;
-  if (payload.Is<rv1::RedemptionHeld>()) {
-    unpacked = UnpackRecord<rv1::RedemptionHeld>(payload, &record);
-    to = rv1::HELD;
-  } else if (payload.Is<rv1::RedemptionIssued>()) {
-    unpacked = UnpackRecord<rv1::RedemptionIssued>(payload, &record);
-    from = rv1::HELD;
-    to = rv1::ISSUED;
-    moved_at = &record.issued_at();
-  } else if (payload.Is<rv1::RedemptionCancelled>()) {
-    unpacked = UnpackRecord<rv1::RedemptionCancelled>(payload, &record);
-    from = rv1::HELD;
-    to = rv1::CANCELLED;
-    moved_at = &record.cancelled_at();
-  } else if (payload.Is<rv1::RedemptionExpired>()) {
-    unpacked = UnpackRecord<rv1::RedemptionExpired>(payload, &record);
-    from = rv1::HELD;
-    to = rv1::EXPIRED;
-    moved_at = &record.expired_at();
-  } else if (payload.Is<rv1::RedemptionRefunded>()) {
-    unpacked = UnpackRecord<rv1::RedemptionRefunded>(payload, &record);
-    from = rv1::ISSUED;
-    to = rv1::REFUNDED;
-    moved_at = &record.refunded_at();
-  } else {
-    return absl::OkStatus();
-  }
-  if (!unpacked) {
-    return absl::DataLossError(absl::StrCat(
-        "redemption event ", event.sequence(), ": unreadable payload"));
-  }
+  if (source_event.source() != kRedemptionSource) return absl::OkStatus();
+  MB_ASSIGN_OR_RETURN(const Transition transition, TransitionOf(source_event));
+  if (transition.record == nullptr) return absl::OkStatus();
+  const rv1::RedemptionRecord& record = *transition.record;
+  const rv1::RedemptionState from = transition.from;
+  const rv1::RedemptionState to = transition.to;
+  const google::protobuf::Timestamp* moved_at = transition.moved_at;
+  const common::v1::Event& event = source_event.event();
 
   const Cell cell = CellOf(record);
   const absl::CivilDay created = DayOf(record.created_at(), event);
   const CubeCounts counts = {1, record.passengers_size(), record.total_miles()};
   const CubeCounts minus = {-counts[0], -counts[1], -counts[2]};
-  MB_RETURN_IF_ERROR(AddToCube(state, created, cell, to, counts));
+  MB_RETURN_IF_ERROR(AddToPeriods(state, kRedemptionsCubeTable, created,
+                                  CubeDims(cell, to), counts));
   if (moved_at == nullptr) return absl::OkStatus();
-  MB_RETURN_IF_ERROR(AddToCube(state, created, cell, from, minus));
+  MB_RETURN_IF_ERROR(AddToPeriods(state, kRedemptionsCubeTable, created,
+                                  CubeDims(cell, from), minus));
 
   const absl::CivilDay moved = DayOf(*moved_at, event);
   if (moved > created) {
@@ -308,49 +271,36 @@ absl::StatusOr<v1::GetRedemptionsReportResponse> RedemptionsReport(
   MB_ASSIGN_OR_RETURN(const ReportRange range, CheckRange(request.range()));
   v1::GetRedemptionsReportResponse response;
 
-  // The cube: whole months from the month table, the rest by day.
+  // The cube: whole years and months from their roll-ups, the rest by day.
   Gathered gathered;
-  const absl::CivilMonth first_month(range.from);
-  const absl::CivilMonth last_month(range.to);
-  const absl::CivilMonth first_full =
-      range.from == absl::CivilDay(first_month) ? first_month : first_month + 1;
-  const absl::CivilMonth last_full =
-      range.to == validation::LastDayOfMonth(last_month) ? last_month
-                                                         : last_month - 1;
-  if (first_full <= last_full) {
-    MB_RETURN_IF_ERROR(GatherCube(view, kRedemptionsCubeMonthTable,
-                                  absl::CivilDay(first_full),
-                                  absl::CivilDay(last_full + 1), &gathered));
-    if (range.from < absl::CivilDay(first_full)) {
-      MB_RETURN_IF_ERROR(GatherCube(view, kRedemptionsCubeDayTable, range.from,
-                                    absl::CivilDay(first_full), &gathered));
-    }
-    if (absl::CivilDay(last_full + 1) <= range.to) {
-      MB_RETURN_IF_ERROR(GatherCube(view, kRedemptionsCubeDayTable,
-                                    absl::CivilDay(last_full + 1), range.to + 1,
-                                    &gathered));
-    }
-  } else {
-    MB_RETURN_IF_ERROR(GatherCube(view, kRedemptionsCubeDayTable, range.from,
-                                  range.to + 1, &gathered));
-  }
+  MB_RETURN_IF_ERROR(ScanPeriods(
+      view, kRedemptionsCubeTable, range, /*dims_prefix=*/"",
+      [&](absl::string_view dims, const std::vector<int64_t>& values) {
+        AddCounts(values, +1, &gathered[dims]);
+      }));
   if (range.to < validation::UtcDay(context.now)) {
     MB_RETURN_IF_ERROR(
         UndoLateTransitions(view, range.from, range.to, &gathered));
   }
 
-  std::vector<std::pair<const std::pair<Cell, int64_t>*, const CubeCounts*>>
-      cells;
-  for (const auto& [key, counts] : gathered) {
-    if (counts[kRedemptions] != 0) cells.emplace_back(&key, &counts);
+  std::vector<std::pair<const std::string*, const CubeCounts*>> cells;
+  for (const auto& [dims, counts] : gathered) {
+    if (counts[kRedemptions] != 0) cells.emplace_back(&dims, &counts);
   }
-  // Ties keep the dimensions' order (the map's), for stable output.
-  std::stable_sort(
-      cells.begin(), cells.end(), [](const auto& a, const auto& b) {
-        return (*a.second)[kRedemptions] > (*b.second)[kRedemptions];
-      });
-  for (const auto& [key, counts] : cells) {
-    const Cell& cell = key->first;
+  // Ties in the dimensions' order, for stable output.
+  std::sort(cells.begin(), cells.end(), [](const auto& a, const auto& b) {
+    if ((*a.second)[kRedemptions] != (*b.second)[kRedemptions]) {
+      return (*a.second)[kRedemptions] > (*b.second)[kRedemptions];
+    }
+    return *a.first < *b.first;
+  });
+  for (const auto& [dims, counts] : cells) {
+    store::KeyReader key(*dims);
+    Cell cell;
+    int64_t state = 0;
+    if (!ReadCell(key, &cell) || !key.Int64(&state) || !key.done()) {
+      return Corrupt(kRedemptionsCubeTable);
+    }
     v1::RedemptionCubeRow* row = response.add_rows();
     row->set_origin(cell.origin);
     row->set_destination(cell.destination);
@@ -359,7 +309,7 @@ absl::StatusOr<v1::GetRedemptionsReportResponse> RedemptionsReport(
     row->set_cabin(static_cast<rv1::Cabin>(cell.cabin));
     row->set_channel(static_cast<common::v1::Channel>(cell.channel));
     row->set_partner_code(cell.partner_code);
-    row->set_state(static_cast<rv1::RedemptionState>(key->second));
+    row->set_state(static_cast<rv1::RedemptionState>(state));
     row->set_redemptions((*counts)[kRedemptions]);
     row->set_passengers((*counts)[kPassengers]);
     row->set_miles((*counts)[kMiles]);

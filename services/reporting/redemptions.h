@@ -15,10 +15,9 @@
 // HELD, REFUNDED leaves ISSUED.
 //
 // Tables (keys from libs/store/keys.h; values are counter rows):
-//   redemptions_cube_day    Day(created) Cell State
+//   redemptions_cube        period rows (buckets.h) by creation day, with
+//                           the dimensions Cell State
 //                           -> [redemptions, passengers, miles]
-//   redemptions_cube_month  Day(first day of the created month) Cell State
-//                           -> the same, summed over the month
 //   redemptions_late        Day(created) Day(transition) Cell State(from)
 //                           State(to) -> [redemptions, passengers, miles]
 //   redemptions_daily       Day(transition)
@@ -30,21 +29,22 @@
 //
 // The cube holds each redemption in the cell of its current state: a
 // transition moves one count from the old state's cell to the new one's
-// (four Adds, no read). The query reads whole months from the month table
-// and the clipped first and last months from the day table, so a year's
-// range reads about a dozen months of cells rather than 365 days of them.
+// (Adds to the year, month and day rows, no read). The query reads whole
+// years and months from their roll-ups and the ragged ends by day, so a
+// year's range reads one row per cell. Cells are gathered by their stored
+// bytes (which sort as the dimensions do) and decoded once each.
 //
 // "State at the end of to_date" when to_date is before today: a redemption
 // created in the range may have moved after to_date. Only transitions dated
 // after the redemption's creation day can be such (one on its creation day
 // is never after a to_date that creation day is in), so those, and only
 // those, are also written to redemptions_late, keyed by creation day first.
-// The query scans the late transitions of the range's creation days and
-// undoes those dated after to_date (moving the count back to the state it
-// left; a chain HELD->ISSUED->REFUNDED undoes step by step). That scan is
-// bounded by the range's own late transitions (refunds and holds settled on
-// a later day: a small share of the cube) and is skipped altogether when
-// to_date is today or later, where the contract asks for the current state.
+// The query reads, for each creation day of the range, only its late
+// transitions dated after to_date (the key's second day), and undoes them
+// (moving the count back to the state it left; a chain
+// HELD->ISSUED->REFUNDED undoes step by step). That is one short seek per
+// day of the range, and none when to_date is today or later, where the
+// contract asks for the current state.
 //
 // Dates: creation by created_at, transitions by issued_at, cancelled_at,
 // expired_at, refunded_at (UTC), each falling back to the event's
@@ -70,16 +70,14 @@
 
 namespace mileagebank::reporting {
 
-inline constexpr char kRedemptionsCubeDayTable[] = "redemptions_cube_day";
-inline constexpr char kRedemptionsCubeMonthTable[] = "redemptions_cube_month";
+inline constexpr char kRedemptionsCubeTable[] = "redemptions_cube";
 inline constexpr char kRedemptionsLateTable[] = "redemptions_late";
 inline constexpr char kRedemptionsDailyTable[] = "redemptions_daily";
 
 class RedemptionsProjection final : public Projection {
  public:
   std::vector<std::string> Tables() const override;
-  absl::Status Apply(absl::string_view source, const common::v1::Event& event,
-                     ViewState& state) override;
+  absl::Status Apply(const SourceEvent& event, ViewState& state) override;
 };
 
 // INVALID_ARGUMENT naming range.from_date / range.to_date (CheckRange).

@@ -65,7 +65,7 @@ class RedemptionsTest : public ::testing::Test {
     *event.mutable_recorded_at() = validation::ToProtoTimestamp(at);
     event.set_key(record.member_number());
     event.mutable_payload()->PackFrom(payload);
-    ASSERT_TRUE(projection_.Apply(source, event, view_).ok());
+    ASSERT_TRUE(projection_.Apply(SourceEvent(source, event), view_).ok());
   }
 
   void Held(rv1::RedemptionRecord& record) {

@@ -4,12 +4,15 @@
 #include <cstdint>
 #include <map>
 #include <tuple>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "libs/status/errors.h"
+#include "libs/status/status_macros.h"
 #include "libs/store/keys.h"
 #include "libs/validation/dates.h"
+#include "services/reporting/buckets.h"
 #include "mileagebank/accrual/v1/accrual.pb.h"
 #include "mileagebank/membership/v1/membership.pb.h"
 #include "mileagebank/redemption/v1/redemption.pb.h"
@@ -23,8 +26,6 @@ namespace rv1 = ::mileagebank::redemption::v1;
 using store::KeyBuilder;
 using store::KeyReader;
 
-constexpr int64_t kMonthRow = 0;
-constexpr int64_t kDayRow = 1;
 constexpr size_t kMaxOfficeCode = 32;
 
 enum Column {
@@ -50,86 +51,70 @@ absl::Status Count(ViewState& state, const common::v1::Actor& actor,
   std::vector<int64_t> values(kColumns, 0);
   values[column] = 1;
   if (column == kRedemptionsIssued) values[kRedemptionMiles] = miles;
-  const std::string dims = KeyBuilder()
-                               .Int64(actor.channel())
-                               .String(actor.office_code())
-                               .String(actor.operator_id())
-                               .Build();
-  std::string month_key = KeyBuilder()
-                              .Int64(kMonthRow)
-                              .Day(absl::CivilDay(absl::CivilMonth(day)))
-                              .Build();
-  month_key += dims;
-  absl::Status status =
-      state.Add(kSalesOfficesActivityTable, month_key, values);
-  if (!status.ok()) return status;
-  std::string day_key = KeyBuilder().Int64(kDayRow).Day(day).Build();
-  day_key += dims;
-  return state.Add(kSalesOfficesActivityTable, day_key, values);
+  return AddToPeriods(state, kSalesOfficesActivityTable, day,
+                      KeyBuilder()
+                          .Int64(actor.channel())
+                          .String(actor.office_code())
+                          .String(actor.operator_id())
+                          .Build(),
+                      values);
 }
 
-template <typename Message>
-absl::StatusOr<bool> Unpack(const common::v1::Event& event, Message* message) {
-  if (!event.payload().Is<Message>()) return false;
-  if (!event.payload().UnpackTo(message)) {
-    return absl::DataLossError(absl::StrCat("reporting: an unreadable ",
-                                            Message::descriptor()->name()));
+absl::Status ApplyMembership(const SourceEvent& event, ViewState& state) {
+  MB_ASSIGN_OR_RETURN(const mv1::MemberEnrolled* enrolled,
+                      event.Payload<mv1::MemberEnrolled>());
+  if (enrolled == nullptr) return absl::OkStatus();
+  const mv1::Member& member = enrolled->member();
+  return Count(state, member.enrolment(),
+               DayOf(member.enrolled_at(), event.event()), kEnrolments);
+}
+
+// The claim of a claim event and the column it counts in; null for other
+// events.
+absl::StatusOr<std::pair<const av1::RetroClaim*, Column>> ClaimOf(
+    const SourceEvent& event) {
+  MB_ASSIGN_OR_RETURN(const av1::RetroClaimSubmitted* submitted,
+                      event.Payload<av1::RetroClaimSubmitted>());
+  if (submitted != nullptr) {
+    return std::make_pair(&submitted->claim(), kClaimsSubmitted);
   }
-  return true;
-}
-
-absl::Status ApplyMembership(const common::v1::Event& event, ViewState& state) {
-  mv1::MemberEnrolled enrolled;
-  absl::StatusOr<bool> is = Unpack(event, &enrolled);
-  if (!is.ok() || !*is) return is.status();
-  const mv1::Member& member = enrolled.member();
-  return Count(state, member.enrolment(), DayOf(member.enrolled_at(), event),
-               kEnrolments);
-}
-
-absl::Status ApplyAccrual(const common::v1::Event& event, ViewState& state) {
-  const google::protobuf::Any& payload = event.payload();
-  const av1::RetroClaim* claim = nullptr;
-  Column column = kColumns;
-  av1::RetroClaimSubmitted submitted;
-  av1::RetroClaimApproved approved;
-  av1::RetroClaimRejected rejected;
-  absl::StatusOr<bool> is = false;
-  if (payload.Is<av1::RetroClaimSubmitted>()) {
-    is = Unpack(event, &submitted);
-    claim = &submitted.claim();
-    column = kClaimsSubmitted;
-  } else if (payload.Is<av1::RetroClaimApproved>()) {
-    is = Unpack(event, &approved);
-    claim = &approved.claim();
-    column = kClaimsApproved;
-  } else if (payload.Is<av1::RetroClaimRejected>()) {
-    is = Unpack(event, &rejected);
-    claim = &rejected.claim();
-    column = kClaimsRejected;
+  MB_ASSIGN_OR_RETURN(const av1::RetroClaimApproved* approved,
+                      event.Payload<av1::RetroClaimApproved>());
+  if (approved != nullptr) {
+    return std::make_pair(&approved->claim(), kClaimsApproved);
   }
-  if (!is.ok() || !*is) return is.status();
-  const google::protobuf::Timestamp& at =
-      column == kClaimsSubmitted ? claim->submitted_at() : claim->decided_at();
-  return Count(state, claim->submitted_by(), DayOf(at, event), column);
+  MB_ASSIGN_OR_RETURN(const av1::RetroClaimRejected* rejected,
+                      event.Payload<av1::RetroClaimRejected>());
+  if (rejected != nullptr) {
+    return std::make_pair(&rejected->claim(), kClaimsRejected);
+  }
+  return std::make_pair(nullptr, kColumns);
 }
 
-absl::Status ApplyRedemption(const common::v1::Event& event, ViewState& state) {
-  const google::protobuf::Any& payload = event.payload();
-  if (payload.Is<rv1::RedemptionHeld>()) {
-    rv1::RedemptionHeld held;
-    absl::StatusOr<bool> is = Unpack(event, &held);
-    if (!is.ok()) return is.status();
-    const rv1::RedemptionRecord& r = held.redemption();
-    return Count(state, r.created_by(), DayOf(r.created_at(), event),
+absl::Status ApplyAccrual(const SourceEvent& event, ViewState& state) {
+  MB_ASSIGN_OR_RETURN(auto claim, ClaimOf(event));
+  const auto& [retro_claim, column] = claim;
+  if (retro_claim == nullptr) return absl::OkStatus();
+  const google::protobuf::Timestamp& at = column == kClaimsSubmitted
+                                              ? retro_claim->submitted_at()
+                                              : retro_claim->decided_at();
+  return Count(state, retro_claim->submitted_by(), DayOf(at, event.event()),
+               column);
+}
+
+absl::Status ApplyRedemption(const SourceEvent& event, ViewState& state) {
+  MB_ASSIGN_OR_RETURN(const rv1::RedemptionHeld* held,
+                      event.Payload<rv1::RedemptionHeld>());
+  if (held != nullptr) {
+    const rv1::RedemptionRecord& r = held->redemption();
+    return Count(state, r.created_by(), DayOf(r.created_at(), event.event()),
                  kRedemptionsCreated);
   }
-  if (payload.Is<rv1::RedemptionIssued>()) {
-    rv1::RedemptionIssued issued;
-    absl::StatusOr<bool> is = Unpack(event, &issued);
-    if (!is.ok()) return is.status();
-    const rv1::RedemptionRecord& r = issued.redemption();
-    return Count(state, r.created_by(), DayOf(r.issued_at(), event),
+  MB_ASSIGN_OR_RETURN(const rv1::RedemptionIssued* issued,
+                      event.Payload<rv1::RedemptionIssued>());
+  if (issued != nullptr) {
+    const rv1::RedemptionRecord& r = issued->redemption();
+    return Count(state, r.created_by(), DayOf(r.issued_at(), event.event()),
                  kRedemptionsIssued, r.total_miles());
   }
   return absl::OkStatus();
@@ -160,12 +145,15 @@ std::vector<std::string> SalesOfficesProjection::Tables() const {
   return {kSalesOfficesActivityTable};
 }
 
-absl::Status SalesOfficesProjection::Apply(absl::string_view source,
-                                           const common::v1::Event& event,
+absl::Status SalesOfficesProjection::Apply(const SourceEvent& event,
                                            ViewState& state) {
-  if (source == kMembershipSource) return ApplyMembership(event, state);
-  if (source == kAccrualSource) return ApplyAccrual(event, state);
-  if (source == kRedemptionSource) return ApplyRedemption(event, state);
+  if (event.source() == kMembershipSource) {
+    return ApplyMembership(event, state);
+  }
+  if (event.source() == kAccrualSource) return ApplyAccrual(event, state);
+  if (event.source() == kRedemptionSource) {
+    return ApplyRedemption(event, state);
+  }
   return absl::OkStatus();
 }
 
@@ -185,40 +173,24 @@ absl::StatusOr<v1::GetSalesOfficeReportResponse> SalesOfficeReport(
   using Agent = std::tuple<int, std::string, std::string>;
   std::map<Agent, std::vector<int64_t>> agents;
   absl::Status bad;
-  auto on_row = [&](absl::string_view key, const std::vector<int64_t>& values) {
-    KeyReader reader(key);
-    int64_t granularity, channel;
-    absl::CivilDay day;
-    std::string office, agent;
-    if (!reader.Int64(&granularity) || !reader.Day(&day) ||
-        !reader.Int64(&channel) || !reader.String(&office) ||
-        !reader.String(&agent)) {
-      bad = absl::DataLossError(
-          absl::StrCat("reporting: a bad key in ", kSalesOfficesActivityTable));
-      return false;
-    }
-    if (!office_filter.empty() && office != office_filter) return true;
-    if (AllZero(values)) return true;
-    AddCounters(values, &agents[{static_cast<int>(channel), office, agent}]);
-    return true;
-  };
-  for (absl::CivilMonth month : range->Months()) {
-    const absl::CivilDay first = range->FirstDayIn(month);
-    const absl::CivilDay last = range->LastDayIn(month);
-    store::ScanRange scan;
-    if (first == absl::CivilDay(month) &&
-        last == absl::CivilDay(month + 1) - 1) {
-      scan =
-          store::PrefixRange(KeyBuilder().Int64(kMonthRow).Day(first).Build());
-    } else {
-      scan.start = KeyBuilder().Int64(kDayRow).Day(first).Build();
-      scan.end = KeyBuilder().Int64(kDayRow).Day(last + 1).Build();
-    }
-    absl::Status status =
-        view.ScanCounters(kSalesOfficesActivityTable, scan, on_row);
-    if (!status.ok()) return status;
-    if (!bad.ok()) return bad;
-  }
+  MB_RETURN_IF_ERROR(ScanPeriods(
+      view, kSalesOfficesActivityTable, *range, /*dims_prefix=*/"",
+      [&](absl::string_view key, const std::vector<int64_t>& values) {
+        if (AllZero(values)) return;
+        KeyReader reader(key);
+        int64_t channel;
+        std::string office, agent;
+        if (!reader.Int64(&channel) || !reader.String(&office) ||
+            !reader.String(&agent)) {
+          bad = absl::DataLossError(absl::StrCat("reporting: a bad key in ",
+                                                 kSalesOfficesActivityTable));
+          return;
+        }
+        if (!office_filter.empty() && office != office_filter) return;
+        AddCounters(values,
+                    &agents[{static_cast<int>(channel), office, agent}]);
+      }));
+  MB_RETURN_IF_ERROR(bad);
 
   v1::GetSalesOfficeReportResponse response;
   std::map<std::pair<int, std::string>, std::vector<int64_t>> offices;

@@ -17,14 +17,12 @@
 // - redemption RedemptionIssued: redemption.created_by, dated issued_at,
 //   with total_miles.
 //
-// Table sales_offices_activity: counter buckets keyed (0 = month row, first
-// day of the month | 1 = day row, the day), channel, office_code,
-// operator_id -> [enrolments, retro-claims submitted, approved, rejected,
-// redemptions created, issued, issued miles]. Each event adds to its
-// month's row and its day's row; a query reads whole months from month rows
-// and the days of clipped edge months from day rows, so a year's range
-// reads at most 12 months plus about 60 days of rows. Office totals are the
-// sums of their agents' rows.
+// Table sales_offices_activity: period rows (buckets.h) with the
+// dimensions channel, office_code, operator_id -> [enrolments, retro-claims
+// submitted, approved, rejected, redemptions created, issued, issued miles].
+// Each event adds to its year's, month's and day's row, so a year's range
+// reads one row per agent, and a ragged range also the days of its edge
+// months. Office totals are the sums of their agents' rows.
 //
 // Rows whose figures are all zero in the range are left out.
 //
@@ -51,8 +49,7 @@ inline constexpr char kSalesOfficesActivityTable[] = "sales_offices_activity";
 class SalesOfficesProjection final : public Projection {
  public:
   std::vector<std::string> Tables() const override;
-  absl::Status Apply(absl::string_view source, const common::v1::Event& event,
-                     ViewState& state) override;
+  absl::Status Apply(const SourceEvent& event, ViewState& state) override;
 };
 
 // INVALID_ARGUMENT for a bad range or an office_code longer than 32

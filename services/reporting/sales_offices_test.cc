@@ -43,7 +43,7 @@ class SalesOfficesTest : public ::testing::Test {
     event.set_sequence(++sequence_);
     *event.mutable_recorded_at() = At(recorded, 23);
     event.mutable_payload()->PackFrom(payload);
-    absl::Status status = projection_.Apply(source, event, view_);
+    absl::Status status = projection_.Apply(SourceEvent(source, event), view_);
     ASSERT_TRUE(status.ok()) << status;
   }
 

@@ -17,7 +17,21 @@ absl::Status NotCounterRow(absl::string_view table) {
 
 BufferedViewState::BufferedViewState(store::Store* store,
                                      BufferedViewStateOptions options)
-    : store_(store), options_(options) {}
+    : store_(store), options_(std::move(options)) {}
+
+absl::Status BufferedViewState::Load() {
+  for (const std::string& name : options_.resident_tables) {
+    Table& table = TableFor(name);
+    absl::Status status = store_->Scan(
+        name, store::ScanRange{},
+        [&](absl::string_view key, absl::string_view value) {
+          table.rows.try_emplace(key, Row{std::string(value), false, 0});
+          return true;
+        });
+    if (!status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
 
 BufferedViewState::Table& BufferedViewState::TableFor(absl::string_view name) {
   if (last_table_ != nullptr && last_table_->name == name) return *last_table_;
@@ -25,139 +39,188 @@ BufferedViewState::Table& BufferedViewState::TableFor(absl::string_view name) {
   if (it == tables_.end()) {
     auto table = std::make_unique<Table>();
     table->name = std::string(name);
+    table->resident =
+        std::find(options_.resident_tables.begin(),
+                  options_.resident_tables.end(),
+                  name) != options_.resident_tables.end();
+    if (!table->resident) {
+      // Before this object's first write to the table: what is durable is
+      // all there is. A failed read only costs the shortcut.
+      table->bounded =
+          store_
+              ->Scan(name, store::ScanRange{"", "", /*reverse=*/true},
+                     [&](absl::string_view key, absl::string_view) {
+                       table->greatest = std::string(key);
+                       return false;
+                     })
+              .ok();
+    }
     it = tables_.emplace(table->name, std::move(table)).first;
   }
   last_table_ = it->second.get();
   return *last_table_;
 }
 
+absl::StatusOr<BufferedViewState::Entry> BufferedViewState::Load(
+    Table& table, absl::string_view key) {
+  auto it = table.rows.find(key);
+  if (it == table.rows.end()) {
+    Row row;
+    if (!table.resident && !(table.bounded && key > table.greatest)) {
+      absl::StatusOr<std::optional<std::string>> stored =
+          store_->GetLatest(table.name, key);
+      if (!stored.ok()) return stored.status();
+      if (stored->has_value()) row.value = std::move(**stored);
+    }
+    // Absent keys are kept too: a member's first event reads nothing.
+    it = table.rows.emplace(key, std::move(row)).first;
+  }
+  it->second.touched = generation_;
+  return Entry{&it->first, &it->second};
+}
+
+void BufferedViewState::MarkDirty(Table& table, Entry entry) {
+  if (entry.row->dirty) return;
+  entry.row->dirty = true;
+  table.dirty.emplace_back(entry.key, entry.row);
+}
+
+BufferedViewState::Row& BufferedViewState::Replace(Table& table,
+                                                   absl::string_view key) {
+  auto [it, added] = table.rows.try_emplace(key);
+  if (added) it->second.blind = true;
+  it->second.touched = generation_;
+  MarkDirty(table, Entry{&it->first, &it->second});
+  return it->second;
+}
+
+absl::StatusOr<std::vector<int64_t>*> BufferedViewState::AsCounters(
+    Table& table, Row& row) {
+  if (auto* counters = std::get_if<std::vector<int64_t>>(&row.value)) {
+    return counters;
+  }
+  std::vector<int64_t> values;
+  if (auto* bytes = std::get_if<std::string>(&row.value)) {
+    if (!DecodeCounters(*bytes, &values)) return NotCounterRow(table.name);
+  } else if (!std::holds_alternative<Absent>(row.value)) {
+    return NotCounterRow(table.name);
+  }
+  return &row.value.emplace<std::vector<int64_t>>(std::move(values));
+}
+
 absl::StatusOr<std::optional<std::string>> BufferedViewState::Get(
     absl::string_view table_name, absl::string_view key) {
-  Table& table = TableFor(table_name);
-  if (auto row = table.rows.find(key); row != table.rows.end()) {
-    row->second.touched = generation_;
-    return row->second.value;
+  absl::StatusOr<Entry> entry = Load(TableFor(table_name), key);
+  if (!entry.ok()) return entry.status();
+  const Value& value = entry->row->value;
+  if (auto* bytes = std::get_if<std::string>(&value)) return *bytes;
+  if (auto* counters = std::get_if<std::vector<int64_t>>(&value)) {
+    return EncodeCounters(*counters);
   }
-  if (auto counters = table.counters.find(key);
-      counters != table.counters.end()) {
-    counters->second.touched = generation_;
-    return EncodeCounters(counters->second.values);
+  if (auto* message =
+          std::get_if<std::unique_ptr<google::protobuf::Message>>(&value)) {
+    return (*message)->SerializeAsString();
   }
-  absl::StatusOr<std::optional<std::string>> stored =
-      store_->GetLatest(table_name, key);
-  if (!stored.ok()) return stored;
-  if (options_.max_cached_rows > 0) {
-    // Absent keys are cached too: a member's first event reads nothing.
-    table.rows.try_emplace(key, Row{*stored, /*dirty=*/false, generation_});
-  }
-  return stored;
+  return std::nullopt;
 }
 
 void BufferedViewState::Put(absl::string_view table_name,
                             absl::string_view key, std::string value) {
-  Table& table = TableFor(table_name);
-  table.counters.erase(key);
-  Row& row = table.rows[key];
-  row.value = std::move(value);
-  row.dirty = true;
-  row.touched = generation_;
+  Replace(TableFor(table_name), key).value = std::move(value);
 }
 
 void BufferedViewState::Delete(absl::string_view table_name,
                                absl::string_view key) {
-  Table& table = TableFor(table_name);
-  table.counters.erase(key);
-  Row& row = table.rows[key];
-  row.value.reset();
-  row.dirty = true;
-  row.touched = generation_;
-}
-
-absl::StatusOr<BufferedViewState::CounterRow*> BufferedViewState::LoadCounters(
-    Table& table, absl::string_view key) {
-  if (auto found = table.counters.find(key); found != table.counters.end()) {
-    found->second.touched = generation_;
-    return &found->second;
-  }
-  CounterRow loaded;
-  loaded.touched = generation_;
-  if (auto row = table.rows.find(key); row != table.rows.end()) {
-    // A row known as bytes becomes a counter row; it stays as dirty as it
-    // was.
-    if (row->second.value.has_value() &&
-        !DecodeCounters(*row->second.value, &loaded.values)) {
-      return NotCounterRow(table.name);
-    }
-    loaded.dirty = row->second.dirty;
-    table.rows.erase(row);
-  } else {
-    absl::StatusOr<std::optional<std::string>> stored =
-        store_->GetLatest(table.name, key);
-    if (!stored.ok()) return stored.status();
-    if (stored->has_value() && !DecodeCounters(**stored, &loaded.values)) {
-      return NotCounterRow(table.name);
-    }
-  }
-  return &table.counters.try_emplace(key, std::move(loaded)).first->second;
+  Replace(TableFor(table_name), key).value = Absent{};
 }
 
 absl::Status BufferedViewState::Add(absl::string_view table_name,
                                     absl::string_view key,
                                     absl::Span<const int64_t> deltas) {
-  absl::StatusOr<CounterRow*> row = LoadCounters(TableFor(table_name), key);
-  if (!row.ok()) return row.status();
-  AddCounters(deltas, &(*row)->values);
-  (*row)->dirty = true;
+  Table& table = TableFor(table_name);
+  absl::StatusOr<Entry> entry = Load(table, key);
+  if (!entry.ok()) return entry.status();
+  absl::StatusOr<std::vector<int64_t>*> values = AsCounters(table, *entry->row);
+  if (!values.ok()) return values.status();
+  AddCounters(deltas, *values);
+  MarkDirty(table, *entry);
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<int64_t>> BufferedViewState::Counters(
     absl::string_view table_name, absl::string_view key) {
-  absl::StatusOr<CounterRow*> row = LoadCounters(TableFor(table_name), key);
-  if (!row.ok()) return row.status();
-  return (*row)->values;
+  Table& table = TableFor(table_name);
+  absl::StatusOr<Entry> entry = Load(table, key);
+  if (!entry.ok()) return entry.status();
+  absl::StatusOr<std::vector<int64_t>*> values = AsCounters(table, *entry->row);
+  if (!values.ok()) return values.status();
+  return **values;
+}
+
+absl::StatusOr<google::protobuf::Message*> BufferedViewState::MutableMessage(
+    absl::string_view table_name, absl::string_view key,
+    const google::protobuf::Message& prototype, bool* found) {
+  Table& table = TableFor(table_name);
+  absl::StatusOr<Entry> entry = Load(table, key);
+  if (!entry.ok()) return entry.status();
+  Row& row = *entry->row;
+  auto* parsed =
+      std::get_if<std::unique_ptr<google::protobuf::Message>>(&row.value);
+  *found = parsed != nullptr;
+  if (parsed == nullptr) {
+    std::unique_ptr<google::protobuf::Message> message(prototype.New());
+    if (auto* bytes = std::get_if<std::string>(&row.value)) {
+      if (!message->ParseFromString(*bytes)) {
+        return absl::DataLossError(
+            absl::StrCat("reporting ", table.name, ": unreadable record"));
+      }
+      *found = true;
+    } else if (!std::holds_alternative<Absent>(row.value)) {
+      return absl::DataLossError(
+          absl::StrCat("reporting ", table.name, ": not a record"));
+    }
+    parsed = &row.value.emplace<std::unique_ptr<google::protobuf::Message>>(
+        std::move(message));
+  } else if ((*parsed)->GetDescriptor() != prototype.GetDescriptor()) {
+    return absl::InternalError(absl::StrCat(
+        "reporting ", table.name, ": one message type per table"));
+  }
+  MarkDirty(table, *entry);
+  return parsed->get();
 }
 
 size_t BufferedViewState::Flush(store::WriteBatch& batch) {
   size_t writes = 0;
-  // In key order: RocksDB's memtable inserts a run of ascending keys much
-  // faster than scattered ones (it reuses the previous insert's position),
-  // which is most of a commit's cost with many member rows.
-  std::vector<std::pair<const std::string*, Row*>> rows;
-  std::vector<std::pair<const std::string*, CounterRow*>> counters;
-  auto by_key = [](const auto& a, const auto& b) { return *a.first < *b.first; };
   for (auto& [name, table] : tables_) {
-    rows.clear();
-    counters.clear();
-    for (auto& [key, row] : table->rows) {
-      if (row.dirty) rows.emplace_back(&key, &row);
-    }
-    for (auto& [key, row] : table->counters) {
-      if (row.dirty) counters.emplace_back(&key, &row);
-    }
-    std::sort(rows.begin(), rows.end(), by_key);
-    std::sort(counters.begin(), counters.end(), by_key);
-    // A key is in one map only: merge the two runs.
-    auto row = rows.begin();
-    auto counter = counters.begin();
-    while (row != rows.end() || counter != counters.end()) {
-      if (counter == counters.end() ||
-          (row != rows.end() && *row->first < *counter->first)) {
-        if (row->second->value.has_value()) {
-          batch.Put(name, *row->first, *row->second->value);
-        } else {
-          batch.Delete(name, *row->first);
-        }
-        row->second->dirty = false;
-        ++row;
+    // In key order: RocksDB's memtable inserts a run of ascending keys much
+    // faster than scattered ones (it reuses the previous insert's position),
+    // which is most of a commit's cost with many member rows.
+    std::sort(table->dirty.begin(), table->dirty.end(),
+              [](const auto& a, const auto& b) { return *a.first < *b.first; });
+    for (const auto& [key, row] : table->dirty) {
+      const Value& value = row->value;
+      if (auto* bytes = std::get_if<std::string>(&value)) {
+        batch.Put(name, *key, *bytes);
+      } else if (auto* counters = std::get_if<std::vector<int64_t>>(&value)) {
+        batch.Put(name, *key, EncodeCounters(*counters));
+      } else if (auto* message = std::get_if<
+                     std::unique_ptr<google::protobuf::Message>>(&value)) {
+        batch.Put(name, *key, (*message)->SerializeAsString());
       } else {
-        batch.Put(name, *counter->first,
-                  EncodeCounters(counter->second->values));
-        counter->second->dirty = false;
-        ++counter;
+        batch.Delete(name, *key);
       }
+      row->dirty = false;
       ++writes;
     }
+    if (!table->dirty.empty() &&
+        (!table->bounded || *table->dirty.back().first > table->greatest)) {
+      table->greatest = *table->dirty.back().first;
+      table->bounded = true;
+    }
+    for (const auto& [key, row] : table->dirty) {
+      if (row->blind && !table->resident) table->rows.erase(*key);
+    }
+    table->dirty.clear();
   }
   Evict();
   ++generation_;
@@ -166,43 +229,60 @@ size_t BufferedViewState::Flush(store::WriteBatch& batch) {
 
 void BufferedViewState::Evict() {
   // Everything is clean here (just flushed).
+  auto evictable = [this] {
+    size_t rows = 0;
+    for (const auto& [name, table] : tables_) {
+      if (!table->resident) rows += table->rows.size();
+    }
+    return rows;
+  };
   const size_t limit = options_.max_cached_rows;
-  if (cached_rows() <= limit) return;
+  if (evictable() <= limit) return;
   // Down to three quarters, so that eviction is not paid at every flush:
   // rows untouched for the longest go first.
   const size_t target = limit - limit / 4;
-  for (uint64_t age = 64; age >= 1 && cached_rows() > target; age /= 2) {
+  for (uint64_t age = 64; age >= 1 && evictable() > target; age /= 2) {
     const uint64_t cutoff = generation_ > age ? generation_ - age : 0;
     for (auto& [name, table] : tables_) {
+      if (table->resident) continue;
       absl::erase_if(table->rows, [&](const auto& entry) {
-        return entry.second.touched <= cutoff;
-      });
-      absl::erase_if(table->counters, [&](const auto& entry) {
         return entry.second.touched <= cutoff;
       });
     }
   }
-  if (cached_rows() <= target) return;
+  if (evictable() <= target) return;
   for (auto& [name, table] : tables_) {
-    table->rows.clear();
-    table->counters.clear();
+    if (!table->resident) table->rows.clear();
   }
 }
 
 void BufferedViewState::Discard() {
   for (auto& [name, table] : tables_) {
-    absl::erase_if(table->rows,
-                   [](const auto& entry) { return entry.second.dirty; });
-    absl::erase_if(table->counters,
-                   [](const auto& entry) { return entry.second.dirty; });
+    for (const auto& [key, row] : table->dirty) {
+      const std::string stale = *key;
+      table->rows.erase(table->rows.find(stale));
+      if (!table->resident) continue;
+      // A resident table must hold every stored row: read it back.
+      absl::StatusOr<std::optional<std::string>> stored =
+          store_->GetLatest(name, stale);
+      if (!stored.ok()) {
+        // Without the row, "not in memory" would mean "absent": stop
+        // trusting memory for this table.
+        table->resident = false;
+        table->bounded = false;
+        continue;
+      }
+      if (stored->has_value()) {
+        table->rows.try_emplace(stale, Row{std::move(**stored), false, 0});
+      }
+    }
+    table->dirty.clear();
   }
 }
 
 size_t BufferedViewState::cached_rows() const {
   size_t rows = 0;
-  for (const auto& [name, table] : tables_) {
-    rows += table->rows.size() + table->counters.size();
-  }
+  for (const auto& [name, table] : tables_) rows += table->rows.size();
   return rows;
 }
 

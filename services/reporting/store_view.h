@@ -6,12 +6,15 @@
 //   ingest commits together with the streams' cursors (see view_state.h):
 //   exactly once across crashes. Reads see buffered changes first, then the
 //   store (GetLatest: a flushed batch may still be in the store's line).
-//   Counter rows are kept whole (stored value + deltas); rows stay cached
-//   after a flush (bounded), so hot daily buckets and members are read from
-//   the store once, absent keys included:
+//   Counter rows are kept whole (stored value + deltas) and records parsed
+//   (MutableMessage), encoded once per flush. Rows stay in memory after a
+//   flush: those of the resident tables (a row per member) all of them,
+//   loaded at start; the others up to a bound, so hot daily buckets are
+//   read from the store once, absent keys included:
 //
-//     BufferedViewState state(store);
-//     projection.Apply(source, event, state);  // many times
+//     BufferedViewState state(store, {.resident_tables = ...});
+//     MB_RETURN_IF_ERROR(state.Load());
+//     projection.Apply(SourceEvent(source, event), state);  // many times
 //     store::WriteBatch batch = store->NewBatch();
 //     state.Flush(batch);
 //     batch.SetCursor(source, event.sequence());
@@ -32,9 +35,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -45,12 +50,16 @@
 namespace mileagebank::reporting {
 
 struct BufferedViewStateOptions {
-  // Rows (plain and counter rows alike) kept in memory after a flush, as
-  // clean copies of what is stored, so that hot daily buckets and members
-  // seen recently are not read from the store again. Beyond it, rows not
-  // touched lately are dropped at the next flush. 0 keeps none. About 100
-  // bytes a row.
+  // Rows of the other tables (plain and counter rows alike) kept in memory
+  // after a flush, as clean copies of what is stored, so that hot daily
+  // buckets seen recently are not read from the store again. Beyond it,
+  // rows not touched lately are dropped at the next flush. 0 keeps none.
+  // About 100 bytes a row.
   size_t max_cached_rows = 1 << 20;
+  // Tables kept wholly in memory (Projection::ResidentTables): Load() reads
+  // them, their rows are never dropped, and a key not in memory is absent
+  // without asking the store.
+  std::vector<std::string> resident_tables;
 };
 
 class BufferedViewState final : public ViewState {
@@ -59,6 +68,9 @@ class BufferedViewState final : public ViewState {
                              BufferedViewStateOptions options = {});
   BufferedViewState(const BufferedViewState&) = delete;
   BufferedViewState& operator=(const BufferedViewState&) = delete;
+
+  // Reads the resident tables into memory; before the first change.
+  absl::Status Load();
 
   absl::StatusOr<std::optional<std::string>> Get(
       absl::string_view table, absl::string_view key) override;
@@ -69,40 +81,65 @@ class BufferedViewState final : public ViewState {
                    absl::Span<const int64_t> deltas) override;
   absl::StatusOr<std::vector<int64_t>> Counters(
       absl::string_view table, absl::string_view key) override;
+  absl::StatusOr<google::protobuf::Message*> MutableMessage(
+      absl::string_view table, absl::string_view key,
+      const google::protobuf::Message& prototype, bool* found) override;
 
-  // Writes every buffered change into `batch` and empties the buffer
-  // (cached counter rows stay, now clean). Returns the writes added.
+  // Writes every buffered change into `batch`, one write per changed key,
+  // and empties the buffer (rows stay in memory, now clean). Returns the
+  // writes added.
   size_t Flush(store::WriteBatch& batch);
   // Forgets every change since the last Flush (the ingest replays the
-  // events instead). Clean cached rows stay: they match the store.
+  // events instead). Clean rows stay: they match the store.
   void Discard();
 
   // Rows in memory, changed or clean; for tests and tuning.
   size_t cached_rows() const;
 
  private:
-  // A key's row as the buffer knows it; a key is in `rows` or in
-  // `counters`, never both.
+  struct Absent {};
+  // A row as the buffer knows it: absent (deleted, or not in the store),
+  // bytes, a counter row decoded, or a record parsed (MutableMessage). A
+  // row is converted to what it is used as, and encoded at the flush.
+  using Value = std::variant<Absent, std::string, std::vector<int64_t>,
+                             std::unique_ptr<google::protobuf::Message>>;
   struct Row {
-    std::optional<std::string> value;  // nullopt: none (deleted or absent).
-    bool dirty = false;                // Changed since the last flush.
-    uint64_t touched = 0;              // The flush generation last using it.
-  };
-  struct CounterRow {
-    std::vector<int64_t> values;
-    bool dirty = false;
-    uint64_t touched = 0;
+    Value value;
+    bool dirty = false;     // Changed since the last flush.
+    // Put or Deleted without being read: most such rows are written once
+    // (an index entry) and are not kept after the flush, so that they do
+    // not push rows that are read again out of memory.
+    bool blind = false;
+    uint64_t touched = 0;   // The flush generation last using it.
   };
   struct Table {
     std::string name;
-    absl::flat_hash_map<std::string, Row> rows;
-    absl::flat_hash_map<std::string, CounterRow> counters;
+    bool resident = false;
+    // When `bounded`, no key above `greatest` is in the store (durable or
+    // in line), so reading one is skipped: most keys lead with a day and
+    // arrive in day order.
+    bool bounded = false;
+    std::string greatest;
+    // Node-based: dirty rows are listed by address.
+    absl::node_hash_map<std::string, Row> rows;
+    std::vector<std::pair<const std::string*, Row*>> dirty;
+  };
+
+  // A row in memory and its key (both at stable addresses).
+  struct Entry {
+    const std::string* key;
+    Row* row;
   };
 
   Table& TableFor(absl::string_view name);
-  // The counter row at `key`, loaded from the buffer or the store.
-  absl::StatusOr<CounterRow*> LoadCounters(Table& table,
-                                           absl::string_view key);
+  // The row at `key`, read from the store (GetLatest) when not in memory.
+  absl::StatusOr<Entry> Load(Table& table, absl::string_view key);
+  void MarkDirty(Table& table, Entry entry);
+  // The row at `key` whatever it holds, without reading the store: for a
+  // change that replaces it.
+  Row& Replace(Table& table, absl::string_view key);
+  // The row as a counter row; DATA_LOSS when it is something else.
+  absl::StatusOr<std::vector<int64_t>*> AsCounters(Table& table, Row& row);
   void Evict();
 
   store::Store* const store_;

@@ -35,7 +35,7 @@ class TopMembersTest : public ::testing::Test {
     *event.mutable_recorded_at() = validation::ToProtoTimestamp(Noon(recorded));
     event.mutable_payload()->PackFrom(payload);
     const absl::Status applied =
-        projection_.Apply(kMembershipSource, event, view_);
+        projection_.Apply(SourceEvent(kMembershipSource, event), view_);
     ASSERT_TRUE(applied.ok()) << applied;
   }
 

@@ -1,0 +1,105 @@
+#include "services/reporting/buckets.h"
+
+#include <cstdint>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/time/civil_time.h"
+#include "gtest/gtest.h"
+#include "libs/store/keys.h"
+#include "services/reporting/memory_view.h"
+
+namespace mileagebank::reporting {
+namespace {
+
+using absl::CivilDay;
+
+constexpr char kTable[] = "t";
+
+std::vector<PeriodStart> Periods(CivilDay from, CivilDay to) {
+  return PeriodsCovering(ReportRange{from, to});
+}
+
+TEST(PeriodsCoveringTest, AYearIsOneYearRow) {
+  EXPECT_EQ(Periods(CivilDay(2025, 1, 1), CivilDay(2025, 12, 31)),
+            (std::vector<PeriodStart>{{Period::kYear, CivilDay(2025, 1, 1)}}));
+}
+
+TEST(PeriodsCoveringTest, RaggedEndsAreDaysAndTheMiddleIsMonthsAndYears) {
+  const std::vector<PeriodStart> periods =
+      Periods(CivilDay(2024, 11, 30), CivilDay(2026, 2, 2));
+  std::vector<PeriodStart> expected = {
+      {Period::kDay, CivilDay(2024, 11, 30)},
+      {Period::kMonth, CivilDay(2024, 12, 1)},
+      {Period::kYear, CivilDay(2025, 1, 1)},
+      {Period::kMonth, CivilDay(2026, 1, 1)},
+      {Period::kDay, CivilDay(2026, 2, 1)},
+      {Period::kDay, CivilDay(2026, 2, 2)}};
+  EXPECT_EQ(periods, expected);
+}
+
+TEST(PeriodsCoveringTest, APartOfOneMonthIsItsDays) {
+  EXPECT_EQ(Periods(CivilDay(2025, 3, 5), CivilDay(2025, 3, 6)),
+            (std::vector<PeriodStart>{{Period::kDay, CivilDay(2025, 3, 5)},
+                                      {Period::kDay, CivilDay(2025, 3, 6)}}));
+}
+
+// Facts on random days and dimensions; every range read through the
+// roll-ups must equal the sum of the facts dated in it.
+TEST(ScanPeriodsTest, RollUpsAgreeWithTheDaysOnAnyRange) {
+  MemoryView view;
+  std::mt19937 random(7);
+  const CivilDay first(2022, 10, 1);
+  const int days = 3 * 365 + 120;
+  struct Fact {
+    CivilDay day;
+    std::string dims;
+    int64_t value;
+  };
+  std::vector<Fact> facts;
+  const std::string dims[] = {
+      store::KeyBuilder().String("LH").String("FRA").Build(),
+      store::KeyBuilder().String("LH").String("MUC").Build(),
+      store::KeyBuilder().String("LX").String("ZRH").Build(),
+      store::KeyBuilder().String("").String("PEK").Build()};
+  for (int i = 0; i < 3000; ++i) {
+    Fact fact{first + static_cast<int>(random() % days), dims[random() % 4],
+              static_cast<int64_t>(random() % 100) - 20};
+    ASSERT_TRUE(
+        AddToPeriods(view, kTable, fact.day, fact.dims, {1, fact.value}).ok());
+    facts.push_back(fact);
+  }
+  const std::string lh = store::KeyBuilder().String("LH").Build();
+  for (int i = 0; i < 300; ++i) {
+    CivilDay from = first + static_cast<int>(random() % days);
+    CivilDay to = first + static_cast<int>(random() % days);
+    if (to < from) std::swap(from, to);
+    if (i % 10 == 0) {  // Whole years and months are the roll-ups' case.
+      from = CivilDay(absl::CivilYear(from));
+      to = CivilDay(absl::CivilMonth(to) + 1) - 1;
+    }
+    for (const std::string& prefix : {std::string(), lh}) {
+      std::map<std::string, std::vector<int64_t>> expected, read;
+      for (const Fact& fact : facts) {
+        if (fact.day < from || fact.day > to ||
+            fact.dims.compare(0, prefix.size(), prefix) != 0) {
+          continue;
+        }
+        AddCounters({1, fact.value}, &expected[fact.dims]);
+      }
+      ASSERT_TRUE(ScanPeriods(view, kTable, ReportRange{from, to}, prefix,
+                              [&](absl::string_view key,
+                                  const std::vector<int64_t>& values) {
+                                AddCounters(values, &read[std::string(key)]);
+                              })
+                      .ok());
+      EXPECT_EQ(read, expected) << from << ".." << to << " prefix "
+                                << prefix.size();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace mileagebank::reporting
