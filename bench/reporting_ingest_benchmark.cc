@@ -33,6 +33,7 @@
 #include "libs/server/event_stream_service.h"
 #include "libs/store/keys.h"
 #include "libs/store/store.h"
+#include "libs/testing/loopback_server.h"
 #include "mileagebank/common/v1/common.pb.h"
 #include "services/reporting/ingest.h"
 #include "services/reporting/store_view.h"
@@ -157,24 +158,19 @@ class Producer {
       }
     }
     service_ = std::make_unique<server::EventStreamService>(store_.get());
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port_);
-    builder.RegisterService(service_.get());
-    server_ = builder.BuildAndStart();
+    served_ = testing::ServeOnLoopback({service_.get()});
   }
   ~Producer() {
     store_->StopWaiters();
-    server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+    served_.server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
   }
-  std::string target() const { return absl::StrCat("127.0.0.1:", port_); }
+  std::string target() const { return served_.target; }
   uint64_t head() const { return store_->LastSequence(); }
 
  private:
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<server::EventStreamService> service_;
-  std::unique_ptr<grpc::Server> server_;
-  int port_ = 0;
+  testing::LoopbackServer served_;
 };
 
 std::unique_ptr<store::Store> FreshViewStore(

@@ -15,6 +15,7 @@
 #include "libs/server/event_stream_service.h"
 #include "libs/status/status_macros.h"
 #include "libs/store/keys.h"
+#include "libs/testing/loopback_server.h"
 #include "libs/testing/testing.h"
 #include "mileagebank/common/v1/common.pb.h"
 #include "prometheus/registry.h"
@@ -31,15 +32,11 @@ class Producer {
   explicit Producer(const std::string& path) {
     store_ = std::move(*store::Store::Open({.path = path, .tables = {}}));
     service_ = std::make_unique<server::EventStreamService>(store_.get());
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port_);
-    builder.RegisterService(service_.get());
-    server_ = builder.BuildAndStart();
+    served_ = testing::ServeOnLoopback({service_.get()});
   }
   ~Producer() {
     store_->StopWaiters();
-    server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+    served_.server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
   }
   // Appends `count` events keyed "k0".."k6", the i-th of amount i; returns
   // the last sequence.
@@ -55,7 +52,7 @@ class Producer {
     }
     return store_->LastSequence();
   }
-  std::string target() const { return absl::StrCat("127.0.0.1:", port_); }
+  std::string target() const { return served_.target; }
   // What a correct consumer holds for key kN after everything emitted:
   // {events, sum of amounts}.
   std::vector<int64_t> Expected(int key) const {
@@ -77,8 +74,7 @@ class Producer {
  private:
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<server::EventStreamService> service_;
-  std::unique_ptr<grpc::Server> server_;
-  int port_ = 0;
+  testing::LoopbackServer served_;
   int64_t emitted_ = 0;
 };
 

@@ -8,6 +8,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "libs/store/store.h"
+#include "libs/testing/loopback_server.h"
 #include "libs/testing/testing.h"
 #include "libs/validation/dates.h"
 #include "services/reporting/csv_export.h"
@@ -142,15 +143,11 @@ class ServiceTest : public ::testing::Test {
                      .checker = checker_.get(),
                      .queries = queries,
                      .clock = [] { return kNow; }});
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port);
-    builder.RegisterService(service_.get());
-    server_ = builder.BuildAndStart();
+    testing::LoopbackServer served = testing::ServeOnLoopback({service_.get()});
+    server_ = std::move(served.server);
     ASSERT_NE(server_, nullptr);
     stub_ = v1::Reporting::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+        served.target, grpc::InsecureChannelCredentials()));
   }
 
   void TearDown() override {

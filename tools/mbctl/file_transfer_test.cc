@@ -19,6 +19,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "libs/crypto/password.h"
+#include "libs/testing/loopback_server.h"
 #include "libs/testing/testing.h"
 #include "mileagebank/reporting/v1/reporting.grpc.pb.h"
 #include "mileagebank/settlement/v1/settlement.grpc.pb.h"
@@ -196,14 +197,10 @@ class FakeSettlement final : public v1::Settlement::Service {
 class FileTransferTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port);
-    builder.RegisterService(&service_);
-    server_ = builder.BuildAndStart();
+    testing::LoopbackServer served = testing::ServeOnLoopback({&service_});
+    server_ = std::move(served.server);
     ASSERT_NE(server_, nullptr);
-    target_ = absl::StrCat("127.0.0.1:", port);
+    target_ = served.target;
     route_ = {.target = target_};
     dir_ = testing::FreshTestDir();
     std::filesystem::create_directories(dir_);
@@ -458,14 +455,10 @@ class FakeReporting final : public rv1::Reporting::Service {
 class CsvExportTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port);
-    builder.RegisterService(&service_);
-    server_ = builder.BuildAndStart();
+    testing::LoopbackServer served = testing::ServeOnLoopback({&service_});
+    server_ = std::move(served.server);
     ASSERT_NE(server_, nullptr);
-    target_ = absl::StrCat("127.0.0.1:", port);
+    target_ = served.target;
     dir_ = testing::FreshTestDir();
     std::filesystem::create_directories(dir_);
   }
