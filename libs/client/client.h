@@ -6,10 +6,10 @@
 //   other side is unavailable or the deadline passed; other calls are never
 //   retried, as a retry could apply them twice.
 // - ServiceClient<Service> routes member-keyed calls: ForMember picks the
-//   stub for a member number. Today a service has one shard; this is the
-//   single place where sharding will route members to their shard.
+//   stub of the member's shard (libs/client/shards.h); a target setting
+//   lists a sharded service's shards, comma-separated, in shard order.
 //
-//   ServiceClient<membership::v1::Membership> membership({"127.0.0.1:7101"});
+//   ServiceClient<membership::v1::Membership> membership("127.0.0.1:7101");
 //   membership::v1::GetMemberResponse response;
 //   absl::Status status = Call(membership.ForMember(number),
 //       &membership::v1::Membership::Stub::GetMember, request, &response,
@@ -29,6 +29,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "libs/client/shards.h"
 #include "libs/status/grpc_status.h"
 
 namespace mileagebank::client {
@@ -78,19 +79,31 @@ absl::Status Call(Stub& stub,
 template <typename Service>
 class ServiceClient {
  public:
-  // `targets`: the service's shards' addresses (one today).
-  explicit ServiceClient(const std::vector<std::string>& targets) {
-    for (const std::string& target : targets) {
+  // `targets`: the service's shards' addresses, comma-separated, in shard
+  // order (one for an unsharded service).
+  explicit ServiceClient(absl::string_view targets) {
+    for (const std::string& target : SplitTargets(targets)) {
       stubs_.push_back(Service::NewStub(ChannelFor(target)));
     }
+    // An empty setting fails at the first call (UNAVAILABLE), as a wrong
+    // address would, rather than crash here.
+    if (stubs_.empty()) stubs_.push_back(Service::NewStub(ChannelFor("")));
   }
 
-  // The stub serving `member_number`.
+  int shard_count() const { return static_cast<int>(stubs_.size()); }
+
+  // The stub of the shard holding `member_number`.
   typename Service::Stub& ForMember(absl::string_view member_number) {
-    (void)member_number;  // One shard: every member lives there.
-    return *stubs_.front();
+    return *stubs_[ShardOfMember(member_number, shard_count())];
   }
-  // A stub for calls that are not about one member.
+  // The stub of the shard `request` is keyed to (RouteOf in shards.h), such
+  // as the member of a hold id.
+  typename Service::Stub& For(const google::protobuf::Message& request) {
+    return *stubs_[RouteOf(request, shard_count()).shard];
+  }
+  // The stub of shard `index`.
+  typename Service::Stub& Shard(int index) { return *stubs_[index]; }
+  // The stub of an unsharded service.
   typename Service::Stub& Any() { return *stubs_.front(); }
 
  private:

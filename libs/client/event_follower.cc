@@ -11,29 +11,78 @@ namespace {
 
 constexpr absl::Duration kMinBackoff = absl::Milliseconds(100);
 constexpr absl::Duration kMaxBackoff = absl::Seconds(5);
+constexpr absl::Duration kHeadPoll = absl::Seconds(5);
+constexpr absl::Duration kHeadDeadline = absl::Seconds(2);
+
+prometheus::Gauge* SourceGauge(prometheus::Registry* metrics,
+                               const std::string& name, const std::string& help,
+                               const std::string& source) {
+  if (metrics == nullptr) return nullptr;
+  // The registry merges families of the same name, so every follower of a
+  // process shares one family, a series per source.
+  return &prometheus::BuildGauge().Name(name).Help(help).Register(*metrics).Add(
+      {{"source", source}});
+}
 
 }  // namespace
 
 EventFollower::EventFollower(std::string source, std::string target,
-                             store::Store* store, Apply apply)
+                             store::Store* store, Apply apply,
+                             prometheus::Registry* metrics)
     : source_(std::move(source)),
       target_(std::move(target)),
       store_(store),
-      apply_(std::move(apply)) {}
+      apply_(std::move(apply)),
+      position_gauge_(SourceGauge(
+          metrics, "mileagebank_follower_stream_position",
+          "Sequence of the last event applied from the source's stream, by "
+          "source",
+          source_)),
+      head_gauge_(SourceGauge(
+          metrics, "mileagebank_follower_stream_head",
+          "Newest sequence of the source's event log (polled), by source",
+          source_)) {}
 
 EventFollower::~EventFollower() { Stop(); }
 
 void EventFollower::Start() {
   thread_ = std::thread([this] { Run(); });
+  if (head_gauge_ != nullptr) {
+    head_watcher_ = std::thread([this] { WatchHead(); });
+  }
 }
 
 void EventFollower::Stop() {
   stopping_ = true;
+  if (!stop_watching_.HasBeenNotified()) stop_watching_.Notify();
   {
     absl::MutexLock lock(&mutex_);
     if (active_ != nullptr) active_->TryCancel();
   }
   if (thread_.joinable()) thread_.join();
+  if (head_watcher_.joinable()) head_watcher_.join();
+}
+
+void EventFollower::SetPosition(uint64_t sequence) {
+  position_ = sequence;
+  if (position_gauge_ != nullptr) {
+    position_gauge_->Set(static_cast<double>(sequence));
+  }
+}
+
+void EventFollower::WatchHead() {
+  auto stub = common::v1::EventStream::NewStub(ChannelFor(target_));
+  do {
+    common::v1::GetHeadResponse head;
+    // One attempt: the next poll is the retry, and the reader logs the
+    // source's trouble.
+    if (Call(*stub, &common::v1::EventStream::Stub::GetHead,
+             common::v1::GetHeadRequest(), &head,
+             CallPolicy{.deadline = kHeadDeadline, .max_attempts = 1})
+            .ok()) {
+      head_gauge_->Set(static_cast<double>(head.last_sequence()));
+    }
+  } while (!stop_watching_.WaitForNotificationWithTimeout(kHeadPoll));
 }
 
 void EventFollower::Run() {
@@ -58,7 +107,7 @@ void EventFollower::Run() {
 absl::Status EventFollower::FollowOnce() {
   absl::StatusOr<uint64_t> cursor = store_->ReadCursor(source_);
   if (!cursor.ok()) return cursor.status();
-  position_ = *cursor;
+  SetPosition(*cursor);
 
   auto stub = common::v1::EventStream::NewStub(ChannelFor(target_));
   grpc::ClientContext context;
@@ -87,7 +136,7 @@ absl::Status EventFollower::FollowOnce() {
     // loses both or neither. Following many events then costs few fsyncs.
     batch.SetCursor(source_, event.sequence());
     store_->Enqueue(batch);
-    position_ = event.sequence();
+    SetPosition(event.sequence());
   }
   grpc::Status finished = reader->Finish();
   {

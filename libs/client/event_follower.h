@@ -15,10 +15,18 @@
 //   EventFollower follower("accrual", accrual_address, store,
 //       [&](const common::v1::Event& event, store::WriteBatch& batch) {
 //         return Derive(event, batch);
-//       });
+//       }, &host->metrics());
 //   follower.Start();
 //   ...
 //   follower.Stop();
+//
+// With a metrics registry it reports how far it has read and how far the
+// source's log reaches, both labelled with the source, so that a consumer
+// falling behind shows as their difference:
+//   mileagebank_follower_stream_position{source}  last applied sequence
+//   mileagebank_follower_stream_head{source}      newest sequence of the
+//                                                 source (polled every 5 s)
+// (the names mirror reporting's mileagebank_reporting_stream_position/head).
 //
 // Thread-safe; `apply` runs on the follower's own thread, one event at a time.
 #ifndef MILEAGEBANK_LIBS_CLIENT_EVENT_FOLLOWER_H_
@@ -32,9 +40,12 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "grpcpp/grpcpp.h"
 #include "libs/store/store.h"
 #include "mileagebank/common/v1/events.pb.h"
+#include "prometheus/gauge.h"
+#include "prometheus/registry.h"
 
 namespace mileagebank::client {
 
@@ -44,9 +55,10 @@ class EventFollower {
                                            store::WriteBatch& batch)>;
 
   // `source`: the name under which the cursor is stored (e.g. "accrual");
-  // `target`: the source service's address.
+  // `target`: the source service's address; `metrics`: where to report
+  // progress (null: not reported), outliving the follower.
   EventFollower(std::string source, std::string target, store::Store* store,
-                Apply apply);
+                Apply apply, prometheus::Registry* metrics = nullptr);
   EventFollower(const EventFollower&) = delete;
   EventFollower& operator=(const EventFollower&) = delete;
   ~EventFollower();
@@ -61,16 +73,24 @@ class EventFollower {
   void Run();
   // Reads one subscription until it ends; returns why.
   absl::Status FollowOnce();
+  void SetPosition(uint64_t sequence);
+  // Polls the source's head until Stop, for the head gauge.
+  void WatchHead();
 
   const std::string source_;
   const std::string target_;
   store::Store* const store_;
   const Apply apply_;
+  // Both null without a registry.
+  prometheus::Gauge* const position_gauge_;
+  prometheus::Gauge* const head_gauge_;
   std::atomic<uint64_t> position_{0};
   std::atomic<bool> stopping_{false};
+  absl::Notification stop_watching_;
   absl::Mutex mutex_;
   grpc::ClientContext* active_ ABSL_GUARDED_BY(mutex_) = nullptr;
   std::thread thread_;
+  std::thread head_watcher_;
 };
 
 }  // namespace mileagebank::client

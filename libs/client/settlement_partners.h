@@ -24,7 +24,7 @@ class SettlementPartners {
  public:
   // `target`: settlement's "host:port".
   explicit SettlementPartners(std::string target)
-      : target_(std::move(target)), client_({target_}) {}
+      : target_(std::move(target)), client_(target_) {}
 
   // NOT_FOUND as settlement says it; any other failure with settlement's
   // address in the message.

@@ -54,6 +54,16 @@ absl::Status ApplyDefaultsAndValidate(config::v1::ServerConfig* config) {
     return absl::InvalidArgumentError(
         "server.data_dir: required (the folder of the service's store)");
   }
+  if (config->shard_count() == 0) config->set_shard_count(1);
+  if (config->shard_count() < 1 || config->shard_count() > 1024) {
+    return absl::InvalidArgumentError("server.shard_count: must be 1-1024");
+  }
+  if (config->shard_index() < 0 ||
+      config->shard_index() >= config->shard_count()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "server.shard_index: must be 0 to server.shard_count - 1 (",
+        config->shard_count() - 1, ")"));
+  }
   for (const auto& [name, address] :
        {std::pair<const char*, const std::string&>{"server.listen_address",
                                                    config->listen_address()},
@@ -235,6 +245,11 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Create(
 
 ServiceHost::~ServiceHost() { Shutdown(); }
 
+std::string ServiceHost::StorePath(absl::string_view service) const {
+  if (config_.shard_count() <= 1) return absl::StrCat(config_.data_dir(), "/", service);
+  return absl::StrCat(config_.data_dir(), "/", service, "-", config_.shard_index());
+}
+
 absl::Status ServiceHost::Serve(const std::vector<grpc::Service*>& services) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -291,7 +306,9 @@ absl::Status ServiceHost::Serve(const std::vector<grpc::Service*>& services) {
   }
   log::Info("serving", {{"grpc_port", grpc_port_},
                         {"metrics_port", metrics_port_},
-                        {"data_dir", config_.data_dir()}});
+                        {"data_dir", config_.data_dir()},
+                        {"shard", absl::StrCat(config_.shard_index(), "/",
+                                               config_.shard_count())}});
   return absl::OkStatus();
 }
 

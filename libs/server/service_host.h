@@ -55,6 +55,9 @@ class ServiceHost {
 
   // The `server` block, with defaults applied.
   const config::v1::ServerConfig& server_config() const { return config_; }
+  // The folder of the store named `service` under data_dir: one per shard
+  // when the service is sharded ("accrual-2").
+  std::string StorePath(absl::string_view service) const;
   // Where services register their own metrics, once, at start.
   prometheus::Registry& metrics() { return *registry_; }
   int metrics_port() const { return metrics_port_; }

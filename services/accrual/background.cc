@@ -6,9 +6,31 @@
 
 namespace mileagebank::accrual {
 
+namespace {
+
+prometheus::Gauge* LastSweepGauge(prometheus::Registry* metrics) {
+  if (metrics == nullptr) return nullptr;
+  return &prometheus::BuildGauge()
+              .Name(
+                  "mileagebank_accrual_hold_sweep_last_success_timestamp_"
+                  "seconds")
+              .Help(
+                  "When the hold sweep last finished without error (Unix "
+                  "time; the process's start before its first sweep)")
+              .Register(*metrics)
+              .Add({});
+}
+
+}  // namespace
+
 BackgroundJobs::BackgroundJobs(Ledger* ledger, absl::Duration sweep_every,
-                               bool daily_expiry)
-    : ledger_(ledger), sweep_every_(sweep_every) {
+                               bool daily_expiry, prometheus::Registry* metrics)
+    : ledger_(ledger),
+      sweep_every_(sweep_every),
+      last_sweep_(LastSweepGauge(metrics)) {
+  // A process that has not swept yet is not behind: its first sweep is one
+  // interval away.
+  if (last_sweep_ != nullptr) last_sweep_->SetToCurrentTime();
   sweeper_ = std::thread([this] { SweepLoop(); });
   if (daily_expiry) expirer_ = std::thread([this] { ExpiryLoop(); });
 }
@@ -26,6 +48,8 @@ void BackgroundJobs::SweepLoop() {
     absl::StatusOr<int> swept = ledger_->SweepExpiredHolds();
     if (!swept.ok()) {
       log::Error("hold_sweep_failed", {{"reason", swept.status().ToString()}});
+    } else if (last_sweep_ != nullptr) {
+      last_sweep_->SetToCurrentTime();
     }
   }
 }
@@ -42,9 +66,10 @@ void BackgroundJobs::ExpiryLoop() {
     if (!run.ok()) {
       log::Error("daily_expiry_failed", {{"reason", run.status().ToString()}});
     }
-    const absl::Time next_midnight = absl::FromCivil(
-        validation::UtcDay(now) + 1, absl::UTCTimeZone());
-    if (stop_.WaitForNotificationWithTimeout(next_midnight - absl::Now())) return;
+    const absl::Time next_midnight =
+        absl::FromCivil(validation::UtcDay(now) + 1, absl::UTCTimeZone());
+    if (stop_.WaitForNotificationWithTimeout(next_midnight - absl::Now()))
+      return;
   }
 }
 

@@ -1,6 +1,11 @@
 // Background jobs of the accrual service: the sweep that expires holds past
 // their time-to-live, and the daily expiry run at 00:00 UTC.
 //
+// With a metrics registry the sweep reports when it last finished
+// (mileagebank_accrual_hold_sweep_last_success_timestamp_seconds), so that a
+// sweep that fails, hangs or runs far longer than its interval shows as that
+// time falling behind the clock.
+//
 // Each job runs on its own thread until Stop. Thread-safe.
 #ifndef MILEAGEBANK_SERVICES_ACCRUAL_BACKGROUND_H_
 #define MILEAGEBANK_SERVICES_ACCRUAL_BACKGROUND_H_
@@ -9,13 +14,18 @@
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "prometheus/gauge.h"
+#include "prometheus/registry.h"
 #include "services/accrual/ledger.h"
 
 namespace mileagebank::accrual {
 
 class BackgroundJobs {
  public:
-  BackgroundJobs(Ledger* ledger, absl::Duration sweep_every, bool daily_expiry);
+  // `metrics`: where the sweep reports (null: not reported), outliving the
+  // jobs.
+  BackgroundJobs(Ledger* ledger, absl::Duration sweep_every, bool daily_expiry,
+                 prometheus::Registry* metrics = nullptr);
   BackgroundJobs(const BackgroundJobs&) = delete;
   BackgroundJobs& operator=(const BackgroundJobs&) = delete;
   ~BackgroundJobs();
@@ -28,6 +38,8 @@ class BackgroundJobs {
 
   Ledger* ledger_;
   const absl::Duration sweep_every_;
+  // Null without a registry.
+  prometheus::Gauge* const last_sweep_;
   absl::Notification stop_;
   std::thread sweeper_;
   std::thread expirer_;

@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
+#include "libs/client/shards.h"
 #include "libs/log/log.h"
 #include "libs/status/errors.h"
 #include "libs/status/status_macros.h"
@@ -172,6 +173,7 @@ absl::CivilDay Ledger::Today() const { return validation::UtcDay(clock_()); }
 absl::StatusOr<std::string> Ledger::ResolveMember(
     absl::string_view field, absl::string_view member_number,
     bool require_active) {
+  MB_RETURN_IF_ERROR(CheckShard(field, member_number));
   absl::StatusOr<MemberInfo> member = members_->Resolve(member_number);
   if (!member.ok()) {
     if (member.status().code() == absl::StatusCode::kNotFound) {
@@ -186,7 +188,19 @@ absl::StatusOr<std::string> Ledger::ResolveMember(
                             "; only ACTIVE members earn, buy, transfer or "
                             "hold miles"));
   }
+  MB_RETURN_IF_ERROR(CheckShard(field, member->member_number));
   return member->member_number;
+}
+
+absl::Status Ledger::CheckShard(absl::string_view field,
+                                absl::string_view member_number) const {
+  const int shard = client::ShardOfMember(member_number, options_.shard_count);
+  if (shard == options_.shard_index) return absl::OkStatus();
+  return FailedPreconditionField(
+      field, absl::StrCat("member ", member_number, " is on shard ", shard,
+                          " of ", options_.shard_count, ", this is shard ",
+                          options_.shard_index,
+                          "; miles move between members of one shard only"));
 }
 
 absl::StatusOr<std::optional<records::KeyRecord>> Ledger::CheckKey(

@@ -45,6 +45,10 @@
 namespace mileagebank::accrual {
 
 struct LedgerOptions {
+  // This process's shard (server.shard_index/shard_count): members of other
+  // shards are refused rather than given a second account here.
+  int shard_index = 0;
+  int shard_count = 1;
   std::string host_carrier = "FM";
   EarningTable own_earning = EarningTable::ProductDefault(500);
   BonusPercents bonus;
@@ -160,6 +164,9 @@ class Ledger {
   absl::StatusOr<std::string> ResolveMember(absl::string_view field,
                                             absl::string_view member_number,
                                             bool require_active);
+  // FAILED_PRECONDITION naming `field` when the member is not on this shard.
+  absl::Status CheckShard(absl::string_view field,
+                          absl::string_view member_number) const;
   // The record of an idempotency key that was used with the same content, or
   // nullopt when unused; ALREADY_EXISTS for other content.
   absl::StatusOr<std::optional<records::KeyRecord>> CheckKey(

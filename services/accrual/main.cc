@@ -5,6 +5,7 @@
 
 #include "libs/airports/airports.h"
 #include "libs/client/event_follower.h"
+#include "libs/client/shard_streams.h"
 #include "libs/server/event_stream_service.h"
 #include "libs/server/service_host.h"
 #include "libs/store/store.h"
@@ -37,11 +38,20 @@ int Run(int argc, char** argv) {
   }
   auto options = LedgerOptions::FromConfig(config);
   if (!options.ok()) return server::ExitWithError(options.status());
+  const config::v1::ServerConfig& server = (*host)->server_config();
+  options->shard_index = server.shard_index();
+  options->shard_count = server.shard_count();
+  // The member replica follows the membership shard of the same number:
+  // it holds exactly this shard's members.
+  absl::StatusOr<std::string> membership_shard = client::NamesakeTarget(
+      "membership_target", config.membership_target(), server.shard_index(),
+      server.shard_count());
+  if (!membership_shard.ok()) return server::ExitWithError(membership_shard.status());
   auto airports = LoadAirports(config.airport_table_path());
   if (!airports.ok()) return server::ExitWithError(airports.status());
 
   auto store = store::Store::Open(
-      {.path = (*host)->server_config().data_dir() + "/accrual",
+      {.path = (*host)->StorePath("accrual"),
        .tables = AccrualTables(),
        .memtable_bloom = true});
   if (!store.ok()) return server::ExitWithError(store.status());
@@ -58,13 +68,14 @@ int Run(int argc, char** argv) {
   // accounts. A merge is applied before the cursor moves past it, and
   // merging is idempotent, so a restart in between repeats it harmlessly.
   client::EventFollower membership_events(
-      "membership", config.membership_target(), store->get(),
+      "membership", *membership_shard, store->get(),
       [&](const common::v1::Event& event, store::WriteBatch& batch) -> absl::Status {
         absl::StatusOr<std::optional<Merge>> merge = members.Apply(event, batch);
         if (!merge.ok()) return merge.status();
         if (*merge) return ledger.MergeAccounts(**merge);
         return absl::OkStatus();
-      });
+      },
+      &(*host)->metrics());
   membership_events.Start();
   // Settlement's events keep the partner replica, so that partners already
   // known are credited while settlement is down.
@@ -72,13 +83,14 @@ int Run(int argc, char** argv) {
       "settlement", config.settlement_target(), store->get(),
       [&](const common::v1::Event& event, store::WriteBatch& batch) {
         return partners.Apply(event, batch);
-      });
+      },
+      &(*host)->metrics());
   settlement_events.Start();
   BackgroundJobs jobs(&ledger,
                       absl::Seconds(config.hold_sweep_seconds() > 0
                                         ? config.hold_sweep_seconds()
                                         : 10),
-                      !config.disable_daily_expiry());
+                      !config.disable_daily_expiry(), &(*host)->metrics());
 
   AccrualService service(&ledger);
   server::EventStreamService events(store->get());

@@ -43,7 +43,7 @@ class MembershipLookup {
 class GrpcMembershipLookup : public MembershipLookup {
  public:
   explicit GrpcMembershipLookup(const std::string& target)
-      : membership_({target}) {}
+      : membership_(target) {}
   absl::StatusOr<MemberInfo> Lookup(absl::string_view member_number) override;
 
  private:

@@ -6,6 +6,7 @@
 #include "grpcpp/impl/codegen/client_unary_call.h"
 #include "grpcpp/impl/codegen/rpc_method.h"
 #include "libs/client/client.h"
+#include "libs/client/shards.h"
 #include "mileagebank/accrual/v1/accrual.pb.h"
 #include "mileagebank/membership/v1/membership.pb.h"
 #include "mileagebank/redemption/v1/redemption.pb.h"
@@ -33,12 +34,15 @@ absl::StatusOr<std::unique_ptr<Backends>> Backends::Create(
       settlement::v1::GetPartnerRequest::descriptor()->file()->service(0),
       reporting::v1::GetMembersReportRequest::descriptor()->file()->service(0)};
   for (size_t i = 0; i < targets.size(); ++i) {
-    if (targets[i].second->empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(targets[i].first, ": required (host:port)"));
+    std::vector<std::string> shards = client::SplitTargets(*targets[i].second);
+    if (shards.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          targets[i].first, ": required (host:port, or one per shard)"));
     }
-    backends->channels_[services[i]->full_name()] =
-        client::ChannelFor(*targets[i].second);
+    for (const std::string& shard : shards) {
+      backends->channels_[services[i]->full_name()].push_back(
+          client::ChannelFor(shard));
+    }
   }
   return backends;
 }
@@ -46,20 +50,27 @@ absl::StatusOr<std::unique_ptr<Backends>> Backends::Create(
 std::shared_ptr<grpc::Channel> Backends::ChannelFor(
     absl::string_view method) const {
   auto found = channels_.find(ServiceOf(method));
-  return found == channels_.end() ? nullptr : found->second;
+  return found == channels_.end() ? nullptr : found->second.front();
 }
 
-grpc::Status Backends::Unary(const std::string& method,
+int Backends::ShardCount(absl::string_view method) const {
+  auto found = channels_.find(ServiceOf(method));
+  return found == channels_.end() ? 0 : static_cast<int>(found->second.size());
+}
+
+grpc::Status Backends::Unary(const std::string& method, int shard,
                              grpc::ClientContext* context,
                              const grpc::ByteBuffer& request,
                              grpc::ByteBuffer* response) const {
-  std::shared_ptr<grpc::Channel> channel = ChannelFor(method);
-  if (channel == nullptr) {
+  auto found = channels_.find(ServiceOf(method));
+  if (found == channels_.end() || shard < 0 ||
+      shard >= static_cast<int>(found->second.size())) {
     return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
                         absl::StrCat(method, " is not served"));
   }
+  grpc::Channel* channel = found->second[shard].get();
   return grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
-      channel.get(),
+      channel,
       grpc::internal::RpcMethod(method.c_str(),
                                 grpc::internal::RpcMethod::NORMAL_RPC),
       context, request, response);

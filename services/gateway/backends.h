@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -23,20 +24,27 @@ class Backends {
   static absl::StatusOr<std::unique_ptr<Backends>> Create(
       const config::v1::GatewayConfig& config);
 
-  // The channel to the service of `method` ("/mileagebank.accrual.v1.
-  // Accrual/GetBalance"), or nullptr when no backend serves it.
+  // The channel to the (first) shard of the service of `method`
+  // ("/mileagebank.accrual.v1.Accrual/GetBalance"), or nullptr when no
+  // backend serves it.
   std::shared_ptr<grpc::Channel> ChannelFor(absl::string_view method) const;
 
-  // One unary call; `method` must live as long as the Backends (the
-  // operation table's strings do).
-  grpc::Status Unary(const std::string& method, grpc::ClientContext* context,
+  // How many shards the service of `method` has (0: not served).
+  int ShardCount(absl::string_view method) const;
+
+  // One unary call to shard `shard`; `method` must live as long as the
+  // Backends (the operation table's strings do).
+  grpc::Status Unary(const std::string& method, int shard,
+                     grpc::ClientContext* context,
                      const grpc::ByteBuffer& request,
                      grpc::ByteBuffer* response) const;
 
  private:
   Backends() = default;
-  // Keyed by the service's full name, e.g. "mileagebank.accrual.v1.Accrual".
-  absl::flat_hash_map<std::string, std::shared_ptr<grpc::Channel>> channels_;
+  // Keyed by the service's full name, e.g. "mileagebank.accrual.v1.Accrual";
+  // one channel per shard, in shard order.
+  absl::flat_hash_map<std::string, std::vector<std::shared_ptr<grpc::Channel>>>
+      channels_;
 };
 
 // "mileagebank.accrual.v1.Accrual" from "/mileagebank.accrual.v1.Accrual/X".

@@ -6,6 +6,7 @@
 #include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/dynamic_message.h"
+#include "libs/client/shards.h"
 #include "libs/log/log.h"
 #include "libs/status/grpc_status.h"
 #include "libs/status/status_macros.h"
@@ -13,6 +14,7 @@
 #include "mileagebank/common/v1/common.pb.h"
 #include "mileagebank/redemption/v1/redemption.pb.h"
 #include "services/gateway/masking.h"
+#include "services/gateway/shard_fanout.h"
 
 namespace mileagebank::gateway {
 namespace {
@@ -263,6 +265,42 @@ absl::Status Dispatcher::Forward(const Principal& principal,
   if (ServiceOf(operation.method) == "mileagebank.gateway.v1.Gateway") {
     return parts_.local->Call(principal, operation.method, request, response);
   }
+  const int shards = parts_.backends->ShardCount(operation.method);
+  const client::Route route = client::RouteOf(request, shards);
+  if (route.kind == client::Route::Kind::kShard) {
+    return ForwardToShard(route.shard, principal, operation, request, response,
+                          deadline);
+  }
+  switch (FanoutOf(request)) {
+    case Fanout::kFirstShard:
+      break;
+    case Fanout::kFirstFound: {
+      absl::Status status;
+      for (int shard = 0; shard < shards; ++shard) {
+        status = ForwardToShard(shard, principal, operation, request, response,
+                                deadline);
+        if (!absl::IsNotFound(status)) break;
+      }
+      return status;
+    }
+    case Fanout::kEveryShard: {
+      std::unique_ptr<Message> part(response->New());
+      for (int shard = 0; shard < shards; ++shard) {
+        part->Clear();
+        MB_RETURN_IF_ERROR(ForwardToShard(shard, principal, operation, request,
+                                          part.get(), deadline));
+        MergeShardAnswer(*part, response);
+      }
+      return absl::OkStatus();
+    }
+  }
+  return ForwardToShard(0, principal, operation, request, response, deadline);
+}
+
+absl::Status Dispatcher::ForwardToShard(int shard, const Principal& principal,
+                                        const Operation& operation,
+                                        const Message& request,
+                                        Message* response, absl::Time deadline) {
   grpc::ClientContext context;
   // A request carrying the member's password is to be checked by the
   // service (an award confirmed with the password), not vouched for by the
@@ -273,7 +311,7 @@ absl::Status Dispatcher::Forward(const Principal& principal,
                         deadline, &context);
   grpc::ByteBuffer answer;
   grpc::Status status = parts_.backends->Unary(
-      operation.method, &context, ToByteBuffer(request.SerializeAsString()),
+      operation.method, shard, &context, ToByteBuffer(request.SerializeAsString()),
       &answer);
   if (!status.ok()) return FromBackend(operation, status);
   if (!response->ParseFromString(FromByteBuffer(answer))) {

@@ -102,6 +102,12 @@ class Dispatcher {
                        const google::protobuf::Message& request,
                        google::protobuf::Message* response,
                        absl::Time deadline);
+  // Forward's call to one shard of the operation's service.
+  absl::Status ForwardToShard(int shard, const Principal& principal,
+                              const Operation& operation,
+                              const google::protobuf::Message& request,
+                              google::protobuf::Message* response,
+                              absl::Time deadline);
 
   Parts parts_;
   prometheus::Family<prometheus::Counter>& denied_;

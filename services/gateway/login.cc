@@ -47,10 +47,15 @@ absl::StatusOr<std::string> GrpcMemberDirectory::FindByEmail(
     absl::string_view email) {
   mv1::FindMembersRequest request;
   request.set_email(std::string(email));
+  // An address may be on any shard.
   mv1::FindMembersResponse response;
-  MB_RETURN_IF_ERROR(client::Call(
-      membership_->Any(), &mv1::Membership::Stub::FindMembers, request,
-      &response, client::CallPolicy{.deadline = deadline_, .idempotent = true}));
+  for (int shard = 0; shard < membership_->shard_count(); ++shard) {
+    mv1::FindMembersResponse part;
+    MB_RETURN_IF_ERROR(client::Call(
+        membership_->Shard(shard), &mv1::Membership::Stub::FindMembers, request,
+        &part, client::CallPolicy{.deadline = deadline_, .idempotent = true}));
+    response.MergeFrom(part);
+  }
   std::string found;
   for (const mv1::Member& member : response.members()) {
     if (member.status() == mv1::MERGED) continue;

@@ -184,7 +184,7 @@ TEST(GrpcMemberDirectoryTest, AsksMembership) {
           .BuildAndStart();
   ASSERT_NE(port, 0);
   client::ServiceClient<mv1::Membership> membership(
-      {"127.0.0.1:" + std::to_string(port)});
+      "127.0.0.1:" + std::to_string(port));
   GrpcMemberDirectory directory(&membership, absl::Seconds(5));
 
   EXPECT_EQ(*directory.FindByEmail("ann@example.com"), kMember);
@@ -222,7 +222,7 @@ TEST(GrpcMemberDirectoryTest, NobodyListeningIsUnavailable) {
     server->Shutdown();
   }
   client::ServiceClient<mv1::Membership> membership(
-      {"127.0.0.1:" + std::to_string(port)});
+      "127.0.0.1:" + std::to_string(port));
   GrpcMemberDirectory directory(&membership, absl::Seconds(2));
   absl::Status status = directory.VerifyPassword(kMember, "x").status();
   EXPECT_TRUE(absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status))

@@ -113,7 +113,7 @@ int Run(int argc, char** argv) {
   const absl::Duration backend_deadline =
       absl::Milliseconds(config.backend_deadline_ms());
   client::ServiceClient<membership::v1::Membership> membership(
-      {config.membership_target()});
+      config.membership_target());
   GrpcMemberDirectory directory(&membership, backend_deadline);
   MemberLogin login(&directory, sessions->get());
   GatewayOperations local(&login, sessions->get(), api_keys->get(), audit->get());

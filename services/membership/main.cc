@@ -2,6 +2,7 @@
 #include <memory>
 
 #include "libs/client/event_follower.h"
+#include "libs/client/shard_streams.h"
 #include "libs/log/log.h"
 #include "libs/server/event_stream_service.h"
 #include "mileagebank/accrual/v1/accrual.pb.h"
@@ -21,9 +22,12 @@ int Run(int argc, char** argv) {
   if (!host.ok()) return server::ExitWithError(host.status());
   auto options = membership::MembershipOptions::FromConfig(config);
   if (!options.ok()) return server::ExitWithError(options.status());
+  const config::v1::ServerConfig& server = (*host)->server_config();
+  options->shard_index = server.shard_index();
+  options->shard_count = server.shard_count();
 
   auto store = store::Store::Open(
-      {.path = (*host)->server_config().data_dir() + "/membership",
+      {.path = (*host)->StorePath("membership"),
        .tables = membership::MembershipTables()});
   if (!store.ok()) return server::ExitWithError(store.status());
   auto members = membership::Members::Create(store->get(), *options,
@@ -35,12 +39,18 @@ int Run(int argc, char** argv) {
   // before its cursor was saved changes nothing.
   std::unique_ptr<client::EventFollower> accrual_events;
   if (!config.accrual_target().empty()) {
+    // This shard's members earn on the accrual shard of the same number.
+    absl::StatusOr<std::string> accrual = client::NamesakeTarget(
+        "accrual_target", config.accrual_target(), server.shard_index(),
+        server.shard_count());
+    if (!accrual.ok()) return server::ExitWithError(accrual.status());
     membership::Members* operations = members->get();
     accrual_events = std::make_unique<client::EventFollower>(
-        "accrual", config.accrual_target(), store->get(),
+        "accrual", *accrual, store->get(),
         [operations](const common::v1::Event& event, store::WriteBatch&) {
           return membership::ApplyAccrualEvent(*operations, event);
-        });
+        },
+        &(*host)->metrics());
     accrual_events->Start();
   }
 

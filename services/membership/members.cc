@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/field_mask_util.h"
 #include "google/protobuf/util/time_util.h"
+#include "libs/client/shards.h"
 #include "libs/log/log.h"
 #include "libs/status/errors.h"
 #include "libs/status/status_macros.h"
@@ -238,10 +239,14 @@ void Members::Touch(records::MemberRecord& record) {
 
 absl::StatusOr<std::string> Members::NextMemberNumber() {
   absl::MutexLock lock(&serial_mutex_);
-  if (last_serial_ >= validation::kMaxMemberSerial) {
-    return absl::ResourceExhaustedError("member numbers: all serials used");
+  while (last_serial_ < validation::kMaxMemberSerial) {
+    std::string number = validation::MemberNumberFromSerial(++last_serial_);
+    if (client::ShardOfMember(number, options_.shard_count) ==
+        options_.shard_index) {
+      return number;
+    }
   }
-  return validation::MemberNumberFromSerial(++last_serial_);
+  return absl::ResourceExhaustedError("member numbers: all serials used");
 }
 
 absl::Status Members::CheckUnique(absl::string_view key, absl::string_view self,

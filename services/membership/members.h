@@ -40,6 +40,10 @@ struct MembershipOptions {
   crypto::PasswordCost password_cost;
   int max_nominees = 5;
   int64_t first_member_serial = 100'000'000;
+  // This process's shard (server.shard_index/shard_count): it gives out
+  // only member numbers that libs/client/shards.h places on it.
+  int shard_index = 0;
+  int shard_count = 1;
 
   // From configuration, with the product rules' defaults for unset values.
   static absl::StatusOr<MembershipOptions> FromConfig(

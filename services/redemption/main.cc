@@ -29,8 +29,10 @@ int Run(int argc, char** argv) {
   }
   auto options = RedemptionOptions::FromConfig(config);
   if (!options.ok()) return server::ExitWithError(options.status());
+  options->shard_index = (*host)->server_config().shard_index();
+  options->shard_count = (*host)->server_config().shard_count();
   auto store = store::Store::Open(
-      {.path = (*host)->server_config().data_dir() + "/redemption",
+      {.path = (*host)->StorePath("redemption"),
        .tables = RedemptionTables()});
   if (!store.ok()) return server::ExitWithError(store.status());
 

@@ -76,7 +76,7 @@ absl::StatusOr<av1::Hold> GrpcAccrual::CaptureHold(absl::string_view hold_id) {
   request.set_hold_id(std::string(hold_id));
   *request.mutable_actor() = System();
   av1::CaptureHoldResponse response;
-  absl::Status status = client::Call(client_.Any(), &av1::Accrual::Stub::CaptureHold,
+  absl::Status status = client::Call(client_.For(request), &av1::Accrual::Stub::CaptureHold,
                                      request, &response, kIdempotent);
   if (!status.ok()) return status;
   return response.hold();
@@ -89,7 +89,7 @@ absl::StatusOr<av1::Hold> GrpcAccrual::ReleaseHold(absl::string_view hold_id,
   request.set_reason(std::string(reason));
   *request.mutable_actor() = System();
   av1::ReleaseHoldResponse response;
-  absl::Status status = client::Call(client_.Any(), &av1::Accrual::Stub::ReleaseHold,
+  absl::Status status = client::Call(client_.For(request), &av1::Accrual::Stub::ReleaseHold,
                                      request, &response, kIdempotent);
   if (!status.ok()) return status;
   return response.hold();
@@ -103,7 +103,7 @@ absl::StatusOr<av1::Hold> GrpcAccrual::RedepositHold(absl::string_view hold_id,
   *request.mutable_actor() = System();
   av1::RedepositHoldResponse response;
   absl::Status status =
-      client::Call(client_.Any(), &av1::Accrual::Stub::RedepositHold, request,
+      client::Call(client_.For(request), &av1::Accrual::Stub::RedepositHold, request,
                    &response, kIdempotent);
   if (!status.ok()) return status;
   return response.hold();

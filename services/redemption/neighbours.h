@@ -58,7 +58,7 @@ class SettlementGateway {
 
 class GrpcMembership : public MembershipGateway {
  public:
-  explicit GrpcMembership(const std::string& target) : client_({target}) {}
+  explicit GrpcMembership(const std::string& target) : client_(target) {}
   absl::StatusOr<membership::v1::Member> GetMember(
       absl::string_view member_number) override;
   absl::StatusOr<membership::v1::VerifyPasswordResponse> VerifyPassword(
@@ -70,7 +70,7 @@ class GrpcMembership : public MembershipGateway {
 
 class GrpcAccrual : public AccrualGateway {
  public:
-  explicit GrpcAccrual(const std::string& target) : client_({target}) {}
+  explicit GrpcAccrual(const std::string& target) : client_(target) {}
   absl::StatusOr<accrual::v1::Hold> CreateHold(
       absl::string_view member_number, int64_t miles,
       absl::string_view request_id, absl::Duration ttl,

@@ -172,8 +172,13 @@ absl::Status Redemptions::CheckCarrier(absl::string_view carrier,
 int32_t Redemptions::Capacity(const records::FlightSeats& seats,
                               v1::Cabin cabin) const {
   const int index = cabin - 1;
-  return seats.capacity(index) >= 0 ? seats.capacity(index)
-                                    : options_.seat_defaults[index];
+  return ShareOfCapacity(seats.capacity(index) >= 0 ? seats.capacity(index)
+                                                    : options_.seat_defaults[index]);
+}
+
+int32_t Redemptions::ShareOfCapacity(int32_t capacity) const {
+  const int32_t shards = options_.shard_count;
+  return capacity / shards + (options_.shard_index < capacity % shards ? 1 : 0);
 }
 
 v1::AwardSeats Redemptions::SeatsView(int32_t flight_number, absl::CivilDay date,
@@ -393,7 +398,8 @@ absl::StatusOr<v1::SetAwardSeatCapacityResponse> Redemptions::SetAwardSeatCapaci
     const int index = request.cabin() - 1;
     const int32_t before = Capacity(seats, request.cabin());
     const int32_t wanted = request.has_capacity() ? request.capacity() : -1;
-    const int32_t effective = wanted >= 0 ? wanted : options_.seat_defaults[index];
+    const int32_t effective =
+        ShareOfCapacity(wanted >= 0 ? wanted : options_.seat_defaults[index]);
     if (effective < seats.taken(index)) {
       return FailedPreconditionField(
           request.has_capacity() ? "capacity" : "reset_to_default",

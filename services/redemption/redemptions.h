@@ -40,6 +40,12 @@
 namespace mileagebank::redemption {
 
 struct RedemptionOptions {
+  // This process's shard (server.shard_index/shard_count). Each shard sells
+  // its own share of every flight's award seats (the capacity divided
+  // evenly, the remainder to the lowest shards), so that shards never sell
+  // the same seat and need not ask each other.
+  int shard_index = 0;
+  int shard_count = 1;
   std::string host_carrier = "FM";
   AwardChart chart = AwardChart::ProductDefault();
   // Award seats per cabin, indexed by Cabin - 1.
@@ -110,7 +116,9 @@ class Redemptions {
   std::vector<SeatNeed> SeatNeeds(const v1::RedemptionRecord& redemption) const;
   v1::AwardSeats SeatsView(int32_t flight_number, absl::CivilDay date,
                            const records::FlightSeats& seats) const;
+  // This shard's share of the cabin's capacity.
   int32_t Capacity(const records::FlightSeats& seats, v1::Cabin cabin) const;
+  int32_t ShareOfCapacity(int32_t capacity) const;
   // Adds `sign` x each need to the seats taken, in `batch`.
   absl::Status MoveSeats(store::WriteBatch& batch,
                          const std::vector<SeatNeed>& needs, int sign);

@@ -70,13 +70,23 @@ class AccrualLedger {
   virtual ~AccrualLedger() = default;
   virtual absl::StatusOr<accrual::v1::VerifyLedgerResponse> VerifyLedger(
       absl::Time deadline) = 0;
+  // A sharded accrual: its shard count, and one shard's VerifyLedger.
+  virtual int shard_count() const { return 1; }
+  virtual absl::StatusOr<accrual::v1::VerifyLedgerResponse> VerifyShard(
+      int shard, absl::Time deadline) {
+    (void)shard;
+    return VerifyLedger(deadline);
+  }
 };
 
 class GrpcAccrualLedger final : public AccrualLedger {
  public:
-  explicit GrpcAccrualLedger(const std::string& target) : client_({target}) {}
+  explicit GrpcAccrualLedger(const std::string& target) : client_(target) {}
   absl::StatusOr<accrual::v1::VerifyLedgerResponse> VerifyLedger(
       absl::Time deadline) override;
+  int shard_count() const override { return client_.shard_count(); }
+  absl::StatusOr<accrual::v1::VerifyLedgerResponse> VerifyShard(
+      int shard, absl::Time deadline) override;
 
  private:
   client::ServiceClient<accrual::v1::Accrual> client_;
@@ -164,6 +174,7 @@ class ConsistencyChecker {
  private:
   absl::StatusOr<v1::ConsistencyCheck> CheckAgainstAccrual(
       absl::Time deadline);
+  absl::StatusOr<v1::ConsistencyCheck> CheckAgainstShards(absl::Time deadline);
 
   const ConsistencyParts parts_;
 };

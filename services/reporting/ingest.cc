@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "libs/client/client.h"
+#include "libs/client/shard_streams.h"
 #include "libs/log/log.h"
 #include "libs/status/errors.h"
 #include "libs/status/grpc_status.h"
@@ -567,7 +568,10 @@ void Ingest::ApplyLoop() {
 }
 
 absl::Status Ingest::ApplyOne(const Item& item) {
-  const SourceEvent event(sources_[item.source]->name, item.event);
+  // Projections see the service ("accrual"), whichever shard's stream
+  // ("accrual-2") brought the event.
+  const SourceEvent event(client::ServiceOfStream(sources_[item.source]->name),
+                          item.event);
   for (Projection* projection : projections_) {
     absl::Status status = projection->Apply(event, state_);
     if (!status.ok()) return status;

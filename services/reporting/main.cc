@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "libs/client/shard_streams.h"
 #include "libs/server/event_stream_service.h"
 #include "libs/server/service_host.h"
 #include "libs/store/store.h"
@@ -27,7 +28,7 @@ namespace mileagebank::reporting {
 namespace {
 
 // The source each *_target field names.
-std::map<std::string, std::string> Targets(
+std::map<std::string, std::string> Sources(
     const config::v1::ReportingConfig& config) {
   return {{kMembershipSource, config.membership_target()},
           {kAccrualSource, config.accrual_target()},
@@ -35,8 +36,21 @@ std::map<std::string, std::string> Targets(
           {kSettlementSource, config.settlement_target()}};
 }
 
+// The streams followed, one per shard of a sharded source ("accrual-0"...),
+// and their addresses.
+std::map<std::string, std::string> Targets(
+    const config::v1::ReportingConfig& config) {
+  std::map<std::string, std::string> streams;
+  for (const auto& [source, targets] : Sources(config)) {
+    for (const client::ShardStream& stream : client::ShardStreams(source, targets)) {
+      streams[stream.source] = stream.target;
+    }
+  }
+  return streams;
+}
+
 absl::Status CheckConfig(const config::v1::ReportingConfig& config) {
-  for (const auto& [source, target] : Targets(config)) {
+  for (const auto& [source, target] : Sources(config)) {
     if (target.empty()) {
       return absl::InvalidArgumentError(
           absl::StrCat(source, "_target: required (host:port of the ", source,

@@ -1,12 +1,15 @@
 // The settlement service process: configuration, store and wiring.
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "libs/airports/airports.h"
 #include "libs/client/event_follower.h"
+#include "libs/client/shard_streams.h"
 #include "libs/log/log.h"
 #include "libs/server/event_stream_service.h"
 #include "libs/server/service_host.h"
@@ -81,27 +84,42 @@ int Run(int argc, char** argv) {
                                         : config.drop_folder_root());
   const airports::AirportTable& airports = airports::AirportTable::Builtin();
 
-  // The statements follow accrual's and redemption's streams; issuing a
-  // month waits until both have been read up to their heads.
-  std::unique_ptr<client::EventFollower> accrual_events;
-  std::unique_ptr<client::EventFollower> redemption_events;
-  GrpcStreamProgress progress(
-      {{"accrual",
-        {config.accrual_target(), [&] { return accrual_events->position(); }}},
-       {"redemption",
-        {config.redemption_target(),
-         [&] { return redemption_events->position(); }}}});
+  // The statements follow accrual's and redemption's streams, one follower
+  // per shard; issuing a month waits until all have been read up to their
+  // heads.
+  std::map<std::string, std::unique_ptr<client::EventFollower>> followers;
+  std::map<std::string, GrpcStreamProgress::Source> sources;
+  std::vector<std::pair<client::ShardStream, bool>> streams;  // true: accrual
+  for (const client::ShardStream& stream :
+       client::ShardStreams(kAccrualStream, config.accrual_target())) {
+    streams.push_back({stream, true});
+  }
+  for (const client::ShardStream& stream :
+       client::ShardStreams(kRedemptionStream, config.redemption_target())) {
+    streams.push_back({stream, false});
+  }
+  for (const auto& [stream, from_accrual] : streams) {
+    sources[stream.source] = {stream.target, [&followers, name = stream.source] {
+                                return followers.at(name)->position();
+                              }};
+  }
+  GrpcStreamProgress progress(sources);
   StatementBook statements(store->get(), &partners, &folders, &progress);
-  accrual_events = std::make_unique<client::EventFollower>(
-      "accrual", config.accrual_target(), store->get(),
-      [&](const common::v1::Event& event, store::WriteBatch& batch) {
+  for (const auto& [stream, from_accrual] : streams) {
+    client::EventFollower::Apply apply;
+    if (from_accrual) {
+      apply = [&](const common::v1::Event& event, store::WriteBatch& batch) {
         return statements.ApplyAccrualEvent(event, batch);
-      });
-  redemption_events = std::make_unique<client::EventFollower>(
-      "redemption", config.redemption_target(), store->get(),
-      [&](const common::v1::Event& event, store::WriteBatch& batch) {
+      };
+    } else {
+      apply = [&](const common::v1::Event& event, store::WriteBatch& batch) {
         return statements.ApplyRedemptionEvent(event, batch);
-      });
+      };
+    }
+    followers[stream.source] = std::make_unique<client::EventFollower>(
+        stream.source, stream.target, store->get(), std::move(apply),
+        &(*host)->metrics());
+  }
 
   GrpcMembership membership(config.membership_target());
   GrpcAccrual accrual(config.accrual_target());
@@ -115,8 +133,7 @@ int Run(int argc, char** argv) {
   Outbound outbound(store->get(), &partners, &folders, &statements,
                     host_carrier, &airports);
 
-  accrual_events->Start();
-  redemption_events->Start();
+  for (auto& [name, follower] : followers) follower->Start();
   files.Start();
   BackgroundJobs jobs(
       &partners, &folders, &files, &outbound,
@@ -138,8 +155,7 @@ int Run(int argc, char** argv) {
   (*host)->OnShutdown([&] {
     jobs.Stop();
     files.Stop();
-    accrual_events->Stop();
-    redemption_events->Stop();
+    for (auto& [name, follower] : followers) follower->Stop();
     (*store)->StopWaiters();
   });
   absl::Status serving = (*host)->Serve({&service, &events});

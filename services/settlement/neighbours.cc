@@ -1,5 +1,7 @@
 #include "services/settlement/neighbours.h"
 
+#include "libs/client/accrual_batch.h"
+
 namespace mileagebank::settlement {
 namespace {
 
@@ -47,12 +49,7 @@ absl::StatusOr<absl::optional<MemberFacts>> GrpcMembership::FindMember(
 
 absl::StatusOr<av1::PostActivitiesResponse> GrpcAccrual::PostActivities(
     const av1::PostActivitiesRequest& request) {
-  av1::PostActivitiesResponse response;
-  absl::Status status =
-      client::Call(client_.Any(), &av1::Accrual::Stub::PostActivities, request,
-                   &response, kCredit);
-  if (!status.ok()) return status;
-  return response;
+  return client::PostActivities(client_, request, kCredit);
 }
 
 }  // namespace mileagebank::settlement

@@ -50,7 +50,7 @@ class AccrualGateway {
 
 class GrpcMembership : public MembershipGateway {
  public:
-  explicit GrpcMembership(const std::string& target) : client_({target}) {}
+  explicit GrpcMembership(const std::string& target) : client_(target) {}
   absl::StatusOr<absl::optional<MemberFacts>> FindMember(
       absl::string_view member_number) override;
 
@@ -60,7 +60,7 @@ class GrpcMembership : public MembershipGateway {
 
 class GrpcAccrual : public AccrualGateway {
  public:
-  explicit GrpcAccrual(const std::string& target) : client_({target}) {}
+  explicit GrpcAccrual(const std::string& target) : client_(target) {}
   // A deadline generous enough for a batch of 1,000 credits, each fsynced
   // by accrual; retried, since every item is keyed.
   absl::StatusOr<accrual::v1::PostActivitiesResponse> PostActivities(

@@ -198,6 +198,12 @@ uint64_t GrpcStreamProgress::Applied(absl::string_view source) {
   return it->second.source.applied();
 }
 
+std::vector<std::string> GrpcStreamProgress::Streams() const {
+  std::vector<std::string> names;
+  for (const auto& [name, stream] : streams_) names.push_back(name);
+  return names;
+}
+
 // ---------------------------------------------------------------------------
 // StatementBook
 
@@ -420,8 +426,9 @@ StatementBook::Positions StatementBook::ReadPositions() {
   // The followers' positions first: every event up to them is already in
   // the store's line, and after WaitForQueued it is durable, so the durable
   // reads that follow include it.
-  positions[kAccrualStream] = progress_->Applied(kAccrualStream);
-  positions[kRedemptionStream] = progress_->Applied(kRedemptionStream);
+  for (const std::string& source : progress_->Streams()) {
+    positions[source] = progress_->Applied(source);
+  }
   store_->WaitForQueued();
   positions[kSettlementStream] = store_->LastSequence();
   return positions;
@@ -502,7 +509,7 @@ absl::StatusOr<v1::Statement> StatementBook::ComputeDraft(
 
 absl::Status StatementBook::CatchUp() {
   std::map<std::string, uint64_t> heads;
-  for (const char* source : {kAccrualStream, kRedemptionStream}) {
+  for (const std::string& source : progress_->Streams()) {
     absl::StatusOr<uint64_t> head = progress_->Head(source);
     if (!head.ok()) {
       return absl::UnavailableError(absl::StrCat(

@@ -103,6 +103,11 @@ class StreamProgress {
   virtual absl::StatusOr<uint64_t> Head(absl::string_view source) = 0;
   // The last sequence of that source applied here (the follower's cursor).
   virtual uint64_t Applied(absl::string_view source) = 0;
+  // The streams followed: "accrual" and "redemption", or with sharded
+  // sources one per shard ("accrual-0", "accrual-1"...).
+  virtual std::vector<std::string> Streams() const {
+    return {kAccrualStream, kRedemptionStream};
+  }
 };
 
 // StreamProgress over gRPC: each source's EventStream.GetHead, and the
@@ -132,6 +137,7 @@ class GrpcStreamProgress final : public StreamProgress {
   absl::StatusOr<uint64_t> Head(absl::string_view source) override;
   // 0 for a source not given.
   uint64_t Applied(absl::string_view source) override;
+  std::vector<std::string> Streams() const override;
 
  private:
   struct Stream {

@@ -1,0 +1,86 @@
+// EventFollower's progress metrics against a real event stream: a follower
+// stuck at an event shows the source's head ahead of its position.
+#include "libs/client/event_follower.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "libs/server/event_stream_service.h"
+#include "libs/testing/loopback_server.h"
+#include "mileagebank/common/v1/common.pb.h"
+#include "prometheus/registry.h"
+
+namespace mileagebank::client {
+namespace {
+
+// The gauge `name`'s value for source "producer"; -1 when it is missing.
+double Gauge(prometheus::Registry& registry, const std::string& name) {
+  for (const auto& family : registry.Collect()) {
+    if (family.name != name) continue;
+    for (const auto& metric : family.metric) {
+      for (const auto& label : metric.label) {
+        if (label.name == "source" && label.value == "producer") {
+          return metric.gauge.value;
+        }
+      }
+    }
+  }
+  return -1;
+}
+
+bool Eventually(const std::function<bool()>& condition) {
+  for (int i = 0; i < 500; ++i) {
+    if (condition()) return true;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return condition();
+}
+
+TEST(EventFollowerMetricsTest, PositionStopsAtAFailingEventWhileHeadMovesOn) {
+  const std::string dir = std::getenv("TEST_TMPDIR");
+  std::filesystem::remove_all(dir + "/metrics-producer");
+  std::filesystem::remove_all(dir + "/metrics-consumer");
+  auto producer = std::move(
+      *store::Store::Open({.path = dir + "/metrics-producer", .tables = {}}));
+  server::EventStreamService events(producer.get());
+  testing::LoopbackServer served = testing::ServeOnLoopback({&events});
+  ASSERT_NE(served.server, nullptr);
+  for (int i = 1; i <= 12; ++i) {
+    common::v1::Money money;
+    money.set_minor_units(i);
+    store::WriteBatch batch = producer->NewBatch();
+    batch.AppendEvent("k", money);
+    ASSERT_TRUE(producer->Commit(batch).ok());
+  }
+
+  auto consumer = std::move(
+      *store::Store::Open({.path = dir + "/metrics-consumer", .tables = {}}));
+  prometheus::Registry registry;
+  // Event 8 cannot be applied: the follower retries it and gets no further.
+  EventFollower follower(
+      "producer", served.target, consumer.get(),
+      [](const common::v1::Event& event, store::WriteBatch&) {
+        return event.sequence() == 8 ? absl::DataLossError("event 8")
+                                     : absl::OkStatus();
+      },
+      &registry);
+  follower.Start();
+
+  EXPECT_TRUE(Eventually([&] {
+    return Gauge(registry, "mileagebank_follower_stream_head") == 12;
+  }));
+  EXPECT_TRUE(Eventually([&] {
+    return Gauge(registry, "mileagebank_follower_stream_position") == 7;
+  }));
+  EXPECT_EQ(follower.position(), 7u);
+  follower.Stop();
+  consumer->StopWaiters();
+  producer->StopWaiters();
+  served.server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
+}
+
+}  // namespace
+}  // namespace mileagebank::client
