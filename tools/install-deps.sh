@@ -19,7 +19,17 @@ packages=(
   # the portal's browser tests (tests/portal): Debian's browser, and a font
   # with Chinese characters for the zh-CN pages
   chromium fonts-wqy-microhei
+  # the Kubernetes manifests' checker (tests/deploy) reads kubectl's YAML
+  libyaml-cpp-dev
+  # monitoring (tests/monitoring): promtool checks deploy/prometheus, and a
+  # real Prometheus server scrapes the running system; python3-yaml reads the
+  # rules to check their metric names
+  prometheus python3-yaml
 )
+# tests/deploy renders deploy/k8s with `kubectl kustomize`. Debian's kubectl
+# (kubernetes-client) only when there is none: another one (Google's Cloud
+# SDK's, say) owns /usr/bin/kubectl, and the two packages would clash.
+command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
 
 missing=()
 for p in "${packages[@]}"; do
