@@ -1,12 +1,18 @@
 #include "libs/store/store.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <system_error>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "google/protobuf/util/time_util.h"
+#include "libs/fileio/fileio.h"
 #include "libs/log/log.h"
 #include "libs/store/keys.h"
 #include "rocksdb/cache.h"
@@ -44,6 +50,122 @@ absl::string_view ToView(const rocksdb::Slice& slice) {
 
 std::string EventKey(uint64_t sequence) {
   return KeyBuilder().Uint64(sequence).Build();
+}
+
+namespace fs = std::filesystem;
+
+// The file RocksDB found damaged. Table and MANIFEST errors name it; a
+// damaged write-ahead log record is reported without its file, which only
+// RocksDB's own log (LOG in the store folder) names, on the line that
+// reports the corruption.
+std::string DamagedFile(const std::string& path,
+                        const rocksdb::Status& status) {
+  const std::string folder = path + "/";
+  const std::string message = status.ToString();
+  auto file_in = [&](const std::string& text) -> std::string {
+    size_t start = text.find(folder);
+    if (start == std::string::npos) return "";
+    size_t end = text.find_first_of(": \t", start);
+    return text.substr(start, end == std::string::npos ? end : end - start);
+  };
+  std::string file = file_in(message);
+  if (!file.empty()) return file;
+  std::ifstream log(folder + "LOG");
+  for (std::string line; std::getline(log, line);) {
+    if (line.find("Corruption") == std::string::npos) continue;
+    std::string named = file_in(line);
+    if (!named.empty()) file = named;
+  }
+  if (!file.empty()) return file;
+  std::vector<std::string> logs;
+  std::error_code ignored;
+  for (const auto& entry : fs::directory_iterator(path, ignored)) {
+    if (entry.path().extension() == ".log") logs.push_back(entry.path());
+  }
+  return logs.empty() ? "" : absl::StrCat("one of ", absl::StrJoin(logs, ", "));
+}
+
+// DATA_LOSS for a store RocksDB found damaged: which file, that the store
+// cannot be trusted, and what the operator does about it.
+absl::Status CorruptStore(const std::string& path,
+                          const rocksdb::Status& status) {
+  const std::string file = DamagedFile(path, status);
+  return absl::DataLossError(absl::StrCat(
+      "store ", path, " is corrupt", file.empty() ? "" : ": damaged file ",
+      file, " (", status.ToString(),
+      "). Refusing to serve from it: restore the store from a backup into a "
+      "new data folder (mbctl backup restore --from=BACKUP --to=NEW_DATA_DIR) "
+      "and start the service there; see docs/operations.md, \"Corrupt "
+      "stores\""));
+}
+
+// Options for every open of a store, its copies included.
+rocksdb::Options DatabaseOptions() {
+  rocksdb::Options db_options;
+  db_options.paranoid_checks = true;
+  // A record that fails its checksum inside the write-ahead log is damage,
+  // not a crash: refuse to open, where the default (kPointInTimeRecovery)
+  // would silently stop there and lose every acknowledged write after it.
+  // A last record cut short by a crash is still dropped: Commit
+  // acknowledges a batch only once it is fsynced whole.
+  db_options.wal_recovery_mode =
+      rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  return db_options;
+}
+
+// The sequence of the newest event in `events` (0 when there is none).
+absl::StatusOr<uint64_t> LastEventSequence(rocksdb::DB* db,
+                                           rocksdb::ColumnFamilyHandle* events,
+                                           const std::string& path) {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db->NewIterator(rocksdb::ReadOptions(), events));
+  it->SeekToLast();
+  uint64_t last = 0;
+  if (it->Valid()) {
+    KeyReader reader(ToView(it->key()));
+    if (!reader.Uint64(&last) || !reader.done()) {
+      return absl::DataLossError(
+          absl::StrCat("store ", path, ": malformed event log key"));
+    }
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading event log");
+  return last;
+}
+
+absl::Status SyncFile(const std::string& file) {
+  int fd = ::open(file.c_str(), O_RDONLY);
+  if (fd < 0) return fileio::ErrnoError("open", file);
+  int synced = ::fsync(fd);
+  ::close(fd);
+  if (synced != 0) return fileio::ErrnoError("fsync", file);
+  return absl::OkStatus();
+}
+
+// Copies the files of folder `from` into `to` (created), each fsynced, and
+// `to` itself.
+absl::Status CopyFolder(const std::string& from, const std::string& to) {
+  std::error_code error;
+  fs::create_directories(to, error);
+  if (error) {
+    return absl::InternalError(
+        absl::StrCat("creating ", to, ": ", error.message()));
+  }
+  for (const auto& entry : fs::directory_iterator(from, error)) {
+    if (!entry.is_regular_file()) continue;
+    const std::string target = to + "/" + entry.path().filename().string();
+    fs::copy_file(entry.path(), target, error);
+    if (error) {
+      return absl::InternalError(absl::StrCat("copying ", entry.path().string(),
+                                              ": ", error.message()));
+    }
+    absl::Status synced = SyncFile(target);
+    if (!synced.ok()) return synced;
+  }
+  if (error) {
+    return absl::InternalError(
+        absl::StrCat("reading ", from, ": ", error.message()));
+  }
+  return fileio::SyncFolder(to);
 }
 
 }  // namespace
@@ -94,10 +216,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     return absl::UnavailableError(absl::StrCat(
         "store ", options.path, ": cannot create folder: ", created.message()));
   }
-  rocksdb::Options db_options;
+  rocksdb::Options db_options = DatabaseOptions();
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
-  db_options.paranoid_checks = true;
   db_options.IncreaseParallelism(2);
 
   rocksdb::BlockBasedTableOptions table_options;
@@ -137,6 +258,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   rocksdb::DB* db = nullptr;
   rocksdb::Status opened = rocksdb::DB::Open(db_options, options.path,
                                              descriptors, &store->handles_, &db);
+  if (opened.IsCorruption()) return CorruptStore(options.path, opened);
   if (!opened.ok()) {
     return FromRocks(opened, absl::StrCat("opening store ", options.path));
   }
@@ -144,26 +266,21 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   for (size_t i = 0; i < names.size(); ++i) {
     store->tables_[names[i]] = store->handles_[i];
   }
+  if (options.verify_at_open) {
+    rocksdb::Status verified = db->VerifyChecksum();
+    if (verified.IsCorruption()) return CorruptStore(options.path, verified);
+    if (!verified.ok()) return FromRocks(verified, "verifying store");
+  }
 
   // The log's last key gives the next sequence number.
-  std::unique_ptr<rocksdb::Iterator> it(
-      db->NewIterator(rocksdb::ReadOptions(), store->Table(kEventsTable)));
-  it->SeekToLast();
-  if (it->Valid()) {
-    KeyReader reader(ToView(it->key()));
-    uint64_t last = 0;
-    if (!reader.Uint64(&last) || !reader.done()) {
-      return absl::DataLossError(
-          absl::StrCat("store ", options.path, ": malformed event log key"));
-    }
+  absl::StatusOr<uint64_t> last =
+      LastEventSequence(db, store->Table(kEventsTable), options.path);
+  if (!last.ok()) return last.status();
+  {
     absl::MutexLock lock(&store->mutex_);
-    store->last_sequence_ = last;
-    store->durable_sequence_ = last;
+    store->last_sequence_ = *last;
+    store->durable_sequence_ = *last;
   }
-  if (!it->status().ok()) {
-    return FromRocks(it->status(), "reading event log");
-  }
-  it.reset();
   store->writer_ = std::thread([raw = store.get()] { raw->WriteLoop(); });
   return store;
 }
@@ -524,6 +641,126 @@ absl::Status Store::Checkpoint(const std::string& dir) {
   std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
   return FromRocks(checkpoint->CreateCheckpoint(dir),
                    absl::StrCat("checkpoint into ", dir));
+}
+
+absl::StatusOr<CopyInfo> Store::Backup(const std::string& dir) {
+  absl::Status made = Checkpoint(dir);
+  if (!made.ok()) return made;
+  // The checkpoint shares the live table files' inodes; replace each link
+  // with a copy of its own, and make every file durable.
+  std::error_code error;
+  std::vector<std::string> files;
+  for (const auto& entry : fs::directory_iterator(dir, error)) {
+    if (entry.is_regular_file(error)) files.push_back(entry.path().string());
+  }
+  if (error) {
+    return absl::InternalError(
+        absl::StrCat("reading ", dir, ": ", error.message()));
+  }
+  for (const std::string& file : files) {
+    if (fs::hard_link_count(file, error) > 1 && !error) {
+      const std::string copy = file + ".copy";
+      fs::copy_file(file, copy, error);
+      if (!error) fs::rename(copy, file, error);
+    }
+    if (error) {
+      return absl::InternalError(
+          absl::StrCat("copying ", file, ": ", error.message()));
+    }
+    absl::Status synced = SyncFile(file);
+    if (!synced.ok()) return synced;
+  }
+  absl::Status synced = fileio::SyncFolder(dir);
+  if (!synced.ok()) return synced;
+  return CheckCopy(dir);
+}
+
+absl::StatusOr<CopyInfo> CheckCopy(const std::string& dir) {
+  // RocksDB's own log would be written into the copy: checking leaves it as
+  // it was.
+  class Discard : public rocksdb::Logger {
+    using rocksdb::Logger::Logv;
+    void Logv(const char*, va_list) override {}
+  };
+  rocksdb::Options options = DatabaseOptions();
+  options.info_log = std::make_shared<Discard>();
+  std::vector<std::string> names;
+  rocksdb::Status listed =
+      rocksdb::DB::ListColumnFamilies(options, dir, &names);
+  if (listed.IsCorruption()) return CorruptStore(dir, listed);
+  if (!listed.ok()) {
+    return FromRocks(listed, absl::StrCat("reading store copy ", dir));
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  size_t events = names.size();
+  for (size_t i = 0; i < names.size(); ++i) {
+    descriptors.emplace_back(names[i], rocksdb::ColumnFamilyOptions());
+    if (names[i] == kEventsTable) events = i;
+  }
+  if (events == names.size()) {
+    return absl::DataLossError(
+        absl::StrCat("store copy ", dir, ": has no event log"));
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status opened =
+      rocksdb::DB::OpenForReadOnly(options, dir, descriptors, &handles, &raw);
+  if (opened.IsCorruption()) return CorruptStore(dir, opened);
+  if (!opened.ok()) {
+    return FromRocks(opened, absl::StrCat("opening store copy ", dir));
+  }
+  std::unique_ptr<rocksdb::DB> db(raw);
+  absl::StatusOr<CopyInfo> info = CopyInfo();
+  rocksdb::Status verified = db->VerifyChecksum();
+  if (verified.IsCorruption()) {
+    info = CorruptStore(dir, verified);
+  } else if (!verified.ok()) {
+    info = FromRocks(verified, "verifying store copy");
+  } else {
+    absl::StatusOr<uint64_t> last =
+        LastEventSequence(db.get(), handles[events], dir);
+    if (last.ok()) {
+      info->sequence = *last;
+    } else {
+      info = last.status();
+    }
+  }
+  for (rocksdb::ColumnFamilyHandle* handle : handles) {
+    db->DestroyColumnFamilyHandle(handle);
+  }
+  if (!info.ok()) return info;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(dir, error)) {
+    if (entry.is_regular_file()) {
+      info->size_bytes += static_cast<int64_t>(entry.file_size());
+    }
+  }
+  return info;
+}
+
+absl::StatusOr<CopyInfo> RestoreCopy(const std::string& backup,
+                                     const std::string& path) {
+  std::error_code error;
+  if (fs::exists(path, error) && !fs::is_empty(path, error)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "store ", path, ": not empty; restore into a new data folder"));
+  }
+  absl::StatusOr<CopyInfo> checked = CheckCopy(backup);
+  if (!checked.ok()) return checked;
+  const std::string partial = path + ".restoring";
+  fs::remove_all(partial, error);
+  absl::Status copied = CopyFolder(backup, partial);
+  if (!copied.ok()) return copied;
+  fs::remove(path, error);  // An empty folder: the rename replaces it.
+  fs::rename(partial, path, error);
+  if (error) {
+    return absl::InternalError(absl::StrCat("renaming ", partial, " to ", path,
+                                            ": ", error.message()));
+  }
+  absl::Status synced =
+      fileio::SyncFolder(fs::absolute(path).parent_path().string());
+  if (!synced.ok()) return synced;
+  return checked;
 }
 
 }  // namespace mileagebank::store

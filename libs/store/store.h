@@ -20,6 +20,10 @@
 // - A failed write to disk ends the process (after logging why): the state
 //   decided on top of it can no longer be trusted, and a restart recovers
 //   exactly what was acknowledged.
+// - Damage is found at start: Open refuses a store whose files fail their
+//   checksums (DATA_LOSS naming the file), rather than serve wrong balances.
+// - Backups: Backup writes a consistent copy while writes go on; CheckCopy
+//   checks one, RestoreCopy puts one in place for a service to open.
 //
 //   auto store = Store::Open({.path = dir, .tables = {"members", "index"}});
 //   WriteBatch batch = (*store)->NewBatch();
@@ -64,9 +68,22 @@ struct StoreOptions {
   // Bloom filters on the in-memory tables too, so that looking up a key
   // never written (an idempotency key's first use) does not search them.
   bool memtable_bloom = false;
+  // Reads every table file through at open to check its checksums, so that
+  // a damaged file stops the service at start rather than at the first read
+  // of the damaged block (which may be weeks later). Costs a read of the
+  // whole store per start.
+  bool verify_at_open = true;
 };
 
 class Store;
+
+// What a copy of a store (a backup) holds.
+struct CopyInfo {
+  // Its newest event: every change the service acknowledged up to this
+  // event is in the copy, and nothing after it.
+  uint64_t sequence = 0;
+  int64_t size_bytes = 0;
+};
 
 // An atomic set of changes. Made by Store::NewBatch, applied by Commit.
 // Thread-compatible.
@@ -154,7 +171,11 @@ class Snapshot {
 class Store {
  public:
   // Opens (creating when missing) the database at options.path. Fails with a
-  // clear status on corruption, a missing table list or a locked folder.
+  // clear status on a missing table list or a locked folder, and with
+  // DATA_LOSS on corruption, naming the damaged file and what to do: every
+  // block of every table file is checksummed at open, and the write-ahead
+  // log must read cleanly to its end (only a last record cut short by a
+  // crash is dropped: it was never acknowledged).
   static absl::StatusOr<std::unique_ptr<Store>> Open(
       const StoreOptions& options);
 
@@ -229,6 +250,13 @@ class Store {
   // exist), cheaply: files are hard-linked where possible.
   absl::Status Checkpoint(const std::string& dir);
 
+  // An online backup: a consistent copy of everything durable at one moment,
+  // written into `dir` (which must not exist) while writes go on. A
+  // checkpoint whose files are then copied rather than hard-linked, so that
+  // a damaged live file cannot damage the backup too; fsynced, and checked
+  // as CheckCopy (below) checks it before it is reported.
+  absl::StatusOr<CopyInfo> Backup(const std::string& dir);
+
   const std::string& path() const { return path_; }
 
  private:
@@ -291,6 +319,18 @@ class Store {
   absl::flat_hash_map<std::string, Pending> pending_
       ABSL_GUARDED_BY(pending_mutex_);
 };
+
+// Checks a copy of a store made by Store::Backup without changing it: every
+// block checksum of every file, and its event log. DATA_LOSS naming the
+// damaged file.
+absl::StatusOr<CopyInfo> CheckCopy(const std::string& dir);
+
+// Puts the backup at `backup` into place as the store folder `path`, which
+// must not exist or be empty (FAILED_PRECONDITION otherwise): checked as
+// CheckCopy checks it, copied and fsynced under a temporary name, then
+// renamed, so that `path` never holds half a store.
+absl::StatusOr<CopyInfo> RestoreCopy(const std::string& backup,
+                                     const std::string& path);
 
 }  // namespace mileagebank::store
 

@@ -6,6 +6,7 @@
 #include "libs/airports/airports.h"
 #include "libs/client/event_follower.h"
 #include "libs/client/shard_streams.h"
+#include "libs/server/admin_service.h"
 #include "libs/server/event_stream_service.h"
 #include "libs/server/service_host.h"
 #include "libs/store/store.h"
@@ -94,13 +95,16 @@ int Run(int argc, char** argv) {
 
   AccrualService service(&ledger);
   server::EventStreamService events(store->get());
+  server::AdminService admin("accrual",
+                             (*host)->server_config().data_dir(), store->get());
   (*host)->OnShutdown([&] {
     jobs.Stop();
     membership_events.Stop();
     settlement_events.Stop();
     (*store)->StopWaiters();
   });
-  absl::Status serving = (*host)->Serve({&service, &events});
+  absl::Status serving =
+      (*host)->Serve({&service, &events, admin.grpc_service()});
   if (!serving.ok()) return server::ExitWithError(serving);
   (*host)->RunUntilSignalled();
   return 0;

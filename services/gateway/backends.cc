@@ -8,6 +8,7 @@
 #include "libs/client/client.h"
 #include "libs/client/shards.h"
 #include "mileagebank/accrual/v1/accrual.pb.h"
+#include "mileagebank/common/v1/admin.pb.h"
 #include "mileagebank/membership/v1/membership.pb.h"
 #include "mileagebank/redemption/v1/redemption.pb.h"
 #include "mileagebank/reporting/v1/reporting.pb.h"
@@ -43,6 +44,14 @@ absl::StatusOr<std::unique_ptr<Backends>> Backends::Create(
       backends->channels_[services[i]->full_name()].push_back(
           client::ChannelFor(shard));
     }
+    // The same processes serve their admin service (admin.proto's
+    // AccrualAdmin for Accrual).
+    const google::protobuf::ServiceDescriptor* admin =
+        common::v1::BackupRequest::descriptor()->file()->FindServiceByName(
+            services[i]->name() + "Admin");
+    std::vector<std::shared_ptr<grpc::Channel>> same =
+        backends->channels_[services[i]->full_name()];
+    backends->channels_[admin->full_name()] = std::move(same);
   }
   return backends;
 }

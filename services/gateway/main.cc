@@ -10,9 +10,11 @@
 #include "absl/strings/str_cat.h"
 #include "libs/client/client.h"
 #include "libs/log/log.h"
+#include "libs/server/admin_service.h"
 #include "libs/server/service_host.h"
 #include "libs/store/store.h"
 #include "mileagebank/config/v1/gateway.pb.h"
+#include "services/gateway/admin_guard.h"
 #include "services/gateway/api_keys.h"
 #include "services/gateway/audit_log.h"
 #include "services/gateway/backends.h"
@@ -151,7 +153,11 @@ int Run(int argc, char** argv) {
   (*host)->AddPortFileEntry("http_port", (*rest_face)->port());
 
   GrpcFace grpc_face(&dispatcher, config.max_upload_bytes());
-  absl::Status serving = (*host)->Serve(grpc_face.services());
+  server::AdminService admin("gateway", (*host)->server_config().data_dir(),
+                             store->get(), GatewayAdminGuard(&dispatcher));
+  std::vector<grpc::Service*> services = grpc_face.services();
+  services.push_back(admin.grpc_service());
+  absl::Status serving = (*host)->Serve(services);
   if (!serving.ok()) return server::ExitWithError(serving);
   log::Info("gateway ready", {{"http_port", (*rest_face)->port()},
                               {"portal_dir", rest.portal_dir}});

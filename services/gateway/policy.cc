@@ -23,6 +23,7 @@ std::vector<Operation> BuildOperations() {
   const std::string settlement = "/mileagebank.settlement.v1.Settlement/";
   const std::string reporting = "/mileagebank.reporting.v1.Reporting/";
   const std::string gateway = "/mileagebank.gateway.v1.Gateway/";
+  const std::string admin = "/mileagebank.common.v1.";
   using M = MemberAccess;
   // Settlement scopes a PARTNER key to its own partner by the x-mb-partner
   // metadata the gateway sets; the partner's operations below rely on that.
@@ -110,6 +111,13 @@ std::vector<Operation> BuildOperations() {
       {reporting + "GetSalesOfficeReport", {kSupervisor, kFinance, kAdmin}},
       {reporting + "ExportReportCsv", {kFinance, kAdmin}},
       {reporting + "CheckConsistency", {kFinance, kAdmin}},
+      // Each service's online backup of its store (admin.proto); the
+      // gateway's own store's is GatewayBackupOperation().
+      {admin + "MembershipAdmin/Backup", {kAdmin}, M::kNone, true},
+      {admin + "AccrualAdmin/Backup", {kAdmin}, M::kNone, true},
+      {admin + "RedemptionAdmin/Backup", {kAdmin}, M::kNone, true},
+      {admin + "SettlementAdmin/Backup", {kAdmin}, M::kNone, true},
+      {admin + "ReportingAdmin/Backup", {kAdmin}, M::kNone, true},
       // The gateway's own.
       {gateway + "Login", {}, M::kAnyone},
       {gateway + "Refresh", {}, M::kAnyone},
@@ -126,6 +134,15 @@ std::vector<Operation> BuildOperations() {
 const std::vector<Operation>& Operations() {
   static const auto* operations = new std::vector<Operation>(BuildOperations());
   return *operations;
+}
+
+const Operation& GatewayBackupOperation() {
+  static const auto* operation =
+      new Operation{"/mileagebank.common.v1.GatewayAdmin/Backup",
+                    {kAdmin},
+                    MemberAccess::kNone,
+                    true};
+  return *operation;
 }
 
 const Operation* FindOperation(absl::string_view method) {

@@ -46,6 +46,12 @@ struct Operation {
 // Every operation the gateway serves, in contract order.
 const std::vector<Operation>& Operations();
 
+// The backup of the gateway's own store (admin.proto's GatewayAdmin),
+// which the gateway process serves itself beside the operations it relays
+// (admin_guard.h): ADMIN only, audited. Not among Operations(), whose
+// services the gRPC face relays to the services.
+const Operation& GatewayBackupOperation();
+
 // The operation named `method`, or nullptr when the gateway does not serve
 // it.
 const Operation* FindOperation(absl::string_view method);

@@ -76,6 +76,26 @@ TEST(PolicyTest, InternalOperationsAreServedToNoOne) {
   EXPECT_EQ(FindOperation("/mileagebank.common.v1.EventStream/Subscribe"), nullptr);
 }
 
+TEST(PolicyTest, OnlyAnAdminBacksUpAStore) {
+  std::vector<const Operation*> backups = {&GatewayBackupOperation()};
+  for (const char* service : {"Membership", "Accrual", "Redemption",
+                              "Settlement", "Reporting"}) {
+    backups.push_back(&Op(absl::StrCat("/mileagebank.common.v1.", service,
+                                       "Admin/Backup")));
+  }
+  for (const Operation* backup : backups) {
+    EXPECT_TRUE(Authorize(Key({v1::ADMIN}), *backup).ok()) << backup->method;
+    EXPECT_EQ(Authorize(Key({v1::FINANCE, v1::OFFICE_SUPERVISOR}), *backup)
+                  .code(),
+              absl::StatusCode::kPermissionDenied)
+        << backup->method;
+    EXPECT_FALSE(Authorize(Member(), *backup).ok()) << backup->method;
+    EXPECT_TRUE(backup->write) << backup->method;
+  }
+  // The gateway serves its own backup itself: it is not relayed.
+  EXPECT_EQ(FindOperation(GatewayBackupOperation().method), nullptr);
+}
+
 TEST(PolicyTest, EveryWriteOfStaffIsAudited) {
   EXPECT_TRUE(Op("/mileagebank.accrual.v1.Accrual/AdjustMiles").write);
   EXPECT_FALSE(Op("/mileagebank.accrual.v1.Accrual/GetBalance").write);

@@ -4,10 +4,11 @@
 #include "libs/client/event_follower.h"
 #include "libs/client/shard_streams.h"
 #include "libs/log/log.h"
+#include "libs/server/admin_service.h"
 #include "libs/server/event_stream_service.h"
-#include "mileagebank/accrual/v1/accrual.pb.h"
 #include "libs/server/service_host.h"
 #include "libs/store/store.h"
+#include "mileagebank/accrual/v1/accrual.pb.h"
 #include "mileagebank/config/v1/membership.pb.h"
 #include "services/membership/members.h"
 #include "services/membership/service.h"
@@ -56,11 +57,14 @@ int Run(int argc, char** argv) {
 
   membership::MembershipService service(members->get());
   server::EventStreamService events(store->get());
+  server::AdminService admin("membership",
+                             (*host)->server_config().data_dir(), store->get());
   (*host)->OnShutdown([&] {
     if (accrual_events) accrual_events->Stop();
     (*store)->StopWaiters();
   });
-  absl::Status serving = (*host)->Serve({&service, &events});
+  absl::Status serving =
+      (*host)->Serve({&service, &events, admin.grpc_service()});
   if (!serving.ok()) return server::ExitWithError(serving);
   (*host)->RunUntilSignalled();
   return 0;

@@ -5,6 +5,7 @@
 #include "absl/synchronization/notification.h"
 #include "libs/airports/airports.h"
 #include "libs/log/log.h"
+#include "libs/server/admin_service.h"
 #include "libs/server/event_stream_service.h"
 #include "libs/server/service_host.h"
 #include "libs/store/store.h"
@@ -62,12 +63,15 @@ int Run(int argc, char** argv) {
 
   RedemptionService service(&redemptions);
   server::EventStreamService events(store->get());
+  server::AdminService admin("redemption",
+                             (*host)->server_config().data_dir(), store->get());
   (*host)->OnShutdown([&] {
     stop.Notify();
     recovery.join();
     (*store)->StopWaiters();
   });
-  absl::Status serving = (*host)->Serve({&service, &events});
+  absl::Status serving =
+      (*host)->Serve({&service, &events, admin.grpc_service()});
   if (!serving.ok()) return server::ExitWithError(serving);
   (*host)->RunUntilSignalled();
   return 0;

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/client/shard_streams.h"
+#include "libs/server/admin_service.h"
 #include "libs/server/event_stream_service.h"
 #include "libs/server/service_host.h"
 #include "libs/store/store.h"
@@ -136,13 +137,16 @@ int Run(int argc, char** argv) {
                             .queries = ModuleQueries(),
                             .clock = clock});
   server::EventStreamService events(store->get());
+  server::AdminService admin("reporting",
+                             (*host)->server_config().data_dir(), store->get());
 
   ingest.Start();
   (*host)->OnShutdown([&] {
     ingest.Stop();
     (*store)->StopWaiters();
   });
-  absl::Status serving = (*host)->Serve({&service, &events});
+  absl::Status serving =
+      (*host)->Serve({&service, &events, admin.grpc_service()});
   if (!serving.ok()) return server::ExitWithError(serving);
   (*host)->RunUntilSignalled();
   return 0;

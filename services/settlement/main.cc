@@ -11,6 +11,7 @@
 #include "libs/client/event_follower.h"
 #include "libs/client/shard_streams.h"
 #include "libs/log/log.h"
+#include "libs/server/admin_service.h"
 #include "libs/server/event_stream_service.h"
 #include "libs/server/service_host.h"
 #include "libs/store/store.h"
@@ -152,13 +153,16 @@ int Run(int argc, char** argv) {
                              .outbound = &outbound,
                              .statements = &statements});
   server::EventStreamService events(store->get());
+  server::AdminService admin("settlement",
+                             (*host)->server_config().data_dir(), store->get());
   (*host)->OnShutdown([&] {
     jobs.Stop();
     files.Stop();
     for (auto& [name, follower] : followers) follower->Stop();
     (*store)->StopWaiters();
   });
-  absl::Status serving = (*host)->Serve({&service, &events});
+  absl::Status serving =
+      (*host)->Serve({&service, &events, admin.grpc_service()});
   if (!serving.ok()) return server::ExitWithError(serving);
   (*host)->RunUntilSignalled();
   return 0;

@@ -1,6 +1,7 @@
 #include "tests/support/service_process.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -68,12 +69,22 @@ absl::Status ServiceProcess::Start(absl::Duration timeout) {
   std::vector<std::string> argv = {binary_};
   argv.insert(argv.end(), args_.begin(), args_.end());
   argv.push_back("--server.port_file=" + port_file_);
+  // Everything the child needs is made before fork: in a test with other
+  // threads, only async-signal-safe calls are safe between fork and exec.
+  std::vector<char*> raw;
+  for (std::string& arg : argv) raw.push_back(arg.data());
+  raw.push_back(nullptr);
+  const char* log = log_file_.empty() ? nullptr : log_file_.c_str();
   pid_ = fork();
   if (pid_ < 0) return absl::InternalError("fork failed");
   if (pid_ == 0) {
-    std::vector<char*> raw;
-    for (std::string& arg : argv) raw.push_back(arg.data());
-    raw.push_back(nullptr);
+    if (log != nullptr) {
+      int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      if (fd >= 0) {
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+      }
+    }
     execv(raw[0], raw.data());
     _exit(127);
   }
@@ -82,7 +93,10 @@ absl::Status ServiceProcess::Start(absl::Duration timeout) {
     int status;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      return absl::InternalError(absl::StrCat(binary_, " exited at start"));
+      return absl::InternalError(absl::StrCat(
+          binary_, " exited at start with ",
+          WIFEXITED(status) ? absl::StrCat("exit status ", WEXITSTATUS(status))
+                            : absl::StrCat("signal ", WTERMSIG(status))));
     }
     std::ifstream file(port_file_);
     std::string line;
@@ -99,6 +113,14 @@ absl::Status ServiceProcess::Start(absl::Duration timeout) {
   }
   Kill();
   return absl::DeadlineExceededError(absl::StrCat(binary_, " did not serve"));
+}
+
+bool ServiceProcess::Alive() {
+  if (pid_ <= 0) return false;
+  if (waitpid(pid_, nullptr, WNOHANG) != pid_) return true;
+  pid_ = -1;
+  grpc_port_ = 0;
+  return false;
 }
 
 void ServiceProcess::Kill() {

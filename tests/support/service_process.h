@@ -35,13 +35,21 @@ class ServiceProcess {
   ServiceProcess(std::string binary, std::vector<std::string> args);
   ~ServiceProcess();
 
-  // Starts the process and waits (up to `timeout`) until it serves.
+  // Starts the process and waits (up to `timeout`) until it serves; a
+  // process that ends first is INTERNAL naming its exit status ("exited at
+  // start with exit status 2").
   absl::Status Start(absl::Duration timeout = absl::Seconds(30));
   // SIGKILL, then reaps it.
   void Kill();
   // SIGTERM, then waits for it to exit; its exit status.
   int Stop();
   bool running() const { return pid_ > 0; }
+  // Whether a started process is still there; one that ended by itself is
+  // reaped and no longer running.
+  bool Alive();
+  // Appends the process's stdout and stderr to `path` from the next Start
+  // on, rather than sharing the test's.
+  void set_log_file(std::string path) { log_file_ = std::move(path); }
 
   int grpc_port() const { return grpc_port_; }
   int metrics_port() const { return metrics_port_; }
@@ -51,6 +59,7 @@ class ServiceProcess {
   std::string binary_;
   std::vector<std::string> args_;
   std::string port_file_;
+  std::string log_file_;
   pid_t pid_ = -1;
   int grpc_port_ = 0;
   int metrics_port_ = 0;

@@ -17,6 +17,7 @@
 #include "absl/time/time.h"
 #include "google/protobuf/message.h"
 #include "tools/mbctl/arguments.h"
+#include "tools/mbctl/backup.h"
 #include "tools/mbctl/commands.h"
 #include "tools/mbctl/file_transfer.h"
 #include "tools/mbctl/generic_call.h"
@@ -424,6 +425,78 @@ int Call(const Command& command, Invocation invocation, std::ostream& out,
   return kExitRefused;
 }
 
+// `mbctl backup create` (backup.h): `backup <service>` for each service, or
+// --service's, all into one set.
+int CreateBackups(Invocation invocation, std::ostream& out, std::ostream& err) {
+  const std::string hint = absl::StrCat("mbctl help ", kBackupGroup);
+  if (invocation.words.size() > 2) {
+    return UsageError(err, "backup create takes no arguments", hint);
+  }
+  std::optional<std::string> service;
+  bool destination = false;
+  for (auto flag = invocation.field_flags.begin();
+       flag != invocation.field_flags.end();) {
+    if (flag->name == "service") {
+      service = flag->value.value_or("");
+      flag = invocation.field_flags.erase(flag);
+      continue;
+    }
+    destination |= flag->name == "destination";
+    ++flag;
+  }
+  if (invocation.target.has_value() && !service.has_value()) {
+    return UsageError(
+        err, "--target is one service's address: name it with --service",
+        hint);
+  }
+  if (!destination) {
+    invocation.field_flags.push_back(
+        {"destination",
+         absl::StrCat("backups/", absl::FormatTime("%Y%m%dT%H%M%SZ", absl::Now(),
+                                                   absl::UTCTimeZone()))});
+  }
+  int worst = kExitOk;
+  bool any = false;
+  for (const Command& command : Commands()) {
+    if (command.group != kBackupGroup ||
+        (service.has_value() && command.name != *service)) {
+      continue;
+    }
+    any = true;
+    Invocation one = invocation;
+    one.words = {command.group, command.name};
+    worst = std::max(worst, Call(command, std::move(one), out, err));
+  }
+  if (!any) {
+    return UsageError(
+        err, absl::StrCat("--service=", service.value_or(""),
+                          ": no such service (membership, accrual, redemption, "
+                          "settlement, reporting, gateway)"),
+        hint);
+  }
+  return worst;
+}
+
+// `mbctl backup restore` (backup.h).
+int RestoreBackupsCommand(const Invocation& invocation, std::ostream& out,
+                          std::ostream& err) {
+  const std::string hint = absl::StrCat("mbctl help ", kBackupGroup);
+  if (invocation.words.size() > 2) {
+    return UsageError(err, "backup restore takes no arguments", hint);
+  }
+  absl::StatusOr<std::vector<std::string>> restored =
+      RestoreBackups(invocation.field_flags);
+  if (absl::IsInvalidArgument(restored.status())) {
+    return UsageError(err, restored.status().message(), hint);
+  }
+  if (!restored.ok()) {
+    err << FormatError(restored.status());
+    return kExitRefused;
+  }
+  for (const std::string& line : *restored) out << line << "\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 int Run(const std::vector<std::string>& args, std::ostream& out,
@@ -452,6 +525,16 @@ int Run(const std::vector<std::string>& args, std::ostream& out,
     }
     return UsageError(err, absl::StrCat("\"", words[0], "\" needs a command"),
                       absl::StrCat("mbctl help ", words[0]));
+  }
+  if (command == nullptr && words[0] == kBackupGroup &&
+      (words[1] == "create" || words[1] == "restore")) {
+    if (invocation->help) {
+      out << GroupUsage(words[0]);
+      return kExitOk;
+    }
+    return words[1] == "create"
+               ? CreateBackups(*std::move(invocation), out, err)
+               : RestoreBackupsCommand(*invocation, out, err);
   }
   if (command == nullptr) command = FindCommand(words[0], words[1]);
   if (command == nullptr) {

@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "mileagebank/accrual/v1/accrual.pb.h"
+#include "mileagebank/common/v1/admin.pb.h"
 #include "mileagebank/gateway/v1/gateway.pb.h"
 #include "mileagebank/membership/v1/membership.pb.h"
 #include "mileagebank/redemption/v1/redemption.pb.h"
@@ -54,6 +55,23 @@ Command ReportCommand(std::string name, const std::string& method,
           .csv = CsvExport{.group = "report",
                            .name = "export",
                            .report_field = std::move(report_field)}};
+}
+
+// `mbctl backup SERVICE`: the online backup of the service's store (every
+// shard's, through the gateway), admin.proto's <Kind>Admin/Backup.
+Command BackupCommand(std::string service, absl::string_view kind) {
+  // Naming the messages through their generated code links admin.proto in:
+  // it is no Service row's file.
+  return {
+      .group = "backup",
+      .name = service,
+      .service = service,
+      .method = absl::StrCat("/mileagebank.common.v1.", kind, "Admin/Backup"),
+      .request_type = common::v1::BackupRequest::descriptor()->full_name(),
+      .response_type = common::v1::BackupResponse::descriptor()->full_name(),
+      .help = absl::StrCat("Backs up the ", service,
+                           " store online into --destination=SET (default "
+                           "backups/UTC-TIME) under its data folder.")};
 }
 
 }  // namespace
@@ -1139,6 +1157,13 @@ const std::vector<Command>& Commands() {
        .call = CallKind::kAllPages,
        .paging = {.request_field = "after_sequence",
                   .reply_field = "next_after_sequence"}},
+      // --- backups (and `backup create`, `backup restore`: backup.h) ---
+      BackupCommand("membership", "Membership"),
+      BackupCommand("accrual", "Accrual"),
+      BackupCommand("redemption", "Redemption"),
+      BackupCommand("settlement", "Settlement"),
+      BackupCommand("reporting", "Reporting"),
+      BackupCommand("gateway", "Gateway"),
   };
   return *commands;
 }

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "tools/mbctl/backup.h"
 #include "tools/mbctl/route.h"
 
 namespace mileagebank::mbctl {
@@ -259,6 +260,7 @@ std::string GroupSection(absl::string_view group) {
     }
     rows.emplace_back(left, command.help);
   }
+  for (auto& row : BackupExtraHelp(group)) rows.push_back(std::move(row));
   std::string heading(group);
   if (services.size() == 1) {
     for (const Service& service : Services()) {

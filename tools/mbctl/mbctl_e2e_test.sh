@@ -425,6 +425,37 @@ if grep -Eq 'next_after_sequence: [1-9]' <<<"$out"; then
   fail "audit printed a page token"$'\n'"$out"
 fi
 
+# --- backups: online through the gateway, ADMIN only; restored locally --------
+run backup create --service=membership --destination=backups/e2e
+expect_code 0
+expect_out '^  - service: membership$'
+expect_out '^    store_path: membership$'
+expect_out "^    folder: .*/membership-data/backups/e2e/membership\$"
+run backup gateway --destination=backups/e2e
+expect_code 0
+expect_out '^    store_path: gateway/store$'
+run backup membership --destination=backups/e2e
+expect_code 1
+expect_err '^error: ALREADY_EXISTS: destination: '
+run backup settlement --destination=../elsewhere
+expect_code 1
+expect_err '^error: INVALID_ARGUMENT: '
+expect_err '^  destination: must be a folder inside the data folder'
+run backup gateway --api-key="$agent_key"
+expect_code 1
+expect_err '^error: PERMISSION_DENIED: '
+run backup restore --from="$TEST_TMPDIR/membership-data/backups/e2e" \
+  --to="$TEST_TMPDIR/from-backup"
+expect_code 0
+expect_out "^restored membership \(membership, up to event [0-9]+, [0-9]+ bytes\) into $TEST_TMPDIR/from-backup/membership\$"
+run backup restore --from="$TEST_TMPDIR/membership-data/backups/e2e" \
+  --to="$TEST_TMPDIR/from-backup"
+expect_code 1
+expect_err '^error: FAILED_PRECONDITION: '
+run backup restore --from="$TEST_TMPDIR/membership-data/backups/e2e"
+expect_code 2
+expect_err 'to: required'
+
 # No key: refused, with what to set.
 unset MBCTL_API_KEY_FILE
 run member get "$number"
@@ -457,5 +488,13 @@ expect_err '^error: UNAVAILABLE: '
 run partner list --timeout=5
 expect_code 3
 expect_err 'is the settlement service running at '
+
+# --- membership on the store restored from its backup ------------------------
+# (The later --server.data_dir wins over start_service's own.)
+start_service restored "$MEMBERSHIP" --server.data_dir="$TEST_TMPDIR/from-backup"
+run member get "$number" --target="127.0.0.1:$port"
+expect_code 0
+expect_out "^  member_number: $number\$"
+stop_service restored
 
 echo "PASS"
