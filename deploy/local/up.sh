@@ -1,85 +1,130 @@
 #!/usr/bin/env bash
 # The README's run command: installs what is missing, builds, and starts the
-# mileage bank on this machine with all data under one folder ($MB_DATA,
-# default ./data), then prints where to point a browser and a client.
-# Stop it with deploy/local/down.sh.
+# mileage bank on this machine under its launcher (tools/launcher), with all
+# data under one folder ($MB_DATA, default ./data); on a fresh folder it
+# loads the demo data (tools/demo); then prints where to point a browser and
+# a client. Stop it with deploy/local/down.sh.
+#
+#   MB_DATA=/srv/mb   the data folder
+#   MB_SHARDS=3       three shards of each member-keyed service (membership,
+#                     accrual, redemption); a data folder keeps the count it
+#                     was first started with
+#   MB_DEMO=0         no demo data
+#
+# The launcher runs in the background, detached from this shell: it starts
+# the services and the gateway in dependency order, restarts one that dies,
+# and writes $MB_DATA/run/status (what runs, with restart counts) and a log
+# per process under $MB_DATA/logs/ (its own in launcher.log).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
 
 bash tools/install-deps.sh
 # Optimised: this is the system people use and measure.
-bazel build -c opt //services/... //tools/mbctl
+bazel build -c opt //services/... //tools/mbctl //tools/launcher //tools/demo:load_demo
 
 data=$(realpath -m "${MB_DATA:-$root/data}")
+shards=${MB_SHARDS:-1}
 mkdir -p "$data/logs" "$data/run"
 
-start() {  # name, binary, config
-  local name=$1 binary=$2 config=$3
-  local pid_file="$data/run/$name.pid"
-  if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
-    echo "$name: already running (pid $(cat "$pid_file"))"
-    return
-  fi
-  rm -f "$data/run/$name.ports"
-  # A copy of the binary, so that a later build does not replace it under the
-  # running process.
-  cp -f "$binary" "$data/run/$name"
-  nohup "$data/run/$name" --config="$config" --server.data_dir="$data" \
-    --server.port_file="$data/run/$name.ports" \
-    >>"$data/logs/$name.log" 2>&1 </dev/null &
-  echo $! >"$pid_file"
-  for _ in $(seq 1 150); do
-    [ -f "$data/run/$name.ports" ] && return
-    kill -0 "$(cat "$pid_file")" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "$name: did not start; see $data/logs/$name.log" >&2
-  tail -n 5 "$data/logs/$name.log" >&2
-  exit 1
+# The running launcher's pid, if there is one: a number, and alive.
+launcher_pid() {
+  local pid
+  pid=$(cat "$data/run/launcher.pid" 2>/dev/null) || return 1
+  [[ "$pid" =~ ^[0-9]+$ ]] && [ "$pid" -gt 1 ] && kill -0 "$pid" 2>/dev/null &&
+    echo "$pid"
 }
 
-start membership bazel-bin/services/membership/membership deploy/local/membership.textproto
-# Before accrual, which asks settlement for the partners it credits.
-start settlement bazel-bin/services/settlement/settlement deploy/local/settlement.textproto
-start accrual bazel-bin/services/accrual/accrual deploy/local/accrual.textproto
-start redemption bazel-bin/services/redemption/redemption deploy/local/redemption.textproto
-# It follows the four services' event streams.
-start reporting bazel-bin/services/reporting/reporting deploy/local/reporting.textproto
+# The launcher's state, from the first line of its status file.
+launcher_state() {
+  sed -n '1s/.* state=\([a-z_]*\).*/\1/p' "$data/run/status" 2>/dev/null
+}
 
-# The installation's first ADMIN key, made once: only its hash goes into the
-# gateway's configuration; the key itself stays in $data/admin.key.
-if [ ! -s "$data/admin.key" ]; then
-  key_id=$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
-  secret=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
-  (umask 077 && printf 'mbk_%s_%s\n' "$key_id" "$secret" >"$data/admin.key")
+fresh=true
+compgen -G "$data/membership*" >/dev/null && fresh=false
+
+if pid=$(launcher_pid); then
+  echo "The mileage bank is already running (launcher pid $pid)."
+  running_shards=$(sed -n '1s/.* shards=\([0-9]*\).*/\1/p' "$data/run/status")
+  if [ "$running_shards" != "$shards" ]; then
+    echo "It runs $running_shards shard(s), not $shards: stop it first (down.sh)." >&2
+  fi
+else
+  # Copies of the binaries, so that a later build does not replace them
+  # under the running processes (the launcher restarts from these).
+  bin="$data/run/bin"
+  rm -rf "$bin"
+  for name in membership accrual redemption settlement reporting gateway; do
+    mkdir -p "$bin/services/$name"
+    cp -f "bazel-bin/services/$name/$name" "$bin/services/$name/"
+  done
+  cp -f bazel-bin/tools/launcher/launcher bazel-bin/tools/demo/load_demo "$bin/"
+  rm -f "$data/run/status"
+  setsid "$bin/launcher" --data_dir="$data" --config_dir="$root/deploy/local" \
+    --bin_dir="$bin" --shards="$shards" \
+    --portal_dir="$root/services/gateway/portal" \
+    >>"$data/logs/launcher.log" 2>&1 </dev/null &
+  launcher=$!
+  echo "Starting the mileage bank (launcher pid $launcher) ..."
+  until [ "$(launcher_state)" = running ]; do
+    sleep 0.5
+    # (Should setsid have forked, the launcher is the one in its pid file.)
+    if ! kill -0 "$launcher" 2>/dev/null && ! launcher_pid >/dev/null; then
+      echo "The mileage bank did not start; see $data/logs/launcher.log:" >&2
+      tail -n 5 "$data/logs/launcher.log" >&2
+      exit 1
+    fi
+  done
 fi
-admin_key=$(cat "$data/admin.key")
-admin_key_id=$(cut -d_ -f2 <<<"$admin_key")
-{
-  cat deploy/local/gateway.textproto
-  printf 'portal_dir: "%s"\n' "$root/services/gateway/portal"
-  printf 'api_keys {\n  key { key_id: "%s" label: "installation admin (up.sh)" roles: ADMIN }\n' \
-    "$admin_key_id"
-  printf '  sha256: "%s"\n}\n' "$(printf %s "$admin_key" | sha256sum | cut -d' ' -f1)"
-} >"$data/run/gateway.textproto"
-# Last: the front door, once what it fronts is up.
-start gateway bazel-bin/services/gateway/gateway "$data/run/gateway.textproto"
+
+# The demo data, once: on a fresh data folder, or again after a run that
+# did not finish (it repeats nothing already done).
+if [ "${MB_DEMO:-1}" != 0 ] && [ ! -e "$data/demo-loaded" ] &&
+  { $fresh || [ -e "$data/demo-keys.txt" ]; }; then
+  echo "Loading the demo data (MB_DEMO=0 skips it) ..."
+  if "$data/run/bin/load_demo" --data_dir="$data" --gateway=127.0.0.1:7100 \
+    2>&1 | tee -a "$data/logs/load_demo.log"; then
+    touch "$data/demo-loaded"
+  else
+    echo "The demo data is not all loaded (see $data/logs/load_demo.log);" \
+      "the next up.sh tries again." >&2
+  fi
+fi
+
+# One line per process: where it listens, from the launcher's status.
+services=$(awk 'NR > 1 && $1 != "gateway" {
+    grpc = $5; metrics = $6; sub("grpc=", "", grpc); sub("metrics=", "", metrics)
+    printf "  %-14s gRPC %-16s metrics http://%s/metrics\n", $1, grpc, metrics
+  }' "$data/run/status")
+
+demo=""
+if [ -s "$data/demo-logins.txt" ]; then
+  demo=$(
+    echo
+    echo "Demo data is loaded. Log in to the portal as (member number or e-mail,"
+    echo "password):"
+    grep -v '^#' "$data/demo-logins.txt" | awk '{ printf "  %s  %s  %s\n", $1, $2, $3 }'
+    echo "Sales offices' API keys (supervisor, counters), finance's and the"
+    echo "HILTON partner's are in $data/demo-keys.txt, e.g.:"
+    awk '$1 == "OFFICE_SUPERVISOR" && !s++ { printf "  export MBCTL_API_KEY=%s   # %s %s\n", $3, $2, $1 }' \
+      "$data/demo-keys.txt"
+    echo "An accrual file of partner HILTON went into its inbox; its answer is in"
+    echo "$data/partners/HILTON/outbox/."
+  )
+fi
 
 cat <<INFO
 
 The mileage bank is running. Data and logs: $data
+(what runs and how often it restarted: $data/run/status)
 
   Member portal: point a browser at http://127.0.0.1:8080/
   Gateway: REST http://127.0.0.1:8080/v1/ (OpenAPI: /v1/openapi.json),
            gRPC 127.0.0.1:7100, metrics http://127.0.0.1:9100/metrics
   Admin API key (keep it safe): $data/admin.key
 
-  membership   gRPC 127.0.0.1:7101   metrics http://127.0.0.1:9101/metrics
-  accrual      gRPC 127.0.0.1:7102   metrics http://127.0.0.1:9102/metrics
-  redemption   gRPC 127.0.0.1:7103   metrics http://127.0.0.1:9103/metrics
-  settlement   gRPC 127.0.0.1:7104   metrics http://127.0.0.1:9104/metrics
-  reporting    gRPC 127.0.0.1:7105   metrics http://127.0.0.1:9105/metrics
+$services
+$demo
 
 Members join and log in at http://127.0.0.1:8080/. mbctl goes through the
 gateway with an API key, for example:
