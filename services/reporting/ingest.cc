@@ -343,11 +343,16 @@ absl::Status Ingest::WaitFor(
 }
 
 std::unique_ptr<ViewReader> Ingest::Reader() const {
-  std::vector<std::string> names = SnapshotViewReader::AllSources();
-  for (const auto& source : sources_) {
-    if (std::find(names.begin(), names.end(), source->name) == names.end()) {
-      names.push_back(source->name);
-    }
+  // Every source at its position (0 when not followed), but a sharded one
+  // as its streams "accrual-0"... only, never also as a phantom "accrual".
+  std::vector<std::string> names;
+  for (const auto& source : sources_) names.push_back(source->name);
+  for (const std::string& service : SnapshotViewReader::AllSources()) {
+    const bool followed = std::any_of(
+        names.begin(), names.end(), [&](const std::string& name) {
+          return client::ServiceOfStream(name) == service;
+        });
+    if (!followed) names.push_back(service);
   }
   return std::make_unique<SnapshotViewReader>(store_->NewSnapshot(), names);
 }

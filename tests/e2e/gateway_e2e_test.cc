@@ -4,6 +4,8 @@
 // against another member's data, the REST face's security (tampered,
 // expired and revoked tokens, wrong keys, oversized and malformed bodies,
 // the rate limit, a service down), masking, and the audit trail.
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -26,6 +28,7 @@
 #include "services/gateway/policy.h"
 #include "tests/support/e2e.h"
 #include "tests/support/service_process.h"
+#include "tests/support/system.h"
 
 namespace mileagebank {
 namespace {
@@ -37,79 +40,49 @@ namespace gv1 = gateway::v1;
 constexpr char kAdminKey[] =
     "mbk_00000000a0a0_adminadminadminadminadminadminadminadmin0123";
 
-std::string Address(int port) { return absl::StrCat("127.0.0.1:", port); }
-
-std::string Sha256Hex(const std::string& text) {
-  // The same digest the gateway keeps, computed by the system's tool so the
-  // test does not share the gateway's code.
-  std::string command = "printf %s '" + text + "' | sha256sum";
-  FILE* pipe = popen(command.c_str(), "r");
-  char digest[65] = {};
-  EXPECT_EQ(fread(digest, 1, 64, pipe), 64u);
-  pclose(pipe);
-  return digest;
+// Shards of membership, accrual and redemption: $MB_TEST_SHARDS, else 1
+// (the BUILD file runs this test both ways).
+int Shards() {
+  const char* shards = std::getenv("MB_TEST_SHARDS");
+  return shards == nullptr ? 1 : std::max(1, std::atoi(shards));
 }
 
 // The whole mileage bank with a gateway in front, on fresh data.
 class System {
  public:
   explicit System(std::vector<std::string> gateway_flags = {}) {
-    const std::string data = testing::FreshTestDir();
-    std::map<std::string, int> ports;
-    for (const char* name :
-         {"membership", "accrual", "redemption", "settlement", "reporting"}) {
-      ports[name] = testing::PickFreePort();
-    }
-    auto targets = [&](std::vector<std::string> names) {
-      std::vector<std::string> flags;
-      for (const std::string& name : names) {
-        flags.push_back("--" + name + "_target=" + Address(ports[name]));
-      }
-      return flags;
-    };
-    auto start = [&](const std::string& name, std::vector<std::string> flags) {
-      flags.push_back("--server.data_dir=" + data);
-      flags.push_back("--server.listen_address=" + Address(ports[name]));
-      services_.push_back(std::make_unique<testing::ServiceProcess>(
-          testing::RunfilePath("services/" + name + "/" + name), flags));
-    };
-    std::vector<std::string> membership = targets({"accrual"});
-    membership.insert(membership.end(), {"--password_hash_ops=1",
-                                         "--password_hash_memory_kib=8"});
-    start("membership", membership);
-    start("settlement", targets({"membership", "accrual", "redemption"}));
-    std::vector<std::string> accrual = targets({"membership", "settlement"});
-    accrual.push_back("--disable_daily_expiry");
-    start("accrual", accrual);
-    start("redemption", targets({"membership", "accrual", "settlement"}));
-    start("reporting",
-          targets({"membership", "accrual", "redemption", "settlement"}));
-    for (auto& service : services_) EXPECT_TRUE(service->Start().ok());
-
-    const std::string config = data + "/gateway.textproto";
-    std::ofstream(config) << "api_keys { key { key_id: \"00000000a0a0\" "
-                             "label: \"e2e admin\" roles: ADMIN } sha256: \""
-                          << Sha256Hex(kAdminKey) << "\" }\n";
-    http_port_ = testing::PickFreePort();
-    std::vector<std::string> flags = targets(
-        {"membership", "accrual", "redemption", "settlement", "reporting"});
-    flags.insert(flags.end(),
-                 {"--config=" + config, "--server.data_dir=" + data,
-                  "--server.listen_address=127.0.0.1:0",
-                  "--http_listen_address=" + Address(http_port_),
-                  "--max_request_bytes=4096"});
-    flags.insert(flags.end(), gateway_flags.begin(), gateway_flags.end());
-    gateway_ = std::make_unique<testing::ServiceProcess>(
-        testing::RunfilePath("services/gateway/gateway"), flags);
-    EXPECT_TRUE(gateway_->Start().ok());
-    channel_ = grpc::CreateChannel(gateway_->address(),
+    testing::SystemOptions options;
+    options.data_dir = testing::FreshTestDir();
+    options.shards = Shards();
+    options.flags["membership"] = {"--password_hash_ops=1",
+                                   "--password_hash_memory_kib=8"};
+    options.flags["accrual"] = {"--disable_daily_expiry"};
+    options.flags["gateway"] = {"--max_request_bytes=4096"};
+    options.flags["gateway"].insert(options.flags["gateway"].end(),
+                                    gateway_flags.begin(), gateway_flags.end());
+    options.gateway_config = testing::ApiKeyConfig(kAdminKey, {"ADMIN"}, "");
+    system_ = std::make_unique<testing::WholeSystem>(options);
+    absl::Status started = system_->Start();
+    EXPECT_TRUE(started.ok()) << started;
+    http_port_ = system_->http_port();
+    channel_ = grpc::CreateChannel(system_->gateway_address(),
                                    grpc::InsecureChannelCredentials());
   }
 
+  // Kills every process (every shard) of `service`.
+  void Kill(const std::string& service) {
+    for (int i = 0; i < system_->process_count(); ++i) {
+      if (absl::StartsWith(system_->process_name(i), service)) {
+        system_->process(i).Kill();
+      }
+    }
+  }
+
   std::shared_ptr<grpc::Channel> channel() { return channel_; }
-  int grpc_port() const { return gateway_->grpc_port(); }
+  int grpc_port() const {
+    return system_->process(system_->process_count() - 1).grpc_port();
+  }
   int http_port() const { return http_port_; }
-  testing::ServiceProcess& service(int index) { return *services_[index]; }
 
   // A new API key with `roles`, made by the admin through the gateway.
   std::string CreateKey(std::vector<gv1::Role> roles, const std::string& office,
@@ -165,8 +138,7 @@ class System {
   }
 
  private:
-  std::vector<std::unique_ptr<testing::ServiceProcess>> services_;
-  std::unique_ptr<testing::ServiceProcess> gateway_;
+  std::unique_ptr<testing::WholeSystem> system_;
   std::shared_ptr<grpc::Channel> channel_;
   int http_port_ = 0;
 };
@@ -371,7 +343,7 @@ TEST(GatewayE2eTest, AServiceDownIsA503WithoutInternalDetail) {
   const std::string member = system.EnrolMember(5);
   const std::string bearer =
       "Authorization: Bearer " + system.Login(member, 5).access_token();
-  system.service(2).Kill();  // accrual
+  system.Kill("accrual");
   auto response = system.Rest("GET", "/v1/members/" + member + "/balance", {bearer});
   EXPECT_EQ(response.status, 503) << response.body;
   EXPECT_TRUE(absl::StrContains(response.body, "is unavailable")) << response.body;
