@@ -143,19 +143,9 @@ TEST_F(BackupTest, RestorePutsACheckedCopyIntoAnEmptyFolderOnly) {
 TEST_F(BackupTest, ADamagedBackupIsNotRestored) {
   for (int i = 1; i <= 5; ++i) Put(*store_, i);
   ASSERT_TRUE(store_->Backup(root_ + "/backup").ok());
-  std::string table;
-  for (const auto& entry : fs::directory_iterator(root_ + "/backup")) {
-    if (entry.path().extension() == ".sst") table = entry.path().string();
-  }
+  const std::string table = mileagebank::testing::NewestTableFile(root_ + "/backup");
   ASSERT_FALSE(table.empty());
-  {
-    std::fstream io(table, std::ios::in | std::ios::out | std::ios::binary);
-    io.seekg(10);
-    char byte = 0;
-    io.get(byte);
-    io.seekp(10);
-    io.put(static_cast<char>(byte ^ 0x10));
-  }
+  mileagebank::testing::FlipByte(table, 10);
   EXPECT_EQ(CheckCopy(root_ + "/backup").status().code(),
             absl::StatusCode::kDataLoss);
   absl::StatusOr<CopyInfo> restored =

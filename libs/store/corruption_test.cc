@@ -64,14 +64,6 @@ std::string CurrentManifest(const std::string& path) {
   return path + "/" + name;
 }
 
-void FlipByte(const std::string& file, size_t offset) {
-  std::fstream io(file, std::ios::in | std::ios::out | std::ios::binary);
-  io.seekg(static_cast<std::streamoff>(offset));
-  char byte = 0;
-  io.get(byte);
-  io.seekp(static_cast<std::streamoff>(offset));
-  io.put(static_cast<char>(byte ^ 0x10));
-}
 
 class CorruptionTest : public ::testing::Test {
  protected:
@@ -137,7 +129,7 @@ TEST_F(CorruptionTest, AnIntactStoreOpensWithEverythingAcknowledged) {
 TEST_F(CorruptionTest, AFlippedByteInATableFileIsRefused) {
   const std::string table = FileOf(path_, ".sst");
   ASSERT_FALSE(table.empty());
-  FlipByte(table, 10);  // In the first data block.
+  mileagebank::testing::FlipByte(table, 10);  // In the first data block.
   ExpectRefusedNaming(table);
 }
 
@@ -148,14 +140,15 @@ TEST_F(CorruptionTest, AFlippedByteInTheMiddleOfTheLogIsRefused) {
   // Inside the 25th of the log's 50 records, far from its end.
   const size_t at = bytes.find(Value(75));
   ASSERT_NE(at, std::string::npos);
-  FlipByte(log, at + 3);
+  mileagebank::testing::FlipByte(log, at + 3);
   ExpectRefusedNaming(log);
 }
 
 TEST_F(CorruptionTest, AFlippedByteInTheManifestIsRefused) {
   const std::string manifest = CurrentManifest(path_);
   ASSERT_TRUE(fs::exists(manifest)) << manifest;
-  FlipByte(manifest, 12);  // Inside the first record, after its header.
+  // Inside the first record, after its header.
+  mileagebank::testing::FlipByte(manifest, 12);
   ExpectRefusedNaming(manifest);
 }
 

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -16,6 +17,27 @@ std::string FreshTestDir(absl::string_view suffix) {
       ::testing::UnitTest::GetInstance()->current_test_info()->name(), suffix);
   std::filesystem::remove_all(path);
   return path;
+}
+
+void FlipByte(const std::string& file, size_t offset) {
+  std::fstream io(file, std::ios::in | std::ios::out | std::ios::binary);
+  io.seekg(static_cast<std::streamoff>(offset));
+  char byte = 0;
+  io.get(byte);
+  io.seekp(static_cast<std::streamoff>(offset));
+  io.put(static_cast<char>(byte ^ 0x10));
+}
+
+std::string NewestTableFile(const std::string& folder) {
+  // Table files are numbered in the order they are written.
+  std::string newest;
+  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+    const std::string path = entry.path().string();
+    if (entry.path().extension() == ".sst" && (newest.empty() || path > newest)) {
+      newest = path;
+    }
+  }
+  return newest;
 }
 
 bool NamesField(const absl::Status& status, absl::string_view field) {

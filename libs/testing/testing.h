@@ -2,6 +2,7 @@
 #ifndef MILEAGEBANK_LIBS_TESTING_TESTING_H_
 #define MILEAGEBANK_LIBS_TESTING_TESTING_H_
 
+#include <cstddef>
 #include <string>
 
 #include "absl/status/status.h"
@@ -12,6 +13,13 @@ namespace mileagebank::testing {
 // An empty folder under $TEST_TMPDIR named for the running test (plus
 // `suffix`), removed first if an earlier run left it.
 std::string FreshTestDir(absl::string_view suffix = "");
+
+// Damages `file` as a bad disk would: one bit of the byte at `offset`
+// flipped in place.
+void FlipByte(const std::string& file, size_t offset);
+
+// The newest RocksDB table file (.sst) directly in `folder`, "" if none.
+std::string NewestTableFile(const std::string& folder);
 
 // Whether `status` carries a field violation naming `field`.
 bool NamesField(const absl::Status& status, absl::string_view field);

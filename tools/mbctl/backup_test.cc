@@ -96,19 +96,9 @@ TEST_F(BackupRestoreTest, AStoreInUseIsNeverOverwritten) {
 }
 
 TEST_F(BackupRestoreTest, ADamagedBackupIsRefusedNamingTheFile) {
-  std::string table;
-  for (const auto& entry : fs::directory_iterator(set_ + "/membership/db")) {
-    if (entry.path().extension() == ".sst") table = entry.path().string();
-  }
+  const std::string table = mileagebank::testing::NewestTableFile(set_ + "/membership/db");
   ASSERT_FALSE(table.empty());
-  {
-    std::fstream io(table, std::ios::in | std::ios::out | std::ios::binary);
-    io.seekg(10);
-    char byte = 0;
-    io.get(byte);
-    io.seekp(10);
-    io.put(static_cast<char>(byte ^ 0x10));
-  }
+  mileagebank::testing::FlipByte(table, 10);
   EXPECT_EQ(Restore({"--from=" + set_, "--to=" + to_}), kExitRefused);
   EXPECT_NE(err_.str().find("DATA_LOSS"), std::string::npos) << err_.str();
   EXPECT_NE(err_.str().find(table), std::string::npos) << err_.str();
