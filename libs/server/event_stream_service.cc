@@ -1,5 +1,6 @@
 #include "libs/server/event_stream_service.h"
 
+#include "absl/strings/str_cat.h"
 #include "libs/log/log.h"
 #include "libs/status/grpc_status.h"
 
@@ -16,6 +17,23 @@ grpc::Status EventStreamService::Subscribe(
     grpc::ServerContext* context, const common::v1::SubscribeRequest* request,
     grpc::ServerWriter<common::v1::Event>* writer) {
   uint64_t cursor = request->after_sequence();
+  // Only durable events are ever served, so a cursor past the last one
+  // means this store was rewound (restored from a backup) after the
+  // subscriber read on: going on would hand it new events under numbers it
+  // has already consumed, and it would skip them.
+  const uint64_t last = store_->LastSequence();
+  if (cursor > last) {
+    log::Error("subscriber_ahead_of_stream", {{"peer", context->peer()},
+                                              {"after_sequence", cursor},
+                                              {"last_sequence", last}});
+    return grpc::Status(
+        grpc::StatusCode::FAILED_PRECONDITION,
+        absl::StrCat("after_sequence: ", cursor,
+                     " is beyond this stream's last event ", last,
+                     "; the store was restored to an earlier point than the "
+                     "subscriber has read (docs/operations.md, Backups and "
+                     "restore)"));
+  }
   log::Info("subscriber_joined", {{"peer", context->peer()},
                                   {"after_sequence", cursor}});
   while (!context->IsCancelled()) {
