@@ -29,6 +29,14 @@ bool IsPartnerCode(const std::string& code) {
   return true;
 }
 
+// Three digits standing for the partner in its tickets' numbers, as the
+// airline code leads a real ticket number.
+int PartnerTicketPrefix(const std::string& partner) {
+  uint32_t hash = 2166136261u;  // FNV-1a
+  for (unsigned char c : partner) hash = (hash ^ c) * 16777619u;
+  return static_cast<int>(hash % 1000);
+}
+
 }  // namespace
 
 std::vector<GeneratedMember> MembersFromSerials(int64_t first_serial,
@@ -101,8 +109,12 @@ absl::Status GenerateAccrualFile(const GeneratorOptions& options,
     if (options.airline) {
       size_t from = below(airports.size());
       size_t to = (from + 1 + below(airports.size() - 1)) % airports.size();
-      // Ticket numbers unique across the partner's files: seq and record.
-      std::string ticket = absl::StrFormat("%06d%07d", options.seq, rec);
+      // Ticket numbers unique across the partner's files (seq and record)
+      // and, as far as three digits allow, across partners: a ticket and
+      // coupon credited by one partner is DUPLICATE_ACTIVITY for any other.
+      std::string ticket =
+          absl::StrFormat("%03d%03d%07d", PartnerTicketPrefix(options.partner),
+                          options.seq % 1000, rec);
       write(
           {"D", absl::StrCat(rec), member.member_number, member.family_name,
            member.given_name, date, "AIR",

@@ -41,7 +41,9 @@ struct GeneratorOptions {
   // D records to write.
   int64_t records = 0;
   // An AIRLINE writes AIR records; any other partner HOTEL, CAR, CARD and
-  // OTHER records.
+  // OTHER records. An AIR record's ticket number is three digits for the
+  // partner, seq modulo 1000 and the record number: unique across 1000
+  // consecutive files of up to 9,999,999 records.
   bool airline = true;
   // AIR booking classes to use (letters of the partner's earning table).
   std::string booking_classes = "Y";

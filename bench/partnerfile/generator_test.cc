@@ -1,6 +1,9 @@
 #include "bench/partnerfile/generator.h"
 
+#include <set>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "services/settlement/accrual_file.h"
@@ -77,6 +80,33 @@ TEST(GeneratorTest, DeterministicWithSeed) {
   ASSERT_TRUE(GenerateAccrualFile(options, &c).ok());
   EXPECT_EQ(a.str(), b.str());
   EXPECT_NE(a.str(), c.str());
+}
+
+// The refs (ticket/coupon) of one file, in order.
+std::vector<std::string> Refs(const GeneratorOptions& options) {
+  std::ostringstream out;
+  EXPECT_TRUE(GenerateAccrualFile(options, &out).ok());
+  settlement::PartnerRules rules;
+  rules.partner_code = options.partner;
+  rules.is_airline = options.airline;
+  std::istringstream in(out.str());
+  settlement::AccrualFileReader reader(in, rules);
+  settlement::AccrualRecord record;
+  std::vector<std::string> refs;
+  while (reader.Next(&record)) refs.push_back(record.ref);
+  return refs;
+}
+
+TEST(GeneratorTest, TwoAirlinesFilesOfOneSeqShareNoTicket) {
+  GeneratorOptions ca = Options(true);
+  GeneratorOptions mu = Options(true);
+  mu.partner = "MU";
+  std::vector<std::string> refs = Refs(ca);
+  for (const std::string& ref : Refs(mu)) refs.push_back(ref);
+  ASSERT_EQ(refs.size(), 4000u);
+  std::set<std::string> tickets;
+  for (const std::string& ref : refs) tickets.insert(ref.substr(0, 13));
+  EXPECT_EQ(tickets.size(), refs.size());
 }
 
 TEST(GeneratorTest, BadOptions) {
