@@ -2,6 +2,7 @@
 
 #include "absl/time/clock.h"
 #include "libs/client/client.h"
+#include "libs/client/event_reader.h"
 #include "libs/log/log.h"
 #include "libs/status/grpc_status.h"
 #include "mileagebank/common/v1/events.grpc.pb.h"
@@ -119,11 +120,10 @@ absl::Status EventFollower::FollowOnce() {
   common::v1::SubscribeRequest request;
   request.set_after_sequence(*cursor);
   request.set_follow(true);
-  std::unique_ptr<grpc::ClientReader<common::v1::Event>> reader =
-      stub->Subscribe(&context, request);
+  EventReader reader(stub.get(), &context, request);
   common::v1::Event event;
   absl::Status result = absl::OkStatus();
-  while (reader->Read(&event)) {
+  while (reader.Next(&event)) {
     if (event.sequence() <= position_) continue;  // Already applied.
     store::WriteBatch batch = store_->NewBatch();
     result = apply_(event, batch);
@@ -138,7 +138,7 @@ absl::Status EventFollower::FollowOnce() {
     store_->Enqueue(batch);
     SetPosition(event.sequence());
   }
-  grpc::Status finished = reader->Finish();
+  grpc::Status finished = reader.Finish();
   {
     absl::MutexLock lock(&mutex_);
     active_ = nullptr;

@@ -8,6 +8,9 @@ namespace mileagebank::server {
 namespace {
 
 constexpr size_t kEventsPerRead = 512;
+// A batch's size where the next event starts a new message, well below
+// gRPC's 4 MiB default limit on a received message.
+constexpr size_t kBatchBytes = 1 << 20;
 // How long a caught-up follower sleeps before checking for cancellation.
 constexpr absl::Duration kFollowPoll = absl::Milliseconds(250);
 
@@ -16,7 +19,39 @@ constexpr absl::Duration kFollowPoll = absl::Milliseconds(250);
 grpc::Status EventStreamService::Subscribe(
     grpc::ServerContext* context, const common::v1::SubscribeRequest* request,
     grpc::ServerWriter<common::v1::Event>* writer) {
-  uint64_t cursor = request->after_sequence();
+  return Stream(context, *request,
+                [writer](std::vector<common::v1::Event>& events) {
+                  for (const common::v1::Event& event : events) {
+                    if (!writer->Write(event)) return false;
+                  }
+                  return true;
+                });
+}
+
+grpc::Status EventStreamService::SubscribeBatched(
+    grpc::ServerContext* context, const common::v1::SubscribeRequest* request,
+    grpc::ServerWriter<common::v1::EventBatch>* writer) {
+  return Stream(context, *request,
+                [writer](std::vector<common::v1::Event>& events) {
+                  common::v1::EventBatch batch;
+                  size_t bytes = 0;
+                  for (common::v1::Event& event : events) {
+                    bytes += event.ByteSizeLong();
+                    *batch.add_events() = std::move(event);
+                    if (bytes >= kBatchBytes) {
+                      if (!writer->Write(batch)) return false;
+                      batch.Clear();
+                      bytes = 0;
+                    }
+                  }
+                  return batch.events().empty() || writer->Write(batch);
+                });
+}
+
+grpc::Status EventStreamService::Stream(
+    grpc::ServerContext* context, const common::v1::SubscribeRequest& request,
+    const std::function<bool(std::vector<common::v1::Event>&)>& send) {
+  uint64_t cursor = request.after_sequence();
   // Only durable events are ever served, so a cursor past the last one
   // means this store was rewound (restored from a backup) after the
   // subscriber read on: going on would hand it new events under numbers it
@@ -34,20 +69,20 @@ grpc::Status EventStreamService::Subscribe(
                      "subscriber has read (docs/operations.md, Backups and "
                      "restore)"));
   }
-  log::Info("subscriber_joined", {{"peer", context->peer()},
-                                  {"after_sequence", cursor}});
+  log::Info("subscriber_joined",
+            {{"peer", context->peer()}, {"after_sequence", cursor}});
   while (!context->IsCancelled()) {
     absl::StatusOr<std::vector<common::v1::Event>> events =
         store_->ReadEvents(cursor, kEventsPerRead);
     if (!events.ok()) return ToGrpcStatus(events.status());
-    for (const common::v1::Event& event : *events) {
-      if (!writer->Write(event)) {
+    if (!events->empty()) {
+      cursor = events->back().sequence();
+      if (!send(*events)) {
         return grpc::Status(grpc::StatusCode::CANCELLED, "subscriber left");
       }
-      cursor = event.sequence();
+      continue;
     }
-    if (!events->empty()) continue;
-    if (!request->follow()) return grpc::Status::OK;
+    if (!request.follow()) return grpc::Status::OK;
     if (store_->stopping()) {
       return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                           "service is shutting down; resubscribe");
@@ -57,9 +92,9 @@ grpc::Status EventStreamService::Subscribe(
   return grpc::Status(grpc::StatusCode::CANCELLED, "subscriber left");
 }
 
-grpc::Status EventStreamService::GetHead(grpc::ServerContext*,
-                                         const common::v1::GetHeadRequest*,
-                                         common::v1::GetHeadResponse* response) {
+grpc::Status EventStreamService::GetHead(
+    grpc::ServerContext*, const common::v1::GetHeadRequest*,
+    common::v1::GetHeadResponse* response) {
   response->set_last_sequence(store_->LastSequence());
   return grpc::Status::OK;
 }

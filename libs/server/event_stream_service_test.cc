@@ -67,6 +67,26 @@ TEST_F(EventStreamServiceTest, ResumesAfterTheCursor) {
   EXPECT_TRUE(read.empty());
 }
 
+TEST_F(EventStreamServiceTest, BatchedCarriesTheSameEventsInFewerMessages) {
+  grpc::ClientContext context;
+  common::v1::SubscribeRequest request;
+  request.set_after_sequence(1);
+  auto reader = stub_->SubscribeBatched(&context, request);
+  common::v1::EventBatch batch;
+  std::vector<uint64_t> read;
+  int messages = 0;
+  while (reader->Read(&batch)) {
+    ++messages;
+    for (const common::v1::Event& event : batch.events()) {
+      read.push_back(event.sequence());
+      EXPECT_EQ(event.key(), "k");
+    }
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(read, (std::vector<uint64_t>{2, 3, 4, 5}));
+  EXPECT_EQ(messages, 1);
+}
+
 TEST_F(EventStreamServiceTest, ACursorBeyondTheStreamIsRefused) {
   std::vector<uint64_t> read;
   grpc::Status status = Replay(9, &read);

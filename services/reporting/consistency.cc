@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "grpcpp/grpcpp.h"
+#include "libs/client/event_reader.h"
 #include "libs/client/shard_streams.h"
 #include "libs/status/grpc_status.h"
 #include "libs/status/status_macros.h"
@@ -127,12 +128,12 @@ absl::Status GrpcSourceLogs::Replay(
   common::v1::SubscribeRequest request;
   request.set_after_sequence(0);
   request.set_follow(false);
-  auto reader = stub->Subscribe(&context, request);
+  client::EventReader reader(stub.get(), &context, request);
   common::v1::Event event;
   uint64_t last = 0;
   // Sequences may skip numbers: the first one past `up_to` also ends it.
   bool reached = false;
-  while (reader->Read(&event)) {
+  while (reader.Next(&event)) {
     if (event.sequence() > up_to) {
       reached = true;
       break;
@@ -145,7 +146,7 @@ absl::Status GrpcSourceLogs::Replay(
     }
   }
   if (reached) context.TryCancel();
-  grpc::Status status = reader->Finish();
+  grpc::Status status = reader.Finish();
   if (reached) return absl::OkStatus();
   if (!status.ok()) return FromGrpcStatus(status);
   return absl::UnavailableError(absl::StrCat(

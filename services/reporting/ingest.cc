@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "libs/client/client.h"
+#include "libs/client/event_reader.h"
 #include "libs/client/shard_streams.h"
 #include "libs/log/log.h"
 #include "libs/status/errors.h"
@@ -431,11 +432,10 @@ absl::Status Ingest::FollowOnce(size_t index) {
   // the applier holds everything in between.
   request.set_after_sequence(source.pushed);
   request.set_follow(true);
-  std::unique_ptr<grpc::ClientReader<common::v1::Event>> reader =
-      stub->Subscribe(&context, request);
+  client::EventReader reader(stub.get(), &context, request);
   common::v1::Event event;
   absl::Status result = absl::OkStatus();
-  while (reader->Read(&event)) {
+  while (reader.Next(&event)) {
     if (event.sequence() <= source.pushed) continue;  // Already in line.
     const uint64_t sequence = event.sequence();
     if (!Push(index, std::move(event))) {
@@ -446,7 +446,7 @@ absl::Status Ingest::FollowOnce(size_t index) {
     source.pushed = sequence;
     event.Clear();
   }
-  grpc::Status finished = reader->Finish();
+  grpc::Status finished = reader.Finish();
   {
     absl::MutexLock lock(&source.mutex);
     source.active = nullptr;
