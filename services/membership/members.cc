@@ -592,6 +592,18 @@ absl::StatusOr<v1::MergeMembersResponse> Members::MergeMembers(
   }
   CheckStaff(errors, request.actor());
   MB_RETURN_IF_ERROR(errors.ToStatus());
+  // The request came to the source's shard; a target elsewhere is not
+  // unknown but out of reach (docs/architecture.md, "Not across shards").
+  const int target_shard =
+      client::ShardOfMember(target_number, options_.shard_count);
+  if (target_shard != options_.shard_index) {
+    return FailedPreconditionField(
+        "target_member_number",
+        absl::StrCat("member ", target_number, " is on shard ", target_shard,
+                     " of ", options_.shard_count, ", this is shard ",
+                     options_.shard_index,
+                     "; members merge within one shard only"));
+  }
 
   store::KeyLocks::Guard guard =
       member_locks_.Lock({source_number, target_number});

@@ -40,20 +40,13 @@ namespace gv1 = gateway::v1;
 constexpr char kAdminKey[] =
     "mbk_00000000a0a0_adminadminadminadminadminadminadminadmin0123";
 
-// Shards of membership, accrual and redemption: $MB_TEST_SHARDS, else 1
-// (the BUILD file runs this test both ways).
-int Shards() {
-  const char* shards = std::getenv("MB_TEST_SHARDS");
-  return shards == nullptr ? 1 : std::max(1, std::atoi(shards));
-}
-
 // The whole mileage bank with a gateway in front, on fresh data.
 class System {
  public:
   explicit System(std::vector<std::string> gateway_flags = {}) {
     testing::SystemOptions options;
     options.data_dir = testing::FreshTestDir();
-    options.shards = Shards();
+    options.shards = testing::ShardsFromEnvironment();
     options.flags["membership"] = {"--password_hash_ops=1",
                                    "--password_hash_memory_kib=8"};
     options.flags["accrual"] = {"--disable_daily_expiry"};
@@ -70,13 +63,7 @@ class System {
   }
 
   // Kills every process (every shard) of `service`.
-  void Kill(const std::string& service) {
-    for (int i = 0; i < system_->process_count(); ++i) {
-      if (absl::StartsWith(system_->process_name(i), service)) {
-        system_->process(i).Kill();
-      }
-    }
-  }
+  void Kill(const std::string& service) { system_->Kill(service); }
 
   std::shared_ptr<grpc::Channel> channel() { return channel_; }
   int grpc_port() const {

@@ -1,5 +1,6 @@
-// End to end: the real membership process, driven through its generated gRPC
-// client, killed with SIGKILL under load and restarted; every acknowledged
+// End to end: the real membership process (or its shards, as
+// $MB_TEST_SHARDS says), driven through its generated gRPC client routed by
+// member, killed with SIGKILL under load and restarted; every acknowledged
 // write must be there afterwards, exactly once, with its event.
 #include <atomic>
 #include <cstdlib>
@@ -13,13 +14,15 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "libs/client/client.h"
 #include "libs/server/http_get.h"
 #include "libs/status/errors.h"
 #include "libs/status/grpc_status.h"
+#include "libs/testing/testing.h"
 #include "mileagebank/common/v1/events.grpc.pb.h"
 #include "mileagebank/membership/v1/membership.grpc.pb.h"
-#include "libs/testing/testing.h"
-#include "tests/support/service_process.h"
+#include "tests/support/e2e.h"
+#include "tests/support/system.h"
 
 namespace mileagebank {
 namespace {
@@ -29,20 +32,20 @@ using membership::v1::Membership;
 class MembershipE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    data_dir_ = mileagebank::testing::FreshTestDir();
-    process_ = std::make_unique<testing::ServiceProcess>(
-        testing::RunfilePath("services/membership/membership"),
-        std::vector<std::string>{"--server.data_dir=" + data_dir_,
-                                 "--password_hash_ops=1",
-                                 "--password_hash_memory_kib=8"});
-    StartProcess();
+    testing::SystemOptions options;
+    options.data_dir = testing::FreshTestDir();
+    options.shards = testing::ShardsFromEnvironment();
+    options.services = {"membership"};
+    options.flags["membership"] = {"--password_hash_ops=1",
+                                   "--password_hash_memory_kib=8"};
+    system_ = std::make_unique<testing::WholeSystem>(options);
+    ASSERT_TRUE(system_->Start().ok());
+    members_ = std::make_unique<client::ServiceClient<Membership>>(
+        system_->Targets("membership"));
   }
 
-  void StartProcess() {
-    ASSERT_TRUE(process_->Start().ok());
-    channel_ = grpc::CreateChannel(process_->address(),
-                                   grpc::InsecureChannelCredentials());
-    stub_ = Membership::NewStub(channel_);
+  std::vector<std::string> ShardTargets() const {
+    return client::SplitTargets(system_->Targets("membership"));
   }
 
   static membership::v1::EnrolRequest Enrolment(int n) {
@@ -63,23 +66,31 @@ class MembershipE2eTest : public ::testing::Test {
     return request;
   }
 
-  std::string data_dir_;
-  std::unique_ptr<testing::ServiceProcess> process_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<Membership::Stub> stub_;
+  std::unique_ptr<testing::WholeSystem> system_;
+  std::unique_ptr<client::ServiceClient<Membership>> members_;
 };
 
 TEST_F(MembershipE2eTest, HealthAndMetricsAreServed) {
-  auto health = grpc::health::v1::Health::NewStub(channel_);
-  grpc::ClientContext context;
-  grpc::health::v1::HealthCheckResponse response;
-  ASSERT_TRUE(health->Check(&context, {}, &response).ok());
-  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+  for (const std::string& target : ShardTargets()) {
+    auto health = grpc::health::v1::Health::NewStub(client::ChannelFor(target));
+    grpc::ClientContext context;
+    grpc::health::v1::HealthCheckResponse response;
+    ASSERT_TRUE(health->Check(&context, {}, &response).ok()) << target;
+    EXPECT_EQ(response.status(),
+              grpc::health::v1::HealthCheckResponse::SERVING);
+  }
 
+  const membership::v1::EnrolRequest enrolment = Enrolment(1);
   grpc::ClientContext enrol_context;
   membership::v1::EnrolResponse enrolled;
-  ASSERT_TRUE(stub_->Enrol(&enrol_context, Enrolment(1), &enrolled).ok());
-  auto metrics = server::HttpGet(process_->metrics_port(), "/metrics");
+  ASSERT_TRUE(members_->For(enrolment)
+                  .Enrol(&enrol_context, enrolment, &enrolled)
+                  .ok());
+  // The member's shard counted the enrolment.
+  testing::ServiceProcess& shard = system_->process_of(
+      "membership", client::ShardOfMember(enrolled.member().member_number(),
+                                          system_->shards()));
+  auto metrics = server::HttpGet(shard.metrics_port(), "/metrics");
   ASSERT_TRUE(metrics.ok());
   EXPECT_NE(metrics->find("method=\"/mileagebank.membership.v1.Membership/Enrol\""),
             std::string::npos);
@@ -87,7 +98,7 @@ TEST_F(MembershipE2eTest, HealthAndMetricsAreServed) {
                           "\"CALL_CENTRE\"} 1"),
             std::string::npos)
       << *metrics;
-  EXPECT_EQ(process_->Stop(), 0);  // SIGTERM is a clean exit.
+  EXPECT_EQ(shard.Stop(), 0);  // SIGTERM is a clean exit.
 }
 
 // Calls `method` with an empty request; the error must be INVALID_ARGUMENT
@@ -108,40 +119,51 @@ void ExpectEmptyRequestRefused(
   EXPECT_FALSE(status.message().empty());
 }
 
-TEST_F(MembershipE2eTest, EveryRpcRefusesBadInputNamingTheFieldAndWritesNothing) {
+// Every RPC of `stub`'s shard refuses an empty request.
+void ExpectEveryRpcRefusesBadInput(Membership::Stub* stub) {
   using S = Membership::Stub;
-  ExpectEmptyRequestRefused(stub_.get(), &S::Enrol, "Enrol");
-  ExpectEmptyRequestRefused(stub_.get(), &S::GetMember, "GetMember");
-  ExpectEmptyRequestRefused(stub_.get(), &S::UpdateProfile, "UpdateProfile");
-  ExpectEmptyRequestRefused(stub_.get(), &S::FindMembers, "FindMembers");
-  ExpectEmptyRequestRefused(stub_.get(), &S::ChangeStatus, "ChangeStatus");
-  ExpectEmptyRequestRefused(stub_.get(), &S::MergeMembers, "MergeMembers");
-  ExpectEmptyRequestRefused(stub_.get(), &S::SetPassword, "SetPassword");
-  ExpectEmptyRequestRefused(stub_.get(), &S::VerifyPassword, "VerifyPassword");
-  ExpectEmptyRequestRefused(stub_.get(), &S::AddNominee, "AddNominee");
-  ExpectEmptyRequestRefused(stub_.get(), &S::RemoveNominee, "RemoveNominee");
-  ExpectEmptyRequestRefused(stub_.get(), &S::ListNominees, "ListNominees");
-  ExpectEmptyRequestRefused(stub_.get(), &S::RecordQualifyingActivity,
+  ExpectEmptyRequestRefused(stub, &S::Enrol, "Enrol");
+  ExpectEmptyRequestRefused(stub, &S::GetMember, "GetMember");
+  ExpectEmptyRequestRefused(stub, &S::UpdateProfile, "UpdateProfile");
+  ExpectEmptyRequestRefused(stub, &S::FindMembers, "FindMembers");
+  ExpectEmptyRequestRefused(stub, &S::ChangeStatus, "ChangeStatus");
+  ExpectEmptyRequestRefused(stub, &S::MergeMembers, "MergeMembers");
+  ExpectEmptyRequestRefused(stub, &S::SetPassword, "SetPassword");
+  ExpectEmptyRequestRefused(stub, &S::VerifyPassword, "VerifyPassword");
+  ExpectEmptyRequestRefused(stub, &S::AddNominee, "AddNominee");
+  ExpectEmptyRequestRefused(stub, &S::RemoveNominee, "RemoveNominee");
+  ExpectEmptyRequestRefused(stub, &S::ListNominees, "ListNominees");
+  ExpectEmptyRequestRefused(stub, &S::RecordQualifyingActivity,
                             "RecordQualifyingActivity");
-  ExpectEmptyRequestRefused(stub_.get(), &S::ReverseQualifyingActivity,
+  ExpectEmptyRequestRefused(stub, &S::ReverseQualifyingActivity,
                             "ReverseQualifyingActivity");
-  ExpectEmptyRequestRefused(stub_.get(), &S::GetTier, "GetTier");
-  ExpectEmptyRequestRefused(stub_.get(), &S::ImportMembers, "ImportMembers");
+  ExpectEmptyRequestRefused(stub, &S::GetTier, "GetTier");
+  ExpectEmptyRequestRefused(stub, &S::ImportMembers, "ImportMembers");
 
   // A wrong check digit is INVALID_ARGUMENT, never NOT_FOUND.
   membership::v1::GetMemberRequest get;
   get.set_member_number("1000000001");
   grpc::ClientContext context;
   membership::v1::GetMemberResponse member;
-  grpc::Status status = stub_->GetMember(&context, get, &member);
+  grpc::Status status = stub->GetMember(&context, get, &member);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(status.error_message().find("member_number"), std::string::npos);
+}
 
-  auto events = common::v1::EventStream::NewStub(channel_);
-  grpc::ClientContext head_context;
-  common::v1::GetHeadResponse head;
-  ASSERT_TRUE(events->GetHead(&head_context, {}, &head).ok());
-  EXPECT_EQ(head.last_sequence(), 0u);
+TEST_F(MembershipE2eTest,
+       EveryRpcRefusesBadInputNamingTheFieldAndWritesNothing) {
+  for (int shard = 0; shard < members_->shard_count(); ++shard) {
+    SCOPED_TRACE(absl::StrCat("shard ", shard));
+    ExpectEveryRpcRefusesBadInput(&members_->Shard(shard));
+  }
+  // Nothing was written anywhere.
+  for (const std::string& target : ShardTargets()) {
+    auto events = common::v1::EventStream::NewStub(client::ChannelFor(target));
+    grpc::ClientContext head_context;
+    common::v1::GetHeadResponse head;
+    ASSERT_TRUE(events->GetHead(&head_context, {}, &head).ok());
+    EXPECT_EQ(head.last_sequence(), 0u) << target;
+  }
 }
 
 TEST_F(MembershipE2eTest, AcknowledgedWritesSurviveSigkillUnderLoad) {
@@ -155,15 +177,17 @@ TEST_F(MembershipE2eTest, AcknowledgedWritesSurviveSigkillUnderLoad) {
     std::vector<std::thread> clients;
     for (int t = 0; t < 8; ++t) {
       clients.emplace_back([&] {
-        auto stub = Membership::NewStub(grpc::CreateChannel(
-            process_->address(), grpc::InsecureChannelCredentials()));
         while (!stop) {
           int n = next++;
           membership::v1::EnrolRequest request = Enrolment(n);
-          grpc::ClientContext context;
-          context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+          // Waits out a restarted shard rather than spin on its refusals.
           membership::v1::EnrolResponse response;
-          if (!stub->Enrol(&context, request, &response).ok()) continue;
+          if (!members_->For(request)
+                   .Enrol(testing::WaitingContext(absl::Seconds(5)).get(),
+                          request, &response)
+                   .ok()) {
+            continue;
+          }
           const std::string number = response.member().member_number();
           {
             std::lock_guard<std::mutex> lock(mutex);
@@ -174,30 +198,42 @@ TEST_F(MembershipE2eTest, AcknowledgedWritesSurviveSigkillUnderLoad) {
           update.set_member_number(number);
           update.mutable_profile()->set_email(absl::StrCat("m", n, "@example.com"));
           update.mutable_update_mask()->add_paths("email");
-          grpc::ClientContext update_context;
           membership::v1::UpdateProfileResponse updated;
-          if (stub->UpdateProfile(&update_context, update, &updated).ok()) {
+          if (members_->ForMember(number)
+                  .UpdateProfile(
+                      testing::WaitingContext(absl::Seconds(5)).get(), update,
+                      &updated)
+                  .ok()) {
             std::lock_guard<std::mutex> lock(mutex);
             acknowledged[number].second = updated.member().version();
           }
         }
       });
     }
-    // Let load build up, then crash the process in the middle of it.
-    absl::SleepFor(absl::Milliseconds(700));
-    process_->Kill();
+    // Let load build up, then crash every shard in the middle of it.
+    const size_t before = [&] {
+      std::lock_guard<std::mutex> lock(mutex);
+      return acknowledged.size();
+    }();
+    const bool flowing = testing::Eventually([&] {
+      std::lock_guard<std::mutex> lock(mutex);
+      return acknowledged.size() >= before + 30;
+    });
+    if (flowing) system_->Kill("membership");
     stop = true;
     for (auto& client : clients) client.join();
-    StartProcess();
+    ASSERT_TRUE(flowing) << "round " << round << ": load did not build up";
+    ASSERT_TRUE(system_->Start().ok());
 
     std::lock_guard<std::mutex> lock(mutex);
-    ASSERT_GT(acknowledged.size(), 0u);
     for (const auto& [number, expected] : acknowledged) {
       membership::v1::GetMemberRequest get;
       get.set_member_number(number);
-      grpc::ClientContext context;
       membership::v1::GetMemberResponse response;
-      ASSERT_TRUE(stub_->GetMember(&context, get, &response).ok())
+      ASSERT_TRUE(
+          members_->ForMember(number)
+              .GetMember(testing::WaitingContext().get(), get, &response)
+              .ok())
           << "round " << round << ": acknowledged member " << number << " lost";
       EXPECT_EQ(response.member().profile().identity_document().number(),
                 expected.first);
@@ -207,39 +243,54 @@ TEST_F(MembershipE2eTest, AcknowledgedWritesSurviveSigkillUnderLoad) {
   }
 
   // Exactly once: one MemberEnrolled event per member, none for the lost
-  // unacknowledged attempts beyond those that committed.
-  auto events = common::v1::EventStream::NewStub(channel_);
-  grpc::ClientContext context;
-  common::v1::SubscribeRequest request;
-  auto reader = events->Subscribe(&context, request);
-  common::v1::Event event;
+  // unacknowledged attempts beyond those that committed; each on its
+  // member's shard.
   std::map<std::string, int> enrolled_events;
-  uint64_t previous = 0;
-  while (reader->Read(&event)) {
-    EXPECT_GT(event.sequence(), previous);
-    previous = event.sequence();
-    membership::v1::MemberEnrolled enrolled;
-    if (event.payload().UnpackTo(&enrolled)) {
-      ++enrolled_events[enrolled.member().member_number()];
+  const std::vector<std::string> targets = ShardTargets();
+  for (int shard = 0; shard < static_cast<int>(targets.size()); ++shard) {
+    auto events =
+        common::v1::EventStream::NewStub(client::ChannelFor(targets[shard]));
+    grpc::ClientContext context;
+    common::v1::SubscribeRequest request;
+    auto reader = events->Subscribe(&context, request);
+    common::v1::Event event;
+    uint64_t previous = 0;
+    while (reader->Read(&event)) {
+      EXPECT_GT(event.sequence(), previous);
+      previous = event.sequence();
+      membership::v1::MemberEnrolled enrolled;
+      if (event.payload().UnpackTo(&enrolled)) {
+        const std::string& number = enrolled.member().member_number();
+        ++enrolled_events[number];
+        EXPECT_EQ(client::ShardOfMember(number, system_->shards()), shard)
+            << number;
+      }
     }
+    ASSERT_TRUE(reader->Finish().ok());
   }
-  ASSERT_TRUE(reader->Finish().ok());
   std::lock_guard<std::mutex> lock(mutex);
+  ASSERT_GT(acknowledged.size(), 0u);
   for (const auto& [number, expected] : acknowledged) {
     EXPECT_EQ(enrolled_events[number], 1) << number;
   }
-  // Retrying an acknowledged enrolment returns the same member.
+  // The acknowledged enrolment's document finds that one member, on
+  // whichever shard it is asked.
   const auto& [number, expected] = *acknowledged.begin();
-  (void)expected;
   membership::v1::FindMembersRequest find;
   find.mutable_identity_document()->set_type(membership::v1::PASSPORT);
-  find.mutable_identity_document()->set_number(acknowledged.begin()->second.first);
+  find.mutable_identity_document()->set_number(expected.first);
   find.mutable_identity_document()->set_issuing_country("CN");
-  grpc::ClientContext find_context;
-  membership::v1::FindMembersResponse found;
-  ASSERT_TRUE(stub_->FindMembers(&find_context, find, &found).ok());
-  ASSERT_EQ(found.members_size(), 1);
-  EXPECT_EQ(found.members(0).member_number(), number);
+  std::vector<std::string> found_numbers;
+  for (int shard = 0; shard < members_->shard_count(); ++shard) {
+    grpc::ClientContext find_context;
+    membership::v1::FindMembersResponse found;
+    ASSERT_TRUE(
+        members_->Shard(shard).FindMembers(&find_context, find, &found).ok());
+    for (const auto& member : found.members()) {
+      found_numbers.push_back(member.member_number());
+    }
+  }
+  EXPECT_EQ(found_numbers, std::vector<std::string>{number});
 }
 
 }  // namespace

@@ -5,7 +5,9 @@
 // and its hold agree; and many clients redeeming at once never oversell a
 // flight nor overdraw a member. With the real settlement process too: awards
 // are sold on a partner airline registered there, and not once settlement
-// cannot be asked.
+// cannot be asked. Membership, accrual and redemption run as
+// $MB_TEST_SHARDS shards; each shard sells its own share of a flight's
+// award seats, and together they never sell more than the flight has.
 #include <atomic>
 #include <map>
 #include <thread>
@@ -14,13 +16,15 @@
 #include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "libs/client/client.h"
 #include "libs/testing/testing.h"
 #include "libs/validation/dates.h"
 #include "mileagebank/accrual/v1/accrual.grpc.pb.h"
 #include "mileagebank/membership/v1/membership.grpc.pb.h"
 #include "mileagebank/redemption/v1/redemption.grpc.pb.h"
 #include "mileagebank/settlement/v1/settlement.grpc.pb.h"
-#include "tests/support/service_process.h"
+#include "tests/support/e2e.h"
+#include "tests/support/system.h"
 
 namespace mileagebank {
 namespace {
@@ -32,16 +36,6 @@ using settlement::v1::Settlement;
 namespace rv1 = redemption::v1;
 namespace sv1 = settlement::v1;
 
-template <typename Predicate>
-bool Eventually(Predicate predicate, absl::Duration timeout = absl::Seconds(20)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (predicate()) return true;
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  return predicate();
-}
-
 common::v1::Date InDays(int days) {
   return validation::ToProtoDate(validation::UtcDay(absl::Now()) + days);
 }
@@ -49,55 +43,40 @@ common::v1::Date InDays(int days) {
 class RedemptionE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    data_ = mileagebank::testing::FreshTestDir();
-    const std::string m = absl::StrCat("127.0.0.1:", testing::PickFreePort());
-    const std::string a = absl::StrCat("127.0.0.1:", testing::PickFreePort());
-    redemption_address_ = absl::StrCat("127.0.0.1:", testing::PickFreePort());
-    // Settlement runs only where a test needs partner airlines.
-    settlement_address_ = absl::StrCat("127.0.0.1:", testing::PickFreePort());
-    settlement_args_ = {"--server.data_dir=" + data_,
-                        "--server.listen_address=" + settlement_address_,
-                        "--membership_target=" + m, "--accrual_target=" + a,
-                        "--redemption_target=" + redemption_address_};
-    membership_ = std::make_unique<testing::ServiceProcess>(
-        testing::RunfilePath("services/membership/membership"),
-        std::vector<std::string>{"--server.data_dir=" + data_,
-                                 "--server.listen_address=" + m,
-                                 "--accrual_target=" + a, "--password_hash_ops=1",
-                                 "--password_hash_memory_kib=8"});
-    accrual_ = std::make_unique<testing::ServiceProcess>(
-        testing::RunfilePath("services/accrual/accrual"),
-        std::vector<std::string>{"--server.data_dir=" + data_,
-                                 "--server.listen_address=" + a,
-                                 "--membership_target=" + m,
-                                 "--settlement_target=" + settlement_address_,
-                                 "--disable_daily_expiry"});
-    redemption_args_ = {"--server.data_dir=" + data_,
-                        "--server.listen_address=" + redemption_address_,
-                        "--membership_target=" + m,
-                        "--accrual_target=" + a,
-                        "--settlement_target=" + settlement_address_,
-                        "--partner_cache_seconds=1",
-                        "--recovery_seconds=1",
-                        "--recovery_grace_seconds=1"};
-    ASSERT_TRUE(membership_->Start().ok());
-    ASSERT_TRUE(accrual_->Start().ok());
-    StartRedemption("");
-    members_ = Membership::NewStub(
-        grpc::CreateChannel(m, grpc::InsecureChannelCredentials()));
-    ledger_ = Accrual::NewStub(grpc::CreateChannel(a, grpc::InsecureChannelCredentials()));
-    awards_ = Redemption::NewStub(
-        grpc::CreateChannel(redemption_address_, grpc::InsecureChannelCredentials()));
+    testing::SystemOptions options;
+    options.data_dir = testing::FreshTestDir();
+    options.shards = testing::ShardsFromEnvironment();
+    // Settlement runs only where a test needs partner airlines (it starts
+    // it).
+    options.services = {"membership", "accrual", "redemption"};
+    options.flags["membership"] = {"--password_hash_ops=1",
+                                   "--password_hash_memory_kib=8"};
+    options.flags["accrual"] = {"--disable_daily_expiry"};
+    options.flags["redemption"] = {"--partner_cache_seconds=1",
+                                   "--recovery_seconds=1",
+                                   "--recovery_grace_seconds=1"};
+    system_ = std::make_unique<testing::WholeSystem>(options);
+    ASSERT_TRUE(system_->Start().ok());
+    members_ = std::make_unique<client::ServiceClient<Membership>>(
+        system_->Targets("membership"));
+    ledger_ = std::make_unique<client::ServiceClient<Accrual>>(
+        system_->Targets("accrual"));
+    awards_ = std::make_unique<client::ServiceClient<Redemption>>(
+        system_->Targets("redemption"));
+    partners_ = std::make_unique<client::ServiceClient<Settlement>>(
+        system_->Targets("settlement"));
   }
 
-  // (Re)starts the redemption process, crashing itself at `crash_at`.
-  void StartRedemption(const std::string& crash_at) {
-    if (redemption_ && redemption_->running()) redemption_->Stop();
-    std::vector<std::string> args = redemption_args_;
-    if (!crash_at.empty()) args.push_back("--crash_at=" + crash_at);
-    redemption_ = std::make_unique<testing::ServiceProcess>(
-        testing::RunfilePath("services/redemption/redemption"), args);
-    ASSERT_TRUE(redemption_->Start().ok());
+  // (Re)starts the redemption shard of `member`, crashing itself at
+  // `crash_at`.
+  void StartRedemption(const std::string& member, const std::string& crash_at) {
+    testing::ServiceProcess& redemption = system_->process_of(
+        "redemption", client::ShardOfMember(member, system_->shards()));
+    if (redemption.running()) redemption.Stop();
+    redemption.set_extra_args(
+        crash_at.empty() ? std::vector<std::string>{}
+                         : std::vector<std::string>{"--crash_at=" + crash_at});
+    ASSERT_TRUE(redemption.Start().ok());
   }
 
   std::string Enrol(int n) {
@@ -117,7 +96,8 @@ class RedemptionE2eTest : public ::testing::Test {
     request.mutable_actor()->set_channel(common::v1::SALES_OFFICE);
     grpc::ClientContext context;
     membership::v1::EnrolResponse response;
-    EXPECT_TRUE(members_->Enrol(&context, request, &response).ok());
+    EXPECT_TRUE(
+        members_->For(request).Enrol(&context, request, &response).ok());
     return response.member().member_number();
   }
 
@@ -133,7 +113,8 @@ class RedemptionE2eTest : public ::testing::Test {
     request.mutable_flight()->set_booking_class("F");
     grpc::ClientContext context;
     accrual::v1::PostOwnFlightResponse response;
-    EXPECT_TRUE(ledger_->PostOwnFlight(&context, request, &response).ok());
+    EXPECT_TRUE(
+        ledger_->For(request).PostOwnFlight(&context, request, &response).ok());
     return response.transaction().miles();
   }
 
@@ -142,17 +123,8 @@ class RedemptionE2eTest : public ::testing::Test {
     request.set_member_number(member);
     grpc::ClientContext context;
     accrual::v1::GetBalanceResponse response;
-    ledger_->GetBalance(&context, request, &response);
+    ledger_->For(request).GetBalance(&context, request, &response);
     return response.balance();
-  }
-
-  void StartSettlement() {
-    settlement_ = std::make_unique<testing::ServiceProcess>(
-        testing::RunfilePath("services/settlement/settlement"),
-        settlement_args_);
-    ASSERT_TRUE(settlement_->Start().ok());
-    partners_ = Settlement::NewStub(grpc::CreateChannel(
-        settlement_address_, grpc::InsecureChannelCredentials()));
   }
 
   static rv1::CreateRedemptionRequest Redeem(
@@ -182,43 +154,49 @@ class RedemptionE2eTest : public ::testing::Test {
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
     rv1::CreateRedemptionResponse response;
-    grpc::Status status = awards_->CreateRedemption(&context, request, &response);
+    grpc::Status status =
+        awards_->For(request).CreateRedemption(&context, request, &response);
     *record = response.redemption();
     return status;
   }
 
-  grpc::Status Issue(const std::string& id, const std::string& ticket) {
+  // Redemption ids name no member: these go to `member`'s shard.
+  grpc::Status Issue(const std::string& member, const std::string& id,
+                     const std::string& ticket) {
     rv1::IssueRedemptionRequest request;
     request.set_redemption_id(id);
     request.add_award_ticket_numbers(ticket);
     request.mutable_actor()->set_operator_id("agent-9");
     grpc::ClientContext context;
     rv1::IssueRedemptionResponse response;
-    return awards_->IssueRedemption(&context, request, &response);
+    return awards_->ForMember(member).IssueRedemption(&context, request,
+                                                      &response);
   }
 
-  grpc::Status Cancel(const std::string& id) {
+  grpc::Status Cancel(const std::string& member, const std::string& id) {
     rv1::CancelRedemptionRequest request;
     request.set_redemption_id(id);
     grpc::ClientContext context;
     rv1::CancelRedemptionResponse response;
-    return awards_->CancelRedemption(&context, request, &response);
+    return awards_->ForMember(member).CancelRedemption(&context, request,
+                                                       &response);
   }
 
-  grpc::Status Refund(const std::string& id) {
+  grpc::Status Refund(const std::string& member, const std::string& id) {
     rv1::RefundRedemptionRequest request;
     request.set_redemption_id(id);
     grpc::ClientContext context;
     rv1::RefundRedemptionResponse response;
-    return awards_->RefundRedemption(&context, request, &response);
+    return awards_->ForMember(member).RefundRedemption(&context, request,
+                                                       &response);
   }
 
-  rv1::RedemptionRecord Get(const std::string& id) {
+  rv1::RedemptionRecord Get(const std::string& member, const std::string& id) {
     rv1::GetRedemptionRequest request;
     request.set_redemption_id(id);
     grpc::ClientContext context;
     rv1::GetRedemptionResponse response;
-    awards_->GetRedemption(&context, request, &response);
+    awards_->ForMember(member).GetRedemption(&context, request, &response);
     return response.redemption();
   }
 
@@ -227,18 +205,15 @@ class RedemptionE2eTest : public ::testing::Test {
     request.set_hold_id(hold_id);
     grpc::ClientContext context;
     accrual::v1::GetHoldResponse response;
-    ledger_->GetHold(&context, request, &response);
+    ledger_->For(request).GetHold(&context, request, &response);
     return response.hold();
   }
 
-  std::string data_, redemption_address_, settlement_address_;
-  std::vector<std::string> redemption_args_, settlement_args_;
-  std::unique_ptr<testing::ServiceProcess> membership_, accrual_, redemption_,
-      settlement_;
-  std::unique_ptr<Settlement::Stub> partners_;
-  std::unique_ptr<Membership::Stub> members_;
-  std::unique_ptr<Accrual::Stub> ledger_;
-  std::unique_ptr<Redemption::Stub> awards_;
+  std::unique_ptr<testing::WholeSystem> system_;
+  std::unique_ptr<client::ServiceClient<Membership>> members_;
+  std::unique_ptr<client::ServiceClient<Accrual>> ledger_;
+  std::unique_ptr<client::ServiceClient<Redemption>> awards_;
+  std::unique_ptr<client::ServiceClient<Settlement>> partners_;
 };
 
 TEST_F(RedemptionE2eTest, RedeemIssueRefundTellTheStoryInTheStatement) {
@@ -249,10 +224,10 @@ TEST_F(RedemptionE2eTest, RedeemIssueRefundTellTheStoryInTheStatement) {
   EXPECT_EQ(held.state(), rv1::HELD);
   EXPECT_EQ(held.total_miles(), 12'000);
   EXPECT_EQ(Balance(member).available(), earned - 12'000);
-  ASSERT_TRUE(Issue(held.redemption_id(), "7840000000001").ok());
+  ASSERT_TRUE(Issue(member, held.redemption_id(), "7840000000001").ok());
   EXPECT_EQ(Balance(member).balance(), earned - 12'000);
-  ASSERT_TRUE(Refund(held.redemption_id()).ok());
-  EXPECT_EQ(Get(held.redemption_id()).state(), rv1::REFUNDED);
+  ASSERT_TRUE(Refund(member, held.redemption_id()).ok());
+  EXPECT_EQ(Get(member, held.redemption_id()).state(), rv1::REFUNDED);
   EXPECT_EQ(Balance(member).balance(), earned - 1'000);
   EXPECT_EQ(Balance(member).available(), earned - 1'000);
 
@@ -260,7 +235,8 @@ TEST_F(RedemptionE2eTest, RedeemIssueRefundTellTheStoryInTheStatement) {
   request.set_member_number(member);
   grpc::ClientContext context;
   accrual::v1::GetStatementResponse statement;
-  ASSERT_TRUE(ledger_->GetStatement(&context, request, &statement).ok());
+  ASSERT_TRUE(
+      ledger_->For(request).GetStatement(&context, request, &statement).ok());
   std::vector<std::pair<accrual::v1::TransactionType, int64_t>> story;
   for (const auto& transaction : statement.transactions()) {
     story.emplace_back(transaction.type(), transaction.miles());
@@ -274,7 +250,7 @@ TEST_F(RedemptionE2eTest, RedeemIssueRefundTellTheStoryInTheStatement) {
 }
 
 TEST_F(RedemptionE2eTest, PartnerAwardsOnlyOnSettlementsActiveAirlines) {
-  StartSettlement();
+  ASSERT_TRUE(system_->process_of("settlement").Start().ok());
   sv1::RegisterPartnerRequest registration;
   sv1::Partner* ca = registration.mutable_partner();
   ca->set_partner_code("CA");
@@ -288,7 +264,7 @@ TEST_F(RedemptionE2eTest, PartnerAwardsOnlyOnSettlementsActiveAirlines) {
     grpc::ClientContext context;
     sv1::RegisterPartnerResponse registered;
     grpc::Status status =
-        partners_->RegisterPartner(&context, registration, &registered);
+        partners_->Any().RegisterPartner(&context, registration, &registered);
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
   const std::string member = Enrol(5);
@@ -306,7 +282,7 @@ TEST_F(RedemptionE2eTest, PartnerAwardsOnlyOnSettlementsActiveAirlines) {
   // Once its answer about CA is older than partner_cache_seconds (1 s
   // here), redemption asks settlement again, and without settlement it
   // sells no partner award.
-  settlement_->Stop();
+  system_->process_of("settlement").Stop();
   absl::SleepFor(absl::Milliseconds(1500));
   status = Create(Redeem(member, "partner-3", 982, "CA"), &record);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
@@ -331,44 +307,50 @@ TEST_F(RedemptionE2eTest, KilledAtEachStepTheRedemptionAndItsHoldAgree) {
 
   // Dies after recording the intent, before asking accrual for the hold:
   // recovery holds and completes it; the client's retry finds it HELD.
-  StartRedemption("after_intent");
+  StartRedemption(member, "after_intent");
   rv1::RedemptionRecord record;
   EXPECT_FALSE(Create(Redeem(member, "crash-1"), &record).ok());
-  StartRedemption("");
+  StartRedemption(member, "");
   ASSERT_TRUE(Create(Redeem(member, "crash-1"), &record).ok());
   EXPECT_EQ(record.state(), rv1::HELD);
   EXPECT_EQ(Hold(record.hold_id()).state(), accrual::v1::HOLD_ACTIVE);
   const std::string first = record.redemption_id();
 
   // Dies after the hold was created, before recording it.
-  StartRedemption("after_hold");
+  StartRedemption(member, "after_hold");
   EXPECT_FALSE(Create(Redeem(member, "crash-2", 1502), &record).ok());
-  StartRedemption("");
+  StartRedemption(member, "");
   ASSERT_TRUE(Create(Redeem(member, "crash-2", 1502), &record).ok());
   EXPECT_EQ(record.state(), rv1::HELD);
   EXPECT_EQ(Hold(record.hold_id()).state(), accrual::v1::HOLD_ACTIVE);
   const std::string second = record.redemption_id();
 
   // Dies after capturing, before recording ISSUED: recovery at start does it.
-  StartRedemption("after_capture");
-  EXPECT_FALSE(Issue(first, "7840000000101").ok());
-  StartRedemption("");
-  ASSERT_TRUE(Eventually([&] { return Get(first).state() == rv1::ISSUED; }));
-  EXPECT_EQ(Hold(Get(first).hold_id()).state(), accrual::v1::HOLD_CAPTURED);
+  StartRedemption(member, "after_capture");
+  EXPECT_FALSE(Issue(member, first, "7840000000101").ok());
+  StartRedemption(member, "");
+  ASSERT_TRUE(testing::Eventually(
+      [&] { return Get(member, first).state() == rv1::ISSUED; }));
+  EXPECT_EQ(Hold(Get(member, first).hold_id()).state(),
+            accrual::v1::HOLD_CAPTURED);
 
   // Dies after releasing, before recording CANCELLED.
-  StartRedemption("after_release");
-  EXPECT_FALSE(Cancel(second).ok());
-  StartRedemption("");
-  ASSERT_TRUE(Eventually([&] { return Get(second).state() == rv1::CANCELLED; }));
-  EXPECT_EQ(Hold(Get(second).hold_id()).state(), accrual::v1::HOLD_RELEASED);
+  StartRedemption(member, "after_release");
+  EXPECT_FALSE(Cancel(member, second).ok());
+  StartRedemption(member, "");
+  ASSERT_TRUE(testing::Eventually(
+      [&] { return Get(member, second).state() == rv1::CANCELLED; }));
+  EXPECT_EQ(Hold(Get(member, second).hold_id()).state(),
+            accrual::v1::HOLD_RELEASED);
 
   // Dies after the redeposit, before recording REFUNDED.
-  StartRedemption("after_redeposit");
-  EXPECT_FALSE(Refund(first).ok());
-  StartRedemption("");
-  ASSERT_TRUE(Eventually([&] { return Get(first).state() == rv1::REFUNDED; }));
-  EXPECT_FALSE(Hold(Get(first).hold_id()).redeposit_transaction_id().empty());
+  StartRedemption(member, "after_redeposit");
+  EXPECT_FALSE(Refund(member, first).ok());
+  StartRedemption(member, "");
+  ASSERT_TRUE(testing::Eventually(
+      [&] { return Get(member, first).state() == rv1::REFUNDED; }));
+  EXPECT_FALSE(
+      Hold(Get(member, first).hold_id()).redeposit_transaction_id().empty());
 
   // Nothing else is held, and the ledger holds its invariant.
   EXPECT_EQ(Balance(member).held(), 0);
@@ -376,23 +358,37 @@ TEST_F(RedemptionE2eTest, KilledAtEachStepTheRedemptionAndItsHoldAgree) {
   accrual::v1::VerifyLedgerRequest verify;
   verify.set_member_number(member);
   accrual::v1::VerifyLedgerResponse verified;
-  ASSERT_TRUE(ledger_->VerifyLedger(&context, verify, &verified).ok());
+  ASSERT_TRUE(
+      ledger_->For(verify).VerifyLedger(&context, verify, &verified).ok());
   EXPECT_EQ(verified.differences_size(), 0);
 }
 
 TEST_F(RedemptionE2eTest, ConcurrentRedemptionsNeverOversellNorOverdraw) {
   const std::string member = Enrol(3);
   const int64_t earned = Credit(member, 200);  // ~13,600: one 12,000 award.
+  // A rich member on every shard, so that every shard sells its share of
+  // the flight.
+  std::vector<std::string> rich(system_->shards());
+  int64_t ticket = 300;
+  for (int n = 100, found = 0; found < system_->shards(); ++n) {
+    const std::string candidate = Enrol(n);
+    std::string& slot =
+        rich[client::ShardOfMember(candidate, system_->shards())];
+    if (!slot.empty()) continue;
+    slot = candidate;
+    ++found;
+    for (int i = 0; i < 4; ++i) Credit(candidate, ticket++);
+  }
   std::atomic<int> same_flight_held{0};
   std::atomic<int> other_flights_held{0};
   std::vector<std::thread> clients;
-  const std::string rich = Enrol(4);
-  for (int i = 0; i < 4; ++i) Credit(rich, 300 + i);
   for (int t = 0; t < 12; ++t) {
     clients.emplace_back([&, t] {
       rv1::RedemptionRecord record;
       // Everyone wants flight 1601: it has 4 ECONOMY award seats.
-      if (Create(Redeem(rich, absl::StrCat("seat-", t), 1601), &record).ok()) {
+      if (Create(Redeem(rich[t % rich.size()], absl::StrCat("seat-", t), 1601),
+                 &record)
+              .ok()) {
         ++same_flight_held;
       }
       // The poor member can afford one award whatever the flight.
@@ -405,13 +401,19 @@ TEST_F(RedemptionE2eTest, ConcurrentRedemptionsNeverOversellNorOverdraw) {
   EXPECT_EQ(same_flight_held, 4);
   EXPECT_EQ(other_flights_held, earned / 12'000);
   EXPECT_GE(Balance(member).available(), 0);
-  grpc::ClientContext context;
+  // The shards' shares of the seats taken add up to what was sold.
   rv1::GetAwardSeatsRequest seats;
   seats.set_flight_number(1601);
   *seats.mutable_flight_date() = InDays(30);
-  rv1::GetAwardSeatsResponse response;
-  ASSERT_TRUE(awards_->GetAwardSeats(&context, seats, &response).ok());
-  EXPECT_EQ(response.seats().cabins(0).taken(), 4);
+  int taken = 0;
+  for (int shard = 0; shard < awards_->shard_count(); ++shard) {
+    grpc::ClientContext context;
+    rv1::GetAwardSeatsResponse response;
+    ASSERT_TRUE(
+        awards_->Shard(shard).GetAwardSeats(&context, seats, &response).ok());
+    taken += response.seats().cabins(0).taken();
+  }
+  EXPECT_EQ(taken, 4);
 }
 
 }  // namespace

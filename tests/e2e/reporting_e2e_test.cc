@@ -4,7 +4,9 @@
 // consistency check passes and the liability report's outstanding miles are
 // exactly accrual's VerifyLedger total; and a reporting process SIGKILLed
 // again and again while it catches up from an empty store ends with the
-// very figures of one that was never interrupted.
+// very figures of one that was never interrupted. Membership, accrual and
+// redemption run as $MB_TEST_SHARDS shards, and reporting follows each
+// shard's stream.
 #include <map>
 #include <memory>
 #include <random>
@@ -18,6 +20,8 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "libs/client/client.h"
+#include "libs/client/shard_streams.h"
 #include "libs/testing/testing.h"
 #include "libs/validation/dates.h"
 #include "mileagebank/accrual/v1/accrual.grpc.pb.h"
@@ -27,6 +31,7 @@
 #include "mileagebank/reporting/v1/reporting.grpc.pb.h"
 #include "tests/support/e2e.h"
 #include "tests/support/service_process.h"
+#include "tests/support/system.h"
 
 namespace mileagebank {
 namespace {
@@ -37,8 +42,6 @@ namespace rdv1 = redemption::v1;
 namespace rpv1 = reporting::v1;
 
 using google::protobuf::util::MessageDifferencer;
-
-std::string Address(int port) { return absl::StrCat("127.0.0.1:", port); }
 
 std::unique_ptr<grpc::ClientContext> Deadline(absl::Duration timeout) {
   auto context = std::make_unique<grpc::ClientContext>();
@@ -54,63 +57,59 @@ common::v1::Date InDays(int days) {
 // follow them.
 class System {
  public:
-  explicit System(const std::string& data) : data_(data) {
-    ports_ = {{"membership", testing::PickFreePort()},
-              {"accrual", testing::PickFreePort()},
-              {"redemption", testing::PickFreePort()},
-              {"settlement", testing::PickFreePort()}};
-    const std::string m = Address(ports_["membership"]);
-    const std::string a = Address(ports_["accrual"]);
-    const std::string r = Address(ports_["redemption"]);
-    const std::string s = Address(ports_["settlement"]);
-    settlement_ = Start("settlement",
-                        {"--membership_target=" + m, "--accrual_target=" + a,
-                         "--redemption_target=" + r, "--inbox_poll_ms=100",
-                         "--disable_daily_outbound"});
-    membership_ = Start("membership",
-                        {"--accrual_target=" + a, "--password_hash_ops=1",
-                         "--password_hash_memory_kib=8"});
-    accrual_ = Start("accrual", {"--membership_target=" + m,
-                                 "--settlement_target=" + s,
-                                 "--disable_daily_expiry"});
-    redemption_ = Start("redemption",
-                        {"--membership_target=" + m, "--accrual_target=" + a,
-                         "--settlement_target=" + s});
-    members_ = mv1::Membership::NewStub(
-        grpc::CreateChannel(m, grpc::InsecureChannelCredentials()));
-    ledger_ = av1::Accrual::NewStub(
-        grpc::CreateChannel(a, grpc::InsecureChannelCredentials()));
-    awards_ = rdv1::Redemption::NewStub(
-        grpc::CreateChannel(r, grpc::InsecureChannelCredentials()));
+  explicit System(const std::string& data) {
+    testing::SystemOptions options;
+    options.data_dir = data;
+    options.shards = testing::ShardsFromEnvironment();
+    options.services = {"membership", "accrual", "redemption", "settlement"};
+    options.flags["membership"] = {"--password_hash_ops=1",
+                                   "--password_hash_memory_kib=8"};
+    options.flags["accrual"] = {"--disable_daily_expiry"};
+    options.flags["settlement"] = {"--inbox_poll_ms=100",
+                                   "--disable_daily_outbound"};
+    system_ = std::make_unique<testing::WholeSystem>(options);
+    absl::Status started = system_->Start();
+    EXPECT_TRUE(started.ok()) << started;
+    members_ = std::make_unique<client::ServiceClient<mv1::Membership>>(
+        system_->Targets("membership"));
+    ledger_ = std::make_unique<client::ServiceClient<av1::Accrual>>(
+        system_->Targets("accrual"));
+    awards_ = std::make_unique<client::ServiceClient<rdv1::Redemption>>(
+        system_->Targets("redemption"));
   }
 
   // A reporting process on `data_dir` (not started).
   std::unique_ptr<testing::ServiceProcess> Reporting(
-      const std::string& data_dir, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {
-        "--server.data_dir=" + data_dir,
-        "--server.listen_address=127.0.0.1:0",
-        "--membership_target=" + Address(ports_["membership"]),
-        "--accrual_target=" + Address(ports_["accrual"]),
-        "--redemption_target=" + Address(ports_["redemption"]),
-        "--settlement_target=" + Address(ports_["settlement"])};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return std::make_unique<testing::ServiceProcess>(
-        testing::RunfilePath("services/reporting/reporting"), args);
+      const std::string& data_dir, const std::vector<std::string>& extra = {}) {
+    return system_->NewProcess("reporting", data_dir, extra);
+  }
+
+  // Every source stream ("accrual", or "accrual-0", "accrual-1"... when
+  // sharded) with its shard's address, as reporting names them.
+  std::vector<client::ShardStream> Streams() const {
+    std::vector<client::ShardStream> streams;
+    for (const char* service :
+         {"membership", "accrual", "redemption", "settlement"}) {
+      for (client::ShardStream& stream :
+           client::ShardStreams(service, system_->Targets(service))) {
+        streams.push_back(std::move(stream));
+      }
+    }
+    return streams;
   }
 
   // Every source's newest event, as reporting's min_stream_positions.
   std::map<std::string, uint64_t> Heads() {
     std::map<std::string, uint64_t> heads;
-    for (const auto& [name, port] : ports_) {
-      auto stub = common::v1::EventStream::NewStub(grpc::CreateChannel(
-          Address(port), grpc::InsecureChannelCredentials()));
+    for (const client::ShardStream& stream : Streams()) {
+      auto stub =
+          common::v1::EventStream::NewStub(client::ChannelFor(stream.target));
       common::v1::GetHeadResponse head;
       auto context = Deadline(absl::Seconds(5));
       EXPECT_TRUE(
           stub->GetHead(context.get(), common::v1::GetHeadRequest(), &head)
               .ok());
-      heads[name] = head.last_sequence();
+      heads[stream.source] = head.last_sequence();
     }
     return heads;
   }
@@ -124,7 +123,8 @@ class System {
       request.set_password("right-password");
       mv1::EnrolResponse response;
       auto context = Deadline(absl::Seconds(10));
-      grpc::Status status = members_->Enrol(context.get(), request, &response);
+      grpc::Status status =
+          members_->For(request).Enrol(context.get(), request, &response);
       ASSERT_TRUE(status.ok()) << status.error_message();
       numbers.push_back(response.member().member_number());
     }
@@ -149,8 +149,8 @@ class System {
         request.mutable_flight()->set_booking_class(route[1]);
         av1::PostOwnFlightResponse response;
         auto context = Deadline(absl::Seconds(10));
-        grpc::Status status =
-            ledger_->PostOwnFlight(context.get(), request, &response);
+        grpc::Status status = ledger_->For(request).PostOwnFlight(
+            context.get(), request, &response);
         ASSERT_TRUE(status.ok()) << status.error_message();
       }
       if (random() % 3 == 0) {
@@ -167,8 +167,11 @@ class System {
                absl::StrCat("debit-", member));
       }
       if (Balance(member) >= 20'000 && awards < 3) {
-        Award(member, absl::StrCat("award-", member),
-              /*issue=*/awards++ % 2 == 0);
+        // Each on a flight of its own: a shard sells only its share of a
+        // flight's few award seats.
+        Award(member, absl::StrCat("award-", member), 1501 + awards,
+              /*issue=*/awards % 2 == 0);
+        ++awards;
       }
     }
   }
@@ -178,34 +181,39 @@ class System {
     request.set_member_number(member);
     av1::GetBalanceResponse response;
     auto context = Deadline(absl::Seconds(5));
-    EXPECT_TRUE(ledger_->GetBalance(context.get(), request, &response).ok());
+    EXPECT_TRUE(ledger_->For(request)
+                    .GetBalance(context.get(), request, &response)
+                    .ok());
     return response.balance().balance();
   }
 
-  av1::VerifyLedgerResponse VerifyLedger() {
-    av1::VerifyLedgerResponse response;
-    auto context = Deadline(absl::Seconds(30));
-    grpc::Status status = ledger_->VerifyLedger(
-        context.get(), av1::VerifyLedgerRequest(), &response);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return response;
+  // Accrual's own check, shard by shard (each with its own sequence), in
+  // the order of Streams() ("accrual" or "accrual-0", "accrual-1"...).
+  std::map<std::string, av1::VerifyLedgerResponse> VerifyLedger() {
+    std::map<std::string, av1::VerifyLedgerResponse> shards;
+    const std::vector<client::ShardStream> streams =
+        client::ShardStreams("accrual", system_->Targets("accrual"));
+    for (int shard = 0; shard < ledger_->shard_count(); ++shard) {
+      av1::VerifyLedgerResponse& response = shards[streams[shard].source];
+      auto context = Deadline(absl::Seconds(30));
+      grpc::Status status = ledger_->Shard(shard).VerifyLedger(
+          context.get(), av1::VerifyLedgerRequest(), &response);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+    }
+    return shards;
+  }
+
+  // The outstanding miles of every shard.
+  int64_t TotalBalance() {
+    int64_t total = 0;
+    for (const auto& [stream, verified] : VerifyLedger()) {
+      EXPECT_TRUE(verified.differences().empty()) << stream;
+      total += verified.total_balance();
+    }
+    return total;
   }
 
  private:
-  std::unique_ptr<testing::ServiceProcess> Start(
-      const std::string& name, std::vector<std::string> extra) {
-    std::vector<std::string> args = {
-        "--server.data_dir=" + data_,
-        "--server.listen_address=" + Address(ports_[name])};
-    args.insert(args.end(), extra.begin(), extra.end());
-    auto process = std::make_unique<testing::ServiceProcess>(
-        testing::RunfilePath(absl::StrCat("services/", name, "/", name)),
-        args);
-    absl::Status started = process->Start();
-    EXPECT_TRUE(started.ok()) << name << ": " << started;
-    return process;
-  }
-
   void Adjust(const std::string& member, int64_t miles,
               const std::string& request_id) {
     av1::AdjustMilesRequest request;
@@ -218,19 +226,20 @@ class System {
     request.set_request_id(request_id);
     av1::AdjustMilesResponse response;
     auto context = Deadline(absl::Seconds(10));
-    grpc::Status status = ledger_->AdjustMiles(context.get(), request, &response);
+    grpc::Status status =
+        ledger_->For(request).AdjustMiles(context.get(), request, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
   }
 
   void Award(const std::string& member, const std::string& request_id,
-             bool issue) {
+             int flight, bool issue) {
     rdv1::CreateRedemptionRequest request;
     request.set_member_number(member);
     auto* itinerary = request.mutable_standard()->mutable_itinerary();
     itinerary->set_journey_type(rdv1::ONE_WAY);
     auto* segment = itinerary->mutable_outbound()->add_segments();
     segment->set_carrier("FM");
-    segment->set_flight_number(1501);
+    segment->set_flight_number(flight);
     *segment->mutable_flight_date() = InDays(30);
     segment->set_origin("PEK");
     segment->set_destination("PVG");
@@ -243,8 +252,8 @@ class System {
     request.set_request_id(request_id);
     rdv1::CreateRedemptionResponse created;
     auto context = Deadline(absl::Seconds(10));
-    grpc::Status status =
-        awards_->CreateRedemption(context.get(), request, &created);
+    grpc::Status status = awards_->For(request).CreateRedemption(
+        context.get(), request, &created);
     ASSERT_TRUE(status.ok()) << status.error_message();
     const std::string id = created.redemption().redemption_id();
     if (issue) {
@@ -255,26 +264,24 @@ class System {
       issued.mutable_actor()->set_operator_id("agent-7");
       rdv1::IssueRedemptionResponse response;
       auto issue_context = Deadline(absl::Seconds(10));
-      status = awards_->IssueRedemption(issue_context.get(), issued, &response);
+      status = awards_->ForMember(member).IssueRedemption(issue_context.get(),
+                                                          issued, &response);
     } else {
       rdv1::CancelRedemptionRequest cancelled;
       cancelled.set_redemption_id(id);
       rdv1::CancelRedemptionResponse response;
       auto cancel_context = Deadline(absl::Seconds(10));
-      status =
-          awards_->CancelRedemption(cancel_context.get(), cancelled, &response);
+      status = awards_->ForMember(member).CancelRedemption(
+          cancel_context.get(), cancelled, &response);
     }
     EXPECT_TRUE(status.ok()) << status.error_message();
   }
 
-  std::string data_;
   int64_t award_tickets_ = 0;
-  std::map<std::string, int> ports_;
-  std::unique_ptr<testing::ServiceProcess> membership_, accrual_, redemption_,
-      settlement_;
-  std::unique_ptr<mv1::Membership::Stub> members_;
-  std::unique_ptr<av1::Accrual::Stub> ledger_;
-  std::unique_ptr<rdv1::Redemption::Stub> awards_;
+  std::unique_ptr<testing::WholeSystem> system_;
+  std::unique_ptr<client::ServiceClient<mv1::Membership>> members_;
+  std::unique_ptr<client::ServiceClient<av1::Accrual>> ledger_;
+  std::unique_ptr<client::ServiceClient<rdv1::Redemption>> awards_;
 };
 
 std::unique_ptr<rpv1::Reporting::Stub> ReportingStub(
@@ -363,7 +370,6 @@ TEST(ReportingE2eTest, RandomWorkloadIsConsistentWithAccrual) {
   SCOPED_TRACE(absl::StrCat("seed ", seed));
   system.Workload(seed, 30);
   const std::map<std::string, uint64_t> heads = system.Heads();
-  ASSERT_GT(heads.at("accrual"), 0u);
 
   auto reporting = system.Reporting(data);
   ASSERT_TRUE(reporting->Start().ok());
@@ -372,13 +378,17 @@ TEST(ReportingE2eTest, RandomWorkloadIsConsistentWithAccrual) {
   ExpectConsistent(Check(*stub, heads, /*replay=*/false), false);
   ExpectConsistent(Check(*stub, heads, /*replay=*/true), true);
 
-  const av1::VerifyLedgerResponse ledger = system.VerifyLedger();
-  EXPECT_TRUE(ledger.differences().empty());
+  const int64_t total_balance = system.TotalBalance();
   const rpv1::GetLiabilityReportResponse liability = Liability(*stub, heads);
-  EXPECT_EQ(liability.summary().outstanding_miles(), ledger.total_balance());
-  EXPECT_EQ(liability.stream_positions().at("accrual"),
-            ledger.as_of_sequence());
-  EXPECT_GT(ledger.total_balance(), 0);
+  EXPECT_EQ(liability.summary().outstanding_miles(), total_balance);
+  // The report stands at each accrual shard's own check.
+  for (const auto& [stream, verified] : system.VerifyLedger()) {
+    ASSERT_EQ(liability.stream_positions().count(stream), 1u) << stream;
+    EXPECT_EQ(liability.stream_positions().at(stream),
+              verified.as_of_sequence())
+        << stream;
+  }
+  EXPECT_GT(total_balance, 0);
 
   // The CSV of the summary carries the same figure.
   rpv1::ExportReportCsvRequest request;
@@ -395,8 +405,7 @@ TEST(ReportingE2eTest, RandomWorkloadIsConsistentWithAccrual) {
   }
   ASSERT_TRUE(reader->Finish().ok());
   EXPECT_EQ(rows, 1);
-  EXPECT_TRUE(absl::StrContains(
-      csv, absl::StrCat("\n", ledger.total_balance(), ",")))
+  EXPECT_TRUE(absl::StrContains(csv, absl::StrCat("\n", total_balance, ",")))
       << csv;
 }
 
@@ -428,12 +437,12 @@ TEST(ReportingE2eTest, KilledWhileCatchingUpEndsWithTheSameFigures) {
   auto clean_stub = ReportingStub(*clean);
 
   ExpectConsistent(Check(*killed_stub, heads, /*replay=*/true), true);
-  const av1::VerifyLedgerResponse ledger = system.VerifyLedger();
+  const int64_t total_balance = system.TotalBalance();
   const rpv1::GetLiabilityReportResponse after_kills =
       Liability(*killed_stub, heads);
   const rpv1::GetLiabilityReportResponse uninterrupted =
       Liability(*clean_stub, heads);
-  EXPECT_EQ(after_kills.summary().outstanding_miles(), ledger.total_balance());
+  EXPECT_EQ(after_kills.summary().outstanding_miles(), total_balance);
   EXPECT_TRUE(MessageDifferencer::Equals(after_kills, uninterrupted))
       << after_kills.DebugString() << "\n" << uninterrupted.DebugString();
   const rpv1::GetMembersReportResponse members_after_kills =

@@ -4,7 +4,9 @@
 // and again (by the process itself right after a committed batch, and by
 // SIGKILL at arbitrary moments) is finished after each restart with no
 // record credited twice or lost and the acknowledgement an uninterrupted run
-// writes, byte for byte apart from the processed timestamp.
+// writes, byte for byte apart from the processed timestamp. Membership,
+// accrual and redemption run as $MB_TEST_SHARDS shards, so a file's credits
+// are split by shard.
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -17,6 +19,7 @@
 #include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "libs/client/client.h"
 #include "libs/testing/testing.h"
 #include "libs/validation/dates.h"
 #include "libs/validation/member_number.h"
@@ -24,7 +27,7 @@
 #include "mileagebank/membership/v1/membership.grpc.pb.h"
 #include "mileagebank/settlement/v1/settlement.grpc.pb.h"
 #include "tests/support/e2e.h"
-#include "tests/support/service_process.h"
+#include "tests/support/system.h"
 
 namespace mileagebank {
 namespace {
@@ -32,73 +35,50 @@ namespace {
 using settlement::v1::Settlement;
 namespace sv1 = settlement::v1;
 
-std::string Address(int port) { return absl::StrCat("127.0.0.1:", port); }
-
-// One whole mileage bank on fresh data.
+// One whole mileage bank (but the gateway and reporting) on fresh data.
 class System {
  public:
   explicit System(const std::string& data, std::vector<std::string> settlement_extra = {})
       : data_(data) {
-    const int membership_port = testing::PickFreePort();
-    const int accrual_port = testing::PickFreePort();
-    const int redemption_port = testing::PickFreePort();
-    settlement_port_ = testing::PickFreePort();
-    membership_ = std::make_unique<testing::ServiceProcess>(
-        testing::RunfilePath("services/membership/membership"),
-        std::vector<std::string>{"--server.data_dir=" + data_,
-                                 "--server.listen_address=" + Address(membership_port),
-                                 "--accrual_target=" + Address(accrual_port),
-                                 "--password_hash_ops=1",
-                                 "--password_hash_memory_kib=8"});
-    accrual_ = std::make_unique<testing::ServiceProcess>(
-        testing::RunfilePath("services/accrual/accrual"),
-        std::vector<std::string>{"--server.data_dir=" + data_,
-                                 "--server.listen_address=" + Address(accrual_port),
-                                 "--membership_target=" + Address(membership_port),
-                                 "--settlement_target=" + Address(settlement_port_),
-                                 "--disable_daily_expiry"});
-    redemption_ = std::make_unique<testing::ServiceProcess>(
-        testing::RunfilePath("services/redemption/redemption"),
-        std::vector<std::string>{"--server.data_dir=" + data_,
-                                 "--server.listen_address=" + Address(redemption_port),
-                                 "--membership_target=" + Address(membership_port),
-                                 "--accrual_target=" + Address(accrual_port),
-                                 "--settlement_target=" + Address(settlement_port_)});
-    settlement_args_ = {"--server.data_dir=" + data_,
-                        "--server.listen_address=" + Address(settlement_port_),
-                        "--membership_target=" + Address(membership_port),
-                        "--accrual_target=" + Address(accrual_port),
-                        "--redemption_target=" + Address(redemption_port),
-                        "--credit_batch_size=50",
-                        "--inbox_poll_ms=100",
-                        "--disable_daily_outbound"};
-    StartSettlement(std::move(settlement_extra));
-    EXPECT_TRUE(membership_->Start().ok());
-    EXPECT_TRUE(accrual_->Start().ok());
-    EXPECT_TRUE(redemption_->Start().ok());
-    members_ = membership::v1::Membership::NewStub(grpc::CreateChannel(
-        membership_->address(), grpc::InsecureChannelCredentials()));
-    accrual_stub_ = accrual::v1::Accrual::NewStub(grpc::CreateChannel(
-        accrual_->address(), grpc::InsecureChannelCredentials()));
-    settlement_stub_ = Settlement::NewStub(grpc::CreateChannel(
-        Address(settlement_port_), grpc::InsecureChannelCredentials()));
+    testing::SystemOptions options;
+    options.data_dir = data;
+    options.shards = testing::ShardsFromEnvironment();
+    options.services = {"membership", "accrual", "redemption", "settlement"};
+    options.flags["membership"] = {"--password_hash_ops=1",
+                                   "--password_hash_memory_kib=8"};
+    options.flags["accrual"] = {"--disable_daily_expiry"};
+    options.flags["settlement"] = {"--credit_batch_size=50",
+                                   "--inbox_poll_ms=100",
+                                   "--disable_daily_outbound"};
+    system_ = std::make_unique<testing::WholeSystem>(options);
+    settlement().set_extra_args(std::move(settlement_extra));
+    absl::Status started = system_->Start();
+    EXPECT_TRUE(started.ok()) << started;
+    members_ =
+        std::make_unique<client::ServiceClient<membership::v1::Membership>>(
+            system_->Targets("membership"));
+    accrual_ = std::make_unique<client::ServiceClient<accrual::v1::Accrual>>(
+        system_->Targets("accrual"));
+    settlement_stub_ =
+        Settlement::NewStub(client::ChannelFor(system_->Targets("settlement")));
   }
 
   // (Re)starts settlement with its usual flags and `extra`.
   void StartSettlement(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = settlement_args_;
-    args.insert(args.end(), extra.begin(), extra.end());
-    settlement_ = std::make_unique<testing::ServiceProcess>(
-        testing::RunfilePath("services/settlement/settlement"), args);
-    EXPECT_TRUE(settlement_->Start().ok());
+    settlement().set_extra_args(std::move(extra));
+    EXPECT_TRUE(settlement().Start().ok());
   }
-  testing::ServiceProcess& settlement() { return *settlement_; }
+  testing::ServiceProcess& settlement() {
+    return system_->process_of("settlement");
+  }
 
   std::string Enrol(int n, const std::string& family = "Chen") {
     grpc::ClientContext context;
     membership::v1::EnrolResponse response;
+    const membership::v1::EnrolRequest request =
+        testing::SampleEnrolment(n, family);
     grpc::Status status =
-        members_->Enrol(&context, testing::SampleEnrolment(n, family), &response);
+        members_->For(request).Enrol(&context, request, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return response.member().member_number();
   }
@@ -199,7 +179,8 @@ class System {
     request.set_member_number(member);
     grpc::ClientContext context;
     accrual::v1::GetBalanceResponse response;
-    EXPECT_TRUE(accrual_stub_->GetBalance(&context, request, &response).ok());
+    EXPECT_TRUE(
+        accrual_->For(request).GetBalance(&context, request, &response).ok());
     return response.balance().balance();
   }
 
@@ -207,12 +188,9 @@ class System {
 
  private:
   std::string data_;
-  int settlement_port_ = 0;
-  std::vector<std::string> settlement_args_;
-  std::unique_ptr<testing::ServiceProcess> membership_, accrual_, redemption_,
-      settlement_;
-  std::unique_ptr<membership::v1::Membership::Stub> members_;
-  std::unique_ptr<accrual::v1::Accrual::Stub> accrual_stub_;
+  std::unique_ptr<testing::WholeSystem> system_;
+  std::unique_ptr<client::ServiceClient<membership::v1::Membership>> members_;
+  std::unique_ptr<client::ServiceClient<accrual::v1::Accrual>> accrual_;
   std::unique_ptr<Settlement::Stub> settlement_stub_;
 };
 

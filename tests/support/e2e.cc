@@ -14,6 +14,13 @@ bool Eventually(const std::function<bool()>& condition, absl::Duration timeout) 
   return condition();
 }
 
+std::unique_ptr<grpc::ClientContext> WaitingContext(absl::Duration timeout) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_wait_for_ready(true);
+  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  return context;
+}
+
 membership::v1::EnrolRequest SampleEnrolment(int n, const std::string& family_name) {
   membership::v1::EnrolRequest request;
   auto* profile = request.mutable_profile();

@@ -6,9 +6,11 @@
 #define MILEAGEBANK_TESTS_SUPPORT_E2E_H_
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "absl/time/time.h"
+#include "grpcpp/client_context.h"
 #include "mileagebank/membership/v1/membership.pb.h"
 
 namespace mileagebank::testing {
@@ -17,6 +19,12 @@ namespace mileagebank::testing {
 // it held.
 bool Eventually(const std::function<bool()>& condition,
                 absl::Duration timeout = absl::Seconds(20));
+
+// A context for a call that waits (up to `timeout`) for its server to be
+// reachable rather than failing at once: for calls right after a restart,
+// while the channel may still be backing off from the crash.
+std::unique_ptr<grpc::ClientContext> WaitingContext(
+    absl::Duration timeout = absl::Seconds(10));
 
 // The enrolment of sample member `n`: distinct documents and phones for
 // distinct n, family name `family_name`, the same every time for the same

@@ -68,6 +68,7 @@ absl::Status ServiceProcess::Start(absl::Duration timeout) {
   std::remove(port_file_.c_str());
   std::vector<std::string> argv = {binary_};
   argv.insert(argv.end(), args_.begin(), args_.end());
+  argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
   argv.push_back("--server.port_file=" + port_file_);
   // Everything the child needs is made before fork: in a test with other
   // threads, only async-signal-safe calls are safe between fork and exec.

@@ -50,6 +50,12 @@ class ServiceProcess {
   // Appends the process's stdout and stderr to `path` from the next Start
   // on, rather than sharing the test's.
   void set_log_file(std::string path) { log_file_ = std::move(path); }
+  // Flags put after the constructor's from the next Start on, replacing
+  // any set before; a later flag wins over an earlier one (a crash point
+  // for one run, another data folder).
+  void set_extra_args(std::vector<std::string> args) {
+    extra_args_ = std::move(args);
+  }
 
   int grpc_port() const { return grpc_port_; }
   int metrics_port() const { return metrics_port_; }
@@ -58,6 +64,7 @@ class ServiceProcess {
  private:
   std::string binary_;
   std::vector<std::string> args_;
+  std::vector<std::string> extra_args_;
   std::string port_file_;
   std::string log_file_;
   pid_t pid_ = -1;

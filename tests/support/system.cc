@@ -1,6 +1,9 @@
 #include "tests/support/system.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
@@ -47,25 +50,19 @@ WholeSystem::WholeSystem(SystemOptions options) : options_(std::move(options)) {
 
   auto add = [&](const std::string& service, int shard,
                  std::vector<std::string> flags) {
-    for (const std::string& neighbour : Neighbours().at(service)) {
-      flags.push_back("--" + neighbour + "_target=" + Targets(neighbour));
-    }
     flags.push_back("--server.data_dir=" + options_.data_dir);
     flags.push_back("--server.listen_address=" + Address(ports_[service][shard]));
-    const std::vector<std::string>& extra = options_.flags[service];
-    flags.insert(flags.end(), extra.begin(), extra.end());
+    for (std::string& flag : Flags(service, shard))
+      flags.push_back(std::move(flag));
     std::string name = service;
-    if (Sharded(service) && options_.shards > 1) {
-      flags.push_back(absl::StrCat("--server.shard_index=", shard));
-      flags.push_back(absl::StrCat("--server.shard_count=", options_.shards));
+    if (Sharded(service) && options_.shards > 1)
       absl::StrAppend(&name, "-", shard);
-    }
     auto process = std::make_unique<ServiceProcess>(
         RunfilePath("services/" + service + "/" + service), flags);
     if (!options_.log_dir.empty()) {
       process->set_log_file(options_.log_dir + "/" + name + ".log");
     }
-    processes_.push_back({name, std::move(process)});
+    processes_.push_back({name, service, std::move(process)});
   };
   for (const std::string& service : services) {
     for (int shard = 0; shard < static_cast<int>(ports_[service].size()); ++shard) {
@@ -77,10 +74,35 @@ WholeSystem::WholeSystem(SystemOptions options) : options_(std::move(options)) {
       {"--config=" + config, "--http_listen_address=" + Address(http_port_)});
 }
 
+std::vector<std::string> WholeSystem::Flags(const std::string& service,
+                                            int shard) const {
+  std::vector<std::string> flags;
+  for (const std::string& neighbour : Neighbours().at(service)) {
+    flags.push_back("--" + neighbour + "_target=" + Targets(neighbour));
+  }
+  auto extra = options_.flags.find(service);
+  if (extra != options_.flags.end()) {
+    flags.insert(flags.end(), extra->second.begin(), extra->second.end());
+  }
+  if (Sharded(service) && options_.shards > 1) {
+    flags.push_back(absl::StrCat("--server.shard_index=", shard));
+    flags.push_back(absl::StrCat("--server.shard_count=", options_.shards));
+  }
+  return flags;
+}
+
 absl::Status WholeSystem::Start() {
-  std::ofstream(options_.data_dir + "/gateway.textproto") << options_.gateway_config;
+  std::filesystem::create_directories(options_.data_dir);
+  const std::string config = options_.data_dir + "/gateway.textproto";
+  if (!(std::ofstream(config) << options_.gateway_config)) {
+    return absl::InternalError("cannot write " + config);
+  }
   for (Named& named : processes_) {
     if (named.process->running()) continue;
+    if (!options_.services.empty() &&
+        options_.services.count(named.service) == 0) {
+      continue;
+    }
     absl::Status started = named.process->Start();
     if (!started.ok()) {
       return absl::Status(started.code(),
@@ -88,6 +110,33 @@ absl::Status WholeSystem::Start() {
     }
   }
   return absl::OkStatus();
+}
+
+ServiceProcess& WholeSystem::process_of(const std::string& service, int shard) {
+  int seen = 0;
+  for (Named& named : processes_) {
+    if (named.service == service && seen++ == shard) return *named.process;
+  }
+  std::fprintf(stderr, "WholeSystem: no shard %d of %s\n", shard,
+               service.c_str());
+  std::abort();
+}
+
+void WholeSystem::Kill(const std::string& service) {
+  for (Named& named : processes_) {
+    if (named.service == service) named.process->Kill();
+  }
+}
+
+std::unique_ptr<ServiceProcess> WholeSystem::NewProcess(
+    const std::string& service, const std::string& data_dir,
+    const std::vector<std::string>& flags) const {
+  std::vector<std::string> args = {"--server.data_dir=" + data_dir,
+                                   "--server.listen_address=127.0.0.1:0"};
+  for (std::string& flag : Flags(service, 0)) args.push_back(std::move(flag));
+  args.insert(args.end(), flags.begin(), flags.end());
+  return std::make_unique<ServiceProcess>(
+      RunfilePath("services/" + service + "/" + service), args);
 }
 
 std::string WholeSystem::Targets(const std::string& service) const {
@@ -98,6 +147,11 @@ std::string WholeSystem::Targets(const std::string& service) const {
 
 std::string WholeSystem::gateway_address() const {
   return Address(ports_.at("gateway").front());
+}
+
+int ShardsFromEnvironment() {
+  const char* shards = std::getenv("MB_TEST_SHARDS");
+  return shards == nullptr ? 1 : std::max(1, std::atoi(shards));
 }
 
 std::string Sha256Hex(const std::string& text) {

@@ -1,5 +1,6 @@
 // WholeSystem: every service of the mileage bank and the gateway as real
-// processes, for tests that need all of them (the chaos suite).
+// processes, for tests that need all of them (the chaos suite) or some
+// (the end-to-end tests, through SystemOptions::services), one way for all.
 //
 // Membership, accrual and redemption run as `shards` shards each
 // (--server.shard_index / --server.shard_count, every *_target flag listing
@@ -23,6 +24,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,7 +46,15 @@ struct SystemOptions {
   std::string gateway_config;
   // When set, each process's output goes to <log_dir>/<process name>.log.
   std::string log_dir;
+  // The services Start() starts ("gateway" included); empty means all. The
+  // others have their addresses all the same, so a test can start them
+  // later (process_of(...).Start()) and everyone finds them there.
+  std::set<std::string> services;
 };
+
+// Shards of membership, accrual and redemption for a test that runs both
+// ways: $MB_TEST_SHARDS, else 1.
+int ShardsFromEnvironment();
 
 class WholeSystem {
  public:
@@ -63,6 +73,18 @@ class WholeSystem {
     return processes_[index].name;
   }
 
+  // Shard `shard` of `service` (0 for an unsharded one or the gateway).
+  ServiceProcess& process_of(const std::string& service, int shard = 0);
+  // SIGKILLs every process (every shard) of `service`.
+  void Kill(const std::string& service);
+
+  // Another process of unsharded `service` ("reporting", say), wired to
+  // this system's processes as its own would be but on `data_dir` and a
+  // free port, with `flags` last; not started. The caller owns it.
+  std::unique_ptr<ServiceProcess> NewProcess(
+      const std::string& service, const std::string& data_dir,
+      const std::vector<std::string>& flags = {}) const;
+
   // A service's shards' addresses, comma-separated in shard order.
   std::string Targets(const std::string& service) const;
   std::string gateway_address() const;
@@ -72,8 +94,13 @@ class WholeSystem {
  private:
   struct Named {
     std::string name;
+    std::string service;
     std::unique_ptr<ServiceProcess> process;
   };
+
+  // The flags of shard `shard` of `service` besides its data folder and
+  // address: whom it calls, the options' flags for it, its shard.
+  std::vector<std::string> Flags(const std::string& service, int shard) const;
 
   SystemOptions options_;
   // Each service's shards' ports, in shard order.
