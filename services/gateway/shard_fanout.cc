@@ -1,6 +1,7 @@
 #include "services/gateway/shard_fanout.h"
 
 #include "mileagebank/accrual/v1/accrual.pb.h"
+#include "mileagebank/common/v1/admin.pb.h"
 #include "mileagebank/membership/v1/membership.pb.h"
 #include "mileagebank/redemption/v1/redemption.pb.h"
 
@@ -46,7 +47,8 @@ Fanout FanoutOf(const Message& request) {
       As<redemption::v1::GetAwardSeatsRequest>(request) ||
       As<redemption::v1::SetAwardSeatCapacityRequest>(request) ||
       As<accrual::v1::RunExpiryRequest>(request) ||
-      As<accrual::v1::VerifyLedgerRequest>(request)) {
+      As<accrual::v1::VerifyLedgerRequest>(request) ||
+      As<common::v1::BackupRequest>(request)) {
     return Fanout::kEveryShard;
   }
   return Fanout::kFirstShard;
@@ -77,7 +79,7 @@ void MergeShardAnswer(const Message& part, Message* total) {
     // Each shard's sequence is its own: no one number stands for all.
     ledger->set_as_of_sequence(0);
   } else {
-    total->MergeFrom(part);  // Lists (found members) are joined.
+    total->MergeFrom(part);  // Lists (found members, backups) are joined.
   }
 }
 
