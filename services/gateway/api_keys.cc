@@ -222,17 +222,24 @@ absl::StatusOr<v1::CreateApiKeyResponse> ApiKeys::Create(
   return response;
 }
 
-std::vector<v1::ApiKey> ApiKeys::List() const {
+absl::StatusOr<std::vector<v1::ApiKey>> ApiKeys::List() {
   std::vector<v1::ApiKey> list;
+  for (auto& [record, sha256] : Digests()) list.push_back(std::move(record));
+  return list;
+}
+
+std::vector<std::pair<v1::ApiKey, std::string>> ApiKeys::Digests() const {
+  std::vector<std::pair<v1::ApiKey, std::string>> list;
   {
     absl::ReaderMutexLock lock(&mutex_);
     list.reserve(keys_.size());
-    for (const auto& [key_id, entry] : keys_) list.push_back(entry.record);
+    for (const auto& [key_id, entry] : keys_) {
+      list.emplace_back(entry.record, entry.sha256);
+    }
   }
-  std::sort(list.begin(), list.end(),
-            [](const v1::ApiKey& a, const v1::ApiKey& b) {
-              return a.key_id() < b.key_id();
-            });
+  std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) {
+    return a.first.key_id() < b.first.key_id();
+  });
   return list;
 }
 
@@ -264,8 +271,7 @@ absl::StatusOr<v1::ApiKey> ApiKeys::Revoke(absl::string_view key_id) {
   return record;
 }
 
-absl::StatusOr<Principal> ApiKeys::Authenticate(
-    absl::string_view presented) const {
+absl::StatusOr<std::string> PresentedKeyId(absl::string_view presented) {
   // mbk_ + key_id + _ + secret; the secret's alphabet has '_' too, so the
   // parts are found by position.
   const size_t secret_at = kPrefix.size() + kKeyIdLength + 1;
@@ -279,24 +285,33 @@ absl::StatusOr<Principal> ApiKeys::Authenticate(
   const absl::string_view key_id =
       presented.substr(kPrefix.size(), kKeyIdLength);
   if (!IsKeyId(key_id)) return NotValid();
-  const std::string hash = Sha256Bytes(presented);
+  return std::string(key_id);
+}
 
-  absl::ReaderMutexLock lock(&mutex_);
-  auto it = keys_.find(key_id);
-  if (it == keys_.end()) return NotValid();
-  const Entry& entry = it->second;
-  if (!ConstantTimeEquals(hash, entry.sha256) || entry.record.has_revoked()) {
+absl::StatusOr<Principal> MatchApiKey(absl::string_view presented,
+                                      const v1::ApiKey& record,
+                                      absl::string_view sha256) {
+  if (!ConstantTimeEquals(Sha256Bytes(presented), sha256) ||
+      record.has_revoked()) {
     return NotValid();
   }
   Principal principal;
   principal.kind = Principal::Kind::kApiKey;
-  principal.key_id = entry.record.key_id();
-  for (int role : entry.record.roles()) {
+  principal.key_id = record.key_id();
+  for (int role : record.roles()) {
     principal.roles.push_back(static_cast<v1::Role>(role));
   }
-  principal.office_code = entry.record.office_code();
-  principal.partner_code = entry.record.partner_code();
+  principal.office_code = record.office_code();
+  principal.partner_code = record.partner_code();
   return principal;
+}
+
+absl::StatusOr<Principal> ApiKeys::Authenticate(absl::string_view presented) {
+  MB_ASSIGN_OR_RETURN(std::string key_id, PresentedKeyId(presented));
+  absl::ReaderMutexLock lock(&mutex_);
+  auto it = keys_.find(key_id);
+  if (it == keys_.end()) return NotValid();
+  return MatchApiKey(presented, it->second.record, it->second.sha256);
 }
 
 }  // namespace mileagebank::gateway

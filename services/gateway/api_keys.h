@@ -46,6 +46,7 @@
 #include "mileagebank/config/v1/gateway.pb.h"
 #include "mileagebank/gateway/v1/gateway.pb.h"
 #include "services/gateway/principal.h"
+#include "services/gateway/state.h"
 
 namespace mileagebank::gateway {
 
@@ -56,7 +57,19 @@ namespace mileagebank::gateway {
 // with PARTNER. Otherwise INVALID_ARGUMENT naming each field at fault.
 absl::Status ValidateApiKey(absl::string_view field, const v1::ApiKey& key);
 
-class ApiKeys {
+// The key_id of a presented key of the right shape ("mbk_" + 12 hex digits
+// + "_" + base64url secret), else UNAUTHENTICATED "API key is not valid".
+absl::StatusOr<std::string> PresentedKeyId(absl::string_view presented);
+
+// The caller `presented` stands for when it is the key of `record`, whose
+// whole key string hashes (raw SHA-256) to `sha256`, and `record` is not
+// revoked; else UNAUTHENTICATED "API key is not valid". In constant time.
+absl::StatusOr<Principal> MatchApiKey(absl::string_view presented,
+                                      const v1::ApiKey& record,
+                                      absl::string_view sha256);
+
+// The keys kept in this process's store (state.h).
+class ApiKeys final : public ApiKeyRegistry {
  public:
   using Clock = std::function<absl::Time()>;
 
@@ -74,22 +87,16 @@ class ApiKeys {
 
   static std::vector<std::string> Tables();
 
-  // A new key with `key`'s label, roles, office and partner (key_id,
-  // created and revoked are assigned): the record and the whole key, which
-  // is not kept. Durable before it returns.
-  absl::StatusOr<v1::CreateApiKeyResponse> Create(const v1::ApiKey& key);
+  // ApiKeyRegistry; Revoke takes effect at once.
+  absl::StatusOr<v1::CreateApiKeyResponse> Create(
+      const v1::ApiKey& key) override;
+  absl::StatusOr<std::vector<v1::ApiKey>> List() override;
+  absl::StatusOr<v1::ApiKey> Revoke(absl::string_view key_id) override;
+  absl::StatusOr<Principal> Authenticate(absl::string_view presented) override;
 
-  // Every key, configured and created, revoked ones included, by key_id.
-  std::vector<v1::ApiKey> List() const;
-
-  // Revokes `key_id` at once; revoking a revoked key returns it unchanged.
-  // NOT_FOUND for an unknown key, FAILED_PRECONDITION for a configured one.
-  absl::StatusOr<v1::ApiKey> Revoke(absl::string_view key_id);
-
-  // The caller a presented key stands for: kind kApiKey, key_id, roles,
-  // office_code, partner_code. UNAUTHENTICATED "API key is not valid" for a
-  // malformed, unknown, wrong or revoked key alike.
-  absl::StatusOr<Principal> Authenticate(absl::string_view presented) const;
+  // Every key with its raw SHA-256, by key_id: what fronts cache
+  // (GatewayState's ListApiKeyDigests).
+  std::vector<std::pair<v1::ApiKey, std::string>> Digests() const;
 
  private:
   struct Entry {

@@ -164,7 +164,7 @@ TEST_F(ApiKeysTest, KeysAndRevocationsSurviveRestart) {
   EXPECT_TRUE(keys_->Authenticate(kept.secret()).ok());
   ExpectNotValid(revoked.secret());
   EXPECT_TRUE(keys_->Authenticate(configured_key_).ok());
-  std::vector<v1::ApiKey> list = keys_->List();
+  std::vector<v1::ApiKey> list = *keys_->List();
   ASSERT_EQ(list.size(), 3u);
   EXPECT_TRUE(std::is_sorted(list.begin(), list.end(),
                              [](const v1::ApiKey& a, const v1::ApiKey& b) {
@@ -194,7 +194,7 @@ TEST_F(ApiKeysTest, CreateValidatesRolesOfficeAndPartner) {
   v1::ApiKey unknown = Key({v1::ADMIN});
   unknown.add_roles(static_cast<v1::Role>(99));
   fails_on(unknown, "key.roles");
-  EXPECT_TRUE(keys_->List().size() == 1);  // Only the configured key.
+  EXPECT_TRUE(keys_->List()->size() == 1);  // Only the configured key.
   EXPECT_TRUE(keys_->Create(Key({v1::CALL_CENTRE}, "CC1")).ok());
   EXPECT_TRUE(keys_->Create(Key({v1::FINANCE, v1::ADMIN})).ok());
 }

@@ -37,15 +37,14 @@
 #include "absl/time/time.h"
 #include "libs/store/store.h"
 #include "mileagebank/gateway/v1/gateway.pb.h"
+#include "services/gateway/state.h"
 
 namespace mileagebank::gateway {
 
-class AuditLog {
+// The trail kept in this process's store (state.h).
+class AuditLog final : public AuditTrail {
  public:
   using Clock = std::function<absl::Time()>;
-
-  static constexpr int kDefaultPageSize = 100;
-  static constexpr int kMaxPageSize = 1000;
 
   // Opens the trail kept in `store` (opened with Tables(); it outlives the
   // AuditLog), continuing after its last sequence.
@@ -57,16 +56,10 @@ class AuditLog {
 
   static std::vector<std::string> Tables();
 
-  // Appends `record` with the next sequence and the time now (whatever it
-  // had there is replaced) and returns it once it is durable.
-  absl::StatusOr<v1::AuditRecord> Append(v1::AuditRecord record);
-
-  // The records after `after_sequence` matching every filter given, oldest
-  // first, at most page_size (default 100; INVALID_ARGUMENT outside 0-1000).
-  // `from` is inclusive and `to` exclusive. next_after_sequence is the last
-  // record's sequence when more match, 0 otherwise.
+  // AuditTrail.
+  absl::StatusOr<v1::AuditRecord> Append(v1::AuditRecord record) override;
   absl::StatusOr<v1::QueryAuditResponse> Query(
-      const v1::QueryAuditRequest& request) const;
+      const v1::QueryAuditRequest& request) const override;
 
  private:
   AuditLog(store::Store* store, Clock clock, int64_t last_sequence)

@@ -174,6 +174,14 @@ absl::Status Dispatcher::Admit(const Principal& principal,
         .Increment();
     return allowed;
   }
+  if (principal.kind == Principal::Kind::kApiKey && operation.write) {
+    // Audit's trail at another process (a gateway front's) may be down.
+    absl::Status recordable = parts_.audit->Writable();
+    if (!recordable.ok()) {
+      denied_.Add({{"reason", "audit_unavailable"}}).Increment();
+      return recordable;
+    }
+  }
   SetActor(principal, request);
   return absl::OkStatus();
 }

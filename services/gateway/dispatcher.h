@@ -3,7 +3,8 @@
 // limit, policy.h's table, a member's own data only, the actor set from the
 // credentials rather than trusted from the request), the call itself with
 // the caller's identity and deadline, personal data masked in the answer,
-// and the audit trail of staff and partner writes.
+// and the audit trail of staff and partner writes (refused up front while
+// the trail is out of reach: AuditTrail::Writable).
 //
 // Backend errors reach the caller with their code, message and field
 // details; an unreachable backend or an internal failure is reported without
@@ -24,14 +25,12 @@
 #include "grpcpp/grpcpp.h"
 #include "prometheus/counter.h"
 #include "prometheus/registry.h"
-#include "services/gateway/api_keys.h"
-#include "services/gateway/audit_log.h"
 #include "services/gateway/backends.h"
 #include "services/gateway/gateway_operations.h"
 #include "services/gateway/policy.h"
 #include "services/gateway/principal.h"
 #include "services/gateway/rate_limiter.h"
-#include "services/gateway/sessions.h"
+#include "services/gateway/state.h"
 
 namespace mileagebank::gateway {
 
@@ -55,9 +54,9 @@ class Dispatcher {
  public:
   struct Parts {
     Backends* backends;
-    Sessions* sessions;
-    ApiKeys* api_keys;
-    AuditLog* audit;
+    SessionRegistry* sessions;
+    ApiKeyRegistry* api_keys;
+    AuditTrail* audit;
     RateLimiter* limiter;
     GatewayOperations* local;
     absl::Duration backend_deadline = absl::Seconds(5);

@@ -1,5 +1,7 @@
 #include "services/gateway/gateway_operations.h"
 
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "libs/status/status_macros.h"
 
@@ -41,7 +43,8 @@ absl::Status GatewayOperations::Call(const Principal& principal,
         *As<v1::CreateApiKeyResponse>(response),
         api_keys_->Create(As<v1::CreateApiKeyRequest>(request).key()));
   } else if (name == "ListApiKeys") {
-    for (v1::ApiKey& key : api_keys_->List()) {
+    MB_ASSIGN_OR_RETURN(std::vector<v1::ApiKey> keys, api_keys_->List());
+    for (v1::ApiKey& key : keys) {
       *As<v1::ListApiKeysResponse>(response)->add_keys() = std::move(key);
     }
   } else if (name == "RevokeApiKey") {

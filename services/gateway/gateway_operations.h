@@ -7,19 +7,17 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "google/protobuf/message.h"
-#include "services/gateway/api_keys.h"
-#include "services/gateway/audit_log.h"
 #include "services/gateway/login.h"
 #include "services/gateway/principal.h"
-#include "services/gateway/sessions.h"
+#include "services/gateway/state.h"
 
 namespace mileagebank::gateway {
 
 class GatewayOperations {
  public:
   // All outlive this.
-  GatewayOperations(MemberLogin* login, Sessions* sessions, ApiKeys* api_keys,
-                    AuditLog* audit)
+  GatewayOperations(MemberLogin* login, SessionRegistry* sessions,
+                    ApiKeyRegistry* api_keys, AuditTrail* audit)
       : login_(login), sessions_(sessions), api_keys_(api_keys), audit_(audit) {}
 
   // `request` and `response` are of `method`'s generated types.
@@ -29,9 +27,9 @@ class GatewayOperations {
 
  private:
   MemberLogin* login_;
-  Sessions* sessions_;
-  ApiKeys* api_keys_;
-  AuditLog* audit_;
+  SessionRegistry* sessions_;
+  ApiKeyRegistry* api_keys_;
+  AuditTrail* audit_;
 };
 
 }  // namespace mileagebank::gateway

@@ -29,7 +29,7 @@
 #include "libs/client/client.h"
 #include "mileagebank/gateway/v1/gateway.pb.h"
 #include "mileagebank/membership/v1/membership.grpc.pb.h"
-#include "services/gateway/sessions.h"
+#include "services/gateway/state.h"
 
 namespace mileagebank::gateway {
 
@@ -82,7 +82,7 @@ class GrpcMemberDirectory final : public MemberDirectory {
 class MemberLogin {
  public:
   // Both outlive the MemberLogin.
-  MemberLogin(MemberDirectory* directory, Sessions* sessions)
+  MemberLogin(MemberDirectory* directory, SessionRegistry* sessions)
       : directory_(directory), sessions_(sessions) {}
 
   // A new session for the member `login` (member number or e-mail address)
@@ -93,7 +93,7 @@ class MemberLogin {
 
  private:
   MemberDirectory* const directory_;
-  Sessions* const sessions_;
+  SessionRegistry* const sessions_;
 };
 
 }  // namespace mileagebank::gateway

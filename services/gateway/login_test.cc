@@ -12,6 +12,7 @@
 #include "libs/store/store.h"
 #include "libs/testing/testing.h"
 #include "libs/validation/member_number.h"
+#include "services/gateway/sessions.h"
 
 namespace mileagebank::gateway {
 namespace {

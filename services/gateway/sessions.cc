@@ -152,8 +152,8 @@ absl::StatusOr<std::unique_ptr<Sessions>> Sessions::Open(
           corrupt = Corrupt(kEndedTable, "an ended session");
           return false;
         }
-        sessions->RememberEnded(std::move(session_id),
-                                absl::FromUnixMicros(forget_micros), now);
+        sessions->ended_.Add(std::move(session_id),
+                             absl::FromUnixMicros(forget_micros), now);
         return true;
       }));
   MB_RETURN_IF_ERROR(corrupt);
@@ -201,19 +201,21 @@ absl::StatusOr<v1::LoginResponse> Sessions::Start(
   return response;
 }
 
-absl::StatusOr<Principal> Sessions::Authenticate(
-    absl::string_view access_token) const {
-  MB_ASSIGN_OR_RETURN(AccessClaims claims,
-                      signer_.Verify(access_token, clock_()));
-  {
-    absl::ReaderMutexLock lock(&ended_mutex_);
-    if (ended_.contains(claims.session_id)) return SessionEnded();
-  }
+absl::StatusOr<Principal> AuthenticateAccessToken(
+    const TokenSigner& signer, const EndedSessions& ended,
+    absl::string_view access_token, absl::Time now) {
+  MB_ASSIGN_OR_RETURN(AccessClaims claims, signer.Verify(access_token, now));
+  if (ended.Contains(claims.session_id)) return SessionEnded();
   Principal principal;
   principal.kind = Principal::Kind::kMember;
   principal.member_number = std::move(claims.member_number);
   principal.session_id = std::move(claims.session_id);
   return principal;
+}
+
+absl::StatusOr<Principal> Sessions::Authenticate(
+    absl::string_view access_token) const {
+  return AuthenticateAccessToken(signer_, ended_, access_token, clock_());
 }
 
 absl::StatusOr<v1::LoginResponse> Sessions::Refresh(
@@ -272,7 +274,12 @@ absl::StatusOr<v1::LoginResponse> Sessions::Refresh(
 }
 
 absl::Status Sessions::End(absl::string_view session_id) {
+  return EndUntil(session_id).status();
+}
+
+absl::StatusOr<absl::Time> Sessions::EndUntil(absl::string_view session_id) {
   uint64_t ticket = 0;
+  SessionRow session;
   {
     absl::MutexLock lock(&mutex_);
     MB_ASSIGN_OR_RETURN(
@@ -280,15 +287,14 @@ absl::Status Sessions::End(absl::string_view session_id) {
         store_->GetLatest(kSessionsTable,
                           store::KeyBuilder().String(session_id).Build()));
     if (!value) return NotFoundField("session_id", "no such session");
-    SessionRow session;
     if (!session.Decode(*value)) return Corrupt(kSessionsTable, session_id);
-    if (!session.live()) return absl::OkStatus();
+    if (!session.live()) return session.access_expires;
     store::WriteBatch batch = store_->NewBatch();
     MarkEnded(session_id, session, clock_(), batch);
     ticket = store_->Enqueue(batch);
   }
   store_->Wait(ticket);
-  return absl::OkStatus();
+  return session.access_expires;
 }
 
 void Sessions::MarkEnded(absl::string_view session_id, SessionRow& session,
@@ -299,21 +305,9 @@ void Sessions::MarkEnded(absl::string_view session_id, SessionRow& session,
   batch.Put(kEndedTable, EndedKey(session.access_expires, session_id), "");
   // In memory before the batch is even durable: refusing a token early is
   // harmless, accepting one after the logout returned is not.
-  RememberEnded(std::string(session_id), session.access_expires, now);
+  ended_.Add(std::string(session_id), session.access_expires, now);
   log::Info("session_ended", {{"member_number", session.member_number},
                               {"session_id", session_id}});
-}
-
-void Sessions::RememberEnded(std::string session_id, absl::Time forget_after,
-                             absl::Time now) {
-  absl::MutexLock lock(&ended_mutex_);
-  while (!ended_by_time_.empty() && ended_by_time_.begin()->first <= now) {
-    ended_.erase(ended_by_time_.begin()->second);
-    ended_by_time_.erase(ended_by_time_.begin());
-  }
-  if (forget_after <= now) return;  // No access token of it is left.
-  ended_by_time_.emplace(forget_after, session_id);
-  ended_.emplace(std::move(session_id), forget_after);
 }
 
 }  // namespace mileagebank::gateway

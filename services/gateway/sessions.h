@@ -40,12 +40,10 @@
 
 #include <functional>
 #include <memory>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
@@ -53,7 +51,9 @@
 #include "libs/store/store.h"
 #include "mileagebank/config/v1/gateway.pb.h"
 #include "mileagebank/gateway/v1/gateway.pb.h"
+#include "services/gateway/ended_sessions.h"
 #include "services/gateway/principal.h"
+#include "services/gateway/state.h"
 #include "services/gateway/tokens.h"
 
 namespace mileagebank::gateway {
@@ -69,7 +69,15 @@ struct SessionOptions {
 // The lifetimes of `config`, with the defaults for fields left at 0.
 SessionOptions SessionOptionsFromConfig(const config::v1::GatewayConfig& config);
 
-class Sessions {
+// The member and session of `access_token` if `signer` signed it, it has
+// not expired at `now` and its session is not in `ended`; else
+// UNAUTHENTICATED. What every SessionRegistry's Authenticate is.
+absl::StatusOr<Principal> AuthenticateAccessToken(
+    const TokenSigner& signer, const EndedSessions& ended,
+    absl::string_view access_token, absl::Time now);
+
+// The sessions kept in this process's store (state.h).
+class Sessions final : public SessionRegistry {
  public:
   using Clock = std::function<absl::Time()>;
 
@@ -84,24 +92,22 @@ class Sessions {
 
   static std::vector<std::string> Tables();
 
-  // A new session of `member_number` (whose password was just checked), and
-  // its first pair of tokens; durable before it returns.
-  absl::StatusOr<v1::LoginResponse> Start(absl::string_view member_number);
+  // SessionRegistry. Authenticate reads no disk.
+  absl::StatusOr<v1::LoginResponse> Start(
+      absl::string_view member_number) override;
+  absl::StatusOr<Principal> Authenticate(
+      absl::string_view access_token) const override;
+  absl::StatusOr<v1::LoginResponse> Refresh(
+      absl::string_view refresh_token) override;
+  absl::Status End(absl::string_view session_id) override;
 
-  // The member and session of a valid access token: kind kMember, with
-  // member_number and session_id. UNAUTHENTICATED when the token is
-  // malformed, forged or expired, or its session has ended. No disk read.
-  absl::StatusOr<Principal> Authenticate(absl::string_view access_token) const;
+  // End, answering the time after which no access token of the session is
+  // left unexpired (for fronts to remember it until then).
+  absl::StatusOr<absl::Time> EndUntil(absl::string_view session_id);
 
-  // A new pair for a refresh token, which is used up by it. UNAUTHENTICATED
-  // when the token is unknown, expired, or its session has ended; a token
-  // already exchanged ends its session and is UNAUTHENTICATED too.
-  absl::StatusOr<v1::LoginResponse> Refresh(absl::string_view refresh_token);
-
-  // Ends `session_id`: its refresh token and every access token of it stop
-  // working now, and after a restart. Ending an ended session is OK;
-  // NOT_FOUND for an unknown one.
-  absl::Status End(absl::string_view session_id);
+  // The ended sessions that still matter, with their cursors: the feed
+  // fronts follow (GatewayState's ListEndedSessions).
+  const EndedSessions& ended() const { return ended_; }
 
  private:
   Sessions(store::Store* store, TokenSigner signer, SessionOptions options,
@@ -117,11 +123,6 @@ class Sessions {
   void MarkEnded(absl::string_view session_id, SessionRow& session,
                  absl::Time now, store::WriteBatch& batch)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  // Remembers an ended session until `forget_after`, dropping those whose
-  // time has passed.
-  void RememberEnded(std::string session_id, absl::Time forget_after,
-                     absl::Time now);
-
   store::Store* const store_;
   const TokenSigner signer_;
   const SessionOptions options_;
@@ -130,14 +131,10 @@ class Sessions {
   // Orders Refresh and End decisions (read, decide, enqueue).
   absl::Mutex mutex_;
 
-  // Ended sessions whose access tokens may not all have expired, with the
-  // time after which none is left. Its own lock: Authenticate reads it on
-  // every request and must not wait behind a decision's disk read.
-  mutable absl::Mutex ended_mutex_;
-  absl::flat_hash_map<std::string, absl::Time> ended_
-      ABSL_GUARDED_BY(ended_mutex_);
-  std::set<std::pair<absl::Time, std::string>> ended_by_time_
-      ABSL_GUARDED_BY(ended_mutex_);
+  // Ended sessions whose access tokens may not all have expired. Its own
+  // lock: Authenticate reads it on every request and must not wait behind a
+  // decision's disk read.
+  EndedSessions ended_;
 };
 
 }  // namespace mileagebank::gateway

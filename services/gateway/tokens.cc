@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -236,6 +237,11 @@ std::string Sha256Bytes(absl::string_view data) {
   crypto_hash_sha256(reinterpret_cast<unsigned char*>(digest.data()),
                      Bytes(data), data.size());
   return digest;
+}
+
+std::string GatewayStateSecret(absl::string_view token_key) {
+  return absl::BytesToHexString(
+      Sha256Bytes(absl::StrCat("mileagebank gateway state\n", token_key)));
 }
 
 bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {

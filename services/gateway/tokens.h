@@ -84,6 +84,13 @@ std::string Sha256Bytes(absl::string_view data);
 // Compares two strings in time that depends only on their lengths.
 bool ConstantTimeEquals(absl::string_view a, absl::string_view b);
 
+// The metadata a gateway front sends on every GatewayState call, and its
+// value: the hex SHA-256 of a fixed label and the token signing key, so
+// that only a process holding the key may call the state owner
+// (gateway_state.proto).
+inline constexpr char kGatewayStateMetadata[] = "x-mb-gateway-state";
+std::string GatewayStateSecret(absl::string_view token_key);
+
 }  // namespace mileagebank::gateway
 
 #endif  // MILEAGEBANK_SERVICES_GATEWAY_TOKENS_H_

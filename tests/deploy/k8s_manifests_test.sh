@@ -25,6 +25,7 @@ check_overlay() {
   kubectl kustomize "$work/k8s/overlays/$1" >"$work/$1.yaml"
   "$check" --rendered="$work/$1.yaml" --shards="$2" \
     --sharded=membership,accrual,redemption --front_door=gateway \
+    --autoscaled=gateway --state_owners=gateway-state \
     --local_configs="$runfiles/deploy/local" \
     --external_secrets=gateway-token-key
 }
@@ -107,7 +108,7 @@ expect_caught "a product rule that drifted from deploy/local" base/config/accrua
 expect_caught "a Service selecting nothing" base/settlement.yaml \
   '0,/app.kubernetes.io\/name: settlement/s//app.kubernetes.io\/name: settlements/' \
   "Service settlement: selects no pods"
-expect_caught "the store on a scratch folder" base/gateway.yaml \
+expect_caught "the store on a scratch folder" base/gateway-state.yaml \
   's/--server.data_dir=\/var\/lib\/mileagebank/--server.data_dir=\/run\/mileagebank/' \
   "is on no volumeClaimTemplate's volume"
 expect_caught "a topology variable misspelt" base/membership.yaml \
@@ -116,6 +117,24 @@ expect_caught "a topology variable misspelt" base/membership.yaml \
 expect_caught "a Secret that no one makes" base/gateway.yaml \
   's/secretName: gateway-token-key/secretName: gateway-token/' \
   "no Secret gateway-token"
+expect_caught "a gateway pod keeping a store of its own" base/gateway.yaml \
+  '/--state_target=/d' \
+  "configuration must keep no store"
+expect_caught "the gateway without its autoscaler" base/gateway.yaml \
+  '/^apiVersion: autoscaling\/v2$/,/averageUtilization/d' \
+  "Deployment gateway: no HorizontalPodAutoscaler targets it"
+expect_caught "an autoscaler on memory alone" base/gateway.yaml \
+  's/name: cpu$/name: memory/' \
+  "needs a Resource metric on cpu"
+expect_caught "replicas fixed under an autoscaler" base/gateway.yaml \
+  's/^  selector:$/  replicas: 3\n  selector:/' \
+  "sets spec.replicas, which its autoscaler owns"
+expect_caught "two state owners" base/gateway-state.yaml \
+  's/replicas: 1$/replicas: 2/' \
+  "a state owner is one pod"
+expect_caught "the gateway's state owner unreachable" base/network-policies.yaml \
+  '/name: gateway-state-from-gateway/,/---/{/- from:/,/- port: 7100/d}' \
+  "gateway calls gateway-state on port 7100 but no NetworkPolicy lets it"
 
 if [ $failures -ne 0 ]; then
   echo "$failures breakages were not caught as expected" >&2

@@ -3,6 +3,7 @@
 //
 //   manifest_check --rendered=production.yaml --shards=3
 //       --sharded=membership,accrual,redemption --front_door=gateway
+//       --autoscaled=gateway --state_owners=gateway-state
 //       --local_configs=deploy/local --external_secrets=gateway-token-key
 //
 // - every document has apiVersion, kind, metadata.name, and sits in the one
@@ -23,6 +24,12 @@
 //   port its headless Service and containers have; apart from addresses,
 //   it equals deploy/local's file for the service (--local_configs);
 // - --sharded services run --shards pods with shard_count --shards;
+// - a Deployment's pods share no volume, so its configuration keeps no
+//   store: it names the StatefulSet that does in state_target, and it is not
+//   sharded; every Deployment (and each --autoscaled one must be one) is
+//   scaled by an autoscaling/v2 HorizontalPodAutoscaler on CPU and sets no
+//   replicas itself; each --state_owners workload is a StatefulSet of one
+//   pod that a Deployment's state_target names;
 // - Services, Ingresses and PodDisruptionBudgets select or name what
 //   exists, with ports that exist;
 // - NetworkPolicies select pods that exist, deny ingress by default, let
@@ -153,6 +160,8 @@ struct Options {
   std::set<std::string> front_door;
   std::string local_configs;
   std::set<std::string> external_secrets;
+  std::set<std::string> autoscaled;
+  std::set<std::string> state_owners;
 };
 
 // A workload's pods: what the other objects select and address.
@@ -188,6 +197,8 @@ class Checker {
     for (const Workload& workload : workloads_) CheckConfiguration(workload);
     CheckUnusedConfigFiles();
     CheckShards();
+    CheckAutoscalers();
+    CheckStateOwners();
     CheckFrontDoor();
     CheckNetworkPolicies();
     return Finish();
@@ -651,7 +662,9 @@ class Checker {
       ++configurations_;
       CompareWithLocal(service, *file_config, at);
 
-      const int replicas = workload.replicas;
+      // A Deployment's pods are alike, however many the autoscaler runs.
+      const int replicas =
+          workload.kind == "StatefulSet" ? workload.replicas : 1;
       for (int ordinal = 0; ordinal < replicas; ++ordinal) {
         std::unique_ptr<Message> config(file_config->New());
         config->CopyFrom(*file_config);
@@ -773,7 +786,41 @@ class Checker {
       }
     }
 
-    // Its store is on the pod's own volume.
+    // A Deployment keeps no store: its state is a StatefulSet's.
+    if (workload.kind != "StatefulSet") {
+      const FieldDescriptor* state =
+          descriptor->FindFieldByName("state_target");
+      if (state == nullptr || reflection->GetString(config, state).empty()) {
+        Error(absl::StrCat(at,
+                           ": a Deployment's pods share no volume, so its "
+                           "configuration must keep no store (state_target "
+                           "naming the StatefulSet that does)"));
+      }
+      if (server.shard_count() > 1) {
+        Error(absl::StrCat(at, ": server.shard_count ", server.shard_count(),
+                           " in a Deployment (shards are StatefulSet pods)"));
+      }
+    } else {
+      CheckStoreAndShard(workload, container, server, ordinal, at);
+    }
+
+    // Each *_target lists one StatefulSet's pods in ordinal order.
+    for (int i = 0; i < descriptor->field_count(); ++i) {
+      const FieldDescriptor* field = descriptor->field(i);
+      if (!absl::EndsWith(field->name(), "_target") ||
+          field->type() != FieldDescriptor::TYPE_STRING) {
+        continue;
+      }
+      const std::string value = reflection->GetString(config, field);
+      if (value.empty()) continue;
+      CheckTargets(workload, field->name(), value, ordinal, at);
+    }
+  }
+
+  // A StatefulSet pod's store is on its own volume, and pod k is shard k.
+  void CheckStoreAndShard(const Workload& workload, const YAML::Node& container,
+                          const config::v1::ServerConfig& server, int ordinal,
+                          const std::string& at) {
     bool on_claim = false;
     for (const auto& mount : At(container, {"volumeMounts"})) {
       const std::string path = Str(At(mount, {"mountPath"}));
@@ -800,18 +847,6 @@ class Checker {
                          " on pod ", ordinal));
     }
     if (ordinal == 0) shard_counts_[&workload] = shard_count;
-
-    // Each *_target lists one StatefulSet's pods in ordinal order.
-    for (int i = 0; i < descriptor->field_count(); ++i) {
-      const FieldDescriptor* field = descriptor->field(i);
-      if (!absl::EndsWith(field->name(), "_target") ||
-          field->type() != FieldDescriptor::TYPE_STRING) {
-        continue;
-      }
-      const std::string value = reflection->GetString(config, field);
-      if (value.empty()) continue;
-      CheckTargets(workload, field->name(), value, ordinal, at);
-    }
   }
 
   void CheckTargets(const Workload& caller, const std::string& field,
@@ -898,6 +933,89 @@ class Checker {
                            " replicas and shard_count ",
                            shard_counts_[&*workload], ", expected ",
                            options_.shards, " of each"));
+      }
+    }
+  }
+
+  // Deployments are scaled by an autoscaler of their own, on CPU.
+  void CheckAutoscalers() {
+    std::set<std::string> scaled;
+    for (const auto& [key, object] : objects_) {
+      if (key.first != "HorizontalPodAutoscaler") continue;
+      const std::string where = "HorizontalPodAutoscaler " + key.second;
+      const YAML::Node spec = At(object, {"spec"});
+      if (Str(At(object, {"apiVersion"})) != "autoscaling/v2") {
+        Error(where + ": apiVersion must be autoscaling/v2");
+      }
+      const std::string kind = Str(At(spec, {"scaleTargetRef", "kind"}));
+      const std::string name = Str(At(spec, {"scaleTargetRef", "name"}));
+      if (kind != "Deployment" || Find("Deployment", name) == nullptr) {
+        Error(absl::StrCat(where, ": scaleTargetRef ", kind, " ", name,
+                           " is no Deployment"));
+      } else if (!scaled.insert(name).second) {
+        Error(absl::StrCat(where, ": Deployment ", name,
+                           " has another autoscaler"));
+      }
+      const int min_replicas = Int(At(spec, {"minReplicas"}), 1);
+      const int max_replicas = Int(At(spec, {"maxReplicas"}), 0);
+      if (min_replicas < 1 || max_replicas < min_replicas) {
+        Error(absl::StrCat(where, ": minReplicas ", min_replicas,
+                           " and maxReplicas ", max_replicas,
+                           " (need 1 <= min <= max)"));
+      }
+      bool on_cpu = false;
+      for (const auto& metric : At(spec, {"metrics"})) {
+        on_cpu |= Str(At(metric, {"type"})) == "Resource" &&
+                  Str(At(metric, {"resource", "name"})) == "cpu" &&
+                  Int(At(metric, {"resource", "target", "averageUtilization"}),
+                      0) > 0;
+      }
+      if (!on_cpu) {
+        Error(where +
+              ": needs a Resource metric on cpu with an "
+              "averageUtilization target");
+      }
+    }
+    for (const Workload& workload : workloads_) {
+      if (workload.kind != "Deployment") continue;
+      if (!scaled.count(workload.name)) {
+        Error("Deployment " + workload.name +
+              ": no HorizontalPodAutoscaler targets it");
+      }
+      if (At(workload.object, {"spec", "replicas"})) {
+        Error("Deployment " + workload.name +
+              ": sets spec.replicas, which its autoscaler owns");
+      }
+    }
+    for (const std::string& name : options_.autoscaled) {
+      if (Find("Deployment", name) == nullptr) {
+        Error("Deployment " + name + ": missing (an autoscaled workload)");
+      }
+    }
+  }
+
+  // The StatefulSets that keep a Deployment's state.
+  void CheckStateOwners() {
+    for (const std::string& name : options_.state_owners) {
+      auto owner = std::find_if(
+          workloads_.begin(), workloads_.end(), [&](const Workload& w) {
+            return w.kind == "StatefulSet" && w.name == name;
+          });
+      if (owner == workloads_.end()) {
+        Error("StatefulSet " + name + ": missing (a state owner)");
+        continue;
+      }
+      if (owner->replicas != 1) {
+        Error(absl::StrCat("StatefulSet ", name, ": ", owner->replicas,
+                           " replicas; a state owner is one pod"));
+      }
+      const bool followed =
+          std::any_of(edges_.begin(), edges_.end(), [&](const Edge& edge) {
+            return edge.callee == &*owner && edge.caller->kind == "Deployment";
+          });
+      if (!followed) {
+        Error("StatefulSet " + name +
+              ": no Deployment's state_target names it");
       }
     }
   }
@@ -1121,6 +1239,10 @@ int main(int argc, char** argv) {
       options.front_door = mileagebank::deploy::SplitSet(flag.second);
     } else if (flag.first == "--local_configs") {
       options.local_configs = flag.second;
+    } else if (flag.first == "--autoscaled") {
+      options.autoscaled = mileagebank::deploy::SplitSet(flag.second);
+    } else if (flag.first == "--state_owners") {
+      options.state_owners = mileagebank::deploy::SplitSet(flag.second);
     } else if (flag.first == "--external_secrets") {
       options.external_secrets = mileagebank::deploy::SplitSet(flag.second);
     } else {
