@@ -95,23 +95,10 @@ class AccrualE2eTest : public ::testing::Test {
                                                   int64_t ticket,
                                                   const char* booking_class = "Y",
                                                   const char* to = "PVG") {
-    accrual::v1::PostOwnFlightRequest request;
-    request.set_member_number(member);
-    request.mutable_flight_identity()->set_ticket_number(
-        absl::StrCat(7810000000000 + ticket));
-    request.mutable_flight_identity()->set_coupon_number(1);
-    auto* flight = request.mutable_flight();
-    flight->set_carrier("FM");
-    flight->set_flight_number(101);
-    *flight->mutable_flight_date() =
-        validation::ToProtoDate(validation::UtcDay(absl::Now()) - 1);
-    flight->set_origin("PEK");
-    flight->set_destination(to);
-    flight->set_booking_class(booking_class);
-    return request;
+    return testing::SampleOwnFlight(
+        member, absl::StrCat(7810000000000 + ticket), to, booking_class);
   }
 
-  // A partner flight PEK-PVG (683 miles), flown yesterday.
   static accrual::v1::PostPartnerFlightRequest PartnerFlight(
       const std::string& member, int64_t ticket, const char* booking_class,
       const char* partner = "CA") {

@@ -39,20 +39,7 @@ using accrual::v1::Accrual;
 // An own flight PEK-PVG flown yesterday; the ticket is its idempotency key.
 accrual::v1::PostOwnFlightRequest Flight(const std::string& member,
                                          int64_t ticket) {
-  accrual::v1::PostOwnFlightRequest request;
-  request.set_member_number(member);
-  request.mutable_flight_identity()->set_ticket_number(
-      absl::StrCat(7840000000000 + ticket));
-  request.mutable_flight_identity()->set_coupon_number(1);
-  auto* flight = request.mutable_flight();
-  flight->set_carrier("FM");
-  flight->set_flight_number(101);
-  *flight->mutable_flight_date() =
-      validation::ToProtoDate(validation::UtcDay(absl::Now()) - 1);
-  flight->set_origin("PEK");
-  flight->set_destination("PVG");
-  flight->set_booking_class("Y");
-  return request;
+  return testing::SampleOwnFlight(member, absl::StrCat(7840000000000 + ticket));
 }
 
 class BackupE2eTest : public ::testing::Test {

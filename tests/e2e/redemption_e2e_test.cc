@@ -36,10 +36,6 @@ using settlement::v1::Settlement;
 namespace rv1 = redemption::v1;
 namespace sv1 = settlement::v1;
 
-common::v1::Date InDays(int days) {
-  return validation::ToProtoDate(validation::UtcDay(absl::Now()) + days);
-}
-
 class RedemptionE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -102,15 +98,8 @@ class RedemptionE2eTest : public ::testing::Test {
   }
 
   int64_t Credit(const std::string& member, int64_t ticket) {
-    accrual::v1::PostOwnFlightRequest request;
-    request.set_member_number(member);
-    request.mutable_flight_identity()->set_ticket_number(absl::StrCat(7820000000000 + ticket));
-    request.mutable_flight_identity()->set_coupon_number(1);
-    request.mutable_flight()->set_flight_number(981);
-    *request.mutable_flight()->mutable_flight_date() = InDays(-1);
-    request.mutable_flight()->set_origin("PEK");
-    request.mutable_flight()->set_destination("JFK");
-    request.mutable_flight()->set_booking_class("F");
+    accrual::v1::PostOwnFlightRequest request = testing::SampleOwnFlight(
+        member, absl::StrCat(7820000000000 + ticket), "JFK", "F", 981);
     grpc::ClientContext context;
     accrual::v1::PostOwnFlightResponse response;
     EXPECT_TRUE(
@@ -137,7 +126,7 @@ class RedemptionE2eTest : public ::testing::Test {
     auto* segment = itinerary->mutable_outbound()->add_segments();
     segment->set_carrier(carrier);
     segment->set_flight_number(flight);
-    *segment->mutable_flight_date() = InDays(30);
+    *segment->mutable_flight_date() = testing::InDays(30);
     segment->set_origin("PEK");
     segment->set_destination("PVG");
     request.mutable_standard()->set_cabin(rv1::ECONOMY);
@@ -404,7 +393,7 @@ TEST_F(RedemptionE2eTest, ConcurrentRedemptionsNeverOversellNorOverdraw) {
   // The shards' shares of the seats taken add up to what was sold.
   rv1::GetAwardSeatsRequest seats;
   seats.set_flight_number(1601);
-  *seats.mutable_flight_date() = InDays(30);
+  *seats.mutable_flight_date() = testing::InDays(30);
   int taken = 0;
   for (int shard = 0; shard < awards_->shard_count(); ++shard) {
     grpc::ClientContext context;

@@ -49,10 +49,6 @@ std::unique_ptr<grpc::ClientContext> Deadline(absl::Duration timeout) {
   return context;
 }
 
-common::v1::Date InDays(int days) {
-  return validation::ToProtoDate(validation::UtcDay(absl::Now()) + days);
-}
-
 // The four source services on fresh data, and reporting processes that
 // follow them.
 class System {
@@ -135,18 +131,9 @@ class System {
       const int flights = std::uniform_int_distribution<int>(0, 4)(random);
       for (int f = 0; f < flights; ++f) {
         const auto& route = kRoutes[random() % 4];
-        av1::PostOwnFlightRequest request;
-        request.set_member_number(member);
-        request.mutable_flight_identity()->set_ticket_number(
-            absl::StrCat(7830000000000 + ++ticket));
-        request.mutable_flight_identity()->set_coupon_number(1);
-        request.mutable_flight()->set_carrier("FM");
-        request.mutable_flight()->set_flight_number(981);
-        *request.mutable_flight()->mutable_flight_date() =
-            InDays(-1 - static_cast<int>(random() % 20));
-        request.mutable_flight()->set_origin("PEK");
-        request.mutable_flight()->set_destination(route[0]);
-        request.mutable_flight()->set_booking_class(route[1]);
+        av1::PostOwnFlightRequest request = testing::SampleOwnFlight(
+            member, absl::StrCat(7830000000000 + ++ticket), route[0], route[1],
+            981, 1 + static_cast<int>(random() % 20));
         av1::PostOwnFlightResponse response;
         auto context = Deadline(absl::Seconds(10));
         grpc::Status status = ledger_->For(request).PostOwnFlight(
@@ -240,7 +227,7 @@ class System {
     auto* segment = itinerary->mutable_outbound()->add_segments();
     segment->set_carrier("FM");
     segment->set_flight_number(flight);
-    *segment->mutable_flight_date() = InDays(30);
+    *segment->mutable_flight_date() = testing::InDays(30);
     segment->set_origin("PEK");
     segment->set_destination("PVG");
     request.mutable_standard()->set_cabin(rdv1::ECONOMY);

@@ -11,6 +11,8 @@
 
 #include "absl/time/time.h"
 #include "grpcpp/client_context.h"
+#include "mileagebank/accrual/v1/accrual.pb.h"
+#include "mileagebank/common/v1/common.pb.h"
 #include "mileagebank/membership/v1/membership.pb.h"
 
 namespace mileagebank::testing {
@@ -30,8 +32,20 @@ std::unique_ptr<grpc::ClientContext> WaitingContext(
 // distinct n, family name `family_name`, the same every time for the same
 // arguments (so that two fresh systems enrolling the same sequence get the
 // same member numbers).
-membership::v1::EnrolRequest SampleEnrolment(int n,
-                                             const std::string& family_name = "Chen");
+membership::v1::EnrolRequest SampleEnrolment(
+    int n, const std::string& family_name = "Chen");
+
+// The date `days` from today (UTC); negative for the past.
+common::v1::Date InDays(int days);
+
+// An own flight (carrier FM) from PEK flown `days_ago` days before today
+// (UTC), coupon 1 of `ticket_number` (13 digits; with the coupon, its
+// idempotency key).
+accrual::v1::PostOwnFlightRequest SampleOwnFlight(
+    const std::string& member_number, const std::string& ticket_number,
+    const std::string& destination = "PVG",
+    const std::string& booking_class = "Y", int flight_number = 101,
+    int days_ago = 1);
 
 }  // namespace mileagebank::testing
 
