@@ -37,16 +37,25 @@ start_service gateway 7400 9400 "$(t membership 7401)" "$(t accrual 7402)" \
   --credit_flights=0 --rich_flights=0 --members_file="$work/members.txt" \
   >"$work/preload.log"
 cpu_before=($(cpu_seconds))
-"$bin/bench/loadgen" --mode=gateway-dashboard --gateway_http=127.0.0.1:8480 \
+switches_before=($(context_switches))
+# The load generator's own CPU (user + system, logins included) shares the
+# two cores with the system it measures.
+TIMEFORMAT='%U %S'
+{ time "$bin/bench/loadgen" --mode=gateway-dashboard --gateway_http=127.0.0.1:8480 \
   --members="$members" --members_file="$work/members.txt" \
   --concurrency="$concurrency" --statement_every="$statement_every" \
-  --duration=10 --warmup=2 | tee "$work/load.log"
+  --duration=10 --warmup=2 >"$work/load.log"; } 2>"$work/loadgen.time"
+cat "$work/load.log"
 cpu_after=($(cpu_seconds))
+switches_after=($(context_switches))
 # CPU per operation of each process (logins and warm-up included, so a
 # little high): what a dashboard costs, whatever else the machine did.
 ops=$(sed -n 's/^measured: ops=\([0-9]*\).*/\1/p' "$work/load.log")
 names=(membership settlement accrual redemption reporting gateway)
 for i in "${!names[@]}"; do
   awk -v n="${names[$i]}" -v a="${cpu_before[$i]}" -v b="${cpu_after[$i]}" \
-    -v ops="$ops" 'BEGIN { printf "cpu %s: %.1f s, %.0f us per op\n", n, b - a, (b - a) * 1e6 / ops }'
+    -v ops="$ops" -v sa="${switches_before[$i]}" -v sb="${switches_after[$i]}" \
+    'BEGIN { printf "cpu %s: %.1f s, %.0f us and %.1f context switches per op\n", n, b - a, (b - a) * 1e6 / ops, (sb - sa) / ops }'
 done
+awk -v ops="$ops" '{ printf "cpu loadgen: %.1f s, %.0f us per op\n", $1 + $2, ($1 + $2) * 1e6 / ops }' \
+  "$work/loadgen.time"

@@ -43,3 +43,13 @@ cpu_seconds() {
     awk -v t="$ticks" '{ printf "%.1f ", ($14 + $15) / t }' "/proc/$pid/stat"
   done
 }
+
+# Context switches (voluntary and not) of each started process's threads, in
+# start order: on a virtual machine a switch costs more than most calls' work.
+context_switches() {
+  local pid
+  for pid in "${pids[@]}"; do
+    cat /proc/"$pid"/task/*/status 2>/dev/null |
+      awk '/ctxt_switches/ { s += $2 } END { printf "%d ", s }'
+  done
+}

@@ -57,6 +57,18 @@ v1::Balance Ledger::BalanceOf(const records::Account& account) {
   return balance;
 }
 
+absl::StatusOr<v1::Balance> Ledger::BalanceOfMember(
+    const std::string& member_number,
+    const std::optional<records::Account>& account) {
+  if (account) return BalanceOf(*account);
+  // No account yet: a known member simply has nothing.
+  records::Account empty;
+  MB_ASSIGN_OR_RETURN(*empty.mutable_member_number(),
+                      ResolveMember("member_number", member_number,
+                                    /*require_active=*/false));
+  return BalanceOf(empty);
+}
+
 absl::StatusOr<v1::GetBalanceResponse> Ledger::GetBalance(
     const v1::GetBalanceRequest& request) {
   FieldErrors errors;
@@ -64,16 +76,9 @@ absl::StatusOr<v1::GetBalanceResponse> Ledger::GetBalance(
   MB_RETURN_IF_ERROR(errors.ToStatus());
   MB_ASSIGN_OR_RETURN(std::optional<records::Account> account,
                       store_.Account(request.member_number()));
-  if (!account) {
-    // No account yet: a known member simply has nothing.
-    MB_ASSIGN_OR_RETURN(std::string member,
-                        ResolveMember("member_number", request.member_number(),
-                                      /*require_active=*/false));
-    account.emplace();
-    account->set_member_number(member);
-  }
   v1::GetBalanceResponse response;
-  *response.mutable_balance() = BalanceOf(*account);
+  MB_ASSIGN_OR_RETURN(*response.mutable_balance(),
+                      BalanceOfMember(request.member_number(), account));
   return response;
 }
 
@@ -161,6 +166,9 @@ absl::StatusOr<v1::ListLotsResponse> Ledger::ListLots(
   MB_RETURN_IF_ERROR(errors.ToStatus());
   MB_ASSIGN_OR_RETURN(std::optional<records::Account> account,
                       store_.Account(request.member_number()));
+  v1::ListLotsResponse response;
+  MB_ASSIGN_OR_RETURN(*response.mutable_balance(),
+                      BalanceOfMember(request.member_number(), account));
   std::vector<v1::Lot> lots;
   if (account) {
     for (const records::OpenLot& lot : account->lots()) {
@@ -178,7 +186,6 @@ absl::StatusOr<v1::ListLotsResponse> Ledger::ListLots(
                        return Day(a.expiry_date()) < Day(b.expiry_date());
                      });
   }
-  v1::ListLotsResponse response;
   for (size_t i = offset; i < lots.size() && response.lots_size() < *page_size; ++i) {
     *response.add_lots() = lots[i];
   }

@@ -253,6 +253,11 @@ class Ledger {
   absl::StatusOr<std::optional<v1::LedgerDifference>> VerifyMember(
       const std::string& member, int64_t* balance);
   v1::Balance BalanceOf(const records::Account& account);
+  // The balance of `member_number`'s account as read (`account`), or of a
+  // known member without one yet; NOT_FOUND for an unknown member.
+  absl::StatusOr<v1::Balance> BalanceOfMember(
+      const std::string& member_number,
+      const std::optional<records::Account>& account);
   absl::StatusOr<v1::Transaction> MustTransaction(
       absl::string_view field, absl::string_view transaction_id,
       uint64_t* ticket);

@@ -262,6 +262,32 @@ TEST_F(LedgerTest, OwnFlightEarnsByDistanceClassAndMinimum) {
   ExpectConsistent();
 }
 
+TEST_F(LedgerTest, LotsComeWithTheBalanceOfTheSameRead) {
+  Post(Flight(member_, 1, "PEK", "PVG", "Y"));
+  Post(Flight(member_, 2, "PEK", "JFK", "Y"));
+  v1::ListLotsRequest request;
+  request.set_member_number(member_);
+  auto lots = ledger_->ListLots(request);
+  ASSERT_TRUE(lots.ok()) << lots.status();
+  ASSERT_EQ(lots->lots_size(), 2);
+  EXPECT_EQ(lots->balance().SerializeAsString(),
+            Balance(member_).SerializeAsString());
+  EXPECT_EQ(lots->balance().balance(),
+            lots->lots(0).remaining_miles() + lots->lots(1).remaining_miles());
+  // A known member without an account has an empty balance; an unknown
+  // member none at all.
+  membership_.Add(other_, mv1::ACTIVE);
+  request.set_member_number(other_);
+  lots = ledger_->ListLots(request);
+  ASSERT_TRUE(lots.ok()) << lots.status();
+  EXPECT_EQ(lots->lots_size(), 0);
+  EXPECT_EQ(lots->balance().member_number(), other_);
+  EXPECT_EQ(lots->balance().balance(), 0);
+  request.set_member_number(validation::MemberNumberFromSerial(555555555));
+  EXPECT_EQ(ledger_->ListLots(request).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
 TEST_F(LedgerTest, TierBonusUsesTheTierBeforeTheCredit) {
   // PEK-JFK in F is about 13,700 miles: two of them cross SILVER (25,000).
   v1::Transaction first = Post(Flight(member_, 1, "PEK", "JFK", "F"));

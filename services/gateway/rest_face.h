@@ -59,6 +59,9 @@ class RestFace {
   // The answer's status and JSON body.
   std::pair<int, std::string> Answer(const httplib::Request& request,
                                      std::string* route_label);
+  absl::StatusOr<std::string> Dashboard(const Principal& principal,
+                                        const PathParameters& parameters,
+                                        absl::Time deadline);
 
   RestOptions options_;
   Dispatcher* dispatcher_;

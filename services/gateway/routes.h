@@ -27,8 +27,10 @@ struct Route {
   std::string summary;
 };
 
-// The operations the dashboard route combines, in the order of its answer's
-// fields: member, balance, tier, lots.
+// The dashboard route's answer has the fields member, balance, tier and
+// lots, each of the output type of the operation named here (for the API
+// document); the gateway reads them with two calls, GetTier with the member
+// and ListLots with the balance.
 inline constexpr absl::string_view kDashboardPath =
     "/v1/members/{member_number}/dashboard";
 const std::vector<std::pair<std::string, std::string>>& DashboardParts();

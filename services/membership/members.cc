@@ -1089,7 +1089,12 @@ absl::StatusOr<v1::GetTierResponse> Members::GetTier(
                       store_.LoadYear(request.member_number(), day.year()));
   MB_ASSIGN_OR_RETURN(tiers::QualifyingTotals last_year,
                       store_.LoadYear(request.member_number(), day.year() - 1));
-  return tiers::DescribeTier(this_year, last_year, options_.thresholds);
+  v1::GetTierResponse response =
+      tiers::DescribeTier(this_year, last_year, options_.thresholds);
+  if (request.include_member()) {
+    MB_ASSIGN_OR_RETURN(*response.mutable_member(), View(record));
+  }
+  return response;
 }
 
 absl::StatusOr<v1::ImportMembersResponse> Members::ImportMembers(

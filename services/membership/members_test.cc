@@ -427,6 +427,23 @@ TEST_F(MembersTest, TierCountsActivityDateYearAndHoldsThroughNextYear) {
   EXPECT_EQ(TierOnDay(number, 2028, 1, 1), v1::GOLD);
 }
 
+TEST_F(MembersTest, TierComesWithTheMemberWhenAsked) {
+  std::string number = Enrol();
+  v1::GetTierRequest request;
+  request.set_member_number(number);
+  auto tier = members_->GetTier(request);
+  ASSERT_TRUE(tier.ok()) << tier.status();
+  EXPECT_FALSE(tier->has_member());
+  request.set_include_member(true);
+  tier = members_->GetTier(request);
+  ASSERT_TRUE(tier.ok()) << tier.status();
+  v1::GetMemberRequest get;
+  get.set_member_number(number);
+  EXPECT_EQ(tier->member().SerializeAsString(),
+            members_->GetMember(get)->member().SerializeAsString());
+  EXPECT_EQ(tier->tier(), v1::BLUE);
+}
+
 TEST_F(MembersTest, QualifyingActivityIsIdempotentAndReversible) {
   std::string number = Enrol();
   ASSERT_TRUE(Record(number, "f1", 2026, 3, 1, 50'000, 1).ok());
