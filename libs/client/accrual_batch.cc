@@ -36,6 +36,9 @@ absl::StatusOr<accrual::v1::PostActivitiesResponse> PostActivities(
     return response;
   }
   std::vector<accrual::v1::PostActivitiesRequest> parts(shards);
+  for (accrual::v1::PostActivitiesRequest& part : parts) {
+    part.set_brief_results(request.brief_results());
+  }
   // positions[s][i]: the batch index of part s's activity i.
   std::vector<std::vector<int>> positions(shards);
   for (int i = 0; i < request.activities_size(); ++i) {

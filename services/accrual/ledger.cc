@@ -240,7 +240,8 @@ void Ledger::RecordLots(store::WriteBatch& batch, const records::Account& accoun
   }
   for (const v1::Lot& lot : change.emptied) store_.PutUsedLot(batch, lot);
   for (const v1::LotMovement& movement : change.movements) {
-    if (movement.miles() > 0) {
+    if (movement.miles() > 0 &&
+        !ExpiryIndexed(account, change, movement.expiry_date())) {
       store_.IndexExpiry(batch, Day(movement.expiry_date()),
                          account.member_number());
     }
@@ -248,18 +249,43 @@ void Ledger::RecordLots(store::WriteBatch& batch, const records::Account& accoun
   transaction.set_balance_after(account.balance());
 }
 
+bool Ledger::ExpiryIndexed(const records::Account& account,
+                           const LotChange& change,
+                           const common::v1::Date& expiry_date) {
+  // A day stays in the expiry index while a lot of it holds miles (see
+  // ExpireMember), so a lot of that day with miles that this change did not
+  // move held them before it: the day is indexed already. Most credits of
+  // a busy account fall on a month already indexed.
+  const int32_t day = DayNumber(Day(expiry_date));
+  for (const records::OpenLot& lot : account.lots()) {
+    if (lot.expiry_day() != day || lot.remaining_miles() <= 0) continue;
+    const std::string lot_id = LotId(account, lot);
+    if (std::none_of(change.movements.begin(), change.movements.end(),
+                     [&](const v1::LotMovement& movement) {
+                       return movement.lot_id() == lot_id;
+                     })) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void Ledger::AppendPosted(store::WriteBatch& batch,
-                          const v1::Transaction& transaction) {
+                          v1::Transaction& transaction) {
   const std::string type = v1::TransactionType_Name(transaction.type());
+  // The event borrows the transaction rather than copy it.
+  auto append = [&](auto& event) {
+    event.mutable_transaction()->Swap(&transaction);
+    batch.AppendEvent(event.transaction().member_number(), event);
+    event.mutable_transaction()->Swap(&transaction);
+  };
   if (transaction.miles() >= 0) {
     v1::CreditPosted event;
-    *event.mutable_transaction() = transaction;
-    batch.AppendEvent(transaction.member_number(), event);
+    append(event);
     miles_credited_.Add({{"type", type}}).Increment(transaction.miles());
   } else {
     v1::DebitPosted event;
-    *event.mutable_transaction() = transaction;
-    batch.AppendEvent(transaction.member_number(), event);
+    append(event);
     miles_debited_.Add({{"type", type}}).Increment(-transaction.miles());
   }
 }
@@ -279,7 +305,7 @@ void Ledger::AppendQualifying(store::WriteBatch& batch,
   batch.AppendEvent(transaction.member_number(), event);
 }
 
-absl::StatusOr<Ledger::Posted> Ledger::DecideCredit(const CreditInput& input,
+absl::StatusOr<Ledger::Posted> Ledger::DecideCredit(CreditInput& input,
                                                     CreditBatch& credits) {
   if (auto done = credits.keys.find(input.key); done != credits.keys.end()) {
     const v1::Transaction& first =
@@ -321,9 +347,12 @@ absl::StatusOr<Ledger::Posted> Ledger::DecideCredit(const CreditInput& input,
                                      input.transaction.flight().booking_class(),
                                      *input.table, tier, options_.bonus));
   }
-  v1::Transaction transaction = NewTransaction(
-      *account, input.transaction.type(), input.transaction.actor());
-  transaction.MergeFrom(input.transaction);
+  // The input's transaction becomes the credit's: nothing can fail from
+  // here on, and the input is not used again.
+  v1::Transaction transaction = std::move(input.transaction);
+  v1::Transaction fresh = NewTransaction(*account, transaction.type(),
+                                         transaction.actor());
+  transaction.MergeFrom(fresh);
   transaction.set_idempotency_key(input.key);
   int64_t miles = input.miles;
   if (earning) {
@@ -668,7 +697,15 @@ absl::StatusOr<v1::PostActivitiesResponse> Ledger::PostActivities(
     v1::ActivityResult* result = response.add_results();
     result->set_index(i);
     if (posted[i].ok()) {
-      *result->mutable_transaction() = std::move(posted[i]->transaction);
+      v1::Transaction& transaction = posted[i]->transaction;
+      if (request.brief_results()) {
+        v1::Transaction* brief = result->mutable_transaction();
+        brief->set_transaction_id(std::move(*transaction.mutable_transaction_id()));
+        brief->set_member_number(std::move(*transaction.mutable_member_number()));
+        brief->set_miles(transaction.miles());
+      } else {
+        *result->mutable_transaction() = std::move(transaction);
+      }
       result->set_replayed(posted[i]->replayed);
     } else {
       const v1::Activity& activity = request.activities(i);
@@ -1104,7 +1141,7 @@ absl::StatusOr<v1::TransferMilesResponse> Ledger::TransferMiles(
       figures.set_received(figures.received() + request.miles());
       store_.PutAccount(batch, giver);
       store_.PutAccount(batch, receiver);
-      for (const v1::Transaction* transaction : {&debit, &fee, &credit}) {
+      for (v1::Transaction* transaction : {&debit, &fee, &credit}) {
         store_.PutTransaction(batch, *transaction);
         AppendPosted(batch, *transaction);
       }
@@ -1214,7 +1251,7 @@ absl::Status Ledger::MergeAccounts(const Merge& merge) {
 
     store_.PutAccount(batch, source);
     store_.PutAccount(batch, target);
-    for (const v1::Transaction* transaction : {&out, &in}) {
+    for (v1::Transaction* transaction : {&out, &in}) {
       store_.PutTransaction(batch, *transaction);
       AppendPosted(batch, *transaction);
     }

@@ -178,8 +178,14 @@ class Ledger {
   // Records `change` and the transaction it belongs to in `batch`.
   void RecordLots(store::WriteBatch& batch, const records::Account& account,
                   const LotChange& change, v1::Transaction& transaction);
-  // CreditPosted or DebitPosted, by the sign of the miles.
-  void AppendPosted(store::WriteBatch& batch, const v1::Transaction& transaction);
+  // Whether the expiry index certainly holds `expiry_date` for `account`
+  // already, with `change` made.
+  static bool ExpiryIndexed(const records::Account& account,
+                            const LotChange& change,
+                            const common::v1::Date& expiry_date);
+  // CreditPosted or DebitPosted, by the sign of the miles; `transaction` is
+  // unchanged on return.
+  void AppendPosted(store::WriteBatch& batch, v1::Transaction& transaction);
   void AppendQualifying(store::WriteBatch& batch,
                         const v1::Transaction& transaction, bool reversal);
   // The credits of one request as they are decided: a write for many of
@@ -215,9 +221,8 @@ class Ledger {
   absl::StatusOr<Partner> FindPartner(PartnerMemo& partners,
                                       const std::string& code);
   // Decides one credit into `credits` (its member and key locked); a
-  // refused credit changes nothing.
-  absl::StatusOr<Posted> DecideCredit(const CreditInput& input,
-                                      CreditBatch& credits);
+  // refused credit changes nothing. A credit made takes `input.transaction`.
+  absl::StatusOr<Posted> DecideCredit(CreditInput& input, CreditBatch& credits);
   // Decides `inputs` in order under the locks of all their members and
   // keys, put in line as a few atomic writes (each credit whole in one);
   // `*ticket` is raised to what the answers must wait for. An input that is

@@ -558,6 +558,32 @@ TEST_F(LedgerTest, BatchPostsEachItemOnItsOwn) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(LedgerTest, BriefBatchResultsCarryIdMemberAndMilesOnly) {
+  v1::PostActivitiesRequest batch;
+  batch.set_brief_results(true);
+  *batch.add_activities()->mutable_own_flight() = Flight(member_, 1, "PEK", "PVG", "Y");
+  *batch.add_activities()->mutable_own_flight() = Flight(member_, 2, "PEK", "ZZZ", "Y");
+  *batch.add_activities()->mutable_own_flight() = Flight(member_, 1, "PEK", "PVG", "Y");
+  auto response = ledger_->PostActivities(batch);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_EQ(response->results_size(), 3);
+  const v1::Transaction& brief = response->results(0).transaction();
+  v1::GetTransactionRequest get;
+  get.set_transaction_id(brief.transaction_id());
+  auto full = ledger_->GetTransaction(get);
+  ASSERT_TRUE(full.ok()) << full.status();
+  v1::Transaction expected;
+  expected.set_transaction_id(full->transaction().transaction_id());
+  expected.set_member_number(member_);
+  expected.set_miles(full->transaction().miles());
+  EXPECT_GT(expected.miles(), 0);
+  EXPECT_EQ(brief.SerializeAsString(), expected.SerializeAsString());
+  EXPECT_TRUE(response->results(1).has_error());
+  EXPECT_TRUE(response->results(2).replayed());
+  EXPECT_EQ(response->results(2).transaction().SerializeAsString(),
+            expected.SerializeAsString());
+}
+
 TEST_F(LedgerTest, HoldsReserveCaptureReleaseAndExpire) {
   Post(Flight(member_, 1, "PEK", "JFK", "F"));  // ~13,700 miles.
   const int64_t balance = Balance(member_).balance();
@@ -691,6 +717,30 @@ TEST_F(LedgerTest, ExpiryAtTheEndOfThe36thMonth) {
   EXPECT_EQ(expired->miles_expired(), credit.miles());
   EXPECT_EQ(expired->members_affected(), 1);
   EXPECT_EQ(ledger_->RunExpiry(run)->miles_expired(), 0);  // Nothing new.
+  EXPECT_EQ(Balance(member_).balance(), 0);
+  ExpectConsistent();
+}
+
+TEST_F(LedgerTest, ExpiryFindsEveryLotOfAMonthCreditedManyTimes) {
+  // Later credits expiring in a month already indexed for the member do
+  // not index it again; expiry still finds every lot of that month.
+  now_ = absl::FromCivil(absl::CivilSecond(2026, 5, 1, 0, 0, 0), absl::UTCTimeZone());
+  const int64_t march =
+      Post(Flight(member_, 1, "PEK", "PVG", "Y", Date(2026, 3, 5))).miles() +
+      Post(Flight(member_, 2, "PEK", "PVG", "Y", Date(2026, 3, 20))).miles() +
+      Post(Flight(member_, 3, "PEK", "PVG", "Y", Date(2026, 3, 31))).miles();
+  const int64_t april =
+      Post(Flight(member_, 4, "PEK", "PVG", "Y", Date(2026, 4, 2))).miles();
+  now_ = absl::FromCivil(absl::CivilSecond(2029, 6, 1, 0, 0, 0), absl::UTCTimeZone());
+  v1::RunExpiryRequest run;
+  *run.mutable_run_date() = Date(2029, 4, 1);
+  auto expired = ledger_->RunExpiry(run);
+  ASSERT_TRUE(expired.ok()) << expired.status();
+  EXPECT_EQ(expired->miles_expired(), march);
+  EXPECT_EQ(expired->lots_expired(), 3);
+  EXPECT_EQ(Balance(member_).balance(), april);
+  *run.mutable_run_date() = Date(2029, 5, 1);
+  EXPECT_EQ(ledger_->RunExpiry(run)->miles_expired(), april);
   EXPECT_EQ(Balance(member_).balance(), 0);
   ExpectConsistent();
 }

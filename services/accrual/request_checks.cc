@@ -6,6 +6,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "libs/crypto/password.h"
 #include "libs/validation/dates.h"
 #include "libs/validation/member_number.h"
@@ -121,12 +123,38 @@ void CheckStaff(FieldErrors& errors, const common::v1::Actor& actor) {
 }
 
 std::string RequestFingerprint(const google::protobuf::Message& request) {
-  std::unique_ptr<google::protobuf::Message> copy(request.New());
-  copy->CopyFrom(request);
+  const std::string serialized = request.SerializeAsString();
   const google::protobuf::FieldDescriptor* actor =
-      copy->GetDescriptor()->FindFieldByName("actor");
-  if (actor != nullptr) copy->GetReflection()->ClearField(copy.get(), actor);
-  return crypto::Digest(copy->SerializeAsString());
+      request.GetDescriptor()->FindFieldByName("actor");
+  if (actor == nullptr ||
+      !request.GetReflection()->HasField(request, actor)) {
+    return crypto::Digest(serialized);
+  }
+  // The request's bytes without the actor's: fields are written in number
+  // order, so this is exactly a copy with the actor cleared, serialized
+  // (what earlier keys were recorded with), without copying the request.
+  std::string kept;
+  kept.reserve(serialized.size());
+  google::protobuf::io::CodedInputStream input(
+      reinterpret_cast<const uint8_t*>(serialized.data()),
+      static_cast<int>(serialized.size()));
+  while (true) {
+    const int start = input.CurrentPosition();
+    const uint32_t tag = input.ReadTag();
+    if (tag == 0) break;
+    if (!google::protobuf::internal::WireFormatLite::SkipField(&input, tag)) {
+      // Not reachable for bytes protobuf itself wrote; fall back to a copy.
+      std::unique_ptr<google::protobuf::Message> copy(request.New());
+      copy->CopyFrom(request);
+      copy->GetReflection()->ClearField(copy.get(), actor);
+      return crypto::Digest(copy->SerializeAsString());
+    }
+    if (google::protobuf::internal::WireFormatLite::GetTagFieldNumber(tag) !=
+        actor->number()) {
+      kept.append(serialized, start, input.CurrentPosition() - start);
+    }
+  }
+  return crypto::Digest(kept);
 }
 
 std::string FlightKey(const v1::FlightIdentity& identity) {

@@ -26,6 +26,8 @@ constexpr absl::string_view kClaims = "claims";
 constexpr absl::string_view kClaimIndex = "claim_index";
 constexpr absl::string_view kMembers = "members";
 constexpr absl::string_view kPartners = "partners";
+// Members' states kept in memory (about 100 bytes each).
+constexpr size_t kCachedMembers = 200'000;
 
 std::string One(absl::string_view part) {
   return KeyBuilder().String(part).Build();
@@ -197,7 +199,34 @@ absl::StatusOr<std::optional<std::string>> LedgerStore::LatestPendingClaimFor(
 
 absl::StatusOr<std::optional<records::MemberState>> LedgerStore::LatestMember(
     absl::string_view member) {
-  return LatestProto<records::MemberState>(store_, kMembers, One(member), nullptr);
+  uint64_t generation;
+  {
+    absl::MutexLock lock(&members_mutex_);
+    auto it = members_.find(member);
+    if (it != members_.end()) return it->second;
+    generation = member_writes_;
+  }
+  auto state =
+      LatestProto<records::MemberState>(store_, kMembers, One(member), nullptr);
+  if (state.ok() && state->has_value()) CacheMember(member, **state, generation);
+  return state;
+}
+
+void LedgerStore::CacheMember(absl::string_view member,
+                              const records::MemberState& state,
+                              std::optional<uint64_t> generation) {
+  absl::MutexLock lock(&members_mutex_);
+  if (!generation.has_value()) {
+    ++member_writes_;
+  } else if (*generation != member_writes_) {
+    return;
+  }
+  auto [it, inserted] = members_.insert_or_assign(std::string(member), state);
+  if (inserted && members_.size() > kCachedMembers) {
+    auto victim = members_.begin();
+    if (victim == it) ++victim;
+    members_.erase(victim);
+  }
 }
 
 absl::StatusOr<std::optional<records::PartnerState>> LedgerStore::LatestPartner(
@@ -430,6 +459,9 @@ void LedgerStore::PutClaim(store::WriteBatch& batch,
 void LedgerStore::PutMember(store::WriteBatch& batch, absl::string_view member,
                             const records::MemberState& state) {
   batch.PutProto(kMembers, One(member), state);
+  batch.OnEnqueued([this, member = std::string(member), state](uint64_t) {
+    CacheMember(member, state, std::nullopt);
+  });
 }
 
 void LedgerStore::PutPartner(store::WriteBatch& batch,

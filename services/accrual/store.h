@@ -31,7 +31,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "libs/store/store.h"
@@ -51,7 +53,9 @@ class LedgerStore {
  public:
   // Up to `cached_accounts` accounts written through this LedgerStore are
   // kept parsed (account_cache.h); the ledger's LedgerStore is the only one
-  // that writes accounts.
+  // that writes accounts. Members' states (read for every credit) are kept
+  // too, up to kCachedMembers; the member directory's LedgerStore is the
+  // only one that writes and reads them.
   explicit LedgerStore(store::Store* store, size_t cached_accounts = 0)
       : store_(store), accounts_(cached_accounts) {}
   store::Store& raw() { return *store_; }
@@ -137,8 +141,19 @@ class LedgerStore {
                   const records::PartnerState& state);
 
  private:
+  // Remembers `state`: written (`generation` nullopt), or read when no
+  // member was written since `generation`, so that a read never puts back
+  // a state older than one written meanwhile.
+  void CacheMember(absl::string_view member, const records::MemberState& state,
+                   std::optional<uint64_t> generation);
+
   store::Store* store_;
   AccountCache accounts_;
+  absl::Mutex members_mutex_;
+  absl::flat_hash_map<std::string, records::MemberState> members_
+      ABSL_GUARDED_BY(members_mutex_);
+  // Counts members' writes put in line.
+  uint64_t member_writes_ ABSL_GUARDED_BY(members_mutex_) = 0;
 };
 
 }  // namespace mileagebank::accrual

@@ -29,7 +29,9 @@ int Run(int argc, char** argv) {
 
   auto store = store::Store::Open(
       {.path = (*host)->StorePath("membership"),
-       .tables = membership::MembershipTables()});
+       .tables = membership::MembershipTables(),
+       // Every qualifying activity first looks up its id, which is new.
+       .memtable_bloom = true});
   if (!store.ok()) return server::ExitWithError(store.status());
   auto members = membership::Members::Create(store->get(), *options,
                                              (*host)->metrics());

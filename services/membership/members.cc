@@ -201,11 +201,13 @@ absl::StatusOr<records::MemberRecord> Members::LoadUnmerged(
   return record;
 }
 
-absl::StatusOr<std::string> Members::FollowMerges(std::string member_number) {
+absl::StatusOr<std::string> Members::FollowMerges(std::string member_number,
+                                                  bool* found) {
   for (int hop = 0; hop < kMaxMergeChain; ++hop) {
     MB_ASSIGN_OR_RETURN(std::optional<records::MemberRecord> record,
                         store_.LoadMember(member_number));
     if (!record || record->member().status() != v1::MERGED) {
+      if (found != nullptr) *found = record.has_value();
       return member_number;
     }
     member_number = record->member().merged_into();
@@ -988,10 +990,15 @@ Members::RecordQualifyingActivity(
   }
   MB_RETURN_IF_ERROR(errors.ToStatus());
 
-  // Merging is final, so the member a chain ends in can be found unlocked.
-  MB_ASSIGN_OR_RETURN(std::string number, FollowMerges(request.member_number()));
+  // Merging is final, so the member a chain ends in can be found unlocked;
+  // members are never deleted, so neither is the one found.
+  bool found = false;
+  MB_ASSIGN_OR_RETURN(std::string number,
+                      FollowMerges(request.member_number(), &found));
+  if (!found) {
+    return absl::NotFoundError(absl::StrCat("member_number: no member ", number));
+  }
   store::KeyLocks::Guard guard = member_locks_.Lock(number);
-  MB_ASSIGN_OR_RETURN(records::MemberRecord record, Load("member_number", number));
   records::ActivityRecord activity;
   activity.set_year(date->year());
   activity.set_month(date->month());

@@ -105,8 +105,10 @@ class Members {
   // changes.
   absl::StatusOr<records::MemberRecord> LoadUnmerged(
       absl::string_view field, absl::string_view member_number);
-  // The member a chain of merges ends in.
-  absl::StatusOr<std::string> FollowMerges(std::string member_number);
+  // The member a chain of merges ends in; `*found` (if given) says whether
+  // it exists.
+  absl::StatusOr<std::string> FollowMerges(std::string member_number,
+                                           bool* found = nullptr);
   // The member as clients see it, with today's tier.
   absl::StatusOr<v1::Member> View(const records::MemberRecord& record);
   absl::StatusOr<v1::Tier> TierToday(absl::string_view member_number);

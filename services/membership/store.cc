@@ -16,9 +16,15 @@ constexpr absl::string_view kIndex = "index";
 constexpr absl::string_view kActivity = "activity";
 constexpr absl::string_view kYears = "years";
 constexpr absl::string_view kRequests = "requests";
+// Year totals kept in memory (two years of 100,000 members).
+constexpr size_t kCachedYears = 200'000;
 
 std::string MemberKey(absl::string_view member_number) {
   return KeyBuilder().String(member_number).Build();
+}
+
+std::string YearKey(absl::string_view member_number, int64_t year) {
+  return KeyBuilder().String(member_number).Int64(year).Build();
 }
 
 absl::CivilDay BirthDay(const v1::Profile& profile) {
@@ -157,9 +163,14 @@ absl::StatusOr<std::string> MemberStore::LastMemberNumber() const {
 
 absl::StatusOr<tiers::QualifyingTotals> MemberStore::LoadYear(
     absl::string_view member_number, int64_t year) const {
+  const std::string key = YearKey(member_number, year);
+  {
+    absl::MutexLock lock(&years_mutex_);
+    auto it = years_.find(key);
+    if (it != years_.end()) return it->second;
+  }
   records::YearRecord record;
-  absl::StatusOr<bool> found = store_->GetLatestProto(
-      kYears, KeyBuilder().String(member_number).Int64(year).Build(), &record);
+  absl::StatusOr<bool> found = store_->GetLatestProto(kYears, key, &record);
   if (!found.ok()) return found.status();
   return tiers::QualifyingTotals{record.qualifying_miles(),
                           record.qualifying_segments()};
@@ -264,13 +275,31 @@ void MemberStore::PutYear(store::WriteBatch& batch,
   records::YearRecord record;
   record.set_qualifying_miles(totals.miles);
   record.set_qualifying_segments(totals.segments);
-  batch.PutProto(kYears, KeyBuilder().String(member_number).Int64(year).Build(),
-                 record);
+  std::string key = YearKey(member_number, year);
+  batch.PutProto(kYears, key, record);
+  CacheYearWhenEnqueued(batch, std::move(key), totals);
 }
 
 void MemberStore::DeleteYear(store::WriteBatch& batch,
                              absl::string_view member_number, int64_t year) {
-  batch.Delete(kYears, KeyBuilder().String(member_number).Int64(year).Build());
+  std::string key = YearKey(member_number, year);
+  batch.Delete(kYears, key);
+  // A year without a record reads as zeros.
+  CacheYearWhenEnqueued(batch, std::move(key), tiers::QualifyingTotals{});
+}
+
+void MemberStore::CacheYearWhenEnqueued(store::WriteBatch& batch,
+                                        std::string key,
+                                        const tiers::QualifyingTotals& totals) {
+  batch.OnEnqueued([this, key = std::move(key), totals](uint64_t) {
+    absl::MutexLock lock(&years_mutex_);
+    auto [it, inserted] = years_.insert_or_assign(key, totals);
+    if (inserted && years_.size() > kCachedYears) {
+      auto victim = years_.begin();
+      if (victim == it) ++victim;
+      years_.erase(victim);
+    }
+  });
 }
 
 void MemberStore::PutActivity(store::WriteBatch& batch,

@@ -19,6 +19,14 @@
 // top of them); scans see what is durable, so a decision that scans first
 // calls WaitForQueued. Writes are added to a caller's WriteBatch so that one
 // request commits as one atomic batch. Thread-safe.
+//
+// Year totals are read for every qualifying activity (the tier before and
+// after it), so the totals last written are kept in memory: an entry is set
+// only when the batch writing it is put in line (WriteBatch::OnEnqueued),
+// and every write of a member's years is made under that member's lock, so
+// an entry is always what GetLatest would read. Never filled from reads (a
+// read without the lock could put back an older value); bounded, past
+// kCachedYears an arbitrary entry is forgotten and read from the store.
 #ifndef MILEAGEBANK_SERVICES_MEMBERSHIP_STORE_H_
 #define MILEAGEBANK_SERVICES_MEMBERSHIP_STORE_H_
 
@@ -26,7 +34,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "libs/store/store.h"
 #include "mileagebank/membership/v1/membership.pb.h"
 #include "services/membership/records.pb.h"
@@ -54,6 +64,8 @@ std::string NamePrefix(absl::string_view family, absl::string_view given,
 class MemberStore {
  public:
   explicit MemberStore(store::Store* store) : store_(store) {}
+  MemberStore(const MemberStore&) = delete;
+  MemberStore& operator=(const MemberStore&) = delete;
 
   store::WriteBatch NewBatch() const { return store_->NewBatch(); }
   absl::Status Commit(store::WriteBatch& batch) { return store_->Commit(batch); }
@@ -103,7 +115,14 @@ class MemberStore {
                   const records::RequestRecord& record);
 
  private:
+  // Sets the cached totals of a year key once `batch` is in line.
+  void CacheYearWhenEnqueued(store::WriteBatch& batch, std::string key,
+                             const tiers::QualifyingTotals& totals);
+
   store::Store* store_;
+  mutable absl::Mutex years_mutex_;
+  absl::flat_hash_map<std::string, tiers::QualifyingTotals> years_
+      ABSL_GUARDED_BY(years_mutex_);
 };
 
 }  // namespace mileagebank::membership

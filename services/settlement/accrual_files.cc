@@ -10,7 +10,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
+#include <thread>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -484,67 +486,155 @@ class AccrualFiles::FileRun {
     unjudged_ = file_.records_total() - file_.records_judged();
     Gauge().Increment(static_cast<double>(unjudged_));
 
-    // A batch whose verdicts were stored is read as it was planned, even if
-    // the batch size changed meanwhile: those records may be credited.
-    const bool resumed_plan =
-        stored_.has_plan() &&
-        stored_.plan().first_record_number() == read_ + 1 &&
-        stored_.plan().verdicts_size() > 0 &&
-        stored_.plan().verdicts_size() <= file_.records_total() - read_;
-    std::vector<AccrualRecord> batch;
-    MB_RETURN_IF_ERROR(ReadBatch(
-        resumed_plan ? stored_.plan().verdicts_size()
-                     : owner_->options_.credit_batch_size,
-        &batch));
-    files::BatchPlan plan;
-    bool planned = resumed_plan;
-    if (planned) plan = stored_.plan();
-    while (!batch.empty()) {
+    // Batches whose verdicts were stored are read as they were planned,
+    // even if the batch size changed meanwhile: those records may be
+    // credited.
+    Batch current, next;
+    MB_RETURN_IF_ERROR(ReadPlanned(stored_.plan(), &current));
+    if (current.durable) {
+      MB_RETURN_IF_ERROR(ReadPlanned(stored_.next_plan(), &next));
+    } else {
+      MB_RETURN_IF_ERROR(ReadBatch(owner_->options_.credit_batch_size,
+                                   &next.records));
+    }
+    absl::optional<std::vector<Outcome>> outcomes;
+    while (!current.records.empty()) {
       if (background_ && owner_->stopping()) {
         return absl::CancelledError("stopping: the file goes on at the next start");
       }
-      if (!planned) {
-        MB_ASSIGN_OR_RETURN(plan, Retrying([&] { return Judge(batch); }));
-        *stored_.mutable_plan() = plan;
-        MB_RETURN_IF_ERROR(Commit(nullptr));
+      MB_RETURN_IF_ERROR(StorePlans(current, next));
+      if (!outcomes.has_value()) {
+        MB_ASSIGN_OR_RETURN(outcomes, Retrying([&] {
+                              return Credit(current.records, current.plan);
+                            }));
       }
-      MB_ASSIGN_OR_RETURN(std::vector<Outcome> outcomes,
-                          Retrying([&] { return Credit(batch, plan); }));
-      const std::string lines = RecordLines(batch, outcomes, header_);
+      // The next batch goes to accrual (its verdicts are stored, so a crash
+      // resends it as it is) while this one's lines and progress are made
+      // durable; accrual has decided this one already, so the order of
+      // credits is the file's.
+      Sender sender;
+      if (!next.records.empty() && next.durable) {
+        sender.Start([&] {
+          return Retrying([&] { return Credit(next.records, next.plan); });
+        });
+      }
+      const std::string lines = RecordLines(current.records, *outcomes, header_);
       MB_RETURN_IF_ERROR(WriteAll(ack_.get(), lines, partial_path_));
       if (::fsync(ack_.get()) != 0) return ErrnoError("fsync", partial_path_);
 
-      // The next batch's verdicts go in the same commit as this batch's
-      // results, so that a batch costs one durable write. When they cannot
-      // be had now, the results are committed alone and the next batch is
-      // judged on its own, with retries.
-      std::vector<AccrualRecord> following;
+      // The verdicts of the batch after next go in the same commit as this
+      // batch's results, so that a batch costs one durable write. When they
+      // cannot be had now, the results are committed without them and that
+      // batch is judged again before it is sent.
+      Batch after;
       MB_RETURN_IF_ERROR(
-          ReadBatch(owner_->options_.credit_batch_size, &following));
-      absl::StatusOr<files::BatchPlan> next_plan =
+          ReadBatch(owner_->options_.credit_batch_size, &after.records));
+      absl::StatusOr<files::BatchPlan> after_plan =
           absl::FailedPreconditionError("no records left");
-      if (!following.empty()) next_plan = Judge(following);
+      if (!after.records.empty() && next.durable) {
+        after_plan = Judge(after.records);
+      }
 
-      v1::AccrualRecordsJudged event = Record(batch, outcomes);
+      v1::AccrualRecordsJudged event = Record(current.records, *outcomes);
       stored_.set_ack_bytes(stored_.ack_bytes() + lines.size());
-      if (next_plan.ok()) {
-        *stored_.mutable_plan() = *next_plan;
-      } else {
-        stored_.clear_plan();
+      stored_.clear_plan();
+      stored_.clear_next_plan();
+      if (next.durable) {
+        *stored_.mutable_plan() = next.plan;
+        if (after_plan.ok()) *stored_.mutable_next_plan() = *after_plan;
       }
       MB_RETURN_IF_ERROR(Commit(&event));
-      Committed(batch, outcomes);
-      batch = std::move(following);
-      planned = next_plan.ok();
-      if (planned) plan = *std::move(next_plan);
+      Committed(current.records, *outcomes);
+
+      outcomes.reset();
+      if (sender.started()) {
+        MB_ASSIGN_OR_RETURN(outcomes, sender.Result());
+      }
+      current = std::move(next);
+      next = std::move(after);
+      if (after_plan.ok()) {
+        next.plan = *std::move(after_plan);
+        next.durable = true;
+      }
     }
     return Finish();
   }
 
  private:
+  // Records of the file in hand, with their verdicts once judged.
+  struct Batch {
+    std::vector<AccrualRecord> records;
+    files::BatchPlan plan;
+    // `plan` is stored: the batch may be sent (and may have been).
+    bool durable = false;
+  };
+
+  // One batch's PostActivities on a thread of its own; joined at the
+  // latest when it goes out of scope.
+  class Sender {
+   public:
+    using Send = std::function<absl::StatusOr<std::vector<Outcome>>()>;
+    Sender() = default;
+    Sender(const Sender&) = delete;
+    Sender& operator=(const Sender&) = delete;
+    ~Sender() {
+      if (thread_.joinable()) thread_.join();
+    }
+    void Start(Send send) {
+      thread_ = std::thread([this, send = std::move(send)] { result_ = send(); });
+    }
+    bool started() const { return thread_.joinable(); }
+    absl::StatusOr<std::vector<Outcome>> Result() {
+      thread_.join();
+      return std::move(result_);
+    }
+
+   private:
+    std::thread thread_;
+    absl::StatusOr<std::vector<Outcome>> result_ =
+        absl::UnknownError("not sent");
+  };
+
   prometheus::Gauge& Gauge() {
     return owner_->metrics_->in_progress.Add(
         {{"partner", file_.partner_code()}});
+  }
+
+  // Reads the batch `plan` was stored for when it starts at the next
+  // record (durable then), else a batch of the configured size.
+  absl::Status ReadPlanned(const files::BatchPlan& plan, Batch* batch) {
+    batch->durable = plan.first_record_number() == read_ + 1 &&
+                     plan.verdicts_size() > 0 &&
+                     plan.verdicts_size() <= file_.records_total() - read_;
+    if (batch->durable) batch->plan = plan;
+    return ReadBatch(batch->durable ? plan.verdicts_size()
+                                    : owner_->options_.credit_batch_size,
+                     &batch->records);
+  }
+
+  // Makes sure `current`'s verdicts are stored (judged with retries when
+  // not) and, when it can be had at once, `next`'s with them.
+  absl::Status StorePlans(Batch& current, Batch& next) {
+    const bool judge_next = !next.records.empty() && !next.durable;
+    if (current.durable && !judge_next) return absl::OkStatus();
+    if (!current.durable) {
+      MB_ASSIGN_OR_RETURN(current.plan,
+                          Retrying([&] { return Judge(current.records); }));
+    }
+    absl::StatusOr<files::BatchPlan> next_plan =
+        judge_next ? Judge(next.records) : next.plan;
+    *stored_.mutable_plan() = current.plan;
+    stored_.clear_next_plan();
+    if (!next.records.empty() && next_plan.ok()) {
+      *stored_.mutable_next_plan() = *next_plan;
+    }
+    MB_RETURN_IF_ERROR(Commit(nullptr));
+    current.durable = true;
+    if (judge_next && next_plan.ok()) {
+      next.plan = *std::move(next_plan);
+      next.durable = true;
+    }
+    return absl::OkStatus();
   }
 
   absl::Status Open() {
@@ -745,6 +835,8 @@ class AccrualFiles::FileRun {
       const std::vector<AccrualRecord>& records, const files::BatchPlan& plan) {
     std::vector<Outcome> outcomes(records.size());
     av1::PostActivitiesRequest request;
+    // Only each credit's miles are needed (OutcomeOf).
+    request.set_brief_results(true);
     std::vector<size_t> sent;
     for (size_t i = 0; i < records.size(); ++i) {
       const files::PlannedVerdict& verdict = plan.verdicts(static_cast<int>(i));
@@ -862,6 +954,7 @@ class AccrualFiles::FileRun {
     *file_.mutable_processed_at() = validation::ToProtoTimestamp(now);
     file_.set_acknowledgement_file_name(ack_name_);
     stored_.clear_plan();
+    stored_.clear_next_plan();
     stored_.clear_ack_bytes();
     files::AcceptedSeq accepted;
     accepted.set_file_id(file_.file_id());

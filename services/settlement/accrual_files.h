@@ -28,19 +28,26 @@
 //   A file that passes becomes PROCESSING.
 // - Pass 2, in batches of credit_batch_size records: the verdicts of record
 //   checks 1-6 (members looked up in membership, merges followed) are fixed
-//   and stored first; the records that passed go to accrual in one
-//   PostActivities call, keyed by PartnerSource{file_id, record_number};
-//   the batch's R lines are appended to <work_dir>/<file_id>.ack.partial
-//   and fsynced; then one batch commits the progress (and the next batch's
-//   verdicts) with an AccrualRecordsJudged event. A batch accrual cannot
-//   answer (unavailable, the partner not yet known to it ...) is tried
-//   again later as a whole: accrual replays what it already credited.
+//   and stored first; a batch is never sent before its verdicts are
+//   durable. The records that passed go to accrual in one PostActivities
+//   call, keyed by PartnerSource{file_id, record_number}; the batch's R
+//   lines are appended to <work_dir>/<file_id>.ack.partial and fsynced;
+//   then one batch commits the progress with an AccrualRecordsJudged event
+//   and the verdicts of the two batches after it (plan, next_plan). The
+//   next batch, whose verdicts the previous commit stored, is sent as soon
+//   as accrual has answered this one, while this one's lines and progress
+//   are made durable: accrual decides the batches in file order, and a
+//   crash can leave at most the two planned batches credited beyond the
+//   committed progress. A batch accrual cannot answer (unavailable, the
+//   partner not yet known to it ...) is tried again later as a whole:
+//   accrual replays what it already credited.
 // - A restart truncates the partial acknowledgement to the committed
 //   length and continues with the first record not committed, with the
-//   verdicts stored for it: what was credited before the crash is replayed
-//   and shows ACCEPTED with its miles, so the acknowledgement is the one an
-//   uninterrupted run writes, byte for byte (its H line, with the processed
-//   timestamp, is written once when the file starts PROCESSING).
+//   verdicts stored for it and for the batch after it: what was credited
+//   before the crash is replayed and shows ACCEPTED with its miles, so the
+//   acknowledgement is the one an uninterrupted run writes, byte for byte
+//   (its H line, with the processed timestamp, is written once when the
+//   file starts PROCESSING).
 // - End: the T line; the acknowledgement is published into the outbox and
 //   one batch records the file ACCEPTED, the partner's
 //   last_accepted_file_seq, the seq's accepted file and an
@@ -58,7 +65,7 @@
 //                             (until the original is in processed/)
 //
 // Memory stays bounded whatever the file's size: one record read at a
-// time, two batches in hand, and a per-file cache of at most
+// time, three batches in hand, and a per-file cache of at most
 // kMaxCachedMembers members.
 //
 // Thread-safe.

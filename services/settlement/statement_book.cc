@@ -279,10 +279,21 @@ absl::Status StatementBook::ApplyAccrualEvent(const common::v1::Event& event,
         absl::StrCat("accrual event ", event.sequence(), ": credit ",
                      transaction.transaction_id(), " has negative miles"));
   }
-  MB_ASSIGN_OR_RETURN(absl::optional<v1::Partner> partner,
-                      KnownPartner(*partners_, transaction.partner_code(),
-                                   kAccrualStream, event));
-  if (!partner.has_value()) return absl::OkStatus();
+  // Partners are never removed, so one found once is not looked up again
+  // (a partner file brings a credit event per record).
+  bool known;
+  {
+    absl::MutexLock lock(&known_partners_mutex_);
+    known = known_partners_.contains(transaction.partner_code());
+  }
+  if (!known) {
+    MB_ASSIGN_OR_RETURN(absl::optional<v1::Partner> partner,
+                        KnownPartner(*partners_, transaction.partner_code(),
+                                     kAccrualStream, event));
+    if (!partner.has_value()) return absl::OkStatus();
+    absl::MutexLock lock(&known_partners_mutex_);
+    known_partners_.insert(partner->partner_code());
+  }
   records::Figures delta;
   delta.set_count(1);
   delta.set_miles(transaction.miles());
@@ -290,7 +301,7 @@ absl::Status StatementBook::ApplyAccrualEvent(const common::v1::Event& event,
   const absl::CivilMonth month = MonthOf(
       transaction.has_posting_date() ? &transaction.posting_date() : nullptr,
       &transaction.posted_at(), event);
-  return Record(partner->partner_code(), kAccrualStream, month, delta, batch);
+  return Record(transaction.partner_code(), kAccrualStream, month, delta, batch);
 }
 
 absl::Status StatementBook::ApplyRedemptionEvent(const common::v1::Event& event,

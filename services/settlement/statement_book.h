@@ -64,9 +64,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -230,6 +232,11 @@ class StatementBook : public PurchaseLedger {
       const v1::SettleStatementRequest& request);
 
  private:
+  // Codes of partners found registered by ApplyAccrualEvent.
+  absl::Mutex known_partners_mutex_;
+  absl::flat_hash_set<std::string> known_partners_
+      ABSL_GUARDED_BY(known_partners_mutex_);
+
   // A partner with the months its statements may cover.
   struct Book {
     v1::Partner partner;
