@@ -25,11 +25,14 @@
 //      of the airline partners, statements issued and settled.
 // 2. Applies them from an empty store through every projection that
 //    services/reporting/main.cc builds, with a BufferedViewState, flushing
-//    into one batch with the cursors of the sources every 20,000 events and
+//    into one batch with the cursors of the sources every 100,000 events
+//    (IngestOptions::catchup_commit_every_events) and
 //    keeping at most two batches in the store's line, as Ingest's applier
 //    does (Ingest itself reads its sources over gRPC only). Prints the
 //    catch-up rate, the time spent generating events excluded.
-// 3. On a SnapshotViewReader of the loaded store, runs each report query
+// 3. Prints the store's rows and a fingerprint of their bytes (the same
+//    history must give the same store, whatever makes the catch-up faster).
+// 4. On a SnapshotViewReader of the loaded store, runs each report query
 //    (module_queries.h) for the year 2025 several times and prints the
 //    median and maximum, then the local consistency figures.
 //
@@ -40,7 +43,8 @@
 //
 // Flags (or environment variables MB_SCALE_<NAME in upper case>):
 // --members (1,000,000), --accrual_events (20,000,000), --redemptions
-// (200,000), --repetitions (7), --dir (the store's folder;
+// (200,000), --repetitions (7), --commit_every (events per batch; the
+// ingest's catch-up value), --dir (the store's folder;
 // $MB_BENCH_DIR/mb-bench-reporting-scale, /tmp by default; emptied first),
 // --reports_only (no catch-up: the queries on the store an earlier run left
 // in --dir).
@@ -82,6 +86,7 @@
 #include "mileagebank/settlement/v1/settlement.pb.h"
 #include "services/reporting/accrual_analysis.h"
 #include "services/reporting/expiring_miles.h"
+#include "services/reporting/ingest.h"
 #include "services/reporting/liability.h"
 #include "services/reporting/members.h"
 #include "services/reporting/module_queries.h"
@@ -107,6 +112,7 @@ struct Sizes {
   int64_t accrual_events = 20'000'000;
   int64_t redemptions = 200'000;
   int repetitions = 7;
+  int64_t commit_every = IngestOptions().catchup_commit_every_events;
   std::string dir;
   // Only the report queries, on the store an earlier run left in `dir`.
   bool reports_only = false;
@@ -127,7 +133,8 @@ bool ReadSizes(int argc, char** argv, Sizes* sizes) {
       {"members", &sizes->members},
       {"accrual_events", &sizes->accrual_events},
       {"redemptions", &sizes->redemptions},
-      {"repetitions", &repetitions}};
+      {"repetitions", &repetitions},
+      {"commit_every", &sizes->commit_every}};
   for (const auto& [name, value] : counts) {
     std::string env = "MB_SCALE_" + name;
     std::transform(env.begin(), env.end(), env.begin(), ::toupper);
@@ -160,6 +167,7 @@ bool ReadSizes(int argc, char** argv, Sizes* sizes) {
     }
   }
   sizes->repetitions = static_cast<int>(std::max<int64_t>(1, repetitions));
+  sizes->commit_every = std::max<int64_t>(1, sizes->commit_every);
   if (sizes->members < 1) {
     std::fprintf(stderr, "--members: at least 1\n");
     return false;
@@ -1416,7 +1424,8 @@ void PrintTimed(const Timed& t) {
 int CatchUp(const Sizes& sizes, store::Store& store,
             const std::vector<Projection*>& projections) {
   // --- catch-up -----------------------------------------------------------
-  constexpr size_t kCommitEvery = 20'000;  // IngestOptions' default.
+  // As the ingest commits while catching up.
+  const size_t commit_every = sizes.commit_every;
   constexpr size_t kMaxInFlight = 2;       // As Ingest.
   History history(sizes);
   std::vector<std::string> resident;
@@ -1434,7 +1443,7 @@ int CatchUp(const Sizes& sizes, store::Store& store,
   std::array<uint64_t, 4> applied{}, flushed{};
   std::deque<uint64_t> in_flight;
   size_t unflushed = 0;
-  int64_t total = 0, commits = 0;
+  int64_t total = 0, commits = 0, writes = 0;
   Clock::duration generating{}, applying{}, committing{};
   double cpu_generating = 0;
   const double cpu_began = ThreadCpuSeconds();
@@ -1442,7 +1451,7 @@ int CatchUp(const Sizes& sizes, store::Store& store,
   auto commit = [&] {
     const Clock::time_point start = Clock::now();
     store::WriteBatch batch = store.NewBatch();
-    state.Flush(batch);
+    writes += state.Flush(batch);
     for (int s = 0; s < 4; ++s) {
       if (applied[s] != flushed[s]) batch.SetCursor(kSources[s], applied[s]);
     }
@@ -1488,7 +1497,7 @@ int CatchUp(const Sizes& sizes, store::Store& store,
       }
       applied[item.source] = item.event.sequence();
       ++total;
-      if (++unflushed >= kCommitEvery) commit();
+      if (++unflushed >= commit_every) commit();
     }
     applying += Clock::now() - generated;
     if (Clock::now() - report_at > std::chrono::seconds(30)) {
@@ -1537,6 +1546,11 @@ int CatchUp(const Sizes& sizes, store::Store& store,
       "  applier thread CPU %.1f s = %.2f us per event (%.0f events per CPU "
       "second); peak resident memory %.0f MiB\n",
       apply_cpu, apply_cpu * 1e6 / total, total / apply_cpu, PeakRssMiB());
+  std::printf(
+      "  store writes %.2f per event, store reads by the applier %.3f per "
+      "event\n",
+      static_cast<double>(writes) / total,
+      static_cast<double>(state.store_reads()) / total);
   static const char* const kProjectionNames[] = {
       "members", "liability", "expiring_miles", "accrual_analysis",
       "sales_offices", "redemptions", "partner_settlement"};
@@ -1547,6 +1561,40 @@ int CatchUp(const Sizes& sizes, store::Store& store,
   std::printf("\n\n");
   std::fflush(stdout);
 
+  return 0;
+}
+
+// Prints the number of rows and a hash of every table's keys and values
+// (FNV-1a), so that two builds' stores can be compared byte for byte: a
+// change that only makes the catch-up faster must leave it the same.
+int PrintFingerprint(store::Store& store,
+                     const std::vector<std::string>& tables) {
+  uint64_t hash = 14695981039346656037ull;
+  auto mix = [&hash](absl::string_view bytes) {
+    for (const char c : absl::StrCat(bytes.size(), ":", bytes)) {
+      hash = (hash ^ static_cast<uint8_t>(c)) * 1099511628211ull;
+    }
+  };
+  int64_t rows = 0;
+  for (const std::string& table : tables) {
+    mix(table);
+    absl::Status scanned = store.Scan(
+        table, store::ScanRange{},
+        [&](absl::string_view key, absl::string_view value) {
+          mix(key);
+          mix(value);
+          ++rows;
+          return true;
+        });
+    if (!scanned.ok()) {
+      std::fprintf(stderr, "%s\n", scanned.ToString().c_str());
+      return 1;
+    }
+  }
+  std::printf("STORE: %lld rows, fingerprint %016llx\n\n",
+              static_cast<long long>(rows),
+              static_cast<unsigned long long>(hash));
+  std::fflush(stdout);
   return 0;
 }
 
@@ -1602,6 +1650,10 @@ int Run(int argc, char** argv) {
     if (int failed = CatchUp(sizes, **store, projections); failed != 0) {
       return failed;
     }
+  }
+
+  if (int failed = PrintFingerprint(**store, tables); failed != 0) {
+    return failed;
   }
 
   // --- report queries -----------------------------------------------------

@@ -6,6 +6,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "libs/status/status_macros.h"
 #include "libs/store/keys.h"
 #include "libs/validation/dates.h"
@@ -56,24 +59,26 @@ struct Touched {
   }
 };
 
+using Lot = ExpiringLotsRecord::Lot;
+
 // `sign` x the figures of `lots` on the touched days and months, added to
 // `days` / `months` (indexed as in `touched`).
-void Count(const records::ExpiringLots& lots, const Touched& touched,
-           int64_t sign, std::vector<Row>& days, std::vector<Row>& months) {
+void Count(const std::vector<Lot>& lots, const Touched& touched, int64_t sign,
+           std::vector<Row>& days, std::vector<Row>& months) {
   std::vector<Row> day_rows(touched.days.size(), Row{});
   std::vector<Row> month_rows(touched.months.size(), Row{});
-  for (const records::ExpiringLots::Lot& lot : lots.lots()) {
-    if (lot.remaining_miles() <= 0) continue;
+  for (const Lot& lot : lots) {
+    if (lot.remaining_miles <= 0) continue;
     for (size_t i = 0; i < touched.days.size(); ++i) {
-      if (touched.days[i] != lot.expiry_day()) continue;
-      day_rows[i][kMiles] += lot.remaining_miles();
+      if (touched.days[i] != lot.expiry_day) continue;
+      day_rows[i][kMiles] += lot.remaining_miles;
       day_rows[i][kLots] += 1;
       day_rows[i][kMembers] = 1;
     }
     for (size_t i = 0; i < touched.months.size(); ++i) {
       const auto& [first, last] = touched.months[i];
-      if (lot.expiry_day() < first || lot.expiry_day() > last) continue;
-      month_rows[i][kMiles] += lot.remaining_miles();
+      if (lot.expiry_day < first || lot.expiry_day > last) continue;
+      month_rows[i][kMiles] += lot.remaining_miles;
       month_rows[i][kLots] += 1;
       month_rows[i][kMembers] = 1;
     }
@@ -88,10 +93,9 @@ void Count(const records::ExpiringLots& lots, const Touched& touched,
 
 bool IsZero(const Row& row) { return row == Row{}; }
 
-records::ExpiringLots::Lot* FindLot(records::ExpiringLots& lots,
-                                    const std::string& lot_id) {
-  for (records::ExpiringLots::Lot& lot : *lots.mutable_lots()) {
-    if (lot.lot_id() == lot_id) return &lot;
+Lot* FindLot(std::vector<Lot>& lots, const std::string& lot_id) {
+  for (Lot& lot : lots) {
+    if (lot.lot_id == lot_id) return &lot;
   }
   return nullptr;
 }
@@ -101,17 +105,17 @@ absl::Status ApplyTransaction(const av1::Transaction& transaction,
   if (transaction.lot_movements().empty()) return absl::OkStatus();
   const std::string& member = transaction.member_number();
   bool found = false;
-  MB_ASSIGN_OR_RETURN(
-      records::ExpiringLots * lots,
-      state.MutableProto<records::ExpiringLots>(kExpiringMembersTable, member,
-                                                &found));
+  MB_ASSIGN_OR_RETURN(ExpiringLotsRecord * record,
+                      state.MutableRecord<ExpiringLotsRecord>(
+                          kExpiringMembersTable, member, &found));
+  std::vector<Lot>& lots = record->lots;
 
   // A lot keeps the expiry it was first seen with; a new one enters at 0
   // miles, so that it counts only once the movements below are applied.
   Touched touched;
   for (const av1::LotMovement& movement : transaction.lot_movements()) {
-    if (const auto* known = FindLot(*lots, movement.lot_id())) {
-      touched.AddDay(known->expiry_day());
+    if (const Lot* known = FindLot(lots, movement.lot_id())) {
+      touched.AddDay(known->expiry_day);
       continue;
     }
     absl::StatusOr<absl::CivilDay> expiry = validation::ToCivilDay(
@@ -121,31 +125,26 @@ absl::Status ApplyTransaction(const av1::Transaction& transaction,
           "accrual transaction ", transaction.transaction_id(), " lot ",
           movement.lot_id(), ": ", expiry.status().message()));
     }
-    records::ExpiringLots::Lot* lot = lots->add_lots();
-    lot->set_lot_id(movement.lot_id());
-    lot->set_expiry_day(static_cast<int32_t>(*expiry - kEpoch));
-    touched.AddDay(lot->expiry_day());
+    lots.push_back(
+        Lot{movement.lot_id(), static_cast<int32_t>(*expiry - kEpoch), 0});
+    touched.AddDay(lots.back().expiry_day);
   }
 
   std::vector<Row> days(touched.days.size(), Row{});
   std::vector<Row> months(touched.months.size(), Row{});
-  Count(*lots, touched, -1, days, months);
+  Count(lots, touched, -1, days, months);
   for (const av1::LotMovement& movement : transaction.lot_movements()) {
-    records::ExpiringLots::Lot* lot = FindLot(*lots, movement.lot_id());
-    lot->set_remaining_miles(lot->remaining_miles() + movement.miles());
+    FindLot(lots, movement.lot_id())->remaining_miles += movement.miles();
   }
   // Lots that came back to zero leave the record (before counting, so that
   // a brand-new lot at 0 does not linger either), the others in order.
-  int kept = 0;
-  for (int i = 0; i < lots->lots_size(); ++i) {
-    if (lots->lots(i).remaining_miles() == 0) continue;
-    if (i != kept) lots->mutable_lots()->SwapElements(i, kept);
-    ++kept;
-  }
-  lots->mutable_lots()->DeleteSubrange(kept, lots->lots_size() - kept);
-  Count(*lots, touched, +1, days, months);
+  lots.erase(
+      std::remove_if(lots.begin(), lots.end(),
+                     [](const Lot& lot) { return lot.remaining_miles == 0; }),
+      lots.end());
+  Count(lots, touched, +1, days, months);
 
-  if (lots->lots().empty()) state.Delete(kExpiringMembersTable, member);
+  if (lots.empty()) state.Delete(kExpiringMembersTable, member);
   for (size_t i = 0; i < days.size(); ++i) {
     if (IsZero(days[i])) continue;
     MB_RETURN_IF_ERROR(
@@ -169,6 +168,55 @@ Row ToRow(const std::vector<int64_t>& values) {
 }
 
 }  // namespace
+
+std::string ExpiringLotsRecord::Encode() const {
+  // records::ExpiringLots' wire format, written directly (proto3: fields at
+  // zero are left out; an int32 is sign-extended); a test checks it
+  // against the message's own serialisation.
+  using google::protobuf::internal::WireFormatLite;
+  using google::protobuf::io::CodedOutputStream;
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    CodedOutputStream out(&stream);
+    for (const Lot& lot : lots) {
+      size_t size = 0;
+      if (!lot.lot_id.empty()) {
+        size += 1 + WireFormatLite::StringSize(lot.lot_id);
+      }
+      if (lot.expiry_day != 0) {
+        size += 1 + WireFormatLite::Int32Size(lot.expiry_day);
+      }
+      if (lot.remaining_miles != 0) {
+        size += 1 + WireFormatLite::Int64Size(lot.remaining_miles);
+      }
+      WireFormatLite::WriteTag(1, WireFormatLite::WIRETYPE_LENGTH_DELIMITED,
+                               &out);
+      out.WriteVarint32(static_cast<uint32_t>(size));
+      if (!lot.lot_id.empty()) WireFormatLite::WriteString(1, lot.lot_id, &out);
+      if (lot.expiry_day != 0) {
+        WireFormatLite::WriteInt32(2, lot.expiry_day, &out);
+      }
+      if (lot.remaining_miles != 0) {
+        WireFormatLite::WriteInt64(3, lot.remaining_miles, &out);
+      }
+    }
+  }
+  return bytes;
+}
+
+bool ExpiringLotsRecord::Decode(absl::string_view bytes) {
+  records::ExpiringLots message;
+  if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return false;
+  }
+  lots.clear();
+  lots.reserve(message.lots_size());
+  for (const records::ExpiringLots::Lot& lot : message.lots()) {
+    lots.push_back(Lot{lot.lot_id(), lot.expiry_day(), lot.remaining_miles()});
+  }
+  return true;
+}
 
 std::vector<std::string> ExpiringMilesProjection::Tables() const {
   return {kExpiringMembersTable, kExpiringDaysTable, kExpiringMonthsTable};

@@ -36,9 +36,10 @@
 // once per day. At most 60 months: at most 60 rows plus the day rows of two
 // clipped months.
 //
-// Projection cost: the member's lot record is kept parsed in memory (a
-// resident table) and changed in place per ledger transaction that moves
-// lots; counter additions for the days and months it touched.
+// Projection cost: the member's lot record is kept decoded in memory (a
+// resident table, as plain values: ExpiringLotsRecord) and changed in
+// place per ledger transaction that moves lots; counter additions for the
+// days and months it touched.
 //
 // Thread-compatible.
 #ifndef MILEAGEBANK_SERVICES_REPORTING_EXPIRING_MILES_H_
@@ -60,6 +61,22 @@ namespace mileagebank::reporting {
 inline constexpr char kExpiringMembersTable[] = "expiring_miles_members";
 inline constexpr char kExpiringDaysTable[] = "expiring_miles_days";
 inline constexpr char kExpiringMonthsTable[] = "expiring_miles_months";
+
+// One member's lots as expiring_miles_members stores them (ExpiringLots),
+// held as plain values in one vector: a transaction searches them per lot
+// movement, and a parsed message's lots are scattered over the heap.
+struct ExpiringLotsRecord final : Record {
+  struct Lot {
+    std::string lot_id;
+    int32_t expiry_day = 0;  // Days since 1970-01-01.
+    int64_t remaining_miles = 0;
+  };
+  // The bytes records::ExpiringLots serialises the same lots to.
+  std::string Encode() const override;
+  bool Decode(absl::string_view bytes) override;
+
+  std::vector<Lot> lots;
+};
 
 class ExpiringMilesProjection final : public Projection {
  public:

@@ -11,6 +11,7 @@
 #include "libs/status/errors.h"
 #include "libs/validation/dates.h"
 #include "mileagebank/accrual/v1/accrual.pb.h"
+#include "services/reporting/liability_records.pb.h"
 #include "services/reporting/memory_view.h"
 
 namespace mileagebank::reporting {
@@ -206,6 +207,29 @@ TEST_F(ExpiringMilesTest, OtherSourcesAndEmptyMovementsChangeNothing) {
   ASSERT_EQ(report->monthly_size(), 12);
   for (const auto& row : report->monthly()) EXPECT_EQ(row.miles(), 0);
   EXPECT_EQ(report->total_miles(), 0);
+}
+
+TEST(ExpiringLotsRecordTest, EncodesAsTheStoredMessageDoesAndDecodesBack) {
+  ExpiringLotsRecord record;
+  record.lots = {{"1000000001-L1", 21640, 500},
+                 {"1000000001-L2", -3, -70},  // Negatives: 10-byte varints.
+                 {"", 0, 0},                  // Zeros are left out.
+                 {std::string("a\0b", 3), 1, int64_t{1} << 40}};
+  records::ExpiringLots message;
+  for (const ExpiringLotsRecord::Lot& lot : record.lots) {
+    records::ExpiringLots::Lot* added = message.add_lots();
+    added->set_lot_id(lot.lot_id);
+    added->set_expiry_day(lot.expiry_day);
+    added->set_remaining_miles(lot.remaining_miles);
+  }
+  EXPECT_EQ(record.Encode(), message.SerializeAsString());
+  EXPECT_EQ(ExpiringLotsRecord().Encode(), "");
+
+  ExpiringLotsRecord decoded;
+  decoded.lots = {{"stale", 1, 1}};
+  ASSERT_TRUE(decoded.Decode(message.SerializeAsString()));
+  EXPECT_EQ(decoded.Encode(), record.Encode());
+  EXPECT_FALSE(decoded.Decode("\xff"));
 }
 
 TEST_F(ExpiringMilesTest, RangeOfMoreThanSixtyMonthsIsRefused) {

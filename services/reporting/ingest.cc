@@ -154,6 +154,7 @@ Ingest::Ingest(store::Store* store, std::vector<Projection*> projections,
       options_(std::move(options)),
       state_(store, {.resident_tables = ResidentTables(projections_)}) {
   if (options_.targets.empty() || options_.commit_every_events < 1 ||
+      options_.catchup_commit_every_events < 1 ||
       options_.commit_every <= absl::ZeroDuration() || projections_.empty()) {
     log::Error("reporting_ingest_misconfigured",
                {{"sources", static_cast<int64_t>(options_.targets.size())},
@@ -486,6 +487,7 @@ void Ingest::ApplyLoop() {
   std::vector<Item> work;
   size_t next = 0;  // First item of `work` not applied yet.
   uint64_t holds_seen = 0;
+  bool catching_up = false;
   absl::Duration backoff = kMinBackoff;
   while (true) {
     if (next == work.size()) {
@@ -505,7 +507,8 @@ void Ingest::ApplyLoop() {
         stopping = applier_stopping_;
       }
       if (stopping) break;
-      if (absl::Now() >= commit_due_) Commit();
+      catching_up = work.size() >= kLineCapacity / 2;
+      if (!catching_up && absl::Now() >= commit_due_) Commit();
       if (work.empty()) {
         if (holds_pending_) ServeHolds(nullptr);
         continue;
@@ -553,10 +556,7 @@ void Ingest::ApplyLoop() {
       ++events_since_flush_[item.source];
       if (unflushed_.empty()) commit_due_ = absl::Now() + options_.commit_every;
       unflushed_.push_back(std::move(item));
-      if (unflushed_.size() >= static_cast<size_t>(options_.commit_every_events) ||
-          (unflushed_.size() % kClockEvery == 0 && absl::Now() >= commit_due_)) {
-        Commit();
-      }
+      if (CommitDue(catching_up)) Commit();
     }
     // A hold may be due at the end of a run, with no next event to see.
     if (next == work.size() && holds_pending_) ServeHolds(nullptr);
@@ -570,6 +570,17 @@ void Ingest::ApplyLoop() {
   for (auto& hold : holds_) hold->done = true;  // UNAVAILABLE.
   holds_.clear();
   holds_pending_ = false;
+}
+
+bool Ingest::CommitDue(bool catching_up) const {
+  const size_t events = unflushed_.size();
+  if (catching_up) {
+    return events >=
+           static_cast<size_t>(options_.catchup_commit_every_events);
+  }
+  // The clock is read once in a while only (and when the line is taken).
+  return events >= static_cast<size_t>(options_.commit_every_events) ||
+         (events % kClockEvery == 0 && absl::Now() >= commit_due_);
 }
 
 absl::Status Ingest::ApplyOne(const Item& item) {

@@ -6,7 +6,8 @@
 // thread loads the projections' resident tables, then takes the events in
 // arrival order and applies each to every projection through a
 // BufferedViewState. Every `commit_every_events` events or
-// `commit_every` (whichever comes first) it flushes the buffered changes and
+// `commit_every` (whichever comes first; while catching up, every
+// `catchup_commit_every_events`) it flushes the buffered changes and
 // every source's cursor into ONE batch and puts it in the store's line; a
 // committer thread waits for it to be durable and only then publishes the
 // positions. A crash therefore loses derived changes and the cursors that
@@ -57,6 +58,12 @@ struct IngestOptions {
   int commit_every_events = 20000;
   // ...or this long after the first uncommitted one, whichever comes first.
   absl::Duration commit_every = absl::Milliseconds(200);
+  // While catching up (the line from the sources was at least half full
+  // when the applier took it), commit after this many events instead, and
+  // not by time: a hot row (a member's, a day's) is then rewritten once
+  // per batch rather than once per 200 ms. It bounds the memory of what is
+  // uncommitted (the events kept to apply again, the batch: ~1 KB each).
+  int catchup_commit_every_events = 100000;
 };
 
 class Ingest {
@@ -143,6 +150,8 @@ class Ingest {
 
   // Applier thread.
   void ApplyLoop();
+  // Whether `unflushed_` is due for a commit; `catching_up` as above.
+  bool CommitDue(bool catching_up) const;
   absl::Status ApplyOne(const Item& item);
   // Flushes and puts a batch in line (when there is anything to write);
   // returns the ticket of the newest batch put in line.

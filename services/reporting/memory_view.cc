@@ -3,9 +3,7 @@
 namespace mileagebank::reporting {
 
 void MemoryView::Settle() const {
-  for (const auto& [key, message] : parsed_) {
-    rows_[key] = message->SerializeAsString();
-  }
+  for (const auto& [key, record] : parsed_) rows_[key] = record->Encode();
 }
 
 MemoryView::MemoryView(const MemoryView& other) { *this = other; }
@@ -60,21 +58,21 @@ absl::StatusOr<std::vector<int64_t>> MemoryView::Counters(
   return ViewReader::Counters(table, key);
 }
 
-absl::StatusOr<google::protobuf::Message*> MemoryView::MutableMessage(
-    absl::string_view table, absl::string_view key,
-    const google::protobuf::Message& prototype, bool* found) {
+absl::StatusOr<Record*> MemoryView::RecordAt(absl::string_view table,
+                                             absl::string_view key,
+                                             RecordMaker make, bool* found) {
   Key at{std::string(table), std::string(key)};
-  auto& message = parsed_[at];
-  *found = message != nullptr || rows_.count(at) > 0;
-  if (message == nullptr) {
-    message.reset(prototype.New());
+  auto& record = parsed_[at];
+  *found = record != nullptr || rows_.count(at) > 0;
+  if (record == nullptr) {
+    record = make();
     auto row = rows_.find(at);
-    if (row != rows_.end() && !message->ParseFromString(row->second)) {
+    if (row != rows_.end() && !record->Decode(row->second)) {
       parsed_.erase(at);
       return absl::DataLossError("memory view: unreadable record");
     }
   }
-  return message.get();
+  return record.get();
 }
 
 absl::Status MemoryView::Scan(absl::string_view table,

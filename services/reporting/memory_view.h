@@ -34,9 +34,9 @@ class MemoryView final : public ViewState, public ViewReader {
                    absl::Span<const int64_t> deltas) override;
   absl::StatusOr<std::vector<int64_t>> Counters(
       absl::string_view table, absl::string_view key) override;
-  absl::StatusOr<google::protobuf::Message*> MutableMessage(
-      absl::string_view table, absl::string_view key,
-      const google::protobuf::Message& prototype, bool* found) override;
+  absl::StatusOr<Record*> RecordAt(absl::string_view table,
+                                   absl::string_view key, RecordMaker make,
+                                   bool* found) override;
   absl::Status Scan(absl::string_view table, const store::ScanRange& range,
                     const Visit& visit) const override;
   const std::map<std::string, uint64_t>& positions() const override {
@@ -50,9 +50,9 @@ class MemoryView final : public ViewState, public ViewReader {
   void Settle() const;
 
   mutable std::map<Key, std::string> rows_;
-  // Records handed out by MutableMessage; they stay in hand (and are
-  // serialised at each read) until the key is Put or Deleted.
-  std::map<Key, std::unique_ptr<google::protobuf::Message>> parsed_;
+  // Records handed out by RecordAt; they stay in hand (and are encoded at
+  // each read) until the key is Put or Deleted.
+  std::map<Key, std::unique_ptr<Record>> parsed_;
   std::map<std::string, uint64_t> positions_;
 };
 

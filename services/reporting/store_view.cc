@@ -46,14 +46,17 @@ BufferedViewState::Table& BufferedViewState::TableFor(absl::string_view name) {
     if (!table->resident) {
       // Before this object's first write to the table: what is durable is
       // all there is. A failed read only costs the shortcut.
+      bool stored = false;
       table->bounded =
           store_
               ->Scan(name, store::ScanRange{"", "", /*reverse=*/true},
                      [&](absl::string_view key, absl::string_view) {
                        table->greatest = std::string(key);
+                       stored = true;
                        return false;
                      })
               .ok();
+      table->fresh = table->bounded && !stored;
     }
     it = tables_.emplace(table->name, std::move(table)).first;
   }
@@ -61,12 +64,47 @@ BufferedViewState::Table& BufferedViewState::TableFor(absl::string_view name) {
   return *last_table_;
 }
 
+// All of a key's bits are in one 64-bit word: one cache miss per key.
+uint64_t KeyFilter::Mask(uint64_t hash) {
+  uint64_t mask = 0;
+  for (int i = 0; i < kProbes; ++i) {
+    mask |= uint64_t{1} << ((hash >> (6 * i)) & 63);
+  }
+  return mask;
+}
+
+void KeyFilter::Add(const void* table, absl::string_view key) {
+  if (bits_.empty()) bits_.resize(kWords);
+  const uint64_t hash = Hash(table, key);
+  bits_[(hash >> 32) % kWords] |= Mask(hash);
+}
+
+bool KeyFilter::MayContain(const void* table, absl::string_view key) const {
+  if (bits_.empty()) return false;
+  const uint64_t hash = Hash(table, key);
+  const uint64_t mask = Mask(hash);
+  return (bits_[(hash >> 32) % kWords] & mask) == mask;
+}
+
+void BufferedViewState::Drop(
+    Table& table, absl::node_hash_map<std::string, Row>::iterator it) {
+  if (table.fresh) dropped_.Add(&table, it->first);
+  table.last = Entry{};
+  table.rows.erase(it);
+}
+
 absl::StatusOr<BufferedViewState::Entry> BufferedViewState::Load(
     Table& table, absl::string_view key) {
+  if (table.last.row != nullptr && *table.last.key == key) {
+    table.last.row->touched = generation_;
+    return table.last;
+  }
   auto it = table.rows.find(key);
   if (it == table.rows.end()) {
     Row row;
-    if (!table.resident && !(table.bounded && key > table.greatest)) {
+    if (!table.resident && !(table.bounded && key > table.greatest) &&
+        !(table.fresh && !dropped_.MayContain(&table, key))) {
+      ++store_reads_;
       absl::StatusOr<std::optional<std::string>> stored =
           store_->GetLatest(table.name, key);
       if (!stored.ok()) return stored.status();
@@ -76,7 +114,8 @@ absl::StatusOr<BufferedViewState::Entry> BufferedViewState::Load(
     it = table.rows.emplace(key, std::move(row)).first;
   }
   it->second.touched = generation_;
-  return Entry{&it->first, &it->second};
+  table.last = Entry{&it->first, &it->second};
+  return table.last;
 }
 
 void BufferedViewState::MarkDirty(Table& table, Entry entry) {
@@ -117,9 +156,8 @@ absl::StatusOr<std::optional<std::string>> BufferedViewState::Get(
   if (auto* counters = std::get_if<std::vector<int64_t>>(&value)) {
     return EncodeCounters(*counters);
   }
-  if (auto* message =
-          std::get_if<std::unique_ptr<google::protobuf::Message>>(&value)) {
-    return (*message)->SerializeAsString();
+  if (auto* record = std::get_if<std::unique_ptr<Record>>(&value)) {
+    return (*record)->Encode();
   }
   return std::nullopt;
 }
@@ -157,20 +195,19 @@ absl::StatusOr<std::vector<int64_t>> BufferedViewState::Counters(
   return **values;
 }
 
-absl::StatusOr<google::protobuf::Message*> BufferedViewState::MutableMessage(
-    absl::string_view table_name, absl::string_view key,
-    const google::protobuf::Message& prototype, bool* found) {
+absl::StatusOr<Record*> BufferedViewState::RecordAt(
+    absl::string_view table_name, absl::string_view key, RecordMaker make,
+    bool* found) {
   Table& table = TableFor(table_name);
   absl::StatusOr<Entry> entry = Load(table, key);
   if (!entry.ok()) return entry.status();
   Row& row = *entry->row;
-  auto* parsed =
-      std::get_if<std::unique_ptr<google::protobuf::Message>>(&row.value);
-  *found = parsed != nullptr;
-  if (parsed == nullptr) {
-    std::unique_ptr<google::protobuf::Message> message(prototype.New());
+  auto* decoded = std::get_if<std::unique_ptr<Record>>(&row.value);
+  *found = decoded != nullptr;
+  if (decoded == nullptr) {
+    std::unique_ptr<Record> record = make();
     if (auto* bytes = std::get_if<std::string>(&row.value)) {
-      if (!message->ParseFromString(*bytes)) {
+      if (!record->Decode(*bytes)) {
         return absl::DataLossError(
             absl::StrCat("reporting ", table.name, ": unreadable record"));
       }
@@ -179,14 +216,10 @@ absl::StatusOr<google::protobuf::Message*> BufferedViewState::MutableMessage(
       return absl::DataLossError(
           absl::StrCat("reporting ", table.name, ": not a record"));
     }
-    parsed = &row.value.emplace<std::unique_ptr<google::protobuf::Message>>(
-        std::move(message));
-  } else if ((*parsed)->GetDescriptor() != prototype.GetDescriptor()) {
-    return absl::InternalError(absl::StrCat(
-        "reporting ", table.name, ": one message type per table"));
+    decoded = &row.value.emplace<std::unique_ptr<Record>>(std::move(record));
   }
   MarkDirty(table, *entry);
-  return parsed->get();
+  return decoded->get();
 }
 
 size_t BufferedViewState::Flush(store::WriteBatch& batch) {
@@ -203,9 +236,8 @@ size_t BufferedViewState::Flush(store::WriteBatch& batch) {
         batch.Put(name, *key, *bytes);
       } else if (auto* counters = std::get_if<std::vector<int64_t>>(&value)) {
         batch.Put(name, *key, EncodeCounters(*counters));
-      } else if (auto* message = std::get_if<
-                     std::unique_ptr<google::protobuf::Message>>(&value)) {
-        batch.Put(name, *key, (*message)->SerializeAsString());
+      } else if (auto* record = std::get_if<std::unique_ptr<Record>>(&value)) {
+        batch.Put(name, *key, (*record)->Encode());
       } else {
         batch.Delete(name, *key);
       }
@@ -218,7 +250,9 @@ size_t BufferedViewState::Flush(store::WriteBatch& batch) {
       table->bounded = true;
     }
     for (const auto& [key, row] : table->dirty) {
-      if (row->blind && !table->resident) table->rows.erase(*key);
+      if (row->blind && !table->resident) {
+        Drop(*table, table->rows.find(*key));
+      }
     }
     table->dirty.clear();
   }
@@ -245,14 +279,19 @@ void BufferedViewState::Evict() {
     const uint64_t cutoff = generation_ > age ? generation_ - age : 0;
     for (auto& [name, table] : tables_) {
       if (table->resident) continue;
-      absl::erase_if(table->rows, [&](const auto& entry) {
-        return entry.second.touched <= cutoff;
-      });
+      for (auto it = table->rows.begin(); it != table->rows.end();) {
+        auto next = std::next(it);
+        if (it->second.touched <= cutoff) Drop(*table, it);
+        it = next;
+      }
     }
   }
   if (evictable() <= target) return;
   for (auto& [name, table] : tables_) {
-    if (!table->resident) table->rows.clear();
+    if (table->resident) continue;
+    for (auto it = table->rows.begin(); it != table->rows.end();) {
+      Drop(*table, it++);
+    }
   }
 }
 
@@ -260,8 +299,13 @@ void BufferedViewState::Discard() {
   for (auto& [name, table] : tables_) {
     for (const auto& [key, row] : table->dirty) {
       const std::string stale = *key;
+      if (!table->resident) {
+        // It may be stored (changed since the last flush).
+        Drop(*table, table->rows.find(stale));
+        continue;
+      }
+      table->last = Entry{};
       table->rows.erase(table->rows.find(stale));
-      if (!table->resident) continue;
       // A resident table must hold every stored row: read it back.
       absl::StatusOr<std::optional<std::string>> stored =
           store_->GetLatest(name, stale);

@@ -6,11 +6,13 @@
 //   ingest commits together with the streams' cursors (see view_state.h):
 //   exactly once across crashes. Reads see buffered changes first, then the
 //   store (GetLatest: a flushed batch may still be in the store's line).
-//   Counter rows are kept whole (stored value + deltas) and records parsed
-//   (MutableMessage), encoded once per flush. Rows stay in memory after a
+//   Counter rows are kept whole (stored value + deltas) and records decoded
+//   (RecordAt), encoded once per flush. Rows stay in memory after a
 //   flush: those of the resident tables (a row per member) all of them,
 //   loaded at start; the others up to a bound, so hot daily buckets are
-//   read from the store once, absent keys included:
+//   read from the store once, absent keys included. A table that was empty
+//   in the store when first used (a catch-up from scratch) is never read
+//   but for rows that left memory (see `dropped_`):
 //
 //     BufferedViewState state(store, {.resident_tables = ...});
 //     MB_RETURN_IF_ERROR(state.Load());
@@ -40,6 +42,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/node_hash_map.h"
+#include "absl/hash/hash.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -62,6 +65,23 @@ struct BufferedViewStateOptions {
   std::vector<std::string> resident_tables;
 };
 
+// A Bloom filter of (table, key) pairs: "maybe added" or "never added".
+class KeyFilter {
+ public:
+  void Add(const void* table, absl::string_view key);
+  bool MayContain(const void* table, absl::string_view key) const;
+
+ private:
+  static constexpr size_t kWords = size_t{1} << 22;  // 32 MiB.
+  static constexpr int kProbes = 4;
+  static uint64_t Hash(const void* table, absl::string_view key) {
+    return absl::Hash<std::pair<const void*, absl::string_view>>()(
+        {table, key});
+  }
+  static uint64_t Mask(uint64_t hash);
+  std::vector<uint64_t> bits_;  // Allocated by the first Add.
+};
+
 class BufferedViewState final : public ViewState {
  public:
   explicit BufferedViewState(store::Store* store,
@@ -81,9 +101,9 @@ class BufferedViewState final : public ViewState {
                    absl::Span<const int64_t> deltas) override;
   absl::StatusOr<std::vector<int64_t>> Counters(
       absl::string_view table, absl::string_view key) override;
-  absl::StatusOr<google::protobuf::Message*> MutableMessage(
-      absl::string_view table, absl::string_view key,
-      const google::protobuf::Message& prototype, bool* found) override;
+  absl::StatusOr<Record*> RecordAt(absl::string_view table,
+                                   absl::string_view key, RecordMaker make,
+                                   bool* found) override;
 
   // Writes every buffered change into `batch`, one write per changed key,
   // and empties the buffer (rows stay in memory, now clean). Returns the
@@ -95,14 +115,17 @@ class BufferedViewState final : public ViewState {
 
   // Rows in memory, changed or clean; for tests and tuning.
   size_t cached_rows() const;
+  // Rows read from the store since construction (Load excluded); for
+  // tuning.
+  uint64_t store_reads() const { return store_reads_; }
 
  private:
   struct Absent {};
   // A row as the buffer knows it: absent (deleted, or not in the store),
-  // bytes, a counter row decoded, or a record parsed (MutableMessage). A
+  // bytes, a counter row decoded, or a record decoded (RecordAt). A
   // row is converted to what it is used as, and encoded at the flush.
   using Value = std::variant<Absent, std::string, std::vector<int64_t>,
-                             std::unique_ptr<google::protobuf::Message>>;
+                             std::unique_ptr<Record>>;
   struct Row {
     Value value;
     bool dirty = false;     // Changed since the last flush.
@@ -112,9 +135,18 @@ class BufferedViewState final : public ViewState {
     bool blind = false;
     uint64_t touched = 0;   // The flush generation last using it.
   };
+  // A row in memory and its key (both at stable addresses).
+  struct Entry {
+    const std::string* key = nullptr;
+    Row* row = nullptr;
+  };
   struct Table {
     std::string name;
     bool resident = false;
+    // Empty in the store when first used: every stored row is then one
+    // this object wrote, so a key neither in memory nor in `dropped_` is
+    // absent without a read (catch-up from an empty store reads nothing).
+    bool fresh = false;
     // When `bounded`, no key above `greatest` is in the store (durable or
     // in line), so reading one is skipped: most keys lead with a day and
     // arrive in day order.
@@ -123,15 +155,14 @@ class BufferedViewState final : public ViewState {
     // Node-based: dirty rows are listed by address.
     absl::node_hash_map<std::string, Row> rows;
     std::vector<std::pair<const std::string*, Row*>> dirty;
-  };
-
-  // A row in memory and its key (both at stable addresses).
-  struct Entry {
-    const std::string* key;
-    Row* row;
+    // The row used last: projections often read a row, then change it.
+    // Cleared whenever a row of the table leaves memory.
+    Entry last;
   };
 
   Table& TableFor(absl::string_view name);
+  // Forgets a clean row of a non-resident table (its value is stored).
+  void Drop(Table& table, absl::node_hash_map<std::string, Row>::iterator it);
   // The row at `key`, read from the store (GetLatest) when not in memory.
   absl::StatusOr<Entry> Load(Table& table, absl::string_view key);
   void MarkDirty(Table& table, Entry entry);
@@ -148,6 +179,11 @@ class BufferedViewState final : public ViewState {
   // Projections touch one table several times in a row.
   Table* last_table_ = nullptr;
   uint64_t generation_ = 1;
+  uint64_t store_reads_ = 0;
+  // The keys of fresh tables' rows that left memory: a Bloom filter (a
+  // false "maybe" costs a read), 32 MiB once the first row leaves, whatever
+  // the number of rows, and a few % false positives at 20 million keys.
+  KeyFilter dropped_;
 };
 
 class SnapshotViewReader final : public ViewReader {

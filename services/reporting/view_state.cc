@@ -54,6 +54,20 @@ void AddCounters(absl::Span<const int64_t> deltas, std::vector<int64_t>* into) {
   for (size_t i = 0; i < deltas.size(); ++i) (*into)[i] += deltas[i];
 }
 
+const google::protobuf::Descriptor* SourceEvent::PayloadType() const {
+  if (!type_known_) {
+    // As Any::Is: the type URL's last segment is the full name.
+    absl::string_view url = event_.payload().type_url();
+    const size_t slash = url.rfind('/');
+    if (slash != absl::string_view::npos) {
+      type_ = google::protobuf::DescriptorPool::generated_pool()
+                  ->FindMessageTypeByName(std::string(url.substr(slash + 1)));
+    }
+    type_known_ = true;
+  }
+  return type_;
+}
+
 absl::StatusOr<bool> ViewState::GetProto(absl::string_view table,
                                          absl::string_view key,
                                          google::protobuf::Message* value) {

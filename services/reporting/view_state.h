@@ -17,9 +17,10 @@
 // the projection reading them first, so the ingest can keep them in memory.
 // Keys are built with libs/store/keys.h so that they sort as the fields do.
 //
-// Records kept parsed: a projection that changes one record per event (a
-// member's) asks for it with MutableProto and changes it in place; the
-// BufferedViewState keeps it parsed and serialises it once per flush, not
+// Records kept decoded: a projection that changes one record per event (a
+// member's) asks for it with MutableRecord (a plain C++ value) or
+// MutableProto (a protobuf message) and changes it in place; the
+// BufferedViewState keeps it decoded and encodes it once per flush, not
 // once per event.
 #ifndef MILEAGEBANK_SERVICES_REPORTING_VIEW_STATE_H_
 #define MILEAGEBANK_SERVICES_REPORTING_VIEW_STATE_H_
@@ -30,6 +31,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <typeinfo>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -37,6 +39,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
+#include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "libs/store/store.h"
 #include "mileagebank/common/v1/events.pb.h"
@@ -61,6 +64,26 @@ inline int64_t CounterAt(const std::vector<int64_t>& values, size_t index) {
   return index < values.size() ? values[index] : 0;
 }
 
+// A row a projection keeps decoded in memory and changes in place
+// (ViewState::MutableRecord); encoded to its stored bytes at the flush.
+class Record {
+ public:
+  virtual ~Record() = default;
+  virtual std::string Encode() const = 0;
+  // Replaces this value by the one `bytes` hold; false when they hold none.
+  virtual bool Decode(absl::string_view bytes) = 0;
+};
+
+// A protobuf message as a Record (ViewState::MutableProto).
+template <typename M>
+struct MessageRecord final : Record {
+  std::string Encode() const override { return message.SerializeAsString(); }
+  bool Decode(absl::string_view bytes) override {
+    return message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+  }
+  M message;
+};
+
 class ViewState {
  public:
   virtual ~ViewState() = default;
@@ -80,29 +103,43 @@ class ViewState {
   virtual absl::StatusOr<std::vector<int64_t>> Counters(
       absl::string_view table, absl::string_view key) = 0;
 
-  // The record at `key` parsed, to read and change in place: the change is
-  // kept without a Put (Delete drops the record). An absent record comes
-  // back empty (a new message of `prototype`'s type) with `*found` false;
-  // it is stored as left unless deleted. The pointer stays valid until the
-  // key is Put or Deleted or the state flushed or discarded. One message
-  // type per table.
-  virtual absl::StatusOr<google::protobuf::Message*> MutableMessage(
-      absl::string_view table, absl::string_view key,
-      const google::protobuf::Message& prototype, bool* found) = 0;
+  // The record at `key` decoded, to read and change in place: the change
+  // is kept without a Put (Delete drops the record). An absent record
+  // comes back as `make` makes it (empty) with `*found` false; it is stored
+  // as left unless deleted. The pointer stays valid until the key is Put
+  // or Deleted or the state flushed or discarded. One record type per
+  // table. Use MutableRecord or MutableProto.
+  using RecordMaker = std::unique_ptr<Record> (*)();
+  virtual absl::StatusOr<Record*> RecordAt(absl::string_view table,
+                                           absl::string_view key,
+                                           RecordMaker make, bool* found) = 0;
 
   // Get parsed into `value`; false when there is none.
   absl::StatusOr<bool> GetProto(absl::string_view table, absl::string_view key,
                                 google::protobuf::Message* value);
   void PutProto(absl::string_view table, absl::string_view key,
                 const google::protobuf::Message& value);
-  // MutableMessage typed.
+  // RecordAt typed: `R` derives from Record.
+  template <typename R>
+  absl::StatusOr<R*> MutableRecord(absl::string_view table,
+                                   absl::string_view key, bool* found) {
+    absl::StatusOr<Record*> record = RecordAt(
+        table, key, [] { return std::unique_ptr<Record>(new R()); }, found);
+    if (!record.ok()) return record.status();
+    if (typeid(**record) != typeid(R)) {
+      return absl::InternalError(
+          absl::StrCat("reporting ", table, ": one record type per table"));
+    }
+    return static_cast<R*>(*record);
+  }
+  // RecordAt of a protobuf message.
   template <typename M>
   absl::StatusOr<M*> MutableProto(absl::string_view table,
                                   absl::string_view key, bool* found) {
-    absl::StatusOr<google::protobuf::Message*> message =
-        MutableMessage(table, key, M::default_instance(), found);
-    if (!message.ok()) return message.status();
-    return static_cast<M*>(*message);
+    absl::StatusOr<MessageRecord<M>*> record =
+        MutableRecord<MessageRecord<M>>(table, key, found);
+    if (!record.ok()) return record.status();
+    return &(*record)->message;
   }
 };
 
@@ -156,10 +193,11 @@ class SourceEvent {
   // does not parse (the source wrote it valid, so the fault is ours).
   template <typename M>
   absl::StatusOr<const M*> Payload() const {
-    if (unpacked_ != nullptr && unpacked_->GetDescriptor() == M::descriptor()) {
-      return static_cast<const M*>(unpacked_.get());
-    }
-    if (!event_.payload().Is<M>()) return nullptr;
+    // The payload's type is resolved once per event and compared by
+    // address: every projection asks for several types per event.
+    static const google::protobuf::Descriptor* const kType = M::descriptor();
+    if (PayloadType() != kType) return nullptr;
+    if (unpacked_ != nullptr) return static_cast<const M*>(unpacked_.get());
     auto message = std::make_unique<M>();
     if (!event_.payload().UnpackTo(message.get())) {
       return absl::DataLossError(absl::StrCat(
@@ -171,8 +209,13 @@ class SourceEvent {
   }
 
  private:
+  // The payload's message type among those linked in; null when unknown.
+  const google::protobuf::Descriptor* PayloadType() const;
+
   const absl::string_view source_;
   const common::v1::Event& event_;
+  mutable bool type_known_ = false;
+  mutable const google::protobuf::Descriptor* type_ = nullptr;
   mutable std::unique_ptr<google::protobuf::Message> unpacked_;
 };
 
