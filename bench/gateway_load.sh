@@ -7,14 +7,19 @@
 # connections, CONCURRENCY at a time, for 10 seconds.
 #
 #   bash bench/gateway_load.sh [MEMBERS] [CONCURRENCY] [STATEMENT_EVERY]
+#
+# GATEWAY_LOAD_BIN=<a copy of bazel-bin> runs binaries built before instead
+# of building (to run two builds alternately on a busy machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 readonly members=${1:-1000}
 readonly concurrency=${2:-64}
 readonly statement_every=${3:-0}
 
-bazel build -c opt //services/... //bench:loadgen >/dev/null 2>&1
+[ -n "${GATEWAY_LOAD_BIN:-}" ] ||
+  bazel build -c opt //services/... //bench:loadgen >/dev/null 2>&1
 source bench/system.sh
+bin=${GATEWAY_LOAD_BIN:-$bin}
 
 t() { echo "--$1_target=127.0.0.1:$2"; }
 start_service membership 7401 9401 "$(t accrual 7402)" \
@@ -59,3 +64,4 @@ for i in "${!names[@]}"; do
 done
 awk -v ops="$ops" '{ printf "cpu loadgen: %.1f s, %.0f us per op\n", $1 + $2, ($1 + $2) * 1e6 / ops }' \
   "$work/loadgen.time"
+echo "load average (1, 5, 15 min): $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,9 +1,10 @@
 // loadgen's gateway mode: members' web sessions through the gateway's REST
-// face, the way the portal drives it. Each worker keeps one HTTP/1.1
-// connection open, logs in as its members first (outside the figures:
-// Argon2id makes logins slow by design), then reads dashboards
+// face, the way the portal drives it. Each of `concurrency` sessions keeps
+// one HTTP/1.1 connection open, logs in as its members first (outside the
+// figures: Argon2id makes logins slow by design), then reads dashboards
 // (GET /v1/members/{n}/dashboard), and every --statement_every-th op a
-// statement page, for the measured window.
+// statement page, for the measured window; one thread on an event loop
+// drives all the sessions' connections.
 #ifndef MILEAGEBANK_BENCH_LOADGEN_GATEWAY_H_
 #define MILEAGEBANK_BENCH_LOADGEN_GATEWAY_H_
 
@@ -17,7 +18,7 @@ struct GatewayLoad {
   std::string http_address;
   std::vector<std::string> members;
   std::string member_password;
-  // Workers, each with its own connection and one request in flight.
+  // Sessions, each with its own connection and one request in flight.
   int concurrency = 64;
   double duration_s = 10;
   double warmup_s = 1;

@@ -9,7 +9,7 @@ packages=(
   bazel-bootstrap bazel-rules-java g++ git ca-certificates
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev grpc-proto
   libabsl-dev librocksdb-dev prometheus-cpp-dev libsodium-dev
-  libcpp-httplib-dev libssl-dev
+  libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libgoogle-perftools-dev
   # end-to-end tests and the run command
   python3 curl procps openssl

@@ -219,8 +219,7 @@ int Run(int argc, char** argv) {
                    .portal_dir = config.portal_dir().empty()
                                      ? DefaultPortalDir(argv[0])
                                      : config.portal_dir(),
-                   .max_request_bytes = config.max_request_bytes(),
-                   .threads = (*host)->server_config().max_threads()};
+                   .max_request_bytes = config.max_request_bytes()};
   if (!config.tls_certificate_file().empty()) {
     auto certificate =
         ReadFile("tls_certificate_file", config.tls_certificate_file());

@@ -1,9 +1,5 @@
 #include "services/gateway/rest_face.h"
 
-// Before the header: HTTPS through the system's OpenSSL.
-#define CPPHTTPLIB_OPENSSL_SUPPORT
-#include <httplib.h>
-
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -205,95 +201,89 @@ RestFace::RestFace(const RestOptions& options, Dispatcher* dispatcher,
       dispatcher_(dispatcher),
       metrics_(std::make_unique<Metrics>(metrics)) {}
 
-absl::StatusOr<std::unique_ptr<RestFace>> RestFace::Start(
-    const RestOptions& options, Dispatcher* dispatcher,
-    prometheus::Registry& metrics) {
-  auto face =
-      std::unique_ptr<RestFace>(new RestFace(options, dispatcher, metrics));
-  if (options.tls_certificate_file.empty()) {
-    face->server_ = std::make_unique<httplib::Server>();
-  } else {
-    auto server = std::make_unique<httplib::SSLServer>(
-        options.tls_certificate_file.c_str(),
-        options.tls_private_key_file.c_str());
-    if (!server->is_valid()) {
-      return absl::InvalidArgumentError(
-          "tls_certificate_file, tls_private_key_file: not a usable "
-          "certificate and key (PEM)");
-    }
-    face->server_ = std::move(server);
-  }
-  httplib::Server& server = *face->server_;
-  // A kept-alive connection holds its thread, so there are as many threads
-  // as connections served at once.
-  const int threads = options.threads;
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  server.set_keep_alive_max_count(100000);
-  server.set_payload_max_length(options.max_request_bytes);
-  server.set_default_headers({
+namespace {
+
+// Headers on every answer, API or file.
+const http::Fields& SecurityHeaders() {
+  static const http::Fields* headers = new http::Fields{
       {"X-Content-Type-Options", "nosniff"},
       {"X-Frame-Options", "DENY"},
       // The portal's pages load nothing from elsewhere.
       {"Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'"},
       {"Referrer-Policy", "no-referrer"},
-  });
-  if (!options.portal_dir.empty() &&
-      !server.set_mount_point("/", options.portal_dir)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("portal_dir: ", options.portal_dir, " is not a folder"));
+  };
+  return *headers;
+}
+
+// What the HTTP server refuses before a route is looked at, in the API's
+// error form.
+http::Response Refusal(int status, absl::string_view why) {
+  absl::Status error =
+      status == 413 ? absl::ResourceExhaustedError(
+                          "body: larger than the limit of max_request_bytes")
+      : status == 431 ? absl::ResourceExhaustedError(why)
+      : status == 411 || status == 505 ? absl::UnimplementedError(why)
+                                       : absl::InvalidArgumentError(why);
+  return http::Response{.status = status,
+                        .content_type = "application/json",
+                        .body = ErrorBody(error),
+                        .headers = SecurityHeaders()};
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RestFace>> RestFace::Start(
+    const RestOptions& options, Dispatcher* dispatcher,
+    prometheus::Registry& metrics) {
+  auto face =
+      std::unique_ptr<RestFace>(new RestFace(options, dispatcher, metrics));
+  if (!options.portal_dir.empty()) {
+    auto portal = http::StaticFiles::Open(options.portal_dir);
+    if (!portal.ok()) return portal.status();
+    face->portal_ = *std::move(portal);
   }
   RestFace* self = face.get();
-  auto handler = [self](const httplib::Request& request,
-                        httplib::Response& response) {
-    self->Handle(request, response);
-  };
-  server.Get("/v1/.*", handler);
-  server.Post("/v1/.*", handler);
-  server.Patch("/v1/.*", handler);
-  server.Put("/v1/.*", handler);
-  server.Delete("/v1/.*", handler);
-  server.set_error_handler(
-      [](const httplib::Request&, httplib::Response& response) {
-        if (response.status == 413) {
-          response.set_content(
-              ErrorBody(absl::ResourceExhaustedError(
-                  "body: larger than the limit of max_request_bytes")),
-              "application/json");
-        }
+  auto server = http::Server::Start(
+      {.listen_address = options.listen_address,
+       .threads = options.threads,
+       .max_body_bytes = static_cast<size_t>(options.max_request_bytes),
+       .tls_certificate_file = options.tls_certificate_file,
+       .tls_private_key_file = options.tls_private_key_file,
+       .error_response = Refusal},
+      [self](const http::Request& request, http::Response* response) {
+        self->Handle(request, response);
       });
-
-  size_t colon = options.listen_address.rfind(':');
-  int port = 0;
-  if (colon == std::string::npos ||
-      !absl::SimpleAtoi(options.listen_address.substr(colon + 1), &port)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "http_listen_address=", options.listen_address, ": not host:port"));
+  if (!server.ok()) {
+    // The gateway's flag for the address is http_listen_address.
+    absl::string_view message = server.status().message();
+    return absl::Status(server.status().code(),
+                        absl::StartsWith(message, "listen_address")
+                            ? absl::StrCat("http_", message)
+                            : std::string(message));
   }
-  const std::string host = options.listen_address.substr(0, colon);
-  bool bound = port == 0 ? (port = server.bind_to_any_port(host)) > 0
-                         : server.bind_to_port(host.c_str(), port);
-  if (!bound) {
-    return absl::UnavailableError(absl::StrCat(
-        "http_listen_address=", options.listen_address, ": cannot listen"));
-  }
-  face->port_ = port;
-  face->listener_ = std::thread([self] { self->server_->listen_after_bind(); });
+  face->server_ = *std::move(server);
   return face;
 }
 
-RestFace::~RestFace() {
-  if (server_ != nullptr) server_->stop();
-  if (listener_.joinable()) listener_.join();
-}
+RestFace::~RestFace() = default;
 
-void RestFace::Handle(const httplib::Request& request,
-                      httplib::Response& response) {
+void RestFace::Handle(const http::Request& request, http::Response* response) {
+  response->headers = SecurityHeaders();
+  if (!absl::StartsWith(request.path, "/v1/")) {
+    if (portal_ != nullptr && portal_->Serve(request, response)) return;
+    response->status = 404;
+    response->content_type = "application/json";
+    response->body = ErrorBody(absl::NotFoundError(
+        absl::StrCat("no such resource: ", request.method, " ", request.path)));
+    return;
+  }
   absl::Time start = absl::Now();
   std::string route_label = "unmatched";
   auto [status, body] = Answer(request, &route_label);
-  response.status = status;
-  response.set_header("Cache-Control", "no-store");
-  response.set_content(body, "application/json");
+  response->status = status;
+  response->headers.emplace_back("Cache-Control", "no-store");
+  response->content_type = "application/json";
+  response->body = std::move(body);
   metrics_->Record(route_label, status, absl::Now() - start);
 }
 
@@ -329,7 +319,7 @@ absl::StatusOr<std::string> RestFace::Dashboard(
                       ",\"lots\":", ToJson(lots), "}");
 }
 
-std::pair<int, std::string> RestFace::Answer(const httplib::Request& http,
+std::pair<int, std::string> RestFace::Answer(const http::Request& http,
                                              std::string* route_label) {
   auto fail = [](const absl::Status& status) {
     return std::pair<int, std::string>{HttpStatusOf(status.code()),
@@ -353,12 +343,12 @@ std::pair<int, std::string> RestFace::Answer(const httplib::Request& http,
   *route_label = route->http_method + " " + route->path;
 
   absl::StatusOr<Principal> principal = dispatcher_->Authenticate(Credentials{
-      .authorization = http.get_header_value("Authorization"),
-      .api_key = http.get_header_value("X-Api-Key"),
-      .peer = absl::StrCat("http:", http.remote_addr, ":", http.remote_port),
+      .authorization = std::string(http.Header(kAuthorizationHeader)),
+      .api_key = std::string(http.Header(kApiKeyHeader)),
+      .peer = absl::StrCat("http:", http.remote_address, ":", http.remote_port),
   });
   if (!principal.ok()) return fail(principal.status());
-  const QueryParameters query(http.params.begin(), http.params.end());
+  const QueryParameters& query = http.query;
   const absl::Time deadline = absl::InfiniteFuture();
 
   if (route->operation.empty()) {  // the dashboard

@@ -1,5 +1,6 @@
 // The gateway's REST/JSON face and the member portal's files, over
-// cpp-httplib (HTTPS with OpenSSL when configured): routes.h's routes through the same Dispatcher as the gRPC face,
+// libs/http's event-loop server (HTTPS with OpenSSL when configured):
+// routes.h's routes through the same Dispatcher as the gRPC face,
 // errors as an HTTP status with a JSON body {code, message, details}, the
 // OpenAPI document at /v1/openapi.json, and everything else under "/" from
 // the portal's folder.
@@ -9,7 +10,6 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -17,15 +17,11 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "google/protobuf/message.h"
+#include "libs/http/server.h"
+#include "libs/http/static_files.h"
 #include "prometheus/registry.h"
 #include "services/gateway/dispatcher.h"
 #include "services/gateway/routes.h"
-
-namespace httplib {
-class Server;
-struct Request;
-struct Response;
-}  // namespace httplib
 
 namespace mileagebank::gateway {
 
@@ -39,7 +35,9 @@ struct RestOptions {
   std::string tls_certificate_file;
   std::string tls_private_key_file;
   int64_t max_request_bytes = 1 << 20;
-  int threads = 32;
+  // Requests handled at once. Each waits for its backend calls on its
+  // thread; connections are not tied to threads.
+  int threads = 16;
 };
 
 class RestFace {
@@ -49,15 +47,15 @@ class RestFace {
       prometheus::Registry& metrics);
   ~RestFace();
 
-  int port() const { return port_; }
+  int port() const { return server_->port(); }
 
  private:
   class Metrics;
   RestFace(const RestOptions& options, Dispatcher* dispatcher,
            prometheus::Registry& metrics);
-  void Handle(const httplib::Request& request, httplib::Response& response);
+  void Handle(const http::Request& request, http::Response* response);
   // The answer's status and JSON body.
-  std::pair<int, std::string> Answer(const httplib::Request& request,
+  std::pair<int, std::string> Answer(const http::Request& request,
                                      std::string* route_label);
   absl::StatusOr<std::string> Dashboard(const Principal& principal,
                                         const PathParameters& parameters,
@@ -66,9 +64,9 @@ class RestFace {
   RestOptions options_;
   Dispatcher* dispatcher_;
   std::unique_ptr<Metrics> metrics_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread listener_;
-  int port_ = 0;
+  // Null without a portal folder.
+  std::unique_ptr<http::StaticFiles> portal_;
+  std::unique_ptr<http::Server> server_;
 };
 
 // Query parameters, decoded, in the order given.
