@@ -39,6 +39,7 @@ void ApplyDefaults(config::v1::GatewayConfig* config) {
   if (config->http_listen_address().empty()) {
     config->set_http_listen_address("127.0.0.1:8080");
   }
+  if (config->http_threads() == 0) config->set_http_threads(16);
   if (config->max_request_bytes() == 0) config->set_max_request_bytes(1 << 20);
   if (config->max_upload_bytes() == 0) config->set_max_upload_bytes(1LL << 30);
   if (config->rate_limit_per_second() == 0) config->set_rate_limit_per_second(50);
@@ -55,7 +56,8 @@ absl::Status CheckConfig(const config::v1::GatewayConfig& config) {
         "tls_certificate_file, tls_private_key_file: set both or neither");
   }
   for (const auto& [field, value] :
-       {std::pair{"max_request_bytes", int64_t{config.max_request_bytes()}},
+       {std::pair{"http_threads", int64_t{config.http_threads()}},
+        std::pair{"max_request_bytes", int64_t{config.max_request_bytes()}},
         std::pair{"max_upload_bytes", config.max_upload_bytes()},
         std::pair{"rate_limit_per_second",
                   int64_t{config.rate_limit_per_second()}},
@@ -219,7 +221,8 @@ int Run(int argc, char** argv) {
                    .portal_dir = config.portal_dir().empty()
                                      ? DefaultPortalDir(argv[0])
                                      : config.portal_dir(),
-                   .max_request_bytes = config.max_request_bytes()};
+                   .max_request_bytes = config.max_request_bytes(),
+                   .threads = config.http_threads()};
   if (!config.tls_certificate_file().empty()) {
     auto certificate =
         ReadFile("tls_certificate_file", config.tls_certificate_file());
