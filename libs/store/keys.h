@@ -38,6 +38,17 @@ class KeyBuilder {
   KeyBuilder& String(absl::string_view value);
   KeyBuilder& Day(absl::CivilDay day);
   const std::string& Build() const { return key_; }
+  // Empties the key but keeps its memory: a builder reused per event
+  // allocates nothing once warm.
+  KeyBuilder& Clear() {
+    key_.clear();
+    return *this;
+  }
+  // Appends bytes that are already encoded parts (a stored key's tail).
+  KeyBuilder& Raw(absl::string_view parts) {
+    key_.append(parts.data(), parts.size());
+    return *this;
+  }
 
  private:
   std::string key_;

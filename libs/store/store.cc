@@ -174,20 +174,38 @@ ScanRange PrefixRange(absl::string_view prefix) {
   return ScanRange{std::string(prefix), PrefixEnd(prefix)};
 }
 
+rocksdb::ColumnFamilyHandle* WriteBatch::TableOf(absl::string_view name) {
+  if (last_table_ == nullptr || last_table_name_ != name) {
+    last_table_ = store_->Table(name);
+    last_table_name_.assign(name.data(), name.size());
+  }
+  return last_table_;
+}
+
 void WriteBatch::Put(absl::string_view table, absl::string_view key,
                      absl::string_view value) {
-  writes_.push_back(
-      {store_->Table(table), std::string(key), std::string(value)});
+  writes_.push_back({TableOf(table), std::string(key), std::string(value)});
 }
 
 void WriteBatch::PutProto(absl::string_view table, absl::string_view key,
                           const google::protobuf::Message& value) {
   writes_.push_back(
-      {store_->Table(table), std::string(key), value.SerializeAsString()});
+      {TableOf(table), std::string(key), value.SerializeAsString()});
 }
 
 void WriteBatch::Delete(absl::string_view table, absl::string_view key) {
-  writes_.push_back({store_->Table(table), std::string(key), std::nullopt});
+  writes_.push_back({TableOf(table), std::string(key), std::nullopt});
+}
+
+void WriteBatch::PutUnread(absl::string_view table, std::string key,
+                           std::string value) {
+  writes_.push_back(
+      {TableOf(table), std::move(key), std::move(value), /*unread=*/true});
+}
+
+void WriteBatch::DeleteUnread(absl::string_view table, std::string key) {
+  writes_.push_back(
+      {TableOf(table), std::move(key), std::nullopt, /*unread=*/true});
 }
 
 void WriteBatch::AppendEvent(absl::string_view key,
@@ -342,6 +360,7 @@ uint64_t Store::Enqueue(WriteBatch& batch) {
       *event.mutable_recorded_at() = now;
     }
     for (const WriteBatch::Write& write : queued.writes) {
+      if (write.unread) continue;
       pending_[PendingKey(write.table, write.key)] =
           Pending{write.value, queued.ticket};
     }
@@ -408,6 +427,7 @@ void Store::WriteLoop() {
       absl::MutexLock lock(&pending_mutex_);
       for (const Queued& queued : group) {
         for (const WriteBatch::Write& write : queued.writes) {
+          if (write.unread) continue;
           auto it = pending_.find(PendingKey(write.table, write.key));
           if (it != pending_.end() && it->second.ticket == queued.ticket) {
             pending_.erase(it);

@@ -97,6 +97,17 @@ class WriteBatch {
   void PutProto(absl::string_view table, absl::string_view key,
                 const google::protobuf::Message& value);
   void Delete(absl::string_view table, absl::string_view key);
+  // Put and Delete of a key whose writer keeps its newest value in memory
+  // and never reads it back with GetLatest while the batch is in line (a
+  // projection's rows): the write skips the in-line overlay GetLatest
+  // reads, which saves copying the key and value into it and two hash
+  // operations, so until the batch is durable GetLatest returns the
+  // key's older value. Durable and atomic exactly as Put and Delete; the
+  // value and key are moved in.
+  void PutUnread(absl::string_view table, std::string key, std::string value);
+  void DeleteUnread(absl::string_view table, std::string key);
+  // Room for `writes` more writes, when the caller knows how many follow.
+  void Reserve(size_t writes) { writes_.reserve(writes_.size() + writes); }
   // Appends `payload` to the event log, keyed by `key` (e.g. a member number).
   void AppendEvent(absl::string_view key,
                    const google::protobuf::Message& payload);
@@ -119,8 +130,15 @@ class WriteBatch {
     rocksdb::ColumnFamilyHandle* table;
     std::string key;
     std::optional<std::string> value;  // nullopt deletes.
+    bool unread = false;  // Not in the overlay (PutUnread, DeleteUnread).
   };
+  // Store::Table of `name`, remembering the last one: writes come in runs
+  // of one table.
+  rocksdb::ColumnFamilyHandle* TableOf(absl::string_view name);
+
   const Store* store_;
+  std::string last_table_name_;
+  rocksdb::ColumnFamilyHandle* last_table_ = nullptr;
   std::vector<Write> writes_;
   std::vector<common::v1::Event> events_;
   std::vector<std::function<void(uint64_t)>> on_enqueued_;

@@ -222,6 +222,41 @@ TEST_F(StoreTest, LatestReadSeesQueuedWritesAndTicketsBecomeDurableInOrder) {
   EXPECT_EQ(ticket, 0u);  // Durable now: nothing left in line.
 }
 
+TEST_F(StoreTest, UnreadWritesAreDurableInOrderWithTheBatchsOtherWrites) {
+  WriteBatch first = store_->NewBatch();
+  first.Put("things", "a", "listed");
+  first.Put("things", "gone", "x");
+  ASSERT_TRUE(store_->Commit(first).ok());
+
+  WriteBatch batch = store_->NewBatch();
+  batch.Reserve(5);
+  batch.Put("things", "b", "listed");
+  // A key written both ways in one batch ends as its last write.
+  batch.PutUnread("things", "b", "unread");
+  batch.PutUnread("things", "a", "unread");
+  batch.DeleteUnread("things", "gone");
+  batch.Put("things", "c", "listed");
+  batch.SetCursor("source", 7);
+  const uint64_t ticket = store_->Enqueue(batch);
+  // The batch's other writes are still in the overlay while in line.
+  EXPECT_EQ(**store_->GetLatest("things", "c"), "listed");
+  store_->Wait(ticket);
+  for (bool reopened : {false, true}) {
+    if (reopened) Reopen();
+    EXPECT_EQ(**store_->Get("things", "a"), "unread");
+    EXPECT_EQ(**store_->Get("things", "b"), "unread");
+    EXPECT_EQ(**store_->Get("things", "c"), "listed");
+    EXPECT_FALSE(store_->Get("things", "gone")->has_value());
+    EXPECT_EQ(*store_->ReadCursor("source"), 7u);
+    // Once durable, GetLatest reads the store: the overlay kept no stale
+    // "listed" for b (written listed, then unread, in one batch).
+    uint64_t pending = 1;
+    EXPECT_EQ(**store_->GetLatest("things", "b", &pending), "unread");
+    EXPECT_EQ(pending, 0u);
+    EXPECT_EQ(**store_->GetLatest("things", "a"), "unread");
+  }
+}
+
 TEST_F(StoreTest, CheckpointIsAnOpenableCopy) {
   WriteBatch batch = store_->NewBatch();
   batch.Put("things", "a", "1");

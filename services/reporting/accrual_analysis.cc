@@ -1,6 +1,7 @@
 #include "services/reporting/accrual_analysis.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -74,46 +75,44 @@ absl::Status CountSegment(ViewState& state, const std::string& member,
                           absl::string_view partner, absl::CivilDay day,
                           int64_t delta) {
   const int month = day.month();
-  const std::string year_key =
-      KeyBuilder().Int64(day.year()).String(member).Build();
-  absl::StatusOr<std::vector<int64_t>> row =
-      state.Counters(kAccrualAnalysisMemberYearTable, year_key);
-  if (!row.ok()) return row.status();
-  std::vector<int64_t> deltas(13, 0);
+  // Reused: keys and rows are built per flight event.
+  thread_local KeyBuilder key;
+  thread_local std::vector<int64_t> row;
+  key.Clear().Int64(day.year()).String(member);
+  std::array<int64_t, 13> deltas{};
   deltas[0] = delta;
   deltas[month] = delta;
-  absl::Status status =
-      state.Add(kAccrualAnalysisMemberYearTable, year_key, deltas);
+  absl::Status status = state.AddAndGet(kAccrualAnalysisMemberYearTable,
+                                        key.Build(), deltas, &row);
   if (!status.ok()) return status;
 
   const std::pair<int64_t, absl::CivilDay> periods[] = {
       {kYearPeriod, absl::CivilDay(day.year(), 1, 1)},
       {kMonthPeriod, MonthStart(day)}};
-  const int64_t before[] = {CounterAt(*row, 0), CounterAt(*row, month)};
+  const int64_t before[] = {CounterAt(row, 0) - delta,
+                            CounterAt(row, month) - delta};
   for (int i = 0; i < 2; ++i) {
     const int64_t after = before[i] + delta;
     const std::pair<int64_t, int64_t> moves[] = {{before[i], -1}, {after, 1}};
     for (const auto& [count, change] : moves) {
       if (count == 0) continue;
-      const std::string key = KeyBuilder()
-                                  .Int64(periods[i].first)
-                                  .Day(periods[i].second)
-                                  .Int64(count)
-                                  .Build();
-      status = state.Add(kAccrualAnalysisDistributionTable, key, {change});
+      key.Clear()
+          .Int64(periods[i].first)
+          .Day(periods[i].second)
+          .Int64(count);
+      status = state.Add(kAccrualAnalysisDistributionTable, key.Build(),
+                         {change});
       if (!status.ok()) return status;
     }
   }
 
-  status = state.Add(
-      kAccrualAnalysisMemberDayTable,
-      KeyBuilder().Day(day).String(partner).String(member).Build(), {delta});
+  key.Clear().Day(day).String(partner).String(member);
+  status = state.Add(kAccrualAnalysisMemberDayTable, key.Build(), {delta});
   if (!status.ok()) return status;
   if (!partner.empty()) {
-    status = state.Add(
-        kAccrualAnalysisPartnerMemberYearTable,
-        KeyBuilder().String(partner).Int64(day.year()).String(member).Build(),
-        deltas);
+    key.Clear().String(partner).Int64(day.year()).String(member);
+    status = state.Add(kAccrualAnalysisPartnerMemberYearTable, key.Build(),
+                       deltas);
   }
   return status;
 }
@@ -121,7 +120,7 @@ absl::Status CountSegment(ViewState& state, const std::string& member,
 absl::Status ApplyCredit(const av1::Transaction& t, absl::CivilDay day,
                          ViewState& state) {
   v1::AccrualSource source;
-  std::string partner;
+  absl::string_view partner;
   bool flight = false;
   switch (t.type()) {
     case av1::OWN_FLIGHT:
@@ -147,7 +146,7 @@ absl::Status ApplyCredit(const av1::Transaction& t, absl::CivilDay day,
     default:
       return absl::OkStatus();
   }
-  std::vector<int64_t> values(kSourceColumns, 0);
+  std::array<int64_t, kSourceColumns> values{};
   values[kTransactions] = 1;
   values[kMiles] = t.miles();
   values[kQualifyingMiles] = t.qualifying_miles();
@@ -155,27 +154,25 @@ absl::Status ApplyCredit(const av1::Transaction& t, absl::CivilDay day,
     values[kSegments] = 1;
     values[kQualifyingSegments] = t.qualifying_segments();
   }
+  // Reused: dimensions are built for every credit.
+  thread_local KeyBuilder dims;
+  dims.Clear().Int64(source).String(partner);
   absl::Status status = AddToPeriods(state, kAccrualAnalysisSourceTable, day,
-                                  SourceDims(source, partner), values);
+                                     dims.Build(), values);
   if (!status.ok() || !flight) return status;
 
   const av1::Flight& f = t.flight();
-  status = AddToPeriods(state, kAccrualAnalysisRouteTable, day,
-                     KeyBuilder()
-                         .String(partner)
-                         .String(f.carrier())
-                         .String(f.origin())
-                         .String(f.destination())
-                         .Build(),
-                     {1, t.miles(), t.qualifying_miles()});
+  dims.Clear()
+      .String(partner)
+      .String(f.carrier())
+      .String(f.origin())
+      .String(f.destination());
+  status = AddToPeriods(state, kAccrualAnalysisRouteTable, day, dims.Build(),
+                        {1, t.miles(), t.qualifying_miles()});
   if (!status.ok()) return status;
-  status = AddToPeriods(state, kAccrualAnalysisClassTable, day,
-                     KeyBuilder()
-                         .String(partner)
-                         .String(f.carrier())
-                         .String(f.booking_class())
-                         .Build(),
-                     {1, t.miles()});
+  dims.Clear().String(partner).String(f.carrier()).String(f.booking_class());
+  status = AddToPeriods(state, kAccrualAnalysisClassTable, day, dims.Build(),
+                        {1, t.miles()});
   if (!status.ok()) return status;
   return CountSegment(state, t.member_number(), partner, day, 1);
 }

@@ -16,22 +16,13 @@ constexpr size_t kPeriodKeyBytes = 16;
 
 const absl::CivilDay kEpoch(1970, 1, 1);
 
-// `day_number`: days since 1970-01-01, as KeyBuilder::Day stores a day
-// (taken as a number here: converting a date is the costly part of a key,
-// and a fact's three periods need only one conversion).
-std::string PeriodKey(Period period, int64_t day_number,
-                      absl::string_view dims) {
-  std::string key = store::KeyBuilder()
-                        .Int64(static_cast<int64_t>(period))
-                        .Int64(day_number)
-                        .Build();
-  key.append(dims.data(), dims.size());
-  return key;
-}
-
 std::string PeriodKey(Period period, absl::CivilDay first,
                       absl::string_view dims) {
-  return PeriodKey(period, first - kEpoch, dims);
+  return store::KeyBuilder()
+      .Int64(static_cast<int64_t>(period))
+      .Day(first)
+      .Raw(dims)
+      .Build();
 }
 
 }  // namespace
@@ -60,14 +51,19 @@ std::vector<PeriodStart> PeriodsCovering(const ReportRange& range) {
 absl::Status AddToPeriods(ViewState& state, absl::string_view table,
                           absl::CivilDay day, absl::string_view dims,
                           absl::Span<const int64_t> values) {
+  // Days since 1970-01-01, as KeyBuilder::Day stores a day (taken as a
+  // number here: converting a date is the costly part of a key, and a
+  // fact's three periods need only one conversion).
   const int64_t number = day - kEpoch;
   const std::pair<Period, int64_t> periods[] = {
       {Period::kYear, number - (absl::GetYearDay(day) - 1)},
       {Period::kMonth, number - (day.day() - 1)},
       {Period::kDay, number}};
+  // Reused: three keys per fact, several facts per event.
+  thread_local store::KeyBuilder key;
   for (const auto& [period, first] : periods) {
-    absl::Status status = state.Add(table, PeriodKey(period, first, dims),
-                                    values);
+    key.Clear().Int64(static_cast<int64_t>(period)).Int64(first).Raw(dims);
+    absl::Status status = state.Add(table, key.Build(), values);
     if (!status.ok()) return status;
   }
   return absl::OkStatus();

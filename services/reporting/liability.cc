@@ -56,10 +56,6 @@ std::string DayKey(absl::CivilDay day) {
   return store::KeyBuilder().Day(day).Build();
 }
 
-std::string TierDayKey(absl::CivilDay day, int64_t tier) {
-  return store::KeyBuilder().Day(day).Int64(tier).Build();
-}
-
 std::string TierKey(int64_t tier) {
   return store::KeyBuilder().Int64(tier).Build();
 }
@@ -94,8 +90,11 @@ absl::Status AddToTier(ViewState& state, absl::CivilDay day, int64_t tier,
                        int64_t miles, int64_t members) {
   if (miles == 0 && members == 0) return absl::OkStatus();
   const int64_t deltas[] = {miles, members};
-  absl::Status status =
-      state.Add(kLiabilityTierDaysTable, TierDayKey(day, tier), deltas);
+  // Reused: the tier-day key is built for most ledger events.
+  thread_local store::KeyBuilder key;
+  absl::Status status = state.Add(kLiabilityTierDaysTable,
+                                  key.Clear().Day(day).Int64(tier).Build(),
+                                  deltas);
   if (!status.ok()) return status;
   return state.Add(kLiabilityTiersTable, TierKey(tier), deltas);
 }
@@ -140,9 +139,9 @@ absl::Status ApplyTransaction(const common::v1::Event& event,
   auto [column, by_write] = Classify(transaction.type());
   absl::CivilDay day = RecordedDay(event);
   if (!by_write && transaction.has_posting_date()) {
-    absl::StatusOr<absl::CivilDay> posted = validation::ToCivilDay(
-        "transaction.posting_date", transaction.posting_date());
-    if (posted.ok()) day = *posted;
+    std::optional<absl::CivilDay> posted =
+        ExactDay(transaction.posting_date());
+    if (posted.has_value()) day = *posted;
   }
   std::array<int64_t, kColumns> deltas{};
   // Every column enters the net change with the sign that makes its
@@ -153,15 +152,16 @@ absl::Status ApplyTransaction(const common::v1::Event& event,
   absl::Status status = state.Add(kLiabilityDaysTable, DayKey(day), deltas);
   if (!status.ok()) return status;
 
-  absl::StatusOr<MemberRow> member =
-      LoadMember(state, transaction.member_number());
-  if (!member.ok()) return member.status();
+  // The member's row after the change: one lookup (balance before =
+  // after - miles).
+  thread_local std::vector<int64_t> row;
   const int64_t balance_delta[] = {miles};
-  status = state.Add(kLiabilityMembersTable, transaction.member_number(),
-                     balance_delta);
+  status = state.AddAndGet(kLiabilityMembersTable, transaction.member_number(),
+                           balance_delta, &row);
   if (!status.ok()) return status;
-  return AddToTier(state, day, Bucket(member->tier), miles,
-                   NonZero(member->balance + miles) - NonZero(member->balance));
+  const int64_t balance = CounterAt(row, 0);
+  return AddToTier(state, day, Bucket(CounterAt(row, 1)), miles,
+                   NonZero(balance) - NonZero(balance - miles));
 }
 
 absl::Status SetTier(const common::v1::Event& event,

@@ -49,10 +49,12 @@ absl::Status AddBucketed(ViewState& state, absl::string_view daily,
                          absl::string_view monthly, absl::CivilDay day,
                          absl::string_view suffix,
                          absl::Span<const int64_t> deltas) {
+  // Reused: two keys per change, several changes per event.
+  thread_local store::KeyBuilder key;
   MB_RETURN_IF_ERROR(
-      state.Add(daily, absl::StrCat(DayKey(day), suffix), deltas));
-  return state.Add(monthly, absl::StrCat(DayKey(MonthStart(day)), suffix),
-                   deltas);
+      state.Add(daily, key.Clear().Day(day).Raw(suffix).Build(), deltas));
+  return state.Add(
+      monthly, key.Clear().Day(MonthStart(day)).Raw(suffix).Build(), deltas);
 }
 
 using SuffixVisit = std::function<void(absl::string_view suffix,

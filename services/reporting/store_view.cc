@@ -34,7 +34,13 @@ absl::Status BufferedViewState::Load() {
 }
 
 BufferedViewState::Table& BufferedViewState::TableFor(absl::string_view name) {
-  if (last_table_ != nullptr && last_table_->name == name) return *last_table_;
+  RecentTable& recent =
+      recent_tables_[(reinterpret_cast<uintptr_t>(name.data()) >> 3) %
+                     recent_tables_.size()];
+  if (recent.table != nullptr && recent.name == name.data() &&
+      recent.table->name == name) {
+    return *recent.table;
+  }
   auto it = tables_.find(name);
   if (it == tables_.end()) {
     auto table = std::make_unique<Table>();
@@ -60,8 +66,8 @@ BufferedViewState::Table& BufferedViewState::TableFor(absl::string_view name) {
     }
     it = tables_.emplace(table->name, std::move(table)).first;
   }
-  last_table_ = it->second.get();
-  return *last_table_;
+  recent = RecentTable{name.data(), it->second.get()};
+  return *recent.table;
 }
 
 // All of a key's bits are in one 64-bit word: one cache miss per key.
@@ -89,6 +95,7 @@ bool KeyFilter::MayContain(const void* table, absl::string_view key) const {
 void BufferedViewState::Drop(
     Table& table, absl::node_hash_map<std::string, Row>::iterator it) {
   if (table.fresh) dropped_.Add(&table, it->first);
+  dropped_unread_ = std::max(dropped_unread_, it->second.written_unread);
   table.last = Entry{};
   table.rows.erase(it);
 }
@@ -105,6 +112,7 @@ absl::StatusOr<BufferedViewState::Entry> BufferedViewState::Load(
     if (!table.resident && !(table.bounded && key > table.greatest) &&
         !(table.fresh && !dropped_.MayContain(&table, key))) {
       ++store_reads_;
+      AwaitDroppedWrites();
       absl::StatusOr<std::optional<std::string>> stored =
           store_->GetLatest(table.name, key);
       if (!stored.ok()) return stored.status();
@@ -185,6 +193,21 @@ absl::Status BufferedViewState::Add(absl::string_view table_name,
   return absl::OkStatus();
 }
 
+absl::Status BufferedViewState::AddAndGet(absl::string_view table_name,
+                                          absl::string_view key,
+                                          absl::Span<const int64_t> deltas,
+                                          std::vector<int64_t>* after) {
+  Table& table = TableFor(table_name);
+  absl::StatusOr<Entry> entry = Load(table, key);
+  if (!entry.ok()) return entry.status();
+  absl::StatusOr<std::vector<int64_t>*> values = AsCounters(table, *entry->row);
+  if (!values.ok()) return values.status();
+  AddCounters(deltas, *values);
+  MarkDirty(table, *entry);
+  after->assign((*values)->begin(), (*values)->end());
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<int64_t>> BufferedViewState::Counters(
     absl::string_view table_name, absl::string_view key) {
   Table& table = TableFor(table_name);
@@ -222,8 +245,29 @@ absl::StatusOr<Record*> BufferedViewState::RecordAt(
   return decoded->get();
 }
 
+void BufferedViewState::AwaitDroppedWrites() {
+  if (dropped_unread_ == 0) return;
+  for (const auto& [generation, ticket] : enqueued_) {
+    if (generation >= dropped_unread_) {
+      store_->Wait(ticket);
+      dropped_unread_ = 0;
+      return;
+    }
+  }
+  // Flushed but not enqueued (yet): nothing in line can hold it.
+  store_->WaitForQueued();
+  dropped_unread_ = 0;
+}
+
 size_t BufferedViewState::Flush(store::WriteBatch& batch) {
   size_t writes = 0;
+  size_t dirty = 0;
+  for (const auto& [name, table] : tables_) dirty += table->dirty.size();
+  batch.Reserve(dirty);
+  batch.OnEnqueued([this, generation = generation_](uint64_t ticket) {
+    enqueued_.emplace_back(generation, ticket);
+    if (enqueued_.size() > 8) enqueued_.pop_front();
+  });
   for (auto& [name, table] : tables_) {
     // In key order: RocksDB's memtable inserts a run of ascending keys much
     // faster than scattered ones (it reuses the previous insert's position),
@@ -231,15 +275,32 @@ size_t BufferedViewState::Flush(store::WriteBatch& batch) {
     std::sort(table->dirty.begin(), table->dirty.end(),
               [](const auto& a, const auto& b) { return *a.first < *b.first; });
     for (const auto& [key, row] : table->dirty) {
+      // A row that stays in memory is never read back from the store while
+      // its write is in line (one that leaves memory later is waited for:
+      // AwaitDroppedWrites), so its write skips the store's overlay.
+      const bool kept = table->resident || !row->blind;
+      std::optional<std::string> bytes;
       const Value& value = row->value;
-      if (auto* bytes = std::get_if<std::string>(&value)) {
-        batch.Put(name, *key, *bytes);
+      if (auto* stored = std::get_if<std::string>(&value)) {
+        bytes = *stored;
       } else if (auto* counters = std::get_if<std::vector<int64_t>>(&value)) {
-        batch.Put(name, *key, EncodeCounters(*counters));
+        bytes = EncodeCounters(*counters);
       } else if (auto* record = std::get_if<std::unique_ptr<Record>>(&value)) {
-        batch.Put(name, *key, (*record)->Encode());
+        bytes = (*record)->Encode();
+      }
+      if (!kept) {
+        if (bytes.has_value()) {
+          batch.Put(name, *key, *bytes);
+        } else {
+          batch.Delete(name, *key);
+        }
       } else {
-        batch.Delete(name, *key);
+        row->written_unread = generation_;
+        if (bytes.has_value()) {
+          batch.PutUnread(name, *key, *std::move(bytes));
+        } else {
+          batch.DeleteUnread(name, *key);
+        }
       }
       row->dirty = false;
       ++writes;
@@ -297,6 +358,13 @@ void BufferedViewState::Evict() {
 
 void BufferedViewState::Discard() {
   for (auto& [name, table] : tables_) {
+    if (!table->resident) continue;
+    for (const auto& [key, row] : table->dirty) {
+      // Read back below: its last write may be in line, unread.
+      dropped_unread_ = std::max(dropped_unread_, row->written_unread);
+    }
+  }
+  for (auto& [name, table] : tables_) {
     for (const auto& [key, row] : table->dirty) {
       const std::string stale = *key;
       if (!table->resident) {
@@ -307,6 +375,7 @@ void BufferedViewState::Discard() {
       table->last = Entry{};
       table->rows.erase(table->rows.find(stale));
       // A resident table must hold every stored row: read it back.
+      AwaitDroppedWrites();
       absl::StatusOr<std::optional<std::string>> stored =
           store_->GetLatest(name, stale);
       if (!stored.ok()) {

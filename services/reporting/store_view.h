@@ -12,7 +12,10 @@
 //   loaded at start; the others up to a bound, so hot daily buckets are
 //   read from the store once, absent keys included. A table that was empty
 //   in the store when first used (a catch-up from scratch) is never read
-//   but for rows that left memory (see `dropped_`):
+//   but for rows that left memory (see `dropped_`). A row that stays in
+//   memory after the flush is written with WriteBatch::PutUnread (not seen
+//   by GetLatest while in line: it is never read back then); reading one
+//   back after it left memory first waits for its batch to be durable:
 //
 //     BufferedViewState state(store, {.resident_tables = ...});
 //     MB_RETURN_IF_ERROR(state.Load());
@@ -31,8 +34,10 @@
 #ifndef MILEAGEBANK_SERVICES_REPORTING_STORE_VIEW_H_
 #define MILEAGEBANK_SERVICES_REPORTING_STORE_VIEW_H_
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -101,6 +106,9 @@ class BufferedViewState final : public ViewState {
                    absl::Span<const int64_t> deltas) override;
   absl::StatusOr<std::vector<int64_t>> Counters(
       absl::string_view table, absl::string_view key) override;
+  absl::Status AddAndGet(absl::string_view table, absl::string_view key,
+                         absl::Span<const int64_t> deltas,
+                         std::vector<int64_t>* after) override;
   absl::StatusOr<Record*> RecordAt(absl::string_view table,
                                    absl::string_view key, RecordMaker make,
                                    bool* found) override;
@@ -134,6 +142,9 @@ class BufferedViewState final : public ViewState {
     // not push rows that are read again out of memory.
     bool blind = false;
     uint64_t touched = 0;   // The flush generation last using it.
+    // The flush generation that last wrote it with WriteBatch::PutUnread
+    // (GetLatest does not see that write while it is in line); 0 when none.
+    uint64_t written_unread = 0;
   };
   // A row in memory and its key (both at stable addresses).
   struct Entry {
@@ -172,18 +183,34 @@ class BufferedViewState final : public ViewState {
   // The row as a counter row; DATA_LOSS when it is something else.
   absl::StatusOr<std::vector<int64_t>*> AsCounters(Table& table, Row& row);
   void Evict();
+  // Before reading the store: waits until the writes of the rows that left
+  // memory are durable if any was written unread (GetLatest would not see
+  // it while in line).
+  void AwaitDroppedWrites();
 
   store::Store* const store_;
   const BufferedViewStateOptions options_;
   absl::flat_hash_map<std::string, std::unique_ptr<Table>> tables_;
-  // Projections touch one table several times in a row.
-  Table* last_table_ = nullptr;
+  // The tables used lately, by the address of the name the caller passed
+  // (projections pass their constants): most lookups of a table are then a
+  // pointer and a name compared, not a hash of the name. Direct-mapped.
+  struct RecentTable {
+    const char* name = nullptr;
+    Table* table = nullptr;
+  };
+  std::array<RecentTable, 32> recent_tables_;
   uint64_t generation_ = 1;
   uint64_t store_reads_ = 0;
   // The keys of fresh tables' rows that left memory: a Bloom filter (a
   // false "maybe" costs a read), 32 MiB once the first row leaves, whatever
   // the number of rows, and a few % false positives at 20 million keys.
   KeyFilter dropped_;
+  // The newest flush generation of an unread write of a row that left
+  // memory, 0 when AwaitDroppedWrites has nothing to wait for.
+  uint64_t dropped_unread_ = 0;
+  // (flush generation, ticket) of the last batches flushed and enqueued,
+  // oldest first; a few suffice: waiting for a later ticket is also safe.
+  std::deque<std::pair<uint64_t, uint64_t>> enqueued_;
 };
 
 class SnapshotViewReader final : public ViewReader {

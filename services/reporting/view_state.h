@@ -38,10 +38,12 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
 #include "absl/types/span.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "libs/store/store.h"
+#include "mileagebank/common/v1/common.pb.h"
 #include "mileagebank/common/v1/events.pb.h"
 
 namespace mileagebank::reporting {
@@ -102,6 +104,13 @@ class ViewState {
   // The counter row at `key`, buffered deltas included; empty when none.
   virtual absl::StatusOr<std::vector<int64_t>> Counters(
       absl::string_view table, absl::string_view key) = 0;
+  // Add, then the row as it is after it into `*after` (its memory reused):
+  // for a projection that needs the row's old value too (after - deltas),
+  // one lookup instead of Counters then Add.
+  virtual absl::Status AddAndGet(absl::string_view table,
+                                 absl::string_view key,
+                                 absl::Span<const int64_t> deltas,
+                                 std::vector<int64_t>* after);
 
   // The record at `key` decoded, to read and change in place: the change
   // is kept without a Put (Delete drops the record). An absent record
@@ -170,6 +179,11 @@ class ViewReader {
                                const std::vector<int64_t>& values)>& visit)
       const;
 };
+
+// The day `date` names, or nullopt when it names none (a day that
+// validation::ToCivilDay rejects): for dates read per event, without
+// building a rule's message for each.
+std::optional<absl::CivilDay> ExactDay(const common::v1::Date& date);
 
 // One event of a source as the projections see it. The payload is
 // unpacked on the first request and shared by every projection the event

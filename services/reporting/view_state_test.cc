@@ -1,6 +1,9 @@
 #include "services/reporting/view_state.h"
 
+#include <array>
 #include <limits>
+#include <optional>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "libs/validation/dates.h"
@@ -43,6 +46,39 @@ TEST(MemoryViewTest, AddGrowsRowsAndScansInOrder) {
   EXPECT_EQ(keys, (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(*view.ViewReader::Counters("t", "b"),
             (std::vector<int64_t>{2, 4, 3}));
+}
+
+TEST(MemoryViewTest, AddAndGetGivesTheRowAfterTheAdd) {
+  MemoryView view;
+  std::vector<int64_t> after = {7, 7, 7};
+  ASSERT_TRUE(view.AddAndGet("t", "k", {5}, &after).ok());
+  EXPECT_EQ(after, (std::vector<int64_t>{5}));
+  ASSERT_TRUE(view.AddAndGet("t", "k", {-5, 2}, &after).ok());
+  EXPECT_EQ(after, (std::vector<int64_t>{0, 2}));
+}
+
+// ExactDay takes what validation::ToCivilDay takes, and nothing else.
+TEST(ExactDayTest, AgreesWithTheValidation) {
+  for (const auto& [year, month, day] :
+       std::vector<std::array<int, 3>>{{2024, 2, 29}, {2023, 2, 29},
+                                       {2025, 12, 31}, {2025, 4, 31},
+                                       {2025, 13, 1}, {2025, 0, 1},
+                                       {2025, 1, 0}, {0, 1, 1},
+                                       {10000, 1, 1}, {9999, 12, 31},
+                                       {1, 1, 1}, {2025, 1, 32}}) {
+    common::v1::Date date;
+    date.set_year(year);
+    date.set_month(month);
+    date.set_day(day);
+    const absl::StatusOr<absl::CivilDay> checked =
+        validation::ToCivilDay("date", date);
+    const std::optional<absl::CivilDay> exact = ExactDay(date);
+    ASSERT_EQ(exact.has_value(), checked.ok()) << year << "-" << month
+                                               << "-" << day;
+    if (exact.has_value()) {
+      EXPECT_EQ(*exact, *checked);
+    }
+  }
 }
 
 v1::DateRange Range(int y1, int m1, int d1, int y2, int m2, int d2) {
