@@ -8,6 +8,10 @@
 # acknowledge). Prints the figures, settlement's peak memory included.
 #
 #   bash bench/settlement_ingest.sh [RECORDS] [MEMBERS]   # 1000000 10000
+#
+# BENCH_BIN=<folder> runs the binaries under that folder (laid out as
+# bazel-bin) instead of building: a base build copied aside, run in turn
+# with the change under the same load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 readonly records=${1:-1000000}
@@ -15,10 +19,13 @@ readonly members=${2:-10000}
 
 # The four services it starts, not //services/...: other work in progress
 # there must not stop the benchmark.
-bazel build -c opt //services/membership //services/accrual \
-  //services/redemption //services/settlement //tools/mbctl //bench:loadgen \
-  //bench/partnerfile:generate >/dev/null 2>&1
+if [ -z "${BENCH_BIN:-}" ]; then
+  bazel build -c opt //services/membership //services/accrual \
+    //services/redemption //services/settlement //tools/mbctl //bench:loadgen \
+    //bench/partnerfile:generate >/dev/null 2>&1
+fi
 source bench/system.sh
+bin=${BENCH_BIN:-$bin}
 
 # Argon2id at its cheapest: enrolment speed is not what is measured here.
 start_service membership 7301 9301 --accrual_target=127.0.0.1:7302 \
@@ -60,3 +67,4 @@ for i in "${!names[@]}"; do
     "$(awk -v a="${cpu_after[$i]}" -v b="${cpu_before[$i]}" 'BEGIN { printf "%.1f", a - b }')"
 done
 echo
+echo "load_average=$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,4 +1,5 @@
 #include <cstdlib>
+#include <algorithm>
 #include <filesystem>
 
 #include "absl/time/clock.h"
@@ -45,21 +46,43 @@ class Producer {
   int port_ = 0;
 };
 
-// A consumer that sums the amounts it has seen, with its cursor.
+// A consumer that sums the amounts it has seen, with its cursor: an event
+// at a time, or (`batched`) a stream message's events in one batch.
 class Consumer {
  public:
-  Consumer(const std::string& path, int port) {
+  Consumer(const std::string& path, int port, bool batched) {
     store_ = std::move(*store::Store::Open({.path = path, .tables = {"sums"}}));
-    follower_ = std::make_unique<EventFollower>(
-        "producer", "127.0.0.1:" + std::to_string(port), store_.get(),
-        [this](const common::v1::Event& event, store::WriteBatch& batch) {
-          common::v1::Money money;
-          if (!event.payload().UnpackTo(&money)) {
-            return absl::DataLossError("not money");
-          }
-          batch.Put("sums", "total", std::to_string(Total() + money.minor_units()));
-          return absl::OkStatus();
-        });
+    const std::string target = "127.0.0.1:" + std::to_string(port);
+    if (batched) {
+      follower_ = std::make_unique<EventFollower>(
+          "producer", target, store_.get(),
+          [this](absl::Span<const common::v1::Event> events,
+                 store::WriteBatch& batch) {
+            int64_t total = Total();
+            for (const common::v1::Event& event : events) {
+              common::v1::Money money;
+              if (!event.payload().UnpackTo(&money)) {
+                return absl::DataLossError("not money");
+              }
+              total += money.minor_units();
+            }
+            largest_message_ = std::max<size_t>(largest_message_, events.size());
+            batch.Put("sums", "total", std::to_string(total));
+            return absl::OkStatus();
+          });
+    } else {
+      follower_ = std::make_unique<EventFollower>(
+          "producer", target, store_.get(),
+          [this](const common::v1::Event& event, store::WriteBatch& batch) {
+            common::v1::Money money;
+            if (!event.payload().UnpackTo(&money)) {
+              return absl::DataLossError("not money");
+            }
+            batch.Put("sums", "total",
+                      std::to_string(Total() + money.minor_units()));
+            return absl::OkStatus();
+          });
+    }
     follower_->Start();
   }
   ~Consumer() { follower_->Stop(); }
@@ -69,6 +92,11 @@ class Consumer {
     return value->has_value() ? std::stoll(**value) : 0;
   }
   uint64_t position() const { return follower_->position(); }
+  // The most events applied in one call (batched); stops the follower.
+  size_t largest_message() {
+    follower_->Stop();
+    return largest_message_;
+  }
   bool WaitFor(uint64_t sequence) const {
     for (int i = 0; i < 500 && position() < sequence; ++i) {
       absl::SleepFor(absl::Milliseconds(20));
@@ -79,9 +107,14 @@ class Consumer {
  private:
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<EventFollower> follower_;
+  // Written by the follower's thread, read once it is stopped.
+  size_t largest_message_ = 0;
 };
 
-TEST(EventFollowerTest, EachEventAppliedOnceAcrossRestartsOfBothSides) {
+class EventFollowerTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(EventFollowerTest, EachEventAppliedOnceAcrossRestartsOfBothSides) {
+  const bool batched = GetParam();
   std::string dir = std::getenv("TEST_TMPDIR");
   std::filesystem::remove_all(dir + "/producer");
   std::filesystem::remove_all(dir + "/consumer");
@@ -97,14 +130,14 @@ TEST(EventFollowerTest, EachEventAppliedOnceAcrossRestartsOfBothSides) {
   };
 
   emit(20);
-  auto consumer = std::make_unique<Consumer>(dir + "/consumer", port);
+  auto consumer = std::make_unique<Consumer>(dir + "/consumer", port, batched);
   ASSERT_TRUE(consumer->WaitFor(sequence));
   EXPECT_EQ(consumer->Total(), expected);
 
   // The consumer restarts while events keep coming.
   consumer.reset();
   emit(15);
-  consumer = std::make_unique<Consumer>(dir + "/consumer", port);
+  consumer = std::make_unique<Consumer>(dir + "/consumer", port, batched);
   ASSERT_TRUE(consumer->WaitFor(sequence));
   EXPECT_EQ(consumer->Total(), expected);
 
@@ -116,7 +149,14 @@ TEST(EventFollowerTest, EachEventAppliedOnceAcrossRestartsOfBothSides) {
   ASSERT_TRUE(consumer->WaitFor(sequence));
   EXPECT_EQ(consumer->Total(), expected);
   EXPECT_EQ(consumer->position(), 45u);
+  // Events waiting when a consumer starts come several to a message.
+  if (batched) {
+    EXPECT_GT(consumer->largest_message(), 1u);
+  }
 }
+
+INSTANTIATE_TEST_SUITE_P(OneByOneAndBatched, EventFollowerTest,
+                         ::testing::Bool());
 
 TEST(CallTest, RetriesIdempotentCallsUntilTheServiceComesUp) {
   // Nothing listens yet; an idempotent call retries, a plain one does not.

@@ -1,10 +1,14 @@
 #include "libs/client/event_follower.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "absl/time/clock.h"
 #include "libs/client/client.h"
 #include "libs/client/event_reader.h"
 #include "libs/log/log.h"
 #include "libs/status/grpc_status.h"
+#include "libs/status/status_macros.h"
 #include "mileagebank/common/v1/events.grpc.pb.h"
 
 namespace mileagebank::client {
@@ -30,10 +34,24 @@ prometheus::Gauge* SourceGauge(prometheus::Registry* metrics,
 EventFollower::EventFollower(std::string source, std::string target,
                              store::Store* store, Apply apply,
                              prometheus::Registry* metrics)
+    : EventFollower(std::move(source), std::move(target), store,
+                    std::move(apply), nullptr, metrics) {}
+
+EventFollower::EventFollower(std::string source, std::string target,
+                             store::Store* store, ApplyMany apply,
+                             prometheus::Registry* metrics)
+    : EventFollower(std::move(source), std::move(target), store, nullptr,
+                    std::move(apply), metrics) {}
+
+EventFollower::EventFollower(std::string source, std::string target,
+                             store::Store* store, Apply apply,
+                             ApplyMany apply_many,
+                             prometheus::Registry* metrics)
     : source_(std::move(source)),
       target_(std::move(target)),
       store_(store),
       apply_(std::move(apply)),
+      apply_many_(std::move(apply_many)),
       position_gauge_(SourceGauge(
           metrics, "mileagebank_follower_stream_position",
           "Sequence of the last event applied from the source's stream, by "
@@ -121,22 +139,18 @@ absl::Status EventFollower::FollowOnce() {
   request.set_after_sequence(*cursor);
   request.set_follow(true);
   EventReader reader(stub.get(), &context, request);
-  common::v1::Event event;
+  std::vector<common::v1::Event> events;
   absl::Status result = absl::OkStatus();
-  while (reader.Next(&event)) {
-    if (event.sequence() <= position_) continue;  // Already applied.
-    store::WriteBatch batch = store_->NewBatch();
-    result = apply_(event, batch);
+  while (reader.NextMessage(&events)) {
+    auto fresh = std::find_if(
+        events.begin(), events.end(),
+        [&](const common::v1::Event& e) { return e.sequence() > position_; });
+    if (fresh == events.end()) continue;  // Already applied.
+    result = ApplyMessage(absl::MakeConstSpan(&*fresh, events.end() - fresh));
     if (!result.ok()) {
       context.TryCancel();
       break;
     }
-    // Put in line, not waited for: the store writes in order, so the cursor
-    // is never durable before what was derived from the event, and a crash
-    // loses both or neither. Following many events then costs few fsyncs.
-    batch.SetCursor(source_, event.sequence());
-    store_->Enqueue(batch);
-    SetPosition(event.sequence());
   }
   grpc::Status finished = reader.Finish();
   {
@@ -146,6 +160,29 @@ absl::Status EventFollower::FollowOnce() {
   if (!result.ok()) return result;
   return finished.ok() ? absl::UnavailableError("stream ended")
                        : FromGrpcStatus(finished);
+}
+
+absl::Status EventFollower::ApplyMessage(
+    absl::Span<const common::v1::Event> events) {
+  // Put in line, not waited for: the store writes in order, so the cursor
+  // is never durable before what was derived from the events, and a crash
+  // loses both or neither. Following many events then costs few fsyncs.
+  if (apply_many_) {
+    store::WriteBatch batch = store_->NewBatch();
+    MB_RETURN_IF_ERROR(apply_many_(events, batch));
+    batch.SetCursor(source_, events.back().sequence());
+    store_->Enqueue(batch);
+    SetPosition(events.back().sequence());
+    return absl::OkStatus();
+  }
+  for (const common::v1::Event& event : events) {
+    store::WriteBatch batch = store_->NewBatch();
+    MB_RETURN_IF_ERROR(apply_(event, batch));
+    batch.SetCursor(source_, event.sequence());
+    store_->Enqueue(batch);
+    SetPosition(event.sequence());
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace mileagebank::client

@@ -12,6 +12,14 @@
 // failed `apply` stops progress at that event and is retried after a backoff
 // (it must be deterministic and leave the batch unused on error).
 //
+// A consumer that can apply several events together passes an ApplyMany
+// instead: it gets every new event of one stream message (up to 512) and
+// one batch for all of them, to which the follower adds one cursor (the
+// last event's) and which it puts in line once. It is all or nothing: on
+// error the batch is left unused and the whole message is retried. What it
+// reads of its own derived state must count the events before it in the
+// same call, whose writes are only in the batch.
+//
 //   EventFollower follower("accrual", accrual_address, store,
 //       [&](const common::v1::Event& event, store::WriteBatch& batch) {
 //         return Derive(event, batch);
@@ -28,7 +36,8 @@
 //                                                 source (polled every 5 s)
 // (the names mirror reporting's mileagebank_reporting_stream_position/head).
 //
-// Thread-safe; `apply` runs on the follower's own thread, one event at a time.
+// Thread-safe; `apply` runs on the follower's own thread, one event (or one
+// message) at a time.
 #ifndef MILEAGEBANK_LIBS_CLIENT_EVENT_FOLLOWER_H_
 #define MILEAGEBANK_LIBS_CLIENT_EVENT_FOLLOWER_H_
 
@@ -41,6 +50,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "absl/types/span.h"
 #include "grpcpp/grpcpp.h"
 #include "libs/store/store.h"
 #include "mileagebank/common/v1/events.pb.h"
@@ -53,12 +63,18 @@ class EventFollower {
  public:
   using Apply = std::function<absl::Status(const common::v1::Event& event,
                                            store::WriteBatch& batch)>;
+  // `events`: one or more, consecutive, in log order.
+  using ApplyMany =
+      std::function<absl::Status(absl::Span<const common::v1::Event> events,
+                                 store::WriteBatch& batch)>;
 
   // `source`: the name under which the cursor is stored (e.g. "accrual");
   // `target`: the source service's address; `metrics`: where to report
   // progress (null: not reported), outliving the follower.
   EventFollower(std::string source, std::string target, store::Store* store,
                 Apply apply, prometheus::Registry* metrics = nullptr);
+  EventFollower(std::string source, std::string target, store::Store* store,
+                ApplyMany apply, prometheus::Registry* metrics = nullptr);
   EventFollower(const EventFollower&) = delete;
   EventFollower& operator=(const EventFollower&) = delete;
   ~EventFollower();
@@ -70,9 +86,14 @@ class EventFollower {
   uint64_t position() const { return position_.load(); }
 
  private:
+  EventFollower(std::string source, std::string target, store::Store* store,
+                Apply apply, ApplyMany apply_many,
+                prometheus::Registry* metrics);
   void Run();
   // Reads one subscription until it ends; returns why.
   absl::Status FollowOnce();
+  // Applies `events` (all new) with their cursor, in one batch or one each.
+  absl::Status ApplyMessage(absl::Span<const common::v1::Event> events);
   void SetPosition(uint64_t sequence);
   // Polls the source's head until Stop, for the head gauge.
   void WatchHead();
@@ -80,7 +101,9 @@ class EventFollower {
   const std::string source_;
   const std::string target_;
   store::Store* const store_;
+  // Exactly one of the two is set.
   const Apply apply_;
+  const ApplyMany apply_many_;
   // Both null without a registry.
   prometheus::Gauge* const position_gauge_;
   prometheus::Gauge* const head_gauge_;

@@ -82,5 +82,63 @@ TEST(EventFollowerMetricsTest, PositionStopsAtAFailingEventWhileHeadMovesOn) {
   served.server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
 }
 
+TEST(EventFollowerMetricsTest, BatchedStopsBeforeAFailingMessageWithNothingOfIt) {
+  const std::string dir = std::getenv("TEST_TMPDIR");
+  std::filesystem::remove_all(dir + "/batched-producer");
+  std::filesystem::remove_all(dir + "/batched-consumer");
+  auto producer = std::move(
+      *store::Store::Open({.path = dir + "/batched-producer", .tables = {}}));
+  server::EventStreamService events(producer.get());
+  testing::LoopbackServer served = testing::ServeOnLoopback({&events});
+  ASSERT_NE(served.server, nullptr);
+  for (int i = 1; i <= 12; ++i) {
+    common::v1::Money money;
+    money.set_minor_units(i);
+    store::WriteBatch batch = producer->NewBatch();
+    batch.AppendEvent("k", money);
+    ASSERT_TRUE(producer->Commit(batch).ok());
+  }
+
+  auto consumer = std::move(*store::Store::Open(
+      {.path = dir + "/batched-consumer", .tables = {"seen"}}));
+  prometheus::Registry registry;
+  // A message holding event 8 cannot be applied: its events before 8 are
+  // not applied either (their writes are in the unused batch), the cursor
+  // stays before the message, and the follower retries it.
+  uint64_t first_of_failing = 0;
+  EventFollower follower(
+      "producer", served.target, consumer.get(),
+      [&](absl::Span<const common::v1::Event> events, store::WriteBatch& batch) {
+        for (const common::v1::Event& event : events) {
+          if (event.sequence() == 8) {
+            first_of_failing = events.front().sequence();
+            return absl::DataLossError("event 8");
+          }
+          batch.Put("seen", std::to_string(event.sequence()), "");
+        }
+        return absl::OkStatus();
+      },
+      &registry);
+  follower.Start();
+
+  EXPECT_TRUE(Eventually([&] {
+    return Gauge(registry, "mileagebank_follower_stream_head") == 12;
+  }));
+  EXPECT_TRUE(Eventually([&] { return first_of_failing != 0; }));
+  follower.Stop();
+  ASSERT_LE(first_of_failing, 8u);
+  EXPECT_EQ(follower.position(), first_of_failing - 1);
+  EXPECT_EQ(*consumer->ReadCursor("producer"), first_of_failing - 1);
+  consumer->WaitForQueued();
+  for (uint64_t sequence = 1; sequence <= 12; ++sequence) {
+    EXPECT_EQ(consumer->Get("seen", std::to_string(sequence))->has_value(),
+              sequence < first_of_failing)
+        << sequence;
+  }
+  consumer->StopWaiters();
+  producer->StopWaiters();
+  served.server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
+}
+
 }  // namespace
 }  // namespace mileagebank::client

@@ -7,11 +7,15 @@
 //   while (reader.Next(&event)) Apply(event);
 //   grpc::Status ended = reader.Finish();
 //
+// or a message's worth at a time (NextMessage), for a consumer that applies
+// them together.
+//
 // Cancel the subscription with context.TryCancel(). Thread-compatible.
 #ifndef MILEAGEBANK_LIBS_CLIENT_EVENT_READER_H_
 #define MILEAGEBANK_LIBS_CLIENT_EVENT_READER_H_
 
 #include <memory>
+#include <vector>
 
 #include "grpcpp/grpcpp.h"
 #include "mileagebank/common/v1/events.grpc.pb.h"
@@ -26,6 +30,10 @@ class EventReader {
 
   // The next event, in log order; false once the stream has ended.
   bool Next(common::v1::Event* event);
+  // The events of the current message not yet returned by Next, or else all
+  // of the next message's, in log order (never none); false once the
+  // stream has ended. Mixes freely with Next.
+  bool NextMessage(std::vector<common::v1::Event>* events);
   // How the stream ended; once Next has returned false.
   grpc::Status Finish();
 

@@ -9,6 +9,7 @@
 #include "libs/server/admin_service.h"
 #include "libs/server/event_stream_service.h"
 #include "libs/server/service_host.h"
+#include "libs/status/status_macros.h"
 #include "libs/store/store.h"
 #include "mileagebank/config/v1/accrual.pb.h"
 #include "services/accrual/background.h"
@@ -68,12 +69,18 @@ int Run(int argc, char** argv) {
   // Membership's events keep the member replica, and its merges move
   // accounts. A merge is applied before the cursor moves past it, and
   // merging is idempotent, so a restart in between repeats it harmlessly.
+  // A message's events go in one batch with the cursor: most are a
+  // qualifying activity per credit, of no concern to the replica.
   client::EventFollower membership_events(
       "membership", *membership_shard, store->get(),
-      [&](const common::v1::Event& event, store::WriteBatch& batch) -> absl::Status {
-        absl::StatusOr<std::optional<Merge>> merge = members.Apply(event, batch);
-        if (!merge.ok()) return merge.status();
-        if (*merge) return ledger.MergeAccounts(**merge);
+      [&](absl::Span<const common::v1::Event> events,
+          store::WriteBatch& batch) -> absl::Status {
+        for (const common::v1::Event& event : events) {
+          absl::StatusOr<std::optional<Merge>> merge =
+              members.Apply(event, batch);
+          if (!merge.ok()) return merge.status();
+          if (*merge) MB_RETURN_IF_ERROR(ledger.MergeAccounts(**merge));
+        }
         return absl::OkStatus();
       },
       &(*host)->metrics());

@@ -37,9 +37,9 @@ int Run(int argc, char** argv) {
                                              (*host)->metrics());
   if (!members.ok()) return server::ExitWithError(members.status());
 
-  // Qualifying activity arrives from accrual's stream. Recording it is
-  // idempotent on the credit's id, so an event applied again after a crash
-  // before its cursor was saved changes nothing.
+  // Qualifying activity arrives from accrual's stream, a message's events
+  // (up to 512) in one batch with the cursor. Recording it is also
+  // idempotent on the credit's id.
   std::unique_ptr<client::EventFollower> accrual_events;
   if (!config.accrual_target().empty()) {
     // This shard's members earn on the accrual shard of the same number.
@@ -50,8 +50,9 @@ int Run(int argc, char** argv) {
     membership::Members* operations = members->get();
     accrual_events = std::make_unique<client::EventFollower>(
         "accrual", *accrual, store->get(),
-        [operations](const common::v1::Event& event, store::WriteBatch&) {
-          return membership::ApplyAccrualEvent(*operations, event);
+        [operations](absl::Span<const common::v1::Event> events,
+                     store::WriteBatch& batch) {
+          return operations->ApplyAccrualEvents(events, batch);
         },
         &(*host)->metrics());
     accrual_events->Start();

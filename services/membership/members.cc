@@ -921,10 +921,63 @@ absl::StatusOr<v1::ListNomineesResponse> Members::ListNominees(
   return response;
 }
 
+namespace {
+
+// Unqueued's keys; activity ids have no spaces.
+std::string YearKey(absl::string_view member_number, int64_t year) {
+  return absl::StrCat(member_number, " ", year);
+}
+std::string ActivityKey(absl::string_view member_number,
+                        absl::string_view activity_id) {
+  return absl::StrCat(member_number, " ", activity_id);
+}
+
+}  // namespace
+
+absl::StatusOr<tiers::QualifyingTotals> Members::LoadYear(
+    absl::string_view member_number, int64_t year, const Unqueued* unqueued) {
+  if (unqueued != nullptr) {
+    auto it = unqueued->years.find(YearKey(member_number, year));
+    if (it != unqueued->years.end()) return it->second;
+  }
+  return store_.LoadYear(member_number, year);
+}
+
+void Members::PutYear(store::WriteBatch& batch, absl::string_view member_number,
+                      int64_t year, const tiers::QualifyingTotals& totals,
+                      Unqueued* unqueued) {
+  store_.PutYear(batch, member_number, year, totals);
+  if (unqueued != nullptr) {
+    unqueued->years.insert_or_assign(YearKey(member_number, year), totals);
+  }
+}
+
+absl::StatusOr<std::optional<records::ActivityRecord>> Members::LoadActivity(
+    absl::string_view member_number, absl::string_view activity_id,
+    const Unqueued* unqueued) {
+  if (unqueued != nullptr) {
+    auto it = unqueued->activities.find(ActivityKey(member_number, activity_id));
+    if (it != unqueued->activities.end()) return it->second;
+  }
+  return store_.LoadActivity(member_number, activity_id);
+}
+
+void Members::PutActivity(store::WriteBatch& batch,
+                          absl::string_view member_number,
+                          absl::string_view activity_id,
+                          const records::ActivityRecord& activity,
+                          Unqueued* unqueued) {
+  store_.PutActivity(batch, member_number, activity_id, activity);
+  if (unqueued != nullptr) {
+    unqueued->activities.insert_or_assign(
+        ActivityKey(member_number, activity_id), activity);
+  }
+}
+
 absl::StatusOr<v1::Tier> Members::ApplyActivity(
     store::WriteBatch& batch, absl::string_view member_number,
     absl::string_view activity_id, const records::ActivityRecord& activity,
-    bool reversal) {
+    bool reversal, Unqueued* unqueued) {
   v1::QualifyingActivityRecorded recorded;
   recorded.set_member_number(std::string(member_number));
   recorded.set_activity_id(std::string(activity_id));
@@ -937,9 +990,9 @@ absl::StatusOr<v1::Tier> Members::ApplyActivity(
   const int sign = reversal ? -1 : +1;
   const int64_t this_year = Today().year();
   MB_ASSIGN_OR_RETURN(tiers::QualifyingTotals now,
-                      store_.LoadYear(member_number, this_year));
+                      LoadYear(member_number, this_year, unqueued));
   MB_ASSIGN_OR_RETURN(tiers::QualifyingTotals last,
-                      store_.LoadYear(member_number, this_year - 1));
+                      LoadYear(member_number, this_year - 1, unqueued));
   const v1::Tier before = tiers::TierOn(now, last, options_.thresholds);
 
   const int64_t year = activity.year();
@@ -947,11 +1000,11 @@ absl::StatusOr<v1::Tier> Members::ApplyActivity(
   if (year == this_year - 1) {
     totals = last;
   } else if (year != this_year) {
-    MB_ASSIGN_OR_RETURN(totals, store_.LoadYear(member_number, year));
+    MB_ASSIGN_OR_RETURN(totals, LoadYear(member_number, year, unqueued));
   }
   totals.miles += sign * activity.qualifying_miles();
   totals.segments += sign * activity.qualifying_segments();
-  store_.PutYear(batch, member_number, year, totals);
+  PutYear(batch, member_number, year, totals, unqueued);
   if (year == this_year) now = totals;
   if (year == this_year - 1) last = totals;
   const v1::Tier after = tiers::TierOn(now, last, options_.thresholds);
@@ -969,9 +1022,8 @@ absl::StatusOr<v1::Tier> Members::ApplyActivity(
   return after;
 }
 
-absl::StatusOr<v1::RecordQualifyingActivityResponse>
-Members::RecordQualifyingActivity(
-    const v1::RecordQualifyingActivityRequest& request, uint64_t* ticket) {
+absl::StatusOr<std::string> Members::CheckActivity(
+    const v1::RecordQualifyingActivityRequest& request) {
   FieldErrors errors;
   CheckMemberNumber(errors, "member_number", request.member_number());
   if (!IsKey(request.activity_id())) {
@@ -998,17 +1050,36 @@ Members::RecordQualifyingActivity(
   if (!found) {
     return absl::NotFoundError(absl::StrCat("member_number: no member ", number));
   }
-  store::KeyLocks::Guard guard = member_locks_.Lock(number);
+  return number;
+}
+
+absl::StatusOr<std::string> Members::CheckReversal(
+    const v1::ReverseQualifyingActivityRequest& request) {
+  FieldErrors errors;
+  CheckMemberNumber(errors, "member_number", request.member_number());
+  if (!IsKey(request.activity_id())) {
+    errors.Add("activity_id", "must be 1-64 printable characters, no spaces");
+  }
+  MB_RETURN_IF_ERROR(errors.ToStatus());
+  return FollowMerges(request.member_number());
+}
+
+absl::StatusOr<std::optional<v1::Tier>> Members::RecordActivity(
+    store::WriteBatch& batch, absl::string_view number,
+    const v1::RecordQualifyingActivityRequest& request, Unqueued* unqueued) {
+  // Checked by CheckActivity.
+  const absl::CivilDay date =
+      *validation::ToCivilDay("activity_date", request.activity_date());
   records::ActivityRecord activity;
-  activity.set_year(date->year());
-  activity.set_month(date->month());
-  activity.set_day(date->day());
+  activity.set_year(date.year());
+  activity.set_month(date.month());
+  activity.set_day(date.day());
   activity.set_qualifying_miles(request.qualifying_miles());
   activity.set_qualifying_segments(request.qualifying_segments());
 
-  v1::RecordQualifyingActivityResponse response;
-  MB_ASSIGN_OR_RETURN(std::optional<records::ActivityRecord> earlier,
-                      store_.LoadActivity(number, request.activity_id()));
+  MB_ASSIGN_OR_RETURN(
+      std::optional<records::ActivityRecord> earlier,
+      LoadActivity(number, request.activity_id(), unqueued));
   if (earlier) {
     records::ActivityRecord same = activity;
     same.set_reversed(earlier->reversed());
@@ -1017,61 +1088,74 @@ Members::RecordQualifyingActivity(
           "activity_id: already recorded with different content",
           request.activity_id());
     }
-    MB_ASSIGN_OR_RETURN(v1::Tier tier, TierToday(number));
-    response.set_tier(tier);
+    return std::nullopt;
+  }
+  PutActivity(batch, number, request.activity_id(), activity, unqueued);
+  return ApplyActivity(batch, number, request.activity_id(), activity,
+                       /*reversal=*/false, unqueued);
+}
+
+absl::StatusOr<std::optional<v1::Tier>> Members::ReverseActivity(
+    store::WriteBatch& batch, absl::string_view number,
+    absl::string_view activity_id, Unqueued* unqueued) {
+  MB_ASSIGN_OR_RETURN(std::optional<records::ActivityRecord> activity,
+                      LoadActivity(number, activity_id, unqueued));
+  if (!activity) {
+    return absl::NotFoundError(absl::StrCat(
+        "activity_id: no qualifying activity ", activity_id, " for member ",
+        number));
+  }
+  if (activity->reversed()) return std::nullopt;
+  activity->set_reversed(true);
+  PutActivity(batch, number, activity_id, *activity, unqueued);
+  return ApplyActivity(batch, number, activity_id, *activity,
+                       /*reversal=*/true, unqueued);
+}
+
+absl::StatusOr<v1::RecordQualifyingActivityResponse>
+Members::RecordQualifyingActivity(
+    const v1::RecordQualifyingActivityRequest& request, uint64_t* ticket) {
+  MB_ASSIGN_OR_RETURN(std::string number, CheckActivity(request));
+  store::KeyLocks::Guard guard = member_locks_.Lock(number);
+  store::WriteBatch batch = store_.NewBatch();
+  MB_ASSIGN_OR_RETURN(std::optional<v1::Tier> tier,
+                      RecordActivity(batch, number, request, nullptr));
+  v1::RecordQualifyingActivityResponse response;
+  if (!tier) {
+    MB_ASSIGN_OR_RETURN(v1::Tier today, TierToday(number));
+    response.set_tier(today);
     return response;
   }
-  store::WriteBatch batch = store_.NewBatch();
-  store_.PutActivity(batch, number, request.activity_id(), activity);
-  MB_ASSIGN_OR_RETURN(v1::Tier tier,
-                      ApplyActivity(batch, number, request.activity_id(),
-                                    activity, /*reversal=*/false));
   if (ticket != nullptr) {
     *ticket = store_.Enqueue(batch);
   } else {
     MB_RETURN_IF_ERROR(store_.Commit(batch));
   }
-  response.set_tier(tier);
+  response.set_tier(*tier);
   return response;
 }
 
 absl::StatusOr<v1::ReverseQualifyingActivityResponse>
 Members::ReverseQualifyingActivity(
     const v1::ReverseQualifyingActivityRequest& request, uint64_t* ticket) {
-  FieldErrors errors;
-  CheckMemberNumber(errors, "member_number", request.member_number());
-  if (!IsKey(request.activity_id())) {
-    errors.Add("activity_id", "must be 1-64 printable characters, no spaces");
-  }
-  MB_RETURN_IF_ERROR(errors.ToStatus());
-
-  MB_ASSIGN_OR_RETURN(std::string number, FollowMerges(request.member_number()));
+  MB_ASSIGN_OR_RETURN(std::string number, CheckReversal(request));
   store::KeyLocks::Guard guard = member_locks_.Lock(number);
-  MB_ASSIGN_OR_RETURN(std::optional<records::ActivityRecord> activity,
-                      store_.LoadActivity(number, request.activity_id()));
-  if (!activity) {
-    return absl::NotFoundError(absl::StrCat(
-        "activity_id: no qualifying activity ", request.activity_id(),
-        " for member ", number));
-  }
+  store::WriteBatch batch = store_.NewBatch();
+  MB_ASSIGN_OR_RETURN(
+      std::optional<v1::Tier> tier,
+      ReverseActivity(batch, number, request.activity_id(), nullptr));
   v1::ReverseQualifyingActivityResponse response;
-  if (activity->reversed()) {
-    MB_ASSIGN_OR_RETURN(v1::Tier tier, TierToday(number));
-    response.set_tier(tier);
+  if (!tier) {
+    MB_ASSIGN_OR_RETURN(v1::Tier today, TierToday(number));
+    response.set_tier(today);
     return response;
   }
-  activity->set_reversed(true);
-  store::WriteBatch batch = store_.NewBatch();
-  store_.PutActivity(batch, number, request.activity_id(), *activity);
-  MB_ASSIGN_OR_RETURN(v1::Tier tier,
-                      ApplyActivity(batch, number, request.activity_id(),
-                                    *activity, /*reversal=*/true));
   if (ticket != nullptr) {
     *ticket = store_.Enqueue(batch);
   } else {
     MB_RETURN_IF_ERROR(store_.Commit(batch));
   }
-  response.set_tier(tier);
+  response.set_tier(*tier);
   return response;
 }
 
@@ -1136,28 +1220,13 @@ absl::StatusOr<v1::ImportMembersResponse> Members::ImportMembers(
   return response;
 }
 
-absl::Status ApplyAccrualEvent(Members& members,
-                               const common::v1::Event& event) {
-  accrual::v1::QualifyingActivityPosted posted;
-  if (!event.payload().UnpackTo(&posted)) return absl::OkStatus();
-  absl::Status status;
-  // Not waited for: the follower's cursor is written after it, in order.
-  uint64_t ticket = 0;
-  if (posted.reversal()) {
-    v1::ReverseQualifyingActivityRequest request;
-    request.set_member_number(posted.member_number());
-    request.set_activity_id(posted.activity_id());
-    status = members.ReverseQualifyingActivity(request, &ticket).status();
-  } else {
-    v1::RecordQualifyingActivityRequest request;
-    request.set_member_number(posted.member_number());
-    request.set_activity_id(posted.activity_id());
-    *request.mutable_activity_date() = posted.activity_date();
-    request.set_qualifying_miles(posted.qualifying_miles());
-    request.set_qualifying_segments(
-        static_cast<int32_t>(posted.qualifying_segments()));
-    status = members.RecordQualifyingActivity(request, &ticket).status();
-  }
+namespace {
+
+// A failure that may pass (the store) is returned, to be retried; any other
+// is the event's own, logged and skipped.
+absl::Status RetryOrSkip(const absl::Status& status,
+                         const common::v1::Event& event,
+                         const accrual::v1::QualifyingActivityPosted& posted) {
   switch (status.code()) {
     case absl::StatusCode::kOk:
       return absl::OkStatus();
@@ -1175,6 +1244,88 @@ absl::Status ApplyAccrualEvent(Members& members,
                   {"reason", status.ToString()}});
       return absl::OkStatus();
   }
+}
+
+v1::RecordQualifyingActivityRequest RecordRequest(
+    const accrual::v1::QualifyingActivityPosted& posted) {
+  v1::RecordQualifyingActivityRequest request;
+  request.set_member_number(posted.member_number());
+  request.set_activity_id(posted.activity_id());
+  *request.mutable_activity_date() = posted.activity_date();
+  request.set_qualifying_miles(posted.qualifying_miles());
+  request.set_qualifying_segments(
+      static_cast<int32_t>(posted.qualifying_segments()));
+  return request;
+}
+
+v1::ReverseQualifyingActivityRequest ReverseRequest(
+    const accrual::v1::QualifyingActivityPosted& posted) {
+  v1::ReverseQualifyingActivityRequest request;
+  request.set_member_number(posted.member_number());
+  request.set_activity_id(posted.activity_id());
+  return request;
+}
+
+}  // namespace
+
+absl::Status Members::ApplyAccrualEvents(
+    absl::Span<const common::v1::Event> events, store::WriteBatch& batch) {
+  struct Activity {
+    const common::v1::Event* event;
+    accrual::v1::QualifyingActivityPosted posted;
+    std::string number;  // Merges followed.
+  };
+  std::vector<Activity> activities;
+  std::vector<std::string> numbers;
+  for (const common::v1::Event& event : events) {
+    Activity activity{&event, {}, {}};
+    if (!event.payload().UnpackTo(&activity.posted)) continue;
+    absl::StatusOr<std::string> number =
+        activity.posted.reversal()
+            ? CheckReversal(ReverseRequest(activity.posted))
+            : CheckActivity(RecordRequest(activity.posted));
+    if (!number.ok()) {
+      MB_RETURN_IF_ERROR(RetryOrSkip(number.status(), event, activity.posted));
+      continue;
+    }
+    activity.number = *std::move(number);
+    numbers.push_back(activity.number);
+    activities.push_back(std::move(activity));
+  }
+  if (activities.empty()) return absl::OkStatus();
+  // Released once the batch is in line (the years' cache then updated by
+  // its hooks, which run first), or when it is dropped on an error.
+  auto held = std::make_shared<std::optional<store::KeyLocks::Guard>>(
+      member_locks_.Lock(numbers));
+  Unqueued unqueued;
+  for (const Activity& activity : activities) {
+    absl::Status status =
+        activity.posted.reversal()
+            ? ReverseActivity(batch, activity.number,
+                              activity.posted.activity_id(), &unqueued)
+                  .status()
+            : RecordActivity(batch, activity.number,
+                             RecordRequest(activity.posted), &unqueued)
+                  .status();
+    MB_RETURN_IF_ERROR(RetryOrSkip(status, *activity.event, activity.posted));
+  }
+  batch.OnEnqueued([held](uint64_t) { held->reset(); });
+  return absl::OkStatus();
+}
+
+absl::Status ApplyAccrualEvent(Members& members,
+                               const common::v1::Event& event) {
+  accrual::v1::QualifyingActivityPosted posted;
+  if (!event.payload().UnpackTo(&posted)) return absl::OkStatus();
+  // Not waited for: the follower's cursor is written after it, in order.
+  uint64_t ticket = 0;
+  absl::Status status =
+      posted.reversal()
+          ? members.ReverseQualifyingActivity(ReverseRequest(posted), &ticket)
+                .status()
+          : members.RecordQualifyingActivity(RecordRequest(posted), &ticket)
+                .status();
+  return RetryOrSkip(status, event, posted);
 }
 
 }  // namespace mileagebank::membership

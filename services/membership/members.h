@@ -15,12 +15,15 @@
 #define MILEAGEBANK_SERVICES_MEMBERSHIP_MEMBERS_H_
 
 #include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "libs/crypto/password.h"
 #include "libs/store/key_locks.h"
 #include "mileagebank/common/v1/events.pb.h"
@@ -90,6 +93,12 @@ class Members {
   ReverseQualifyingActivity(const v1::ReverseQualifyingActivityRequest& request,
                             uint64_t* ticket = nullptr);
   absl::StatusOr<v1::GetTierResponse> GetTier(const v1::GetTierRequest& request);
+  // The qualifying activity of several accrual events (a stream message),
+  // recorded or reversed in order into `batch`, as ApplyAccrualEvent does
+  // one at a time. The members concerned stay locked until `batch` is put
+  // in line (or dropped), so that nothing decides on their totals meanwhile.
+  absl::Status ApplyAccrualEvents(absl::Span<const common::v1::Event> events,
+                                  store::WriteBatch& batch);
   absl::StatusOr<v1::ImportMembersResponse> ImportMembers(
       const v1::ImportMembersRequest& request);
 
@@ -118,6 +127,26 @@ class Members {
   // ALREADY_EXISTS when `key` belongs to a member other than `self`.
   absl::Status CheckUnique(absl::string_view key, absl::string_view self,
                            absl::string_view what);
+  // What activities recorded together into one batch not yet in line wrote
+  // (by the store's keys): what the later of them read of the earlier.
+  struct Unqueued {
+    absl::flat_hash_map<std::string, tiers::QualifyingTotals> years;
+    absl::flat_hash_map<std::string, records::ActivityRecord> activities;
+  };
+  // The store's reads and writes of years and activities, through
+  // `unqueued` when given.
+  absl::StatusOr<tiers::QualifyingTotals> LoadYear(absl::string_view member_number,
+                                                   int64_t year,
+                                                   const Unqueued* unqueued);
+  void PutYear(store::WriteBatch& batch, absl::string_view member_number,
+               int64_t year, const tiers::QualifyingTotals& totals,
+               Unqueued* unqueued);
+  absl::StatusOr<std::optional<records::ActivityRecord>> LoadActivity(
+      absl::string_view member_number, absl::string_view activity_id,
+      const Unqueued* unqueued);
+  void PutActivity(store::WriteBatch& batch, absl::string_view member_number,
+                   absl::string_view activity_id,
+                   const records::ActivityRecord& activity, Unqueued* unqueued);
   // Adds (or, for a reversal, takes away) qualifying activity to the year's
   // totals in `batch`, with its event and the tier change it causes; returns
   // the tier after.
@@ -125,7 +154,22 @@ class Members {
                                          absl::string_view member_number,
                                          absl::string_view activity_id,
                                          const records::ActivityRecord& activity,
-                                         bool reversal);
+                                         bool reversal, Unqueued* unqueued);
+  // RecordQualifyingActivity's checks; the member it goes to (merges
+  // followed).
+  absl::StatusOr<std::string> CheckActivity(
+      const v1::RecordQualifyingActivityRequest& request);
+  absl::StatusOr<std::string> CheckReversal(
+      const v1::ReverseQualifyingActivityRequest& request);
+  // Under `number`'s lock, after the checks: the activity recorded (or
+  // reversed) in `batch`, and the tier after; nullopt when it already was
+  // (nothing written).
+  absl::StatusOr<std::optional<v1::Tier>> RecordActivity(
+      store::WriteBatch& batch, absl::string_view number,
+      const v1::RecordQualifyingActivityRequest& request, Unqueued* unqueued);
+  absl::StatusOr<std::optional<v1::Tier>> ReverseActivity(
+      store::WriteBatch& batch, absl::string_view number,
+      absl::string_view activity_id, Unqueued* unqueued);
   // Saves a member whose nominees changed, with the event.
   absl::Status SaveNominees(records::MemberRecord& record,
                             const common::v1::Actor& actor);

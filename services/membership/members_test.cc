@@ -7,6 +7,7 @@
 #include "libs/status/errors.h"
 #include "libs/testing/testing.h"
 #include "libs/validation/member_number.h"
+#include "mileagebank/accrual/v1/accrual.pb.h"
 
 namespace mileagebank::membership {
 namespace {
@@ -466,6 +467,81 @@ TEST_F(MembersTest, QualifyingActivityIsIdempotentAndReversible) {
   EXPECT_TRUE(NamesField(Record(number, "f2", 2026, 2, 30, 1, 1), "activity_date"));
   EXPECT_TRUE(NamesField(Record(number, "f2", 2026, 2, 1, -1, 1),
                          "qualifying_miles"));
+}
+
+// An accrual event recording (or reversing) qualifying activity.
+common::v1::Event Posted(uint64_t sequence, const std::string& member,
+                         const std::string& id, int64_t miles,
+                         bool reversal = false) {
+  accrual::v1::QualifyingActivityPosted posted;
+  posted.set_member_number(member);
+  posted.set_activity_id(id);
+  posted.mutable_activity_date()->set_year(2026);
+  posted.mutable_activity_date()->set_month(3);
+  posted.mutable_activity_date()->set_day(1);
+  posted.set_qualifying_miles(miles);
+  posted.set_qualifying_segments(1);
+  posted.set_reversal(reversal);
+  common::v1::Event event;
+  event.set_sequence(sequence);
+  event.mutable_payload()->PackFrom(posted);
+  return event;
+}
+
+TEST_F(MembersTest, AccrualEventsAppliedTogetherAsOneAtATime) {
+  const std::string a = Enrol("E1", "+8613800000001");
+  const std::string b = Enrol("E2", "+8613800000002");
+  // Later events read what earlier ones of the same message wrote: A
+  // crosses SILVER then GOLD, its f1 comes again (no change), its f2 is
+  // reversed; an unknown member's event is skipped, a credit ignored.
+  common::v1::Event credit;
+  credit.mutable_payload()->PackFrom(accrual::v1::CreditPosted());
+  const std::vector<common::v1::Event> message = {
+      Posted(1, a, "f1", 30'000), Posted(2, a, "f2", 20'000),
+      Posted(3, b, "g1", 10'000), Posted(4, a, "f1", 30'000), credit,
+      Posted(6, "1000000000", "x1", 5'000), Posted(7, a, "f2", 20'000, true)};
+  auto applied_events = [&] {
+    std::vector<std::string> events;
+    absl::StatusOr<std::vector<common::v1::Event>> log =
+        store_->ReadEvents(0, 100);
+    EXPECT_TRUE(log.ok()) << log.status();
+    for (const common::v1::Event& event : *log) {
+      events.push_back(event.payload().type_url());
+    }
+    return events;
+  };
+  const uint64_t enrolled = store_->LastSequence();
+
+  // A message applied, but its batch dropped: nothing changed, and the
+  // members are free again.
+  {
+    store::WriteBatch batch = store_->NewBatch();
+    ASSERT_TRUE(members_->ApplyAccrualEvents(message, batch).ok());
+  }
+  EXPECT_EQ(TierOnDay(a, 2026, 11, 23), v1::BLUE);
+
+  store::WriteBatch batch = store_->NewBatch();
+  ASSERT_TRUE(members_->ApplyAccrualEvents(message, batch).ok());
+  ASSERT_TRUE(store_->Commit(batch).ok());
+  EXPECT_EQ(TierOnDay(a, 2026, 11, 23), v1::SILVER);
+  EXPECT_EQ(TierOnDay(b, 2026, 11, 23), v1::BLUE);
+  const std::vector<std::string> together = applied_events();
+  EXPECT_EQ(together.size(), enrolled + 4 + 3);  // 4 recorded, 3 tier changes
+
+  // The same events one at a time, on a fresh store, write the same.
+  path_ = mileagebank::testing::FreshTestDir("one-by-one");
+  Reopen();
+  ASSERT_EQ(Enrol("E1", "+8613800000001"), a);
+  ASSERT_EQ(Enrol("E2", "+8613800000002"), b);
+  for (const common::v1::Event& event : message) {
+    ASSERT_TRUE(ApplyAccrualEvent(*members_, event).ok());
+  }
+  store_->WaitForQueued();
+  EXPECT_EQ(applied_events(), together);
+  EXPECT_EQ(TierOnDay(a, 2026, 11, 23), v1::SILVER);
+  v1::GetTierRequest request;
+  request.set_member_number(a);
+  EXPECT_EQ(members_->GetTier(request)->qualifying_miles(), 30'000);
 }
 
 TEST_F(MembersTest, ImportEnrolsGoodRowsAndReportsBadOnes) {

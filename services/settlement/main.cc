@@ -107,14 +107,18 @@ int Run(int argc, char** argv) {
   GrpcStreamProgress progress(sources);
   StatementBook statements(store->get(), &partners, &folders, &progress);
   for (const auto& [stream, from_accrual] : streams) {
-    client::EventFollower::Apply apply;
+    // A stream message's events at once: a partner file's credits add to
+    // the same few figures records, read and written once per message.
+    client::EventFollower::ApplyMany apply;
     if (from_accrual) {
-      apply = [&](const common::v1::Event& event, store::WriteBatch& batch) {
-        return statements.ApplyAccrualEvent(event, batch);
+      apply = [&](absl::Span<const common::v1::Event> events,
+                  store::WriteBatch& batch) {
+        return statements.ApplyAccrualEvents(events, batch);
       };
     } else {
-      apply = [&](const common::v1::Event& event, store::WriteBatch& batch) {
-        return statements.ApplyRedemptionEvent(event, batch);
+      apply = [&](absl::Span<const common::v1::Event> events,
+                  store::WriteBatch& batch) {
+        return statements.ApplyRedemptionEvents(events, batch);
       };
     }
     followers[stream.source] = std::make_unique<client::EventFollower>(

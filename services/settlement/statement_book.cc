@@ -225,15 +225,54 @@ absl::Status StatementBook::Record(absl::string_view partner_code,
                                    absl::string_view source,
                                    absl::CivilMonth month,
                                    const records::Figures& delta,
-                                   store::WriteBatch& batch) {
-  const std::string key = FiguresKey(partner_code, source, month);
-  records::Figures figures;
-  // The previous item's write may still be in line: GetLatest.
-  MB_RETURN_IF_ERROR(
-      store_->GetLatestProto(kStatementFiguresTable, key, &figures).status());
-  MB_RETURN_IF_ERROR(AddTo(figures, delta));
-  batch.PutProto(kStatementFiguresTable, key, figures);
+                                   Deltas& deltas) {
+  return AddTo(deltas[FiguresKey(partner_code, source, month)], delta);
+}
+
+absl::Status StatementBook::Write(const Deltas& deltas,
+                                  store::WriteBatch& batch) {
+  std::vector<std::pair<const std::string*, records::Figures>> sums;
+  sums.reserve(deltas.size());
+  for (const auto& [key, delta] : deltas) {
+    records::Figures figures;
+    // The previous batch's write may still be in line: GetLatest.
+    MB_RETURN_IF_ERROR(
+        store_->GetLatestProto(kStatementFiguresTable, key, &figures).status());
+    MB_RETURN_IF_ERROR(AddTo(figures, delta));
+    sums.emplace_back(&key, std::move(figures));
+  }
+  for (const auto& [key, figures] : sums) {
+    batch.PutProto(kStatementFiguresTable, *key, figures);
+  }
   return absl::OkStatus();
+}
+
+absl::Status StatementBook::ApplyAccrualEvent(const common::v1::Event& event,
+                                              store::WriteBatch& batch) {
+  return ApplyAccrualEvents(absl::MakeConstSpan(&event, 1), batch);
+}
+
+absl::Status StatementBook::ApplyRedemptionEvent(const common::v1::Event& event,
+                                                 store::WriteBatch& batch) {
+  return ApplyRedemptionEvents(absl::MakeConstSpan(&event, 1), batch);
+}
+
+absl::Status StatementBook::ApplyAccrualEvents(
+    absl::Span<const common::v1::Event> events, store::WriteBatch& batch) {
+  Deltas deltas;
+  for (const common::v1::Event& event : events) {
+    MB_RETURN_IF_ERROR(AddAccrualEvent(event, deltas));
+  }
+  return Write(deltas, batch);
+}
+
+absl::Status StatementBook::ApplyRedemptionEvents(
+    absl::Span<const common::v1::Event> events, store::WriteBatch& batch) {
+  Deltas deltas;
+  for (const common::v1::Event& event : events) {
+    MB_RETURN_IF_ERROR(AddRedemptionEvent(event, deltas));
+  }
+  return Write(deltas, batch);
 }
 
 namespace {
@@ -256,8 +295,8 @@ absl::StatusOr<absl::optional<v1::Partner>> KnownPartner(
 
 }  // namespace
 
-absl::Status StatementBook::ApplyAccrualEvent(const common::v1::Event& event,
-                                              store::WriteBatch& batch) {
+absl::Status StatementBook::AddAccrualEvent(const common::v1::Event& event,
+                                            Deltas& deltas) {
   // Every ledger transaction is in exactly one CreditPosted or DebitPosted;
   // partner credits are CreditPosted. Their reversals (DebitPosted
   // REVERSAL, CreditReversed) are left out on purpose: the ACCRUAL line
@@ -301,11 +340,12 @@ absl::Status StatementBook::ApplyAccrualEvent(const common::v1::Event& event,
   const absl::CivilMonth month = MonthOf(
       transaction.has_posting_date() ? &transaction.posting_date() : nullptr,
       &transaction.posted_at(), event);
-  return Record(transaction.partner_code(), kAccrualStream, month, delta, batch);
+  return Record(transaction.partner_code(), kAccrualStream, month, delta,
+                deltas);
 }
 
-absl::Status StatementBook::ApplyRedemptionEvent(const common::v1::Event& event,
-                                                 store::WriteBatch& batch) {
+absl::Status StatementBook::AddRedemptionEvent(const common::v1::Event& event,
+                                               Deltas& deltas) {
   const bool issued = event.payload().Is<redemption::v1::RedemptionIssued>();
   const bool refunded =
       event.payload().Is<redemption::v1::RedemptionRefunded>();
@@ -358,7 +398,7 @@ absl::Status StatementBook::ApplyRedemptionEvent(const common::v1::Event& event,
     month = MonthOf(nullptr, &award.refunded_at(), event);
   }
   return Record(partner->partner_code(), kRedemptionStream, month, delta,
-                batch);
+                deltas);
 }
 
 absl::Status StatementBook::AddPurchase(absl::string_view partner_code,
@@ -387,8 +427,10 @@ absl::Status StatementBook::AddPurchase(absl::string_view partner_code,
   records::Figures delta;
   delta.set_count(records_accepted);
   delta.set_miles(miles_credited);
-  return Record(partner_code, kPurchaseSource, UtcMonth(acknowledged_at), delta,
-                batch);
+  Deltas deltas;
+  MB_RETURN_IF_ERROR(Record(partner_code, kPurchaseSource,
+                            UtcMonth(acknowledged_at), delta, deltas));
+  return Write(deltas, batch);
 }
 
 // ---------------------------------------------------------------------------

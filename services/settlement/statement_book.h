@@ -44,8 +44,8 @@
 //                      "redemption" or "purchase"
 //   statement_progress String(partner) -> statement_records.StatementProgress
 //
-// Thread-safe. ApplyAccrualEvent and ApplyRedemptionEvent each run on their
-// follower's thread; AddPurchase calls for one partner are serialised by the
+// Thread-safe. ApplyAccrualEvent(s) and ApplyRedemptionEvent(s) each run on
+// their follower's thread; AddPurchase calls for one partner are serialised by the
 // caller; IssueStatement and SettleStatement are serialised per partner by
 // the book's own lock. No two of them write the same record.
 //
@@ -72,6 +72,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "libs/store/key_locks.h"
 #include "libs/store/store.h"
 #include "mileagebank/common/v1/events.grpc.pb.h"
@@ -175,6 +176,12 @@ class StatementBook : public PurchaseLedger {
                                  store::WriteBatch& batch);
   absl::Status ApplyRedemptionEvent(const common::v1::Event& event,
                                     store::WriteBatch& batch);
+  // The same for several events of one stream in one batch (EventFollower's
+  // ApplyMany): each figures record they change is read and written once.
+  absl::Status ApplyAccrualEvents(absl::Span<const common::v1::Event> events,
+                                  store::WriteBatch& batch);
+  absl::Status ApplyRedemptionEvents(absl::Span<const common::v1::Event> events,
+                                     store::WriteBatch& batch);
 
   // PurchaseLedger. INVALID_ARGUMENT for negative counts; NOT_FOUND naming
   // partner_code for an unknown partner; FAILED_PRECONDITION naming it for
@@ -248,11 +255,18 @@ class StatementBook : public PurchaseLedger {
   // Positions of the three streams, read before the figures they describe.
   using Positions = std::map<std::string, uint64_t>;
 
-  // Adds `delta` to `source`'s figures of the partner's `month` in `batch`.
+  // What a set of events adds, by figures key, before it is written.
+  using Deltas = std::map<std::string, statement_records::Figures>;
+  // Adds `delta` to `source`'s figures of the partner's `month` in `deltas`.
   absl::Status Record(absl::string_view partner_code, absl::string_view source,
                       absl::CivilMonth month,
-                      const statement_records::Figures& delta,
-                      store::WriteBatch& batch);
+                      const statement_records::Figures& delta, Deltas& deltas);
+  // Adds `deltas` to the figures they name, in `batch` (untouched on error).
+  absl::Status Write(const Deltas& deltas, store::WriteBatch& batch);
+  // What one event adds, into `deltas`.
+  absl::Status AddAccrualEvent(const common::v1::Event& event, Deltas& deltas);
+  absl::Status AddRedemptionEvent(const common::v1::Event& event,
+                                  Deltas& deltas);
 
   // The partner and its progress (durable); NOT_FOUND naming partner_code.
   absl::StatusOr<Book> LoadBook(absl::string_view partner_code);

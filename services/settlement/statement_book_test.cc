@@ -549,6 +549,42 @@ TEST_F(StatementBookTest, ReversalsAndOtherEventsChangeNothing) {
             (std::vector<int64_t>{1, 1'000, 2'500}));
 }
 
+TEST_F(StatementBookTest, EventsAppliedTogetherCountAsOneAtATime) {
+  Register("CA", v1::AIRLINE, Utc(2026, 1, 20));
+  Register("HILTON", v1::HOTEL, Utc(2026, 1, 21));
+  now_ = Utc(2026, 2, 10);
+  // FebruaryActivity's credits, as one stream message, then two more CA
+  // credits as the next message, put in one batch before the first is
+  // durable: each must see what the other added.
+  std::vector<common::v1::Event> first;
+  for (const accrual::v1::CreditPosted& credit :
+       {PartnerFlight("CA", 1'000, 234, now_, 1),
+        PartnerFlight("CA", 0, 0, now_, 2), PartnerFlight("CA", 567, 0, now_, 3),
+        OwnFlight(4'000, now_), PartnerActivity("HILTON", 1'001, now_, "STAY-1"),
+        PartnerActivity("HILTON", 500, now_, "STAY-2")}) {
+    first.push_back(NextEvent(kAccrualStream, "1000000018", credit));
+  }
+  std::vector<common::v1::Event> second = {
+      NextEvent(kAccrualStream, "1000000018",
+                PartnerFlight("CA", 100, 0, now_, 4)),
+      NextEvent(kAccrualStream, "1000000018",
+                PartnerFlight("CA", 200, 0, now_, 5))};
+  for (const std::vector<common::v1::Event>* message : {&first, &second}) {
+    store::WriteBatch batch = store_->NewBatch();
+    ASSERT_TRUE(book_->ApplyAccrualEvents(*message, batch).ok());
+    batch.SetCursor(kAccrualStream, message->back().sequence());
+    store_->Enqueue(batch);
+    progress_.SetApplied(kAccrualStream, message->back().sequence());
+  }
+  now_ = Utc(2026, 2, 25);
+  // 5 credits, 1,234 + 0 + 567 + 100 + 200 = 2,101 miles; x 2.5 = 5,252.5
+  // -> 5,252 (half to even).
+  EXPECT_EQ(Line(*Get("CA", 2026, 2), 0),
+            (std::vector<int64_t>{5, 2'101, 5'252}));
+  EXPECT_EQ(Line(*Get("HILTON", 2026, 2), 0),
+            (std::vector<int64_t>{2, 1'501, 1'501}));
+}
+
 TEST_F(StatementBookTest, ApplyLeavesTheBatchUnusedOnErrorAndRetriesTheSame) {
   Register("CA", v1::AIRLINE, Utc(2026, 1, 20));
   now_ = Utc(2026, 2, 10);
