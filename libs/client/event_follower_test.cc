@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <memory>
+#include <string>
 
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
@@ -31,6 +33,20 @@ double Gauge(prometheus::Registry& registry, const std::string& name) {
   return -1;
 }
 
+// A fresh store at `path` whose event log holds events 1 to 12.
+std::unique_ptr<store::Store> StoreWithTwelveEvents(const std::string& path) {
+  std::filesystem::remove_all(path);
+  auto store = std::move(*store::Store::Open({.path = path, .tables = {}}));
+  for (int i = 1; i <= 12; ++i) {
+    common::v1::Money money;
+    money.set_minor_units(i);
+    store::WriteBatch batch = store->NewBatch();
+    batch.AppendEvent("k", money);
+    EXPECT_TRUE(store->Commit(batch).ok());
+  }
+  return store;
+}
+
 bool Eventually(const std::function<bool()>& condition) {
   for (int i = 0; i < 500; ++i) {
     if (condition()) return true;
@@ -41,20 +57,12 @@ bool Eventually(const std::function<bool()>& condition) {
 
 TEST(EventFollowerMetricsTest, PositionStopsAtAFailingEventWhileHeadMovesOn) {
   const std::string dir = std::getenv("TEST_TMPDIR");
-  std::filesystem::remove_all(dir + "/metrics-producer");
   std::filesystem::remove_all(dir + "/metrics-consumer");
-  auto producer = std::move(
-      *store::Store::Open({.path = dir + "/metrics-producer", .tables = {}}));
+  std::unique_ptr<store::Store> producer =
+      StoreWithTwelveEvents(dir + "/metrics-producer");
   server::EventStreamService events(producer.get());
   testing::LoopbackServer served = testing::ServeOnLoopback({&events});
   ASSERT_NE(served.server, nullptr);
-  for (int i = 1; i <= 12; ++i) {
-    common::v1::Money money;
-    money.set_minor_units(i);
-    store::WriteBatch batch = producer->NewBatch();
-    batch.AppendEvent("k", money);
-    ASSERT_TRUE(producer->Commit(batch).ok());
-  }
 
   auto consumer = std::move(
       *store::Store::Open({.path = dir + "/metrics-consumer", .tables = {}}));
@@ -84,20 +92,12 @@ TEST(EventFollowerMetricsTest, PositionStopsAtAFailingEventWhileHeadMovesOn) {
 
 TEST(EventFollowerMetricsTest, BatchedStopsBeforeAFailingMessageWithNothingOfIt) {
   const std::string dir = std::getenv("TEST_TMPDIR");
-  std::filesystem::remove_all(dir + "/batched-producer");
   std::filesystem::remove_all(dir + "/batched-consumer");
-  auto producer = std::move(
-      *store::Store::Open({.path = dir + "/batched-producer", .tables = {}}));
+  std::unique_ptr<store::Store> producer =
+      StoreWithTwelveEvents(dir + "/batched-producer");
   server::EventStreamService events(producer.get());
   testing::LoopbackServer served = testing::ServeOnLoopback({&events});
   ASSERT_NE(served.server, nullptr);
-  for (int i = 1; i <= 12; ++i) {
-    common::v1::Money money;
-    money.set_minor_units(i);
-    store::WriteBatch batch = producer->NewBatch();
-    batch.AppendEvent("k", money);
-    ASSERT_TRUE(producer->Commit(batch).ok());
-  }
 
   auto consumer = std::move(*store::Store::Open(
       {.path = dir + "/batched-consumer", .tables = {"seen"}}));

@@ -183,14 +183,7 @@ void BufferedViewState::Delete(absl::string_view table_name,
 absl::Status BufferedViewState::Add(absl::string_view table_name,
                                     absl::string_view key,
                                     absl::Span<const int64_t> deltas) {
-  Table& table = TableFor(table_name);
-  absl::StatusOr<Entry> entry = Load(table, key);
-  if (!entry.ok()) return entry.status();
-  absl::StatusOr<std::vector<int64_t>*> values = AsCounters(table, *entry->row);
-  if (!values.ok()) return values.status();
-  AddCounters(deltas, *values);
-  MarkDirty(table, *entry);
-  return absl::OkStatus();
+  return AddAndGet(table_name, key, deltas, /*after=*/nullptr);
 }
 
 absl::Status BufferedViewState::AddAndGet(absl::string_view table_name,
@@ -204,7 +197,7 @@ absl::Status BufferedViewState::AddAndGet(absl::string_view table_name,
   if (!values.ok()) return values.status();
   AddCounters(deltas, *values);
   MarkDirty(table, *entry);
-  after->assign((*values)->begin(), (*values)->end());
+  if (after != nullptr) after->assign((*values)->begin(), (*values)->end());
   return absl::OkStatus();
 }
 
