@@ -67,6 +67,16 @@ void CheckMemberNumber(FieldErrors& errors, absl::string_view field,
   if (!valid.ok()) errors.Merge("", valid);
 }
 
+// The fields that name a qualifying activity, the same whether it is
+// recorded or reversed.
+void CheckActivityKey(FieldErrors& errors, absl::string_view member_number,
+                      absl::string_view activity_id) {
+  CheckMemberNumber(errors, "member_number", member_number);
+  if (!IsKey(activity_id)) {
+    errors.Add("activity_id", "must be 1-64 printable characters, no spaces");
+  }
+}
+
 void CheckStaff(FieldErrors& errors, const common::v1::Actor& actor) {
   if (actor.operator_id().empty()) {
     errors.Add("actor.operator_id", "required: this change is made by staff");
@@ -1025,10 +1035,7 @@ absl::StatusOr<v1::Tier> Members::ApplyActivity(
 absl::StatusOr<std::string> Members::CheckActivity(
     const v1::RecordQualifyingActivityRequest& request) {
   FieldErrors errors;
-  CheckMemberNumber(errors, "member_number", request.member_number());
-  if (!IsKey(request.activity_id())) {
-    errors.Add("activity_id", "must be 1-64 printable characters, no spaces");
-  }
+  CheckActivityKey(errors, request.member_number(), request.activity_id());
   absl::StatusOr<absl::CivilDay> date =
       validation::ToCivilDay("activity_date", request.activity_date());
   if (!date.ok()) errors.Merge("", date.status());
@@ -1056,10 +1063,7 @@ absl::StatusOr<std::string> Members::CheckActivity(
 absl::StatusOr<std::string> Members::CheckReversal(
     const v1::ReverseQualifyingActivityRequest& request) {
   FieldErrors errors;
-  CheckMemberNumber(errors, "member_number", request.member_number());
-  if (!IsKey(request.activity_id())) {
-    errors.Add("activity_id", "must be 1-64 printable characters, no spaces");
-  }
+  CheckActivityKey(errors, request.member_number(), request.activity_id());
   MB_RETURN_IF_ERROR(errors.ToStatus());
   return FollowMerges(request.member_number());
 }
