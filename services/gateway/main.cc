@@ -92,6 +92,7 @@ struct State {
   std::unique_ptr<ApiKeys> stored_keys;
   std::unique_ptr<Sessions> stored_sessions;
   std::unique_ptr<AuditLog> stored_audit;
+  std::unique_ptr<SessionPurger> purger;
 
   // At the owner.
   std::unique_ptr<StateClient> client;
@@ -118,6 +119,11 @@ absl::Status OpenOwnState(const config::v1::GatewayConfig& config,
       ApiKeys::Open(state->store.get(),
                     {config.api_keys().begin(), config.api_keys().end()}));
   MB_ASSIGN_OR_RETURN(state->stored_audit, AuditLog::Open(state->store.get()));
+  state->purger = std::make_unique<SessionPurger>(
+      state->stored_sessions.get(),
+      absl::Seconds(config.session_purge_seconds() > 0
+                        ? config.session_purge_seconds()
+                        : 3600));
   state->api_keys = state->stored_keys.get();
   state->sessions = state->stored_sessions.get();
   state->audit = state->stored_audit.get();

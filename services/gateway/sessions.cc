@@ -1,8 +1,10 @@
 #include "services/gateway/sessions.h"
 
 #include <algorithm>
+#include <functional>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
@@ -241,8 +243,11 @@ absl::StatusOr<v1::LoginResponse> Sessions::Refresh(
         store::KeyBuilder().String(refresh.session_id).Build();
     MB_ASSIGN_OR_RETURN(std::optional<std::string> session_value,
                         store_->GetLatest(kSessionsTable, session_key));
+    // Purge deletes a session only once none of its refresh tokens can be
+    // exchanged (unless the refresh lifetime was shortened since).
+    if (!session_value) return RefreshNotValid();
     SessionRow session;
-    if (!session_value || !session.Decode(*session_value)) {
+    if (!session.Decode(*session_value)) {
       return Corrupt(kSessionsTable, refresh.session_id);
     }
     if (!session.live()) return SessionEnded();
@@ -308,6 +313,118 @@ void Sessions::MarkEnded(absl::string_view session_id, SessionRow& session,
   ended_.Add(std::string(session_id), session.access_expires, now);
   log::Info("session_ended", {{"member_number", session.member_number},
                               {"session_id", session_id}});
+}
+
+absl::Time Sessions::Forgettable(const SessionRow& session) const {
+  // Every refresh token was handed out with an access token that expires
+  // no earlier than a refresh lifetime before it does.
+  return session.live()
+             ? session.access_expires + options_.refresh_token_lifetime
+             : session.access_expires;
+}
+
+absl::StatusOr<int64_t> Sessions::Purge() {
+  const absl::Time now = clock_();
+  // Exchanged refresh tokens are kept until they expire too: presenting one
+  // again before then ends its session (reuse of a stolen copy).
+  MB_ASSIGN_OR_RETURN(
+      int64_t refresh_tokens,
+      PurgeTable(kRefreshTable, {}, /*recheck=*/false,
+                 [now](absl::string_view value) -> absl::StatusOr<bool> {
+                   RefreshRow refresh;
+                   if (!refresh.Decode(value)) {
+                     return Corrupt(kRefreshTable, "a refresh token");
+                   }
+                   return refresh.expires <= now;
+                 }));
+  MB_ASSIGN_OR_RETURN(
+      int64_t sessions,
+      PurgeTable(kSessionsTable, {}, /*recheck=*/true,
+                 [this, now](absl::string_view value) -> absl::StatusOr<bool> {
+                   SessionRow session;
+                   if (!session.Decode(value)) {
+                     return Corrupt(kSessionsTable, "a session");
+                   }
+                   return Forgettable(session) <= now;
+                 }));
+  MB_ASSIGN_OR_RETURN(
+      int64_t ended,
+      PurgeTable(kEndedTable,
+                 {"", store::KeyBuilder().Int64(Micros(now)).Build()},
+                 /*recheck=*/false,
+                 [](absl::string_view) -> absl::StatusOr<bool> { return true; }));
+  const int64_t purged = refresh_tokens + sessions + ended;
+  if (purged > 0) {
+    log::Info("sessions_purged", {{"refresh_tokens", refresh_tokens},
+                                  {"sessions", sessions},
+                                  {"ended_sessions", ended}});
+  }
+  return purged;
+}
+
+absl::StatusOr<int64_t> Sessions::PurgeTable(
+    const char* table, const store::ScanRange& range, bool recheck,
+    const std::function<absl::StatusOr<bool>(absl::string_view value)>& dead) {
+  int64_t purged = 0;
+  store::ScanRange chunk = range;
+  while (true) {
+    std::vector<std::string> doomed;
+    std::string last_key;
+    size_t scanned = 0;
+    absl::Status judged;
+    MB_RETURN_IF_ERROR(store_->Scan(
+        table, chunk, [&](absl::string_view key, absl::string_view value) {
+          absl::StatusOr<bool> gone = dead(value);
+          if (!gone.ok()) {
+            judged = gone.status();
+            return false;
+          }
+          if (*gone) doomed.emplace_back(key);
+          last_key.assign(key.data(), key.size());
+          return ++scanned < options_.purge_chunk_rows;
+        }));
+    MB_RETURN_IF_ERROR(judged);
+    if (!doomed.empty()) {
+      uint64_t ticket = 0;
+      {
+        absl::MutexLock lock(&mutex_);
+        store::WriteBatch batch = store_->NewBatch();
+        for (const std::string& key : doomed) {
+          if (recheck) {
+            MB_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                                store_->GetLatest(table, key));
+            if (!value) continue;
+            MB_ASSIGN_OR_RETURN(bool gone, dead(*value));
+            if (!gone) continue;
+          }
+          batch.Delete(table, key);
+          ++purged;
+        }
+        ticket = store_->Enqueue(batch);
+      }
+      store_->Wait(ticket);
+    }
+    if (scanned < options_.purge_chunk_rows) return purged;
+    // The smallest key after the last one scanned.
+    chunk.start = last_key;
+    chunk.start.push_back('\0');
+  }
+}
+
+SessionPurger::SessionPurger(Sessions* sessions, absl::Duration every)
+    : thread_([this, sessions, every] {
+        while (!stop_.WaitForNotificationWithTimeout(every)) {
+          absl::StatusOr<int64_t> purged = sessions->Purge();
+          if (!purged.ok()) {
+            log::Error("sessions_purge_failed",
+                       {{"error", purged.status().ToString()}});
+          }
+        }
+      }) {}
+
+SessionPurger::~SessionPurger() {
+  stop_.Notify();
+  thread_.join();
 }
 
 }  // namespace mileagebank::gateway

@@ -34,6 +34,12 @@
 //                   (what Open reloads: ended sessions whose access tokens
 //                   have not all expired)
 //
+// Purge deletes the rows nothing can use any more (expired refresh tokens,
+// sessions with no token left that could be accepted, ended sessions past
+// their tokens' expiry), so that the store holds the sessions of the last
+// refresh lifetime rather than every login ever made; SessionPurger runs it
+// periodically.
+//
 // Thread-safe.
 #ifndef MILEAGEBANK_SERVICES_GATEWAY_SESSIONS_H_
 #define MILEAGEBANK_SERVICES_GATEWAY_SESSIONS_H_
@@ -41,12 +47,14 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "libs/store/store.h"
 #include "mileagebank/config/v1/gateway.pb.h"
@@ -64,6 +72,9 @@ struct SessionOptions {
   // How long a refresh token may be exchanged; each exchange starts a new
   // one, so a session lasts while the member comes back within this.
   absl::Duration refresh_token_lifetime = absl::Seconds(604800);
+  // Rows Purge reads (and deletes at most) per batch: bounds the keys held
+  // in memory and how long sessions wait behind a purge.
+  size_t purge_chunk_rows = 4096;
 };
 
 // The lifetimes of `config`, with the defaults for fields left at 0.
@@ -109,6 +120,11 @@ class Sessions final : public SessionRegistry {
   // fronts follow (GatewayState's ListEndedSessions).
   const EndedSessions& ended() const { return ended_; }
 
+  // Deletes every row no token can use any more at the clock's now, and
+  // answers how many. Safe while sessions are used: a row that a decision
+  // changed since the scan is read again before it is deleted.
+  absl::StatusOr<int64_t> Purge();
+
  private:
   Sessions(store::Store* store, TokenSigner signer, SessionOptions options,
            Clock clock);
@@ -123,6 +139,15 @@ class Sessions final : public SessionRegistry {
   void MarkEnded(absl::string_view session_id, SessionRow& session,
                  absl::Time now, store::WriteBatch& batch)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // When the session's row can go: no access token of it unexpired and no
+  // refresh token of it exchangeable.
+  absl::Time Forgettable(const SessionRow& session) const;
+  // Deletes the rows of `table` that `dead` says can go, scanning it in
+  // chunks; `recheck`: read each again under `mutex_` first (rows that
+  // decisions change).
+  absl::StatusOr<int64_t> PurgeTable(
+      const char* table, const store::ScanRange& range, bool recheck,
+      const std::function<absl::StatusOr<bool>(absl::string_view value)>& dead);
   store::Store* const store_;
   const TokenSigner signer_;
   const SessionOptions options_;
@@ -135,6 +160,19 @@ class Sessions final : public SessionRegistry {
   // lock: Authenticate reads it on every request and must not wait behind a
   // decision's disk read.
   EndedSessions ended_;
+};
+
+// Runs Purge every `every` on a thread of its own until destroyed.
+class SessionPurger {
+ public:
+  SessionPurger(Sessions* sessions, absl::Duration every);
+  SessionPurger(const SessionPurger&) = delete;
+  SessionPurger& operator=(const SessionPurger&) = delete;
+  ~SessionPurger();
+
+ private:
+  absl::Notification stop_;
+  std::thread thread_;
 };
 
 }  // namespace mileagebank::gateway

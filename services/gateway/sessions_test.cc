@@ -161,6 +161,72 @@ TEST_F(SessionsTest, UsedRefreshTokenStaysUsedAfterRestart) {
   EXPECT_EQ(AuthCode(next.access_token()), absl::StatusCode::kUnauthenticated);
 }
 
+// Rows of `table` in the store, all durable once the sessions answered.
+int RowCount(store::Store& store, const char* table) {
+  int rows = 0;
+  EXPECT_TRUE(store
+                  .Scan(table, {},
+                        [&](absl::string_view, absl::string_view) {
+                          ++rows;
+                          return true;
+                        })
+                  .ok());
+  return rows;
+}
+
+TEST_F(SessionsTest, PurgeDeletesOnlyWhatNoTokenCanUse) {
+  options_.purge_chunk_rows = 2;  // Chunks resume where the last one ended.
+  Reopen();
+  const absl::Time start = now_;
+  v1::LoginResponse refreshed = *sessions_->Start(kMember);
+  v1::LoginResponse ended = *sessions_->Start(kMember);
+  v1::LoginResponse idle = *sessions_->Start(kMember);
+  ASSERT_TRUE(
+      sessions_->End(sessions_->Authenticate(ended.access_token())->session_id)
+          .ok());
+  now_ = start + absl::Hours(1);
+  v1::LoginResponse next = *sessions_->Refresh(refreshed.refresh_token());
+  EXPECT_EQ(*sessions_->Purge(), 2);  // The ended session and its entry.
+  EXPECT_EQ(RowCount(*store_, "sessions"), 2);
+  EXPECT_EQ(RowCount(*store_, "sessions_ended"), 0);
+  EXPECT_EQ(RowCount(*store_, "session_refresh"), 4);
+  absl::Status gone = sessions_->Refresh(ended.refresh_token()).status();
+  EXPECT_EQ(gone.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(gone.message(), "refresh token is not valid");
+
+  // The first three refresh tokens expire; the idle session's access token
+  // is long expired, but its refresh token was exchangeable until now.
+  now_ = start + absl::Hours(24);
+  EXPECT_EQ(*sessions_->Purge(), 3);
+  EXPECT_EQ(RowCount(*store_, "session_refresh"), 1);
+  EXPECT_EQ(RowCount(*store_, "sessions"), 2);
+  // Now no token of the idle session can be used; the refreshed one's
+  // latest refresh token still can.
+  now_ = start + absl::Hours(24) + absl::Minutes(16);
+  EXPECT_EQ(*sessions_->Purge(), 1);
+  EXPECT_EQ(RowCount(*store_, "sessions"), 1);
+  EXPECT_EQ(sessions_->Refresh(idle.refresh_token()).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(*sessions_->Purge(), 0);
+
+  Reopen();
+  absl::StatusOr<v1::LoginResponse> last =
+      sessions_->Refresh(next.refresh_token());
+  ASSERT_TRUE(last.ok()) << last.status();
+  EXPECT_TRUE(sessions_->Authenticate(last->access_token()).ok());
+}
+
+TEST_F(SessionsTest, PurgeKeepsEndedSessionsWhileTheirTokensAreUnexpired) {
+  v1::LoginResponse ended = *sessions_->Start(kMember);
+  ASSERT_TRUE(
+      sessions_->End(sessions_->Authenticate(ended.access_token())->session_id)
+          .ok());
+  now_ += absl::Minutes(14);
+  EXPECT_EQ(*sessions_->Purge(), 0);
+  Reopen();
+  EXPECT_EQ(AuthCode(ended.access_token()), absl::StatusCode::kUnauthenticated);
+}
+
 TEST(SessionOptionsTest, ConfigLifetimesWithDefaults) {
   config::v1::GatewayConfig config;
   SessionOptions defaults = SessionOptionsFromConfig(config);
