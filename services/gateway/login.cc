@@ -102,7 +102,10 @@ absl::StatusOr<v1::LoginResponse> MemberLogin::Login(
   std::string member_number;
   if (absl::StrContains(login, '@')) {
     absl::StatusOr<std::string> found = directory_->FindByEmail(login);
-    if (!found.ok()) return LoginFailure(found.status(), "find_by_email");
+    if (!found.ok()) {
+      return RefusedUnchecked(found.status(), "find_by_email",
+                              absl::ZeroDuration());
+    }
     member_number = *std::move(found);
   } else {
     // A mistyped number is refused here, without an attempt at membership,
@@ -113,9 +116,15 @@ absl::StatusOr<v1::LoginResponse> MemberLogin::Login(
     member_number = std::string(login);
   }
 
+  const absl::Time asked = clock_();
   absl::StatusOr<PasswordCheck> check =
       directory_->VerifyPassword(member_number, password);
-  if (!check.ok()) return LoginFailure(check.status(), "verify_password");
+  const absl::Duration took = clock_() - asked;
+  if (!check.ok()) {
+    return RefusedUnchecked(check.status(), "verify_password", took);
+  }
+  // A locked member's attempt is refused before the hash, and says so.
+  if (check->locked_until == absl::InfinitePast()) RecordCheck(took);
   if (check->verified) return sessions_->Start(member_number);
   if (check->locked_until != absl::InfinitePast()) {
     log::Info("login_locked", {{"member_number", member_number}});
@@ -128,6 +137,29 @@ absl::StatusOr<v1::LoginResponse> MemberLogin::Login(
             {{"member_number", member_number},
              {"attempts_remaining", check->attempts_remaining}});
   return WrongLogin();
+}
+
+absl::Status MemberLogin::RefusedUnchecked(const absl::Status& failure,
+                                           absl::string_view step,
+                                           absl::Duration spent) {
+  absl::Status answer = LoginFailure(failure, step);
+  if (!absl::IsUnauthenticated(answer)) return answer;
+  absl::Duration typical;
+  {
+    absl::MutexLock lock(&mutex_);
+    typical = typical_check_;
+  }
+  if (typical > spent) sleep_(typical - spent);
+  return answer;
+}
+
+void MemberLogin::RecordCheck(absl::Duration took) {
+  absl::MutexLock lock(&mutex_);
+  // Weighs the last few dozen checks: follows a change of hash settings or
+  // load within a minute of logins, not one slow answer.
+  typical_check_ = typical_check_ == absl::ZeroDuration()
+                       ? took
+                       : typical_check_ + (took - typical_check_) / 16;
 }
 
 }  // namespace mileagebank::gateway

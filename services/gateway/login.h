@@ -12,6 +12,11 @@
 //   locks after 5 wrong attempts in a row), so the member knows to wait;
 // - membership not answering is UNAVAILABLE: the caller may try again, and
 //   must not be told their password was wrong.
+// A wrong login that never reached a password check (no such member or
+// e-mail, no password) is answered no sooner than a typical check takes
+// (a running average of membership's answers to checked passwords): the
+// check is a deliberately slow Argon2id hash, whose absence would otherwise
+// tell who is a member by the time the answer takes.
 //
 //   GrpcMemberDirectory directory(&membership_client, absl::Seconds(5));
 //   MemberLogin login(&directory, sessions.get());
@@ -21,10 +26,14 @@
 #ifndef MILEAGEBANK_SERVICES_GATEWAY_LOGIN_H_
 #define MILEAGEBANK_SERVICES_GATEWAY_LOGIN_H_
 
+#include <functional>
 #include <string>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "libs/client/client.h"
 #include "mileagebank/gateway/v1/gateway.pb.h"
@@ -81,9 +90,16 @@ class GrpcMemberDirectory final : public MemberDirectory {
 
 class MemberLogin {
  public:
+  using Clock = std::function<absl::Time()>;
+  using Sleep = std::function<void(absl::Duration)>;
+
   // Both outlive the MemberLogin.
-  MemberLogin(MemberDirectory* directory, SessionRegistry* sessions)
-      : directory_(directory), sessions_(sessions) {}
+  MemberLogin(MemberDirectory* directory, SessionRegistry* sessions,
+              Clock clock = absl::Now, Sleep sleep = absl::SleepFor)
+      : directory_(directory),
+        sessions_(sessions),
+        clock_(std::move(clock)),
+        sleep_(std::move(sleep)) {}
 
   // A new session for the member `login` (member number or e-mail address)
   // names, when `password` is theirs. INVALID_ARGUMENT when either is empty;
@@ -92,8 +108,22 @@ class MemberLogin {
                                           absl::string_view password);
 
  private:
+  // Membership's refusal of an unknown login, answered no sooner than a
+  // typical password check would have been, `spent` having passed already
+  // in calls to membership that did not check a password.
+  absl::Status RefusedUnchecked(const absl::Status& failure,
+                                absl::string_view step, absl::Duration spent);
+  void RecordCheck(absl::Duration took);
+
   MemberDirectory* const directory_;
   SessionRegistry* const sessions_;
+  const Clock clock_;
+  const Sleep sleep_;
+
+  absl::Mutex mutex_;
+  // Running average of a password check's round trip; zero before the
+  // first.
+  absl::Duration typical_check_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace mileagebank::gateway

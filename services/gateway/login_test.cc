@@ -38,7 +38,11 @@ class FakeDirectory : public MemberDirectory {
       absl::string_view member_number, absl::string_view password) override {
     ++calls;
     if (!fail_with.ok()) return fail_with;
-    if (member_number != kMember) return absl::NotFoundError("no member");
+    if (member_number != kMember) {
+      if (now != nullptr) *now += lookup_cost;
+      return absl::NotFoundError("no member");
+    }
+    if (now != nullptr) *now += check_cost;
     PasswordCheck check;
     check.locked_until = locked_until;
     check.verified = locked_until == absl::InfinitePast() &&
@@ -52,6 +56,11 @@ class FakeDirectory : public MemberDirectory {
   absl::Time locked_until = absl::InfinitePast();
   absl::Status fail_with;
   int calls = 0;
+  // When set, each VerifyPassword moves it on by what the answer took: a
+  // lookup for an unknown member, a hash for a known one.
+  absl::Time* now = nullptr;
+  absl::Duration lookup_cost = absl::Milliseconds(2);
+  absl::Duration check_cost;
 };
 
 class MemberLoginTest : public ::testing::Test {
@@ -108,6 +117,39 @@ TEST_F(MemberLoginTest, MistypedMemberNumberIsWrongWithoutAskingMembership) {
   ExpectWrong(login_->Login(mistyped, "correct horse").status());
   ExpectWrong(login_->Login("FM12", "correct horse").status());
   EXPECT_EQ(directory_.calls, 0);
+}
+
+TEST_F(MemberLoginTest, UnknownLoginsTakeAsLongAsATypicalPasswordCheck) {
+  absl::Time now = absl::FromUnixSeconds(1800000000);
+  std::vector<absl::Duration> slept;
+  directory_.now = &now;
+  MemberLogin login(
+      &directory_, sessions_.get(), [&] { return now; },
+      [&](absl::Duration pause) {
+        slept.push_back(pause);
+        now += pause;
+      });
+  ExpectWrong(login.Login(kOther, "x").status());
+  EXPECT_TRUE(slept.empty()) << "no check measured yet";
+
+  directory_.check_cost = absl::Milliseconds(40);
+  ExpectWrong(login.Login(kMember, "wrong").status());
+  EXPECT_TRUE(slept.empty()) << "a checked password is not padded";
+  ExpectWrong(login.Login(kOther, "x").status());
+  ExpectWrong(login.Login("bob@example.com", "x").status());
+  EXPECT_EQ(slept, (std::vector<absl::Duration>{absl::Milliseconds(38),
+                                                absl::Milliseconds(40)}));
+
+  directory_.check_cost = absl::Milliseconds(56);
+  ASSERT_TRUE(login.Login(kMember, "correct horse").ok());
+  ExpectWrong(login.Login("bob@example.com", "x").status());
+  EXPECT_EQ(slept.back(), absl::Milliseconds(41)) << "40 + (56 - 40) / 16";
+
+  slept.clear();
+  directory_.fail_with = absl::UnavailableError("connect failed");
+  EXPECT_EQ(login.Login(kOther, "x").status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(slept.empty()) << "membership down is said at once";
 }
 
 TEST_F(MemberLoginTest, LockedMemberIsToldWhenToComeBack) {
