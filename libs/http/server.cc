@@ -127,6 +127,9 @@ struct Connection {
   Request request;
   size_t head_bytes = 0;
   size_t body_bytes = 0;
+  // The body comes in chunks (Transfer-Encoding: chunked), its length
+  // unknown until the last one.
+  bool chunked = false;
   bool keep_alive = true;
   bool continue_sent = false;
   // Answers not yet sent, from `sent` on.
@@ -147,10 +150,12 @@ struct Connection {
 };
 
 // Parses "METHOD target HTTP/1.x" and the header lines of `head` (without
-// the blank line) into `request`; sets `keep_alive` and `body_bytes`.
+// the blank line) into `request`; sets `keep_alive`, `body_bytes` and
+// `chunked`.
 std::optional<Refusal> ParseHead(absl::string_view head,
                                  size_t max_body_bytes, Request* request,
-                                 bool* keep_alive, size_t* body_bytes) {
+                                 bool* keep_alive, size_t* body_bytes,
+                                 bool* chunked) {
   std::vector<absl::string_view> lines = absl::StrSplit(head, "\r\n");
   std::vector<absl::string_view> start =
       absl::StrSplit(lines[0], absl::MaxSplits(' ', 2));
@@ -195,10 +200,18 @@ std::optional<Refusal> ParseHead(absl::string_view head,
       have_length = true;
       *body_bytes = length;
     } else if (name == "transfer-encoding") {
-      return Refusal{411, "Transfer-Encoding: not supported, send "
-                          "Content-Length"};
+      if (!absl::EqualsIgnoreCase(value, "chunked") || *chunked ||
+          http10) {
+        return Refusal{501, "Transfer-Encoding: only chunked is supported"};
+      }
+      *chunked = true;
     }
     request->headers.emplace_back(std::move(name), std::string(value));
+  }
+  // Both would let a proxy in front and this server frame the message
+  // differently (request smuggling).
+  if (*chunked && have_length) {
+    return Refusal{400, "Content-Length and Transfer-Encoding: not both"};
   }
   if (*body_bytes > max_body_bytes) {
     return Refusal{413, absl::StrCat("body: larger than the limit of ",
@@ -209,6 +222,79 @@ std::optional<Refusal> ParseHead(absl::string_view head,
   *keep_alive = http10 ? absl::StrContains(connection, "keep-alive")
                        : !absl::StrContains(connection, "close");
   return std::nullopt;
+}
+
+enum class Chunks { kIncomplete, kWhole, kRefused };
+
+// Decodes the chunked body at the start of `data` (RFC 9112 section 7.1)
+// into `body`, setting `*length` to the bytes it took, trailers included
+// (which are dropped: nothing here reads them). Re-reads from the start
+// each time more input comes, which the body limit keeps cheap.
+Chunks DecodeChunked(absl::string_view data, size_t max_body_bytes,
+                     size_t max_trailer_bytes, std::string* body,
+                     size_t* length, std::optional<Refusal>* refusal) {
+  // A size line is hex digits (a body within the limit needs at most 16),
+  // maybe extensions after ';', which are ignored.
+  constexpr size_t kMaxSizeLine = 1024;
+  body->clear();
+  size_t at = 0;
+  for (;;) {
+    size_t line_end = data.find("\r\n", at);
+    if (line_end == absl::string_view::npos) {
+      if (data.size() - at > kMaxSizeLine) {
+        *refusal = Refusal{400, "chunk size line: too long"};
+        return Chunks::kRefused;
+      }
+      return Chunks::kIncomplete;
+    }
+    absl::string_view line = data.substr(at, line_end - at);
+    absl::string_view digits = line.substr(0, line.find(';'));
+    digits = absl::StripTrailingAsciiWhitespace(digits);
+    uint64_t size = 0;
+    if (line.size() > kMaxSizeLine || digits.empty() || digits.size() > 16 ||
+        !absl::SimpleHexAtoi(digits, &size) ||
+        digits.find_first_not_of("0123456789abcdefABCDEF") !=
+            absl::string_view::npos) {
+      *refusal = Refusal{400, "chunk size: not a hexadecimal number"};
+      return Chunks::kRefused;
+    }
+    at = line_end + 2;
+    if (size == 0) break;
+    if (size > max_body_bytes - body->size()) {
+      *refusal = Refusal{413, absl::StrCat("body: larger than the limit of ",
+                                           max_body_bytes, " bytes")};
+      return Chunks::kRefused;
+    }
+    if (data.size() - at < size + 2) return Chunks::kIncomplete;
+    if (data.substr(at + size, 2) != "\r\n") {
+      *refusal = Refusal{400, "chunk: not followed by CRLF"};
+      return Chunks::kRefused;
+    }
+    body->append(data.data() + at, size);
+    at += size + 2;
+  }
+  // Trailer lines until an empty one.
+  const size_t trailers = at;
+  for (;;) {
+    size_t line_end = data.find("\r\n", at);
+    if (line_end == absl::string_view::npos ||
+        line_end - trailers > max_trailer_bytes) {
+      if (data.size() - trailers > max_trailer_bytes) {
+        *refusal = Refusal{431, "trailer fields: larger than the limit"};
+        return Chunks::kRefused;
+      }
+      return Chunks::kIncomplete;
+    }
+    if (line_end == at) {
+      *length = line_end + 2;
+      return Chunks::kWhole;
+    }
+    if (data.substr(at, line_end - at).find(':') == absl::string_view::npos) {
+      *refusal = Refusal{400, "malformed trailer line"};
+      return Chunks::kRefused;
+    }
+    at = line_end + 2;
+  }
 }
 
 void AppendResponse(const Response& response, bool head_only, bool keep_alive,
@@ -563,15 +649,27 @@ bool Server::Impl::TakeRequest(
     }
     c.request = Request{};
     c.body_bytes = 0;
+    c.chunked = false;
     *refusal = ParseHead(absl::string_view(c.input).substr(0, end),
                          options_.max_body_bytes, &c.request, &c.keep_alive,
-                         &c.body_bytes);
+                         &c.body_bytes, &c.chunked);
     if (refusal->has_value()) return false;
     c.have_head = true;
     c.head_bytes = end + 4;
     c.continue_sent = false;
   }
-  if (c.input.size() < c.head_bytes + c.body_bytes) {
+  bool whole = c.input.size() >= c.head_bytes + c.body_bytes;
+  if (c.chunked) {
+    size_t length = 0;
+    Chunks chunks = DecodeChunked(
+        absl::string_view(c.input).substr(c.head_bytes),
+        options_.max_body_bytes, options_.max_header_bytes, &c.request.body,
+        &length, refusal);
+    if (chunks == Chunks::kRefused) return false;
+    whole = chunks == Chunks::kWhole;
+    c.body_bytes = length;
+  }
+  if (!whole) {
     // The client waits for a go-ahead before sending the body.
     if (!c.continue_sent &&
         absl::EqualsIgnoreCase(c.request.Header("expect"), "100-continue")) {
@@ -580,7 +678,7 @@ bool Server::Impl::TakeRequest(
     }
     return false;
   }
-  c.request.body = c.input.substr(c.head_bytes, c.body_bytes);
+  if (!c.chunked) c.request.body = c.input.substr(c.head_bytes, c.body_bytes);
   c.input.erase(0, c.head_bytes + c.body_bytes);
   c.have_head = false;
   return true;

@@ -11,11 +11,12 @@
 // ~11 ms per idle connection; on a virtual machine switches dominated.)
 //
 // Supported: HTTP/1.0 and 1.1, keep-alive, pipelining, bodies with
-// Content-Length (with "Expect: 100-continue"), TLS through OpenSSL.
-// Answered by the server itself: 400 for a malformed request, 411 for a
-// body without Content-Length (chunked uploads are not supported), 413 for
-// a body over the limit, 431 for headers over the limit, 505 for another
-// HTTP version. Connections idle past a timeout are closed.
+// Content-Length or chunked (with "Expect: 100-continue"), TLS through
+// OpenSSL. Answered by the server itself: 400 for a malformed request (and
+// one with both Content-Length and Transfer-Encoding), 413 for a body over
+// the limit, 431 for headers or trailers over the limit, 501 for a transfer
+// coding other than chunked, 505 for another HTTP version. Connections idle
+// past a timeout are closed.
 //
 //   auto server = http::Server::Start(
 //       {.listen_address = "127.0.0.1:0", .threads = 4},
@@ -88,8 +89,8 @@ struct ServerOptions {
   // for plain HTTP.
   std::string tls_certificate_file;
   std::string tls_private_key_file;
-  // The answer to a request the server refuses itself (status 400, 411,
-  // 413, 431, 505, and why); plain text when not set.
+  // The answer to a request the server refuses itself (status 400, 413,
+  // 431, 501, 505, and why); plain text when not set.
   std::function<Response(int status, absl::string_view why)> error_response;
 };
 

@@ -146,6 +146,24 @@ TEST(ServerTest, ParsesRequestsOnAKeptAliveConnectionPipelinedOrNot) {
   EXPECT_EQ(client.Read().body, "GET /two body=ok x=");
 }
 
+TEST(ServerTest, TakesChunkedBodiesInPiecesWithExtensionsAndTrailers) {
+  auto server = StartServer({});
+  Client client(server->port());
+  client.Send("POST /c HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n"
+              "5;ext=1\r\nhel");
+  client.Send("lo\r\nA\r\n, 0123456");
+  client.Send("7\r\n0\r\nX-Trailer: t\r\n");
+  client.Send("\r\nPOST /next HTTP/1.1\r\nContent-Length: 2\r\n\r\nok");
+  Answer answer = client.Read();
+  EXPECT_EQ(answer.status, 200);
+  EXPECT_EQ(answer.body, "POST /c body=hello, 01234567 x=");
+  EXPECT_EQ(client.Read().body, "POST /next body=ok x=");
+
+  client.Send("POST /empty HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+              "0\r\n\r\n");
+  EXPECT_EQ(client.Read().body, "POST /empty body= x=");
+}
+
 TEST(ServerTest, AnswersHeadWithoutABody) {
   auto server = StartServer({});
   Client client(server->port());
@@ -183,7 +201,21 @@ TEST(ServerTest, RefusesWhatItDoesNotSupportAndEndsTheConnection) {
   const std::pair<std::string, int> cases[] = {
       {"GET /x HTTP/1.1\r\nContent-Length: 101\r\n\r\n" + std::string(101, 'b'),
        413},
-      {"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 411},
+      {"POST /x HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501},
+      {"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+       "Content-Length: 5\r\n\r\n0\r\n\r\n", 400},
+      {"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "-5\r\nhello\r\n0\r\n\r\n", 400},
+      {"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "0x5\r\nhello\r\n0\r\n\r\n", 400},
+      {"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "5\r\nhelloXX0\r\n\r\n", 400},
+      {"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "40\r\n" + std::string(64, 'a') + "\r\n40\r\n", 413},
+      {"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "ffffffffffffffffff\r\n", 400},
+      {"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n"
+       "X: " + std::string(2000, 't') + "\r\n\r\n", 431},
       {"GET /x HTTP/1.1\r\nX: " + std::string(2000, 'h') + "\r\n\r\n", 431},
       {"GET /x HTTP/1.1\r\nX: " + std::string(2000, 'h'), 431},
       {"GET /x HTTP/2.0\r\n\r\n", 505},

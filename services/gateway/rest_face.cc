@@ -222,7 +222,7 @@ http::Response Refusal(int status, absl::string_view why) {
       status == 413 ? absl::ResourceExhaustedError(
                           "body: larger than the limit of max_request_bytes")
       : status == 431 ? absl::ResourceExhaustedError(why)
-      : status == 411 || status == 505 ? absl::UnimplementedError(why)
+      : status == 501 || status == 505 ? absl::UnimplementedError(why)
                                        : absl::InvalidArgumentError(why);
   return http::Response{.status = status,
                         .content_type = "application/json",
