@@ -71,7 +71,10 @@ std::vector<Operation> BuildOperations() {
       {redemption + "GetAwardSeats", kFrontLine, M::kAnySession},
       {redemption + "SetAwardSeatCapacity", {kAdmin}, M::kNone, true},
       {redemption + "CreateRedemption", kFrontLine, M::kOwnMember, true},
-      {redemption + "IssueRedemption", {kAgent, kSupervisor}, M::kNone, true},
+      // A member's own issue is the WEB channel's: the service takes the
+      // ticket numbers from its stock.
+      {redemption + "IssueRedemption", {kAgent, kSupervisor},
+       M::kOwnRedemption, true},
       {redemption + "CancelRedemption", kFrontLine, M::kOwnRedemption, true},
       {redemption + "RefundRedemption", kFrontLine, M::kOwnRedemption, true},
       {redemption + "GetRedemption", kFrontLine, M::kOwnRedemption},

@@ -54,6 +54,21 @@ TEST(PolicyTest, AnAgentCannotAdjustMilesButASupervisorCan) {
             absl::StatusCode::kPermissionDenied);
 }
 
+TEST(PolicyTest, AMemberIssuesOnlyTheirOwnRedemptionAndAgentsAnyone) {
+  const Operation& issue = Op("/mileagebank.redemption.v1.Redemption/IssueRedemption");
+  // The dispatcher looks the redemption up and lets the member's session
+  // through only for their own (gateway_e2e_test walks it end to end).
+  EXPECT_EQ(issue.member, MemberAccess::kOwnRedemption);
+  EXPECT_TRUE(Authorize(Member(), issue).ok());
+  EXPECT_TRUE(Authorize(Key({v1::AGENT}), issue).ok());
+  EXPECT_TRUE(Authorize(Key({v1::OFFICE_SUPERVISOR}), issue).ok());
+  EXPECT_EQ(Authorize(Key({v1::CALL_CENTRE}), issue).code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Authorize(Principal(), issue).code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_TRUE(issue.write);
+}
+
 TEST(PolicyTest, FinanceReadsReportsAndSettlesStatementsOnly) {
   Principal finance = Key({v1::FINANCE});
   EXPECT_TRUE(Authorize(finance, Op("/mileagebank.settlement.v1.Settlement/SettleStatement")).ok());

@@ -57,6 +57,8 @@ std::vector<Route> BuildRoutes() {
       {"POST", member + "/redemptions", op(kRedemption, "CreateRedemption"),
        "Redeem an award"},
       {"GET", redemption, op(kRedemption, "GetRedemption"), "A redemption"},
+      {"POST", redemption + "/issue", op(kRedemption, "IssueRedemption"),
+       "Issue a held redemption's award tickets"},
       {"POST", redemption + "/cancel", op(kRedemption, "CancelRedemption"),
        "Cancel a redemption not yet issued"},
       {"POST", redemption + "/refund", op(kRedemption, "RefundRedemption"),

@@ -24,6 +24,13 @@ using google::protobuf::util::TimeUtil;
 
 constexpr int kDefaultPage = 50;
 constexpr int kMaxPage = 1'000;
+// The award ticket stock's lock key: taking numbers reads and advances its
+// serial. Held through the step's durable write, as the redemption's lock
+// is, so a shard's web issues take turns for one fsync each: far more than
+// members issue.
+constexpr absl::string_view kTicketStockLock = "ticket-stock";
+// A stock's serials: the 10 digits after the 3-digit prefix.
+constexpr int64_t kStockSerials = 10'000'000'000;
 
 google::protobuf::Timestamp ToTimestamp(absl::Time time) {
   return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(time));
@@ -59,8 +66,12 @@ void CheckReason(FieldErrors& errors, absl::string_view reason) {
   }
 }
 
+bool AllDigits(absl::string_view text) {
+  return AllOf(text, [](char c) { return absl::ascii_isdigit(c); });
+}
+
 bool IsTicket(absl::string_view ticket) {
-  return ticket.size() == 13 && AllOf(ticket, [](char c) { return absl::ascii_isdigit(c); });
+  return ticket.size() == 13 && AllDigits(ticket);
 }
 
 absl::Status CheckId(absl::string_view id) {
@@ -127,6 +138,15 @@ absl::StatusOr<RedemptionOptions> RedemptionOptions::FromConfig(
     return absl::InvalidArgumentError("crash_at: not a known crash point");
   }
   options.crash_at = config.crash_at();
+  if (!config.award_ticket_prefix().empty()) {
+    if (config.award_ticket_prefix().size() != 3 ||
+        !AllDigits(config.award_ticket_prefix())) {
+      return absl::InvalidArgumentError(
+          "award_ticket_prefix: must be exactly 3 digits (the airline "
+          "accounting code that starts each award ticket number)");
+    }
+    options.award_ticket_prefix = config.award_ticket_prefix();
+  }
   return options;
 }
 
@@ -704,25 +724,37 @@ absl::StatusOr<records::Stored> Redemptions::FinishCreate(const std::string& id)
 absl::StatusOr<v1::IssueRedemptionResponse> Redemptions::IssueRedemption(
     const v1::IssueRedemptionRequest& request) {
   MB_RETURN_IF_ERROR(CheckId(request.redemption_id()));
+  // A member issuing on the web holds no ticket stock: the service's is
+  // used, and a member never picks numbers (which could take staff's).
+  const bool from_stock = request.actor().channel() == common::v1::WEB;
   FieldErrors errors;
+  if (from_stock && request.award_ticket_numbers_size() > 0) {
+    errors.Add("award_ticket_numbers",
+               "must be empty when the WEB channel issues: its numbers come "
+               "from the award ticket stock");
+  }
   for (int i = 0; i < request.award_ticket_numbers_size(); ++i) {
     if (!IsTicket(request.award_ticket_numbers(i))) {
       errors.Add(absl::StrCat("award_ticket_numbers[", i, "]"),
                  "must be exactly 13 digits");
     }
   }
-  if (request.actor().channel() != common::v1::WEB &&
-      request.actor().operator_id().empty()) {
+  if (!from_stock && request.actor().operator_id().empty()) {
     errors.Add("actor.operator_id", "required unless the WEB channel issues");
   }
   MB_RETURN_IF_ERROR(errors.ToStatus());
   const std::string& id = request.redemption_id();
   bool hold_ran_out = false;
   {
-    store::KeyLocks::Guard guard = locks_.Lock(id);
+    // One call for both keys: they may share a stripe (key_locks.h).
+    store::KeyLocks::Guard guard =
+        from_stock ? locks_.Lock({absl::string_view(id), kTicketStockLock})
+                   : locks_.Lock(id);
     MB_ASSIGN_OR_RETURN(records::Stored stored, Load(id));
     const v1::RedemptionRecord& redemption = stored.redemption();
+    // The stock's numbers are whatever the first call took.
     const bool same_tickets =
+        from_stock ||
         std::equal(redemption.award_ticket_numbers().begin(),
                    redemption.award_ticket_numbers().end(),
                    request.award_ticket_numbers().begin(),
@@ -733,29 +765,39 @@ absl::StatusOr<v1::IssueRedemptionResponse> Redemptions::IssueRedemption(
     } else if (redemption.state() != v1::HELD || stored.step() != records::STEP_NONE) {
       return WrongState("issue", redemption);
     } else {
-      if (request.award_ticket_numbers_size() != redemption.passengers_size()) {
+      if (!from_stock &&
+          request.award_ticket_numbers_size() != redemption.passengers_size()) {
         return InvalidField("award_ticket_numbers", "one ticket per passenger");
       }
       hold_ran_out = clock_() >= FromTimestamp(redemption.hold_expires_at());
     }
     if (!hold_ran_out && redemption.state() == v1::HELD &&
         stored.step() == records::STEP_NONE) {
-      for (const std::string& ticket_number : request.award_ticket_numbers()) {
-        MB_ASSIGN_OR_RETURN(std::optional<std::string> used,
-                            store_.LatestTicket(ticket_number));
-        if (used && *used != id) {
-          return AlreadyExistsError(
-              absl::StrCat("award_ticket_numbers: ", ticket_number,
-                           " is recorded on redemption ", *used),
-              *used);
-        }
-      }
       records::Stored next = stored;
-      next.set_step(records::ISSUING);
       v1::RedemptionRecord* changed = next.mutable_redemption();
-      *changed->mutable_award_ticket_numbers() = request.award_ticket_numbers();
+      store::WriteBatch batch = store_.raw().NewBatch();
+      if (from_stock) {
+        MB_ASSIGN_OR_RETURN(std::vector<std::string> taken,
+                            TakeTickets(batch, redemption.passengers_size()));
+        for (std::string& number : taken) {
+          changed->add_award_ticket_numbers(std::move(number));
+        }
+      } else {
+        for (const std::string& ticket_number : request.award_ticket_numbers()) {
+          MB_ASSIGN_OR_RETURN(std::optional<std::string> used,
+                              store_.LatestTicket(ticket_number));
+          if (used && *used != id) {
+            return AlreadyExistsError(
+                absl::StrCat("award_ticket_numbers: ", ticket_number,
+                             " is recorded on redemption ", *used),
+                *used);
+          }
+        }
+        *changed->mutable_award_ticket_numbers() = request.award_ticket_numbers();
+      }
+      next.set_step(records::ISSUING);
       *changed->mutable_issued_by() = request.actor();
-      OpenStep(std::move(next), stored);
+      OpenStep(std::move(next), stored, &batch);
     }
   }
   if (hold_ran_out) {
@@ -773,12 +815,43 @@ absl::StatusOr<v1::IssueRedemptionResponse> Redemptions::IssueRedemption(
   return response;
 }
 
-void Redemptions::OpenStep(records::Stored next, const records::Stored& before) {
+void Redemptions::OpenStep(records::Stored next, const records::Stored& before,
+                           store::WriteBatch* batch) {
   *next.mutable_step_since() = ToTimestamp(clock_());
-  store::WriteBatch batch = store_.raw().NewBatch();
-  store_.PutRedemption(batch, next, &before);
+  store::WriteBatch own = store_.raw().NewBatch();
+  if (batch == nullptr) batch = &own;
+  store_.PutRedemption(*batch, next, &before);
   // Durable before accrual is called: recovery must find the step open.
-  store_.raw().Wait(store_.raw().Enqueue(batch));
+  store_.raw().Wait(store_.raw().Enqueue(*batch));
+}
+
+absl::StatusOr<std::vector<std::string>> Redemptions::TakeTickets(
+    store::WriteBatch& batch, int count) {
+  const std::string& prefix = options_.award_ticket_prefix;
+  MB_ASSIGN_OR_RETURN(std::optional<int64_t> next,
+                      store_.LatestStockSerial(prefix));
+  // Shard k takes the serials k, k + shards, k + 2 shards, ...: shards never
+  // take the same number and need not ask each other.
+  int64_t serial = next.value_or(options_.shard_index);
+  std::vector<std::string> numbers;
+  while (static_cast<int>(numbers.size()) < count) {
+    if (serial >= kStockSerials) {
+      return FailedPreconditionField(
+          "award_ticket_numbers",
+          absl::StrCat("the award ticket stock ", prefix,
+                       " is used up; configure another award_ticket_prefix"));
+    }
+    std::string number =
+        absl::StrCat(prefix, absl::Dec(serial, absl::kZeroPad10));
+    serial += options_.shard_count;
+    // Staff may have recorded a number of this stock by hand: skip it, so
+    // that no number is ever recorded on two redemptions.
+    MB_ASSIGN_OR_RETURN(std::optional<std::string> used,
+                        store_.LatestTicket(number));
+    if (!used) numbers.push_back(std::move(number));
+  }
+  store_.PutStockSerial(batch, prefix, serial);
+  return numbers;
 }
 
 absl::StatusOr<records::Stored> Redemptions::FinishIssue(const std::string& id) {

@@ -55,6 +55,9 @@ struct RedemptionOptions {
   absl::Duration partner_ttl = absl::Seconds(30);
   absl::Duration hold_ttl = absl::Hours(72);
   absl::Duration recovery_grace = absl::Seconds(30);
+  // The award ticket stock of the WEB channel's issues (RedemptionConfig
+  // award_ticket_prefix): 3 digits.
+  std::string award_ticket_prefix = "774";
   // Test only: see RedemptionConfig.crash_at.
   std::string crash_at;
 
@@ -131,8 +134,15 @@ class Redemptions {
   void MaybeCrash(absl::string_view point) const;
 
   // The first half of a step: writes `next` (its step set) in place of
-  // `before`, durably. The caller holds the redemption's lock.
-  void OpenStep(records::Stored next, const records::Stored& before);
+  // `before`, durably, with what `batch` holds already (when given). The
+  // caller holds the redemption's lock.
+  void OpenStep(records::Stored next, const records::Stored& before,
+                store::WriteBatch* batch = nullptr);
+  // Takes `count` numbers from the award ticket stock, advancing it in
+  // `batch`, so that the numbers are taken exactly when the batch that
+  // records them is written. The caller holds kTicketStockLock.
+  absl::StatusOr<std::vector<std::string>> TakeTickets(store::WriteBatch& batch,
+                                                       int count);
   // The second half of each step: records what accrual answered.
   absl::StatusOr<records::Stored> FinishCreate(const std::string& id);
   absl::StatusOr<records::Stored> FinishIssue(const std::string& id);

@@ -4,6 +4,7 @@
 #include <map>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "google/protobuf/util/time_util.h"
@@ -177,17 +178,44 @@ common::v1::Date InDays(int days) {
 class RedemptionsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    store_ = std::move(*store::Store::Open(
-        {.path = mileagebank::testing::FreshTestDir(), .tables = RedemptionTables()}));
+    dir_ = mileagebank::testing::FreshTestDir();
     member_ = validation::MemberNumberFromSerial(100000000);
     membership_.Add(member_);
     accrual_.SetBalance(member_, 100'000);
     settlement_.Put("CA", settlement::v1::AIRLINE);
-    RedemptionOptions options;
+    Restart();
+  }
+
+  // Opens the store in dir_ and a Redemptions over it, as a process start
+  // does (closing the ones before, as its end does).
+  void Restart(RedemptionOptions options = {}) {
+    redemptions_.reset();
+    store_.reset();
+    store_ = std::move(*store::Store::Open({.path = dir_, .tables = RedemptionTables()}));
     options.recovery_grace = absl::ZeroDuration();
+    registry_ = std::make_unique<prometheus::Registry>();
     redemptions_ = std::make_unique<Redemptions>(
         store_.get(), &airports::AirportTable::Builtin(), &membership_,
-        &accrual_, &settlement_, options, registry_);
+        &accrual_, &settlement_, options, *registry_);
+  }
+
+  // Holds an award (on `flight`) and issues it from the web: the numbers
+  // the stock gave.
+  std::vector<std::string> IssueOnTheWeb(const std::string& request_id,
+                                         int flight = 1501, int passengers = 1) {
+    auto held = redemptions_->CreateRedemption(Redeem(request_id, flight, passengers), "");
+    EXPECT_TRUE(held.ok()) << held.status();
+    auto issued = redemptions_->IssueRedemption(WebIssue(held->redemption().redemption_id()));
+    EXPECT_TRUE(issued.ok()) << issued.status();
+    return {issued->redemption().award_ticket_numbers().begin(),
+            issued->redemption().award_ticket_numbers().end()};
+  }
+
+  static v1::IssueRedemptionRequest WebIssue(const std::string& redemption_id) {
+    v1::IssueRedemptionRequest issue;
+    issue.set_redemption_id(redemption_id);
+    issue.mutable_actor()->set_channel(common::v1::WEB);
+    return issue;
   }
 
   static v1::Segment Segment(const std::string& from, const std::string& to,
@@ -226,7 +254,8 @@ class RedemptionsTest : public ::testing::Test {
     return redemptions_->GetAwardSeats(request)->seats().cabins(0).taken();
   }
 
-  prometheus::Registry registry_;
+  std::string dir_;
+  std::unique_ptr<prometheus::Registry> registry_;
   std::unique_ptr<store::Store> store_;
   std::string member_;
   FakeMembership membership_;
@@ -265,6 +294,89 @@ TEST_F(RedemptionsTest, HeldThenIssuedThenRefundedLessTheFee) {
   EXPECT_EQ(refunded->redemption().redeposit_fee_miles(), 1'000);
   EXPECT_EQ(accrual_.Balance(member_), 99'000);
   EXPECT_EQ(SeatsTaken(1501), 0);
+}
+
+TEST_F(RedemptionsTest, TheWebIssuesFromTheStockOnceAndStaffNumbersNeverCollide) {
+  auto held = redemptions_->CreateRedemption(Redeem("r1", 1501, 2), "");
+  ASSERT_TRUE(held.ok()) << held.status();
+  const std::string id = held->redemption().redemption_id();
+  v1::IssueRedemptionRequest picked = WebIssue(id);
+  picked.add_award_ticket_numbers("7810000000001");
+  EXPECT_TRUE(NamesField(redemptions_->IssueRedemption(picked).status(),
+                         "award_ticket_numbers"));
+
+  auto issued = redemptions_->IssueRedemption(WebIssue(id));
+  ASSERT_TRUE(issued.ok()) << issued.status();
+  EXPECT_EQ(issued->redemption().state(), v1::ISSUED);
+  EXPECT_EQ(std::vector<std::string>(issued->redemption().award_ticket_numbers().begin(),
+                                     issued->redemption().award_ticket_numbers().end()),
+            (std::vector<std::string>{"7740000000000", "7740000000001"}));
+  EXPECT_EQ(accrual_.Balance(member_), 76'000);
+  // Again: the same redemption, the same numbers, nothing more taken.
+  auto again = redemptions_->IssueRedemption(WebIssue(id));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->redemption().SerializeAsString(),
+            issued->redemption().SerializeAsString());
+  v1::IssueRedemptionRequest staff;
+  staff.set_redemption_id(id);
+  staff.add_award_ticket_numbers("7810000000001");
+  staff.add_award_ticket_numbers("7810000000002");
+  staff.mutable_actor()->set_operator_id("agent-1");
+  EXPECT_EQ(redemptions_->IssueRedemption(staff).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  // Staff record a number of the stock by hand: the stock skips it, and a
+  // number the stock gave is refused to staff.
+  auto by_hand = redemptions_->CreateRedemption(Redeem("r2", 1502), "");
+  staff.set_redemption_id(by_hand->redemption().redemption_id());
+  staff.clear_award_ticket_numbers();
+  staff.add_award_ticket_numbers("7740000000000");
+  EXPECT_EQ(redemptions_->IssueRedemption(staff).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  staff.set_award_ticket_numbers(0, "7740000000002");
+  ASSERT_TRUE(redemptions_->IssueRedemption(staff).ok());
+  EXPECT_EQ(IssueOnTheWeb("r3", 1503), std::vector<std::string>{"7740000000003"});
+}
+
+TEST_F(RedemptionsTest, TheStockGoesOnAfterARestart) {
+  EXPECT_EQ(IssueOnTheWeb("r1", 1501), std::vector<std::string>{"7740000000000"});
+  Restart();
+  // The next serial was written with the number (not found again by
+  // skipping the numbers recorded).
+  EXPECT_EQ(RedemptionStore(store_.get()).LatestStockSerial("774").value(), 1);
+  EXPECT_EQ(IssueOnTheWeb("r2", 1502), std::vector<std::string>{"7740000000001"});
+  // Another stock configured: its own serials.
+  RedemptionOptions options;
+  options.award_ticket_prefix = "781";
+  Restart(options);
+  EXPECT_EQ(IssueOnTheWeb("r3", 1503), std::vector<std::string>{"7810000000000"});
+}
+
+TEST_F(RedemptionsTest, ShardsTakeDisjointNumbers) {
+  RedemptionOptions options;
+  options.shard_count = 2;
+  options.shard_index = 0;
+  Restart(options);
+  std::vector<std::string> first = IssueOnTheWeb("r1", 1501, 2);
+  options.shard_index = 1;
+  dir_ = mileagebank::testing::FreshTestDir();
+  Restart(options);
+  std::vector<std::string> second = IssueOnTheWeb("r2", 1502, 2);
+  EXPECT_EQ(first, (std::vector<std::string>{"7740000000000", "7740000000002"}));
+  EXPECT_EQ(second, (std::vector<std::string>{"7740000000001", "7740000000003"}));
+}
+
+TEST(RedemptionOptionsTest, TheTicketStockIsThreeDigits) {
+  config::v1::RedemptionConfig config;
+  EXPECT_EQ(RedemptionOptions::FromConfig(config)->award_ticket_prefix, "774");
+  config.set_award_ticket_prefix("781");
+  EXPECT_EQ(RedemptionOptions::FromConfig(config)->award_ticket_prefix, "781");
+  for (const char* wrong : {"78", "7810", "78A"}) {
+    config.set_award_ticket_prefix(wrong);
+    absl::Status status = RedemptionOptions::FromConfig(config).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << wrong;
+    EXPECT_TRUE(absl::StartsWith(status.message(), "award_ticket_prefix:")) << status;
+  }
 }
 
 TEST_F(RedemptionsTest, CancelGivesSeatsAndMilesBack) {
@@ -465,12 +577,9 @@ TEST_F(RedemptionsTest, PartnerAirlinesAreSettlementsActiveAirlines) {
 
 TEST_F(RedemptionsTest, WithSettlementDownPartnerAwardsAreUnavailable) {
   // Settlement is asked every time: no answer kept hides it being down.
-  prometheus::Registry registry;
   RedemptionOptions options;
   options.partner_ttl = absl::ZeroDuration();
-  redemptions_ = std::make_unique<Redemptions>(
-      store_.get(), &airports::AirportTable::Builtin(), &membership_, &accrual_,
-      &settlement_, options, registry);
+  Restart(options);
   settlement_.down = true;
   v1::CreateRedemptionRequest request = Redeem("partner-1");
   request.mutable_standard()

@@ -1,6 +1,9 @@
 #include "services/redemption/store.h"
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
+#include "libs/status/status_macros.h"
 #include "libs/store/keys.h"
 
 namespace mileagebank::redemption {
@@ -18,6 +21,7 @@ constexpr absl::string_view kSeats = "seats";
 constexpr absl::string_view kTickets = "tickets";
 constexpr absl::string_view kOpenSteps = "open_steps";
 constexpr absl::string_view kHoldExpiry = "hold_expiry";
+constexpr absl::string_view kTicketStock = "ticket_stock";
 
 std::string One(absl::string_view part) { return KeyBuilder().String(part).Build(); }
 
@@ -80,7 +84,7 @@ std::vector<std::string> RedemptionTables() {
   return {std::string(kRedemptions), std::string(kByMember),
           std::string(kRequests),    std::string(kSeats),
           std::string(kTickets),     std::string(kOpenSteps),
-          std::string(kHoldExpiry)};
+          std::string(kHoldExpiry),  std::string(kTicketStock)};
 }
 
 absl::StatusOr<std::optional<records::Stored>> RedemptionStore::LatestRedemption(
@@ -107,6 +111,18 @@ absl::StatusOr<records::FlightSeats> RedemptionStore::LatestSeats(
 absl::StatusOr<std::optional<std::string>> RedemptionStore::LatestTicket(
     absl::string_view ticket_number) {
   return store_->GetLatest(kTickets, One(ticket_number));
+}
+
+absl::StatusOr<std::optional<int64_t>> RedemptionStore::LatestStockSerial(
+    absl::string_view prefix) {
+  MB_ASSIGN_OR_RETURN(std::optional<std::string> raw,
+                      store_->GetLatest(kTicketStock, One(prefix)));
+  if (!raw) return std::nullopt;
+  int64_t serial;
+  if (!absl::SimpleAtoi(*raw, &serial)) {
+    return absl::DataLossError("redemption ticket stock: unreadable serial");
+  }
+  return serial;
 }
 
 absl::StatusOr<std::optional<records::Stored>> RedemptionStore::Redemption(
@@ -227,6 +243,12 @@ void RedemptionStore::PutSeats(store::WriteBatch& batch, int32_t flight_number,
                                absl::CivilDay date,
                                const records::FlightSeats& seats) {
   batch.PutProto(kSeats, SeatsKey(flight_number, date), seats);
+}
+
+void RedemptionStore::PutStockSerial(store::WriteBatch& batch,
+                                     absl::string_view prefix,
+                                     int64_t next_serial) {
+  batch.Put(kTicketStock, One(prefix), absl::StrCat(next_serial));
 }
 
 }  // namespace mileagebank::redemption

@@ -8,6 +8,8 @@
 //   tickets      String(award ticket number)           -> redemption_id
 //   open_steps   String(redemption_id)                 -> "" (step not done)
 //   hold_expiry  Int64(hold expires µs) String(redemption_id) -> "" (HELD)
+//   ticket_stock String(award ticket prefix)       -> the stock's next serial
+//                                                     (this shard's), decimal
 //
 // Decisions read with the *Latest methods (they see writes still in line);
 // queries read what is durable. Writes go into a caller's WriteBatch.
@@ -43,6 +45,9 @@ class RedemptionStore {
                                                    absl::CivilDay date);
   absl::StatusOr<std::optional<std::string>> LatestTicket(
       absl::string_view ticket_number);
+  // Empty before the stock's first number is taken.
+  absl::StatusOr<std::optional<int64_t>> LatestStockSerial(
+      absl::string_view prefix);
 
   absl::StatusOr<std::optional<records::Stored>> Redemption(
       absl::string_view redemption_id);
@@ -68,6 +73,8 @@ class RedemptionStore {
                      absl::string_view request_id);
   void PutSeats(store::WriteBatch& batch, int32_t flight_number,
                 absl::CivilDay date, const records::FlightSeats& seats);
+  void PutStockSerial(store::WriteBatch& batch, absl::string_view prefix,
+                      int64_t next_serial);
 
  private:
   store::Store* store_;

@@ -3,7 +3,8 @@
 // serves (and a member's session, and no credentials), a member's token
 // against another member's data, the REST face's security (tampered,
 // expired and revoked tokens, wrong keys, oversized and malformed bodies,
-// the rate limit, a service down), masking, and the audit trail.
+// the rate limit, a service down), masking, the audit trail, and a member
+// issuing their own award (not another's) from the ticket stock.
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -23,8 +24,10 @@
 #include "gtest/gtest.h"
 #include "libs/server/http_get.h"
 #include "libs/testing/testing.h"
+#include "mileagebank/accrual/v1/accrual.grpc.pb.h"
 #include "mileagebank/gateway/v1/gateway.grpc.pb.h"
 #include "mileagebank/membership/v1/membership.grpc.pb.h"
+#include "mileagebank/redemption/v1/redemption.pb.h"
 #include "services/gateway/policy.h"
 #include "tests/support/e2e.h"
 #include "tests/support/service_process.h"
@@ -250,6 +253,76 @@ TEST(GatewayE2eTest, MasksPersonalDataForRolesThatDoNotNeedIt) {
   EXPECT_TRUE(absl::StrContains(agent.body, phone)) << agent.body;
   EXPECT_FALSE(absl::StrContains(admin.body, phone)) << admin.body;
   EXPECT_TRUE(absl::StrContains(admin.body, phone.substr(phone.size() - 4)));
+}
+
+TEST(GatewayE2eTest, AMemberIssuesTheirOwnAwardFromTheTicketStockOnly) {
+  System system;
+  const std::string member = system.EnrolMember(6);
+  const std::string other = system.EnrolMember(7);
+  // Miles for one award: a long first-class flight, posted by an agent.
+  accrual::v1::PostOwnFlightRequest flight = testing::SampleOwnFlight(
+      member, "7820000000601", "JFK", "F", 981);
+  grpc::ClientContext context;
+  context.AddMetadata("x-api-key", system.CreateKey({gv1::AGENT}, "PEK01"));
+  accrual::v1::PostOwnFlightResponse credited;
+  grpc::Status posted = accrual::v1::Accrual::NewStub(system.channel())
+                            ->PostOwnFlight(&context, flight, &credited);
+  ASSERT_TRUE(posted.ok()) << posted.error_message();
+
+  redemption::v1::CreateRedemptionRequest redeem;
+  auto* itinerary = redeem.mutable_standard()->mutable_itinerary();
+  itinerary->set_journey_type(redemption::v1::ONE_WAY);
+  auto* segment = itinerary->mutable_outbound()->add_segments();
+  segment->set_carrier("FM");
+  segment->set_flight_number(1501);
+  *segment->mutable_flight_date() = testing::InDays(30);
+  segment->set_origin("PEK");
+  segment->set_destination("PVG");
+  redeem.mutable_standard()->set_cabin(redemption::v1::ECONOMY);
+  redeem.add_passengers()->set_member(true);
+  redeem.set_member_password("password-6");
+  redeem.set_request_id("gateway-e2e-issue");
+  std::string body;
+  (void)google::protobuf::util::MessageToJsonString(redeem, &body);
+  const std::string mine =
+      "Authorization: Bearer " + system.Login(member, 6).access_token();
+  auto held = system.Rest("POST", "/v1/members/" + member + "/redemptions",
+                          {mine}, body);
+  ASSERT_EQ(held.status, 200) << held.body;
+  redemption::v1::CreateRedemptionResponse created;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(held.body, &created).ok());
+  const std::string& id = created.redemption().redemption_id();
+
+  // Another member may not issue it, under either member's path.
+  const std::string theirs =
+      "Authorization: Bearer " + system.Login(other, 7).access_token();
+  for (const std::string& path_member : {other, member}) {
+    auto refused = system.Rest(
+        "POST", absl::StrCat("/v1/members/", path_member, "/redemptions/", id, "/issue"),
+        {theirs}, "{}");
+    EXPECT_EQ(refused.status, 403) << refused.body;
+  }
+  // A member does not pick ticket numbers.
+  const std::string issue = absl::StrCat("/v1/members/", member, "/redemptions/", id, "/issue");
+  auto picked = system.Rest("POST", issue, {mine},
+                            "{\"awardTicketNumbers\": [\"7840000000001\"]}");
+  EXPECT_EQ(picked.status, 400) << picked.body;
+  EXPECT_TRUE(absl::StrContains(picked.body, "award_ticket_numbers")) << picked.body;
+
+  auto issued = system.Rest("POST", issue, {mine}, "{}");
+  ASSERT_EQ(issued.status, 200) << issued.body;
+  redemption::v1::IssueRedemptionResponse answer;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(issued.body, &answer).ok());
+  EXPECT_EQ(answer.redemption().state(), redemption::v1::ISSUED);
+  ASSERT_EQ(answer.redemption().award_ticket_numbers_size(), 1);
+  const std::string& number = answer.redemption().award_ticket_numbers(0);
+  EXPECT_EQ(number.size(), 13u);
+  EXPECT_TRUE(absl::StartsWith(number, "774")) << number;
+  EXPECT_EQ(answer.redemption().issued_by().channel(), common::v1::WEB);
+  // Issuing again answers the same award, numbers and all.
+  auto again = system.Rest("POST", issue, {mine}, "{}");
+  EXPECT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(again.body, issued.body);
 }
 
 TEST(GatewayE2eTest, TokensKeysBodiesAndLimits) {

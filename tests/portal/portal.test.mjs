@@ -93,6 +93,8 @@ for (const [lang, other, flightNumber] of [['en', 'zh-CN', '1502'], ['zh-CN', 'e
     let context;
     let page;
     const scriptErrors = [];
+    // The award the portal redeems and issues, for the refund.
+    let redeemed;
 
     before(async () => {
       context = await browser.newContext({ locale: other === 'en' ? 'en-US' : 'zh-CN', viewport: DESKTOP });
@@ -322,7 +324,7 @@ for (const [lang, other, flightNumber] of [['en', 'zh-CN', '1502'], ['zh-CN', 'e
       await snap('nominees');
     });
 
-    test('awards: an unknown airport is shown at the field; a quote; the password is asked for', async () => {
+    test('awards: an unknown airport is shown at the field; a quote; the password; held, then issued', async () => {
       await go('nav.awards');
       await heading(m('awards.title'));
       const form = '#award-search';
@@ -351,9 +353,14 @@ for (const [lang, other, flightNumber] of [['en', 'zh-CN', '1502'], ['zh-CN', 'e
 
       await page.fill('#redeem-form [name=memberPassword]', account.password);
       await page.click('#redeem-form button[type=submit]');
-      await page.locator('#redeemed').waitFor();
-      assert.match(await page.textContent('#redeemed'), new RegExp(escape(format(24000))));
-      await snap('awards-held');
+      const done = page.locator('#redeemed');
+      await done.waitFor();
+      assert.equal(await done.getAttribute('data-state'), 'ISSUED', await done.innerText());
+      redeemed = await done.getAttribute('data-redemption');
+      assert.match(await done.textContent(), new RegExp(escape(m('awards.issued', { id: redeemed, miles: format(24000) }))));
+      // One ticket per passenger, from the default award ticket stock.
+      assert.match(await page.textContent('#issued-tickets'), /774\d{10}, 774\d{10}$/);
+      await snap('awards-issued');
     });
 
     // The outcome of a cancel or refund: the new state, or the page's error
@@ -367,30 +374,40 @@ for (const [lang, other, flightNumber] of [['en', 'zh-CN', '1502'], ['zh-CN', 'e
       }
     }
 
-    test('my awards: cancel the held one', async () => {
+    test('my awards: issue a held one', async () => {
       await go('nav.redemptions');
       await heading(m('redemptions.title'));
-      const held = page.locator('#redemptions li[data-state="HELD"]');
+      const held = page.locator(`#redemptions li[data-redemption="${account.heldToIssue}"]`);
       await held.waitFor();
+      assert.equal(await held.getAttribute('data-state'), 'HELD');
       await snap('redemptions');
+      await held.locator('button', { hasText: m('redemptions.issue') }).click();
+      await held.locator('button', { hasText: m('redemptions.issueYes') }).click();
+      await outcome(`#redemptions li[data-redemption="${account.heldToIssue}"][data-state="ISSUED"]`);
+      assert.match(await page.textContent(`#redemptions li[data-redemption="${account.heldToIssue}"]`), /774\d{10}/);
+    });
+
+    test('my awards: cancel the held one', async () => {
+      const held = page.locator(`#redemptions li[data-redemption="${account.heldToCancel}"]`);
+      await held.waitFor();
       await held.locator('button', { hasText: m('redemptions.cancel') }).click();
       await held.locator('button', { hasText: m('redemptions.cancelYes') }).click();
-      await outcome('#redemptions li[data-state="CANCELLED"]');
+      await outcome(`#redemptions li[data-redemption="${account.heldToCancel}"][data-state="CANCELLED"]`);
       assert.match(await page.textContent('main .status'),
         new RegExp(escape(m('enums.redemptionState.CANCELLED'))));
     });
 
-    test('my awards: refund the issued one', async () => {
+    test('my awards: refund the one issued on the web', async () => {
       await go('nav.dashboard');
       await heading(m('dashboard.title'));
       await go('nav.redemptions');
       await heading(m('redemptions.title'));
-      const issued = page.locator(`#redemptions li[data-redemption="${account.issuedRedemption}"]`);
+      const issued = page.locator(`#redemptions li[data-redemption="${redeemed}"]`);
       await issued.waitFor();
       assert.equal(await issued.getAttribute('data-state'), 'ISSUED');
       await issued.locator('button', { hasText: m('redemptions.refund') }).click();
       await issued.locator('button', { hasText: m('redemptions.refundYes') }).click();
-      await outcome(`#redemptions li[data-redemption="${account.issuedRedemption}"][data-state="REFUNDED"]`);
+      await outcome(`#redemptions li[data-redemption="${redeemed}"][data-state="REFUNDED"]`);
       assert.match(await page.textContent('main .status'),
         new RegExp(escape(m('enums.redemptionState.REFUNDED'))));
       await snap('redemptions-done');

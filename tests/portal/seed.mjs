@@ -2,9 +2,11 @@
 // one per portal language, and writes what it made as JSON.
 //
 // Each member joins through the gateway's REST API (as the portal would),
-// then earns miles on own flights and gets one issued award through mbctl
-// talking to accrual and redemption directly (what staff and the flown-data
-// feed do; members cannot credit flights or issue awards themselves).
+// then earns miles on own flights, buys some, and gets one award issued by
+// staff and two held through mbctl talking to accrual and redemption
+// directly (what staff and the flown-data feed do; members cannot credit
+// flights themselves). The portal issues one held award and cancels the
+// other.
 //
 // Environment:
 //   PORTAL_URL               the gateway's REST face, e.g. http://127.0.0.1:8080
@@ -108,13 +110,22 @@ async function seedMember(language, tag) {
     qualifyingMiles += Number(posted.transaction.qualifyingMiles || 0);
   }
 
-  // An issued award not flown yet, for the portal to refund.
-  const held = run('award', 'redeem', member, '--type=ONE_WAY', `--out=FM1501/${isoDay(30)}/PEK-PVG`,
-    '--cabin=ECONOMY', '--member-passenger', `--password=${PASSWORD}`, '--channel=COUNTER',
-    '--office=PEK01', '--operator=portal-seed', `--request-id=portal-seed-${tag}-${digits(6)}`);
-  const redemptionId = held.redemption.redemptionId;
-  run('award', 'issue', redemptionId, `--ticket=784${digits(10)}`, '--channel=COUNTER',
+  // Bought miles (not qualifying: the tier stays) pay for the held awards
+  // besides the portal's own.
+  run('accrual', 'purchase', member, '20000', '--currency=CNY', '--amount=60000',
+    `--payment=portal-seed-${digits(8)}`, `--request-id=portal-seed-${tag}-${digits(6)}`,
+    '--channel=COUNTER', '--office=PEK01', '--operator=portal-seed');
+
+  // Awards not flown yet, one a day (a flight-date has few award seats).
+  const redeem = (days) => run('award', 'redeem', member, '--type=ONE_WAY',
+    `--out=FM1501/${isoDay(days)}/PEK-PVG`, '--cabin=ECONOMY', '--member-passenger',
+    `--password=${PASSWORD}`, '--channel=COUNTER', '--office=PEK01', '--operator=portal-seed',
+    `--request-id=portal-seed-${tag}-${digits(6)}`).redemption.redemptionId;
+  // Staff issue one with a ticket number of their own.
+  run('award', 'issue', redeem(30), `--ticket=784${digits(10)}`, '--channel=COUNTER',
     '--office=PEK01', '--operator=portal-seed');
+  const heldToIssue = redeem(31);
+  const heldToCancel = redeem(32);
 
   // Membership learns the qualifying miles from accrual's event stream:
   // wait until the tier reflects them, so the dashboard is settled.
@@ -132,10 +143,12 @@ async function seedMember(language, tag) {
     member,
     password: PASSWORD,
     email: enrolled.member.profile.email,
-    issuedRedemption: redemptionId,
+    heldToIssue,
+    heldToCancel,
     balance: balance.balance,
     tier,
-    transactions: flights.length + 1,
+    // The flights, the purchase and the staff's issued award.
+    transactions: flights.length + 2,
   };
 }
 

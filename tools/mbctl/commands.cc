@@ -706,7 +706,8 @@ const std::vector<Command>& Commands() {
        .method = "/mileagebank.redemption.v1.Redemption/IssueRedemption",
        .request_type = "mileagebank.redemption.v1.IssueRedemptionRequest",
        .response_type = "mileagebank.redemption.v1.IssueRedemptionResponse",
-       .help = "Records award tickets (--ticket per passenger, in order) and "
+       .help = "Records award tickets (--ticket per passenger, in order; "
+               "none with --channel=WEB: the service's stock gives them) and "
                "debits the miles.",
        .positionals = {{.name = "REDEMPTION_ID", .field = "redemption_id"}},
        .aliases = {{"ticket", "award_ticket_numbers"},

@@ -141,3 +141,8 @@ export function memberNumber() {
 export function memberPath(suffix = '') {
   return `/v1/members/${encodeURIComponent(memberNumber())}${suffix}`;
 }
+
+// A redemption of the member's, or an action on it ('issue', 'cancel', ...).
+export function redemptionPath(redemptionId, action = '') {
+  return memberPath(`/redemptions/${encodeURIComponent(redemptionId)}${action ? `/${action}` : ''}`);
+}

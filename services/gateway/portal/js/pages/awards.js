@@ -1,11 +1,12 @@
 // Award search and redemption: price an itinerary in a cabin for the member
 // and nominees (POST /v1/awards/quote, which also shows the award seats of
-// own flights), then confirm with the password to hold seats and miles.
+// own flights), then confirm with the password to hold seats and miles and
+// issue the award tickets (product rules section 5: the web channel issues).
 
-import { api, memberPath } from '../api.js';
+import { api, memberPath, redemptionPath } from '../api.js';
 import { formatDate, formatNumber, formatTime, t, tEnum } from '../i18n.js';
 import {
-  busy, clearErrors, errorBox, field, formError, formValues, h, pageTitle, showError, toProtoDate, todayUtc,
+  busy, clearErrors, errorBox, field, fill, formError, formValues, h, pageTitle, showError, toProtoDate, todayUtc,
   fromProtoDate,
 } from '../ui.js';
 
@@ -136,16 +137,11 @@ export async function render(root) {
         requestId,
       };
       busy(confirm, async () => {
+        let held;
         try {
           // The password travels with the request: the redemption service
           // checks it (the gateway does not vouch for the session then).
-          const answer = await api('POST', memberPath('/redemptions'), { body });
-          const r = answer.redemption || {};
-          result.replaceChildren(h('div', { class: 'alert alert-success', role: 'status', id: 'redeemed' },
-            h('p', {}, t('awards.held', { id: r.redemptionId, miles: formatNumber(r.totalMiles) })),
-            r.holdExpiresAt ? h('p', {}, t('awards.holdUntil', { time: formatTime(r.holdExpiresAt) })) : null,
-            h('p', {}, h('a', { href: '#/redemptions' }, t('awards.seeRedemptions')))));
-          result.querySelector('#redeemed').focus?.();
+          held = (await api('POST', memberPath('/redemptions'), { body })).redemption || {};
         } catch (error) {
           showError(redeemForm, error, {
             strip: ['standard.'],
@@ -156,7 +152,30 @@ export async function render(root) {
             // A field of the search itself: show it there too.
             showError(form, error, { strip: ['standard.'] });
           }
+          return;
         }
+        // The award is booked whatever happens next: a failed issue leaves
+        // it held, to be issued from "My awards" before the hold runs out.
+        let issued;
+        let issueError;
+        try {
+          issued = (await api('POST', redemptionPath(held.redemptionId, 'issue'), { body: {} })).redemption || {};
+        } catch (error) {
+          issueError = error;
+        }
+        const r = issued || held;
+        fill(result,
+          h('div', {
+            class: 'alert alert-success', role: 'status', id: 'redeemed', tabindex: '-1',
+            'data-redemption': r.redemptionId, 'data-state': r.state,
+          },
+          h('p', {}, t(issued ? 'awards.issued' : 'awards.held', { id: r.redemptionId, miles: formatNumber(r.totalMiles) })),
+          issued
+            ? h('p', { id: 'issued-tickets' }, t('awards.tickets', { numbers: (r.awardTicketNumbers || []).join(', ') }))
+            : r.holdExpiresAt && h('p', {}, t('awards.holdUntil', { time: formatTime(r.holdExpiresAt) })),
+          h('p', {}, h('a', { href: '#/redemptions' }, t(issued ? 'awards.seeRedemptions' : 'awards.issueLater')))),
+          issueError && errorBox(issueError, { FAILED_PRECONDITION: 'redemptions.issueNotPossible' }));
+        result.querySelector('#redeemed').focus();
       });
     });
     result.replaceChildren(h('div', { class: 'card', id: 'quote-card' },

@@ -1,7 +1,8 @@
-// My redemptions, newest first: cancel one that is held, refund one that
-// was issued and has not flown yet.
+// My redemptions, newest first: issue or cancel one that is held (issuing
+// is what the awards page does right after booking; here when that step
+// failed), refund one that was issued and has not flown yet.
 
-import { api, memberPath } from '../api.js';
+import { api, memberPath, redemptionPath } from '../api.js';
 import { formatDate, formatNumber, formatTime, t, tEnum } from '../i18n.js';
 import { compareDates, confirmButton, errorBox, h, pageTitle, statusLine, todayUtc } from '../ui.js';
 
@@ -24,6 +25,11 @@ function card(r, act) {
   const itinerary = r.itinerary || {};
   const actions = [];
   if (r.state === 'HELD') {
+    actions.push(confirmButton({
+      label: t('redemptions.issue'), question: t('redemptions.issueQuestion'),
+      yes: t('redemptions.issueYes'), no: t('common.no'),
+      action: () => act(r, 'issue'),
+    }));
     actions.push(confirmButton({
       label: t('redemptions.cancel'), question: t('redemptions.cancelQuestion'),
       yes: t('redemptions.cancelYes'), no: t('common.no'),
@@ -66,8 +72,9 @@ export async function render(root) {
   async function act(r, verb) {
     status.textContent = '';
     try {
-      const answer = await api('POST', memberPath(`/redemptions/${encodeURIComponent(r.redemptionId)}/${verb}`),
-        { body: { reason: 'MEMBER_REQUEST' } });
+      // An issue takes no reason: the tickets come from the airline's stock.
+      const answer = await api('POST', redemptionPath(r.redemptionId, verb),
+        { body: verb === 'issue' ? {} : { reason: 'MEMBER_REQUEST' } });
       const state = answer.redemption?.state;
       await load('');
       status.textContent = t(`redemptions.${verb}Done`, { id: r.redemptionId, state: tEnum('redemptionState', state) });
