@@ -147,6 +147,17 @@ absl::StatusOr<RedemptionOptions> RedemptionOptions::FromConfig(
     }
     options.award_ticket_prefix = config.award_ticket_prefix();
   }
+  if (config.award_ticket_last_serial() != 0) {
+    options.award_ticket_last_serial = config.award_ticket_last_serial();
+  }
+  options.award_ticket_first_serial = config.award_ticket_first_serial();
+  if (options.award_ticket_first_serial < 0 ||
+      options.award_ticket_last_serial >= kStockSerials ||
+      options.award_ticket_first_serial > options.award_ticket_last_serial) {
+    return absl::InvalidArgumentError(
+        "award_ticket_first_serial, award_ticket_last_serial: must be a block "
+        "of serials, 0 <= first <= last <= 9999999999");
+  }
   return options;
 }
 
@@ -830,16 +841,23 @@ absl::StatusOr<std::vector<std::string>> Redemptions::TakeTickets(
   const std::string& prefix = options_.award_ticket_prefix;
   MB_ASSIGN_OR_RETURN(std::optional<int64_t> next,
                       store_.LatestStockSerial(prefix));
-  // Shard k takes the serials k, k + shards, k + 2 shards, ...: shards never
-  // take the same number and need not ask each other.
-  int64_t serial = next.value_or(options_.shard_index);
+  // Shard k takes the serials first + k, first + k + shards, ...: shards
+  // never take the same number and need not ask each other. A serial kept
+  // from before the block was moved is brought into it, on this shard's
+  // line.
+  const int64_t shards = options_.shard_count;
+  const int64_t base = options_.award_ticket_first_serial + options_.shard_index;
+  int64_t serial = std::max(next.value_or(base), base);
+  serial += ((base - serial) % shards + shards) % shards;
   std::vector<std::string> numbers;
   while (static_cast<int>(numbers.size()) < count) {
-    if (serial >= kStockSerials) {
+    if (serial > options_.award_ticket_last_serial) {
       return FailedPreconditionField(
           "award_ticket_numbers",
-          absl::StrCat("the award ticket stock ", prefix,
-                       " is used up; configure another award_ticket_prefix"));
+          absl::StrCat("the award ticket stock ", prefix, " (serials ",
+                       options_.award_ticket_first_serial, " to ",
+                       options_.award_ticket_last_serial,
+                       ") is used up; configure another block or prefix"));
     }
     std::string number =
         absl::StrCat(prefix, absl::Dec(serial, absl::kZeroPad10));

@@ -58,6 +58,9 @@ struct RedemptionOptions {
   // The award ticket stock of the WEB channel's issues (RedemptionConfig
   // award_ticket_prefix): 3 digits.
   std::string award_ticket_prefix = "774";
+  // The block of its 10-digit serials the stock issues from.
+  int64_t award_ticket_first_serial = 0;
+  int64_t award_ticket_last_serial = 9'999'999'999;
   // Test only: see RedemptionConfig.crash_at.
   std::string crash_at;
 

@@ -366,6 +366,30 @@ TEST_F(RedemptionsTest, ShardsTakeDisjointNumbers) {
   EXPECT_EQ(second, (std::vector<std::string>{"7740000000001", "7740000000003"}));
 }
 
+TEST_F(RedemptionsTest, TheStockIssuesFromItsBlockOnItsShardsLine) {
+  RedemptionOptions options;
+  options.award_ticket_first_serial = 5'000'000'000;
+  options.award_ticket_last_serial = 5'000'000'004;
+  options.shard_count = 2;
+  options.shard_index = 1;
+  Restart(options);
+  EXPECT_EQ(IssueOnTheWeb("r1", 1501, 2),
+            (std::vector<std::string>{"7745000000001", "7745000000003"}));
+  auto held = redemptions_->CreateRedemption(Redeem("r2", 1502), "");
+  ASSERT_TRUE(held.ok()) << held.status();
+  absl::Status used_up =
+      redemptions_->IssueRedemption(WebIssue(held->redemption().redemption_id()))
+          .status();
+  EXPECT_EQ(used_up.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(used_up.message(), "used up")) << used_up;
+  // The block moved on: the kept serial (5,000,000,005) is brought into the
+  // new block, on shard 1's line (first + 1 + 2k).
+  options.award_ticket_first_serial = 6'000'000'000;
+  options.award_ticket_last_serial = 6'999'999'999;
+  Restart(options);
+  EXPECT_EQ(IssueOnTheWeb("r3", 1503), std::vector<std::string>{"7746000000001"});
+}
+
 TEST(RedemptionOptionsTest, TheTicketStockIsThreeDigits) {
   config::v1::RedemptionConfig config;
   EXPECT_EQ(RedemptionOptions::FromConfig(config)->award_ticket_prefix, "774");
@@ -376,6 +400,19 @@ TEST(RedemptionOptionsTest, TheTicketStockIsThreeDigits) {
     absl::Status status = RedemptionOptions::FromConfig(config).status();
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << wrong;
     EXPECT_TRUE(absl::StartsWith(status.message(), "award_ticket_prefix:")) << status;
+  }
+  config.set_award_ticket_prefix("781");
+  config.set_award_ticket_first_serial(10);
+  EXPECT_EQ(RedemptionOptions::FromConfig(config)->award_ticket_last_serial,
+            9'999'999'999);
+  for (auto [first, last] : std::vector<std::pair<int64_t, int64_t>>{
+           {-1, 5}, {10, 5}, {0, 10'000'000'000}}) {
+    config.set_award_ticket_first_serial(first);
+    config.set_award_ticket_last_serial(last);
+    absl::Status status = RedemptionOptions::FromConfig(config).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << first;
+    EXPECT_TRUE(absl::StartsWith(status.message(), "award_ticket_first_serial"))
+        << status;
   }
 }
 
