@@ -157,13 +157,17 @@ absl::StatusOr<Principal> Dispatcher::Authenticate(
 
 absl::Status Dispatcher::Admit(const Principal& principal,
                                const Operation& operation, Message* request,
-                               absl::Time deadline) {
+                               absl::Time deadline,
+                               absl::string_view record_of) {
   if (!parts_.limiter->Allow(RateKey(principal))) {
     denied_.Add({{"reason", "rate_limit"}}).Increment();
     return absl::ResourceExhaustedError(
         "rate limit: too many requests; slow down and try again");
   }
   absl::Status allowed = Authorize(principal, operation);
+  if (allowed.ok() && !record_of.empty()) {
+    allowed = CheckRecordOf(principal, operation, *request, record_of, deadline);
+  }
   if (allowed.ok() && principal.kind == Principal::Kind::kMember) {
     allowed = CheckOwnership(principal, operation, request, deadline);
   }
@@ -204,29 +208,11 @@ absl::Status Dispatcher::CheckOwnership(const Principal& principal,
       }
       return absl::OkStatus();
     }
-    case MemberAccess::kOwnRedemption: {
-      redemption::v1::GetRedemptionRequest lookup;
-      lookup.set_redemption_id(GetString(*request, "redemption_id"));
-      redemption::v1::GetRedemptionResponse found;
-      MB_RETURN_IF_ERROR(Forward(
-          principal,
-          *FindOperation("/mileagebank.redemption.v1.Redemption/GetRedemption"),
-          lookup, &found, deadline));
-      return found.redemption().member_number() == principal.member_number
-                 ? absl::OkStatus()
-                 : not_yours;
-    }
+    case MemberAccess::kOwnRedemption:
     case MemberAccess::kOwnClaim: {
-      accrual::v1::GetRetroClaimRequest lookup;
-      lookup.set_claim_id(GetString(*request, "claim_id"));
-      accrual::v1::GetRetroClaimResponse found;
-      MB_RETURN_IF_ERROR(Forward(
-          principal,
-          *FindOperation("/mileagebank.accrual.v1.Accrual/GetRetroClaim"),
-          lookup, &found, deadline));
-      return found.claim().member_number() == principal.member_number
-                 ? absl::OkStatus()
-                 : not_yours;
+      MB_ASSIGN_OR_RETURN(std::optional<std::string> owner,
+                          RecordOwner(principal, operation, *request, deadline));
+      return owner == principal.member_number ? absl::OkStatus() : not_yours;
     }
     case MemberAccess::kAnyone:
     case MemberAccess::kAnySession:
@@ -238,10 +224,61 @@ absl::Status Dispatcher::CheckOwnership(const Principal& principal,
       absl::StrCat("not allowed to call ", operation.method));
 }
 
+absl::Status Dispatcher::CheckRecordOf(const Principal& principal,
+                                       const Operation& operation,
+                                       const Message& request,
+                                       absl::string_view member_number,
+                                       absl::Time deadline) {
+  // A member's own records are checked against the session anyway
+  // (CheckOwnership): the path need only name the member.
+  if (principal.kind == Principal::Kind::kMember) {
+    return member_number == principal.member_number
+               ? absl::OkStatus()
+               : absl::PermissionDeniedError(
+                     "member_number: a member may reach only their own data");
+  }
+  MB_ASSIGN_OR_RETURN(std::optional<std::string> owner,
+                      RecordOwner(principal, operation, request, deadline));
+  if (!owner || *owner == member_number) return absl::OkStatus();
+  const bool claim = operation.member == MemberAccess::kOwnClaim;
+  return absl::NotFoundError(absl::StrCat(
+      claim ? "claim_id" : "redemption_id", ": member ", member_number,
+      " has no ", claim ? "claim " : "redemption ",
+      GetString(request, claim ? "claim_id" : "redemption_id")));
+}
+
+absl::StatusOr<std::optional<std::string>> Dispatcher::RecordOwner(
+    const Principal& principal, const Operation& operation,
+    const Message& request, absl::Time deadline) {
+  if (operation.member == MemberAccess::kOwnRedemption) {
+    redemption::v1::GetRedemptionRequest lookup;
+    lookup.set_redemption_id(GetString(request, "redemption_id"));
+    redemption::v1::GetRedemptionResponse found;
+    MB_RETURN_IF_ERROR(Forward(
+        principal,
+        *FindOperation("/mileagebank.redemption.v1.Redemption/GetRedemption"),
+        lookup, &found, deadline));
+    return found.redemption().member_number();
+  }
+  if (operation.member == MemberAccess::kOwnClaim) {
+    accrual::v1::GetRetroClaimRequest lookup;
+    lookup.set_claim_id(GetString(request, "claim_id"));
+    accrual::v1::GetRetroClaimResponse found;
+    MB_RETURN_IF_ERROR(Forward(
+        principal,
+        *FindOperation("/mileagebank.accrual.v1.Accrual/GetRetroClaim"),
+        lookup, &found, deadline));
+    return found.claim().member_number();
+  }
+  return std::nullopt;
+}
+
 absl::Status Dispatcher::Unary(const Principal& principal,
                                const Operation& operation, Message* request,
-                               Message* response, absl::Time deadline) {
-  absl::Status outcome = Admit(principal, operation, request, deadline);
+                               Message* response, absl::Time deadline,
+                               absl::string_view record_of) {
+  absl::Status outcome =
+      Admit(principal, operation, request, deadline, record_of);
   if (outcome.ok()) {
     outcome = Forward(principal, operation, *request, response, deadline);
   }

@@ -15,10 +15,12 @@
 #define MILEAGEBANK_SERVICES_GATEWAY_DISPATCHER_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
@@ -68,13 +70,19 @@ class Dispatcher {
 
   // Everything before the call: rate limit, authorisation, a member's own
   // data only, the actor. May change `request` (member number, actor).
+  // `record_of`: the member a REST path names above a record the request
+  // names by its own id (.../members/{m}/redemptions/{id}); the record must
+  // be theirs (NOT_FOUND otherwise; for a member's session, {m} must be the
+  // member).
   absl::Status Admit(const Principal& principal, const Operation& operation,
-                     google::protobuf::Message* request, absl::Time deadline);
+                     google::protobuf::Message* request, absl::Time deadline,
+                     absl::string_view record_of = "");
 
   // Admit, call, mask, audit. `response` is of the method's output type.
   absl::Status Unary(const Principal& principal, const Operation& operation,
                      google::protobuf::Message* request,
-                     google::protobuf::Message* response, absl::Time deadline);
+                     google::protobuf::Message* response, absl::Time deadline,
+                     absl::string_view record_of = "");
 
   // For streams, which the gRPC face relays itself: the context of a call
   // to a backend on behalf of `principal`.
@@ -97,6 +105,16 @@ class Dispatcher {
                               const Operation& operation,
                               google::protobuf::Message* request,
                               absl::Time deadline);
+  absl::Status CheckRecordOf(const Principal& principal,
+                             const Operation& operation,
+                             const google::protobuf::Message& request,
+                             absl::string_view member_number,
+                             absl::Time deadline);
+  // The member whose record (a redemption, a claim) `request` names by its
+  // id, looked up at its service; nullopt for operations on no such record.
+  absl::StatusOr<std::optional<std::string>> RecordOwner(
+      const Principal& principal, const Operation& operation,
+      const google::protobuf::Message& request, absl::Time deadline);
   absl::Status Forward(const Principal& principal, const Operation& operation,
                        const google::protobuf::Message& request,
                        google::protobuf::Message* response,

@@ -113,8 +113,7 @@ absl::Status BuildRequest(const PathParameters& parameters,
   for (const auto& [name, value] : parameters) {
     const FieldDescriptor* field = FieldNamed(type, name);
     // A request named by its own id (a redemption) has no member number:
-    // the path's member is where it lives, and the dispatcher checks that
-    // a member's session reaches only their own.
+    // the path's member is where it lives (PathMemberAboveRecord).
     if (field == nullptr ||
         field->cpp_type() != FieldDescriptor::CPPTYPE_STRING) {
       continue;
@@ -123,6 +122,23 @@ absl::Status BuildRequest(const PathParameters& parameters,
   }
   return absl::OkStatus();
 }
+
+namespace {
+
+// The member a path names above a record named by its own id
+// (.../members/{m}/redemptions/{id}): the request has no field for it.
+std::string PathMemberAboveRecord(const PathParameters& parameters,
+                                  const Message& request) {
+  for (const auto& [name, value] : parameters) {
+    if (name == "member_number" &&
+        FieldNamed(*request.GetDescriptor(), name) == nullptr) {
+      return std::string(value);
+    }
+  }
+  return "";
+}
+
+}  // namespace
 
 int HttpStatusOf(absl::StatusCode code) {
   switch (code) {
@@ -365,7 +381,8 @@ std::pair<int, std::string> RestFace::Answer(const http::Request& http,
   absl::Status status = BuildRequest(parameters, query, http.body, request.get());
   if (status.ok()) {
     status = dispatcher_->Unary(*principal, operation, request.get(),
-                                response.get(), deadline);
+                                response.get(), deadline,
+                                PathMemberAboveRecord(parameters, *request));
   }
   if (!status.ok()) return fail(status);
   return {200, ToJson(*response)};

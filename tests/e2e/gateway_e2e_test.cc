@@ -302,6 +302,22 @@ TEST(GatewayE2eTest, AMemberIssuesTheirOwnAwardFromTheTicketStockOnly) {
         {theirs}, "{}");
     EXPECT_EQ(refused.status, 403) << refused.body;
   }
+  // The path names the member the redemption is under: the owner under
+  // another member's path is refused, staff there find nothing.
+  const std::string mislabelled =
+      absl::StrCat("/v1/members/", other, "/redemptions/", id);
+  EXPECT_EQ(system.Rest("GET", mislabelled, {mine}).status, 403);
+  EXPECT_EQ(system.Rest("POST", mislabelled + "/issue", {mine}, "{}").status, 403);
+  const std::string agent =
+      "x-api-key: " + system.CreateKey({gv1::AGENT}, "PEK01");
+  auto elsewhere = system.Rest("GET", mislabelled, {agent});
+  EXPECT_EQ(elsewhere.status, 404) << elsewhere.body;
+  EXPECT_TRUE(absl::StrContains(elsewhere.body, "redemption_id")) << elsewhere.body;
+  EXPECT_EQ(system.Rest("GET", absl::StrCat("/v1/members/", member, "/redemptions/", id),
+                        {agent})
+                .status,
+            200);
+
   // A member does not pick ticket numbers.
   const std::string issue = absl::StrCat("/v1/members/", member, "/redemptions/", id, "/issue");
   auto picked = system.Rest("POST", issue, {mine},
