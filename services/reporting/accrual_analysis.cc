@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <tuple>
 #include <unordered_map>
 #include <utility>
@@ -69,28 +70,64 @@ std::string PartnerPrefix(absl::string_view partner_filter) {
                                 : KeyBuilder().String(partner_filter).Build();
 }
 
+// A member-year row: [segments in the year, in each month].
+using MemberYearRow = CountersRecord<13>;
+
+// Member-year keys as numbers: year x 10^10 + the member number's value.
+constexpr uint64_t kMemberValues = 10'000'000'000;
+
+std::string MemberYearKey(uint64_t number) {
+  return KeyBuilder()
+      .Int64(static_cast<int64_t>(number / kMemberValues))
+      .String(MemberNumberDigits(number % kMemberValues))
+      .Build();
+}
+
+bool MemberYearNumber(absl::string_view key, uint64_t* number) {
+  KeyReader reader(key);
+  int64_t year = 0;
+  std::string member;
+  if (!reader.Int64(&year) || !reader.String(&member) || !reader.done() ||
+      year < 0 || year > 9999) {
+    return false;
+  }
+  const std::optional<uint64_t> value = MemberNumberValue(member);
+  if (value.has_value()) *number = year * kMemberValues + *value;
+  return value.has_value();
+}
+
+// Read and added to per flight event.
+const NumberedKeys kMemberYearKeys = {&MemberYearKey, &MemberYearNumber};
+
 // Moves one member's net flight segment count by `delta` (+1 a credit, -1
 // a reversal) on `day`, keeping the per-period distributions exact.
 absl::Status CountSegment(ViewState& state, const std::string& member,
                           absl::string_view partner, absl::CivilDay day,
                           int64_t delta) {
   const int month = day.month();
-  // Reused: keys and rows are built per flight event.
+  // Reused: keys are built per flight event.
   thread_local KeyBuilder key;
-  thread_local std::vector<int64_t> row;
-  key.Clear().Int64(day.year()).String(member);
   std::array<int64_t, 13> deltas{};
   deltas[0] = delta;
   deltas[month] = delta;
-  absl::Status status = state.AddAndGet(kAccrualAnalysisMemberYearTable,
-                                        key.Build(), deltas, &row);
-  if (!status.ok()) return status;
+  bool found = false;
+  const std::optional<uint64_t> number = MemberNumberValue(member);
+  absl::StatusOr<MemberYearRow*> row =
+      number.has_value() && day.year() >= 0 && day.year() <= 9999
+          ? state.MutableNumbered<MemberYearRow>(
+                kAccrualAnalysisMemberYearTable, kMemberYearKeys,
+                day.year() * kMemberValues + *number, &found)
+          : state.MutableRecord<MemberYearRow>(
+                kAccrualAnalysisMemberYearTable,
+                key.Clear().Int64(day.year()).String(member).Build(), &found);
+  if (!row.ok()) return row.status();
+  (*row)->Add(deltas);
+  absl::Status status;
 
   const std::pair<int64_t, absl::CivilDay> periods[] = {
       {kYearPeriod, absl::CivilDay(day.year(), 1, 1)},
       {kMonthPeriod, MonthStart(day)}};
-  const int64_t before[] = {CounterAt(row, 0) - delta,
-                            CounterAt(row, month) - delta};
+  const int64_t before[] = {(*row)->At(0) - delta, (*row)->At(month) - delta};
   for (int i = 0; i < 2; ++i) {
     const int64_t after = before[i] + delta;
     const std::pair<int64_t, int64_t> moves[] = {{before[i], -1}, {after, 1}};

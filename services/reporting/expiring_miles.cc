@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -109,10 +110,16 @@ absl::Status ApplyTransaction(const av1::Transaction& transaction,
                               ViewState& state) {
   if (transaction.lot_movements().empty()) return absl::OkStatus();
   const std::string& member = transaction.member_number();
+  // Kept by member number: one is changed per ledger transaction.
+  const std::optional<uint64_t> number = MemberNumberValue(member);
   bool found = false;
-  MB_ASSIGN_OR_RETURN(ExpiringLotsRecord * record,
-                      state.MutableRecord<ExpiringLotsRecord>(
-                          kExpiringMembersTable, member, &found));
+  MB_ASSIGN_OR_RETURN(
+      ExpiringLotsRecord * record,
+      number.has_value()
+          ? state.MutableNumbered<ExpiringLotsRecord>(
+                kExpiringMembersTable, kMemberNumberKeys, *number, &found)
+          : state.MutableRecord<ExpiringLotsRecord>(kExpiringMembersTable,
+                                                    member, &found));
   std::vector<Lot>& lots = record->lots;
 
   // A lot keeps the expiry it was first seen with; a new one enters at 0
@@ -150,7 +157,13 @@ absl::Status ApplyTransaction(const av1::Transaction& transaction,
       lots.end());
   Count(lots, touched, +1, days, months);
 
-  if (lots.empty()) state.Delete(kExpiringMembersTable, member);
+  if (lots.empty()) {
+    if (number.has_value()) {
+      state.DeleteNumbered(kExpiringMembersTable, kMemberNumberKeys, *number);
+    } else {
+      state.Delete(kExpiringMembersTable, member);
+    }
+  }
   for (size_t i = 0; i < days.size(); ++i) {
     if (IsZero(days[i])) continue;
     MB_RETURN_IF_ERROR(

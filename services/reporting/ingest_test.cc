@@ -4,6 +4,7 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -641,6 +642,77 @@ TEST_F(StoreViewTest, RecordsStayParsedAndAreWrittenOncePerFlush) {
   state.Delete("t", "m");
   Commit(state);
   EXPECT_FALSE(store_->Get("t", "m")->has_value());
+}
+
+bool DigitsNumber(absl::string_view key, uint64_t* number) {
+  const std::optional<uint64_t> value = MemberNumberValue(key);
+  if (value.has_value()) *number = *value;
+  return value.has_value();
+}
+const NumberedKeys kDigitKeys = {&MemberNumberDigits, &DigitsNumber};
+
+TEST_F(StoreViewTest, RowsKeptByNumberAreStoredUnderTheirKeys) {
+  using Row = CountersRecord<2>;
+  store::WriteBatch seed = store_->NewBatch();
+  seed.Put("t", "1000000019", EncodeCounters({5}));
+  seed.Put("t", "other", "q");  // No number's key: stays a row by key.
+  ASSERT_TRUE(store_->Commit(seed).ok());
+  BufferedViewState state(store_.get(), {.resident_tables = {"t"}});
+  ASSERT_TRUE(state.Load().ok());
+  bool found = false;
+  absl::StatusOr<Row*> loaded =
+      state.MutableNumbered<Row>("t", kDigitKeys, 1000000019, &found);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_TRUE(found);
+  EXPECT_EQ((*loaded)->At(0), 5);
+  EXPECT_TRUE((*loaded)->Add({3}));
+  absl::StatusOr<Row*> added =
+      state.MutableNumbered<Row>("t", kDigitKeys, 1000000027, &found);
+  ASSERT_TRUE(added.ok());
+  EXPECT_FALSE(found);
+  EXPECT_TRUE((*added)->Add({0, 2}));
+  EXPECT_FALSE((*added)->Add({1, 2, 3}));  // Wider than the record.
+  EXPECT_EQ(**state.Get("t", "other"), "q");
+  EXPECT_EQ(state.Get("t", "1000000035").status().code(),
+            absl::StatusCode::kInternal);
+  EXPECT_EQ(state.cached_rows(), 2u + 1u);  // Two by number, one by key.
+
+  store::WriteBatch batch = store_->NewBatch();
+  EXPECT_EQ(state.Flush(batch), 2u);
+  ASSERT_TRUE(store_->Commit(batch).ok());
+  EXPECT_EQ(**store_->Get("t", "1000000019"), EncodeCounters({8}));
+  EXPECT_EQ(**store_->Get("t", "1000000027"), EncodeCounters({0, 2}));
+
+  // A change thrown away is read back from the store.
+  (*state.MutableNumbered<Row>("t", kDigitKeys, 1000000019, &found))
+      ->Add({100});
+  state.Discard();
+  EXPECT_EQ(
+      (*state.MutableNumbered<Row>("t", kDigitKeys, 1000000019, &found))
+          ->At(0),
+      8);
+  // Not resident: the row by its key.
+  BufferedViewState unloaded(store_.get());
+  loaded = unloaded.MutableNumbered<Row>("t", kDigitKeys, 1000000027, &found);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_TRUE(found);
+  EXPECT_EQ((*loaded)->At(1), 2);
+
+  state.DeleteNumbered("t", kDigitKeys, 1000000027);
+  Commit(state);
+  EXPECT_FALSE(store_->Get("t", "1000000027")->has_value());
+  ASSERT_TRUE(
+      state.MutableNumbered<Row>("t", kDigitKeys, 1000000027, &found).ok());
+  EXPECT_FALSE(found);
+}
+
+TEST(MemberNumberValueTest, TenDigitsNotLeadingWithZeroAndBack) {
+  EXPECT_EQ(MemberNumberValue("1000000019"), 1000000019u);
+  EXPECT_EQ(MemberNumberDigits(9999999999u), "9999999999");
+  for (const char* not_one :
+       {"", "0100000019", "100000001", "10000000190", "10000a0019"}) {
+    EXPECT_FALSE(MemberNumberValue(not_one).has_value()) << not_one;
+  }
 }
 
 // Sums per member in a resident record, a resident counter row and day

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <map>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -65,21 +66,21 @@ absl::CivilDay RecordedDay(const common::v1::Event& event) {
       validation::FromProtoTimestamp(event.recorded_at()));
 }
 
-// {balance, tier} of a member as liability_members holds it.
-struct MemberRow {
-  int64_t balance = 0;
-  int64_t tier = 0;
-};
+// A member's [balance, tier] as liability_members holds it, to change in
+// place (kept by member number: read and changed per ledger event).
+using MemberRow = CountersRecord<2>;
 
-absl::StatusOr<MemberRow> LoadMember(ViewState& state,
-                                     absl::string_view member_number) {
-  absl::StatusOr<std::vector<int64_t>> row =
-      state.Counters(kLiabilityMembersTable, member_number);
-  if (!row.ok()) return row.status();
-  MemberRow member;
-  if (row->size() > 0) member.balance = (*row)[0];
-  if (row->size() > 1) member.tier = (*row)[1];
-  return member;
+absl::StatusOr<MemberRow*> LoadMember(ViewState& state,
+                                      absl::string_view member_number) {
+  bool found = false;
+  const std::optional<uint64_t> number = MemberNumberValue(member_number);
+  if (number.has_value()) {
+    return state.MutableNumbered<MemberRow>(kLiabilityMembersTable,
+                                            kMemberNumberKeys, *number,
+                                            &found);
+  }
+  return state.MutableRecord<MemberRow>(kLiabilityMembersTable, member_number,
+                                        &found);
 }
 
 int64_t NonZero(int64_t balance) { return balance != 0 ? 1 : 0; }
@@ -152,34 +153,29 @@ absl::Status ApplyTransaction(const common::v1::Event& event,
   absl::Status status = state.Add(kLiabilityDaysTable, DayKey(day), deltas);
   if (!status.ok()) return status;
 
-  // The member's row after the change: one lookup (balance before =
-  // after - miles).
-  thread_local std::vector<int64_t> row;
-  const int64_t balance_delta[] = {miles};
-  status = state.AddAndGet(kLiabilityMembersTable, transaction.member_number(),
-                           balance_delta, &row);
-  if (!status.ok()) return status;
-  const int64_t balance = CounterAt(row, 0);
-  return AddToTier(state, day, Bucket(CounterAt(row, 1)), miles,
+  absl::StatusOr<MemberRow*> member =
+      LoadMember(state, transaction.member_number());
+  if (!member.ok()) return member.status();
+  (*member)->Add({miles});
+  const int64_t balance = (*member)->At(0);
+  return AddToTier(state, day, Bucket((*member)->At(1)), miles,
                    NonZero(balance) - NonZero(balance - miles));
 }
 
 absl::Status SetTier(const common::v1::Event& event,
                      const std::string& member_number, mv1::Tier tier,
                      ViewState& state) {
-  absl::StatusOr<MemberRow> member = LoadMember(state, member_number);
+  absl::StatusOr<MemberRow*> member = LoadMember(state, member_number);
   if (!member.ok()) return member.status();
-  if (member->tier == tier) return absl::OkStatus();
-  const int64_t tier_delta[] = {0, int64_t{tier} - member->tier};
-  absl::Status status =
-      state.Add(kLiabilityMembersTable, member_number, tier_delta);
-  if (!status.ok()) return status;
-  const int64_t from = Bucket(member->tier), to = Bucket(tier);
-  if (from == to || member->balance == 0) return absl::OkStatus();
+  const int64_t balance = (*member)->At(0), was = (*member)->At(1);
+  if (was == tier) return absl::OkStatus();
+  (*member)->Add({0, int64_t{tier} - was});
+  const int64_t from = Bucket(was), to = Bucket(tier);
+  if (from == to || balance == 0) return absl::OkStatus();
   const absl::CivilDay day = RecordedDay(event);
-  status = AddToTier(state, day, from, -member->balance, -1);
+  absl::Status status = AddToTier(state, day, from, -balance, -1);
   if (!status.ok()) return status;
-  return AddToTier(state, day, to, member->balance, 1);
+  return AddToTier(state, day, to, balance, 1);
 }
 
 common::v1::Money MakeMoney(const std::string& currency, int64_t minor) {

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "libs/status/status_macros.h"
 #include "libs/store/keys.h"
 #include "libs/validation/dates.h"
@@ -14,6 +17,7 @@ namespace {
 
 using members_records::MemberRecord;
 using members_records::YearTotals;
+using Year = MemberRow::Year;
 using membership::v1::MemberStatus;
 using membership::v1::Tier;
 
@@ -32,8 +36,8 @@ bool IsCurrent(MemberStatus status) {
          status == membership::v1::SUSPENDED;
 }
 
-bool Counts(const MemberRecord& record) {
-  return record.enrolled() && IsCurrent(record.status());
+bool Counts(const MemberRow& record) {
+  return record.enrolled && IsCurrent(record.status);
 }
 
 std::string DayKey(absl::CivilDay day) {
@@ -105,59 +109,56 @@ absl::Status SumMonthIn(const ViewReader& view, absl::string_view daily,
                     store::ScanRange{DayKey(first), DayKey(last + 1)}, visit);
 }
 
-const YearTotals* FindYear(const MemberRecord& record, int64_t year) {
-  for (const YearTotals& totals : record.years()) {
-    if (totals.year() == year) return &totals;
+const Year* FindYear(const MemberRow& record, int64_t year) {
+  for (const Year& totals : record.years) {
+    if (totals.year == year) return &totals;
   }
   return nullptr;
 }
 
-Tier EarnedIn(const MemberRecord& record, int64_t year) {
-  const YearTotals* totals = FindYear(record, year);
-  return totals == nullptr ? membership::v1::BLUE : totals->earned_tier();
+Tier EarnedIn(const MemberRow& record, int64_t year) {
+  const Year* totals = FindYear(record, year);
+  return totals == nullptr ? membership::v1::BLUE : totals->earned_tier;
 }
 
 // Adds (`miles`, `segments`) to the record's `year`, keeping years sorted
 // and dropping a year that comes back to nothing.
-void AddToYear(MemberRecord& record, int64_t year, int64_t miles,
+void AddToYear(MemberRow& record, int64_t year, int64_t miles,
                int64_t segments, const tiers::TierThresholds& thresholds) {
-  auto* years = record.mutable_years();
-  int index = 0;
-  while (index < years->size() && years->Get(index).year() < year) ++index;
-  if (index == years->size() || years->Get(index).year() != year) {
+  auto& years = record.years;
+  auto at = years.begin();
+  while (at != years.end() && at->year < year) ++at;
+  if (at == years.end() || at->year != year) {
     if (miles == 0 && segments == 0) return;
-    YearTotals* added = years->Add();
-    added->set_year(static_cast<int32_t>(year));
-    for (int i = years->size() - 1; i > index; --i) {
-      years->SwapElements(i, i - 1);
-    }
+    Year added;
+    added.year = static_cast<int32_t>(year);
+    at = years.insert(at, added);
   }
-  YearTotals* totals = years->Mutable(index);
-  totals->set_qualifying_miles(totals->qualifying_miles() + miles);
-  totals->set_qualifying_segments(totals->qualifying_segments() + segments);
-  if (totals->qualifying_miles() == 0 && totals->qualifying_segments() == 0) {
-    years->DeleteSubrange(index, 1);
+  at->qualifying_miles += miles;
+  at->qualifying_segments += segments;
+  if (at->qualifying_miles == 0 && at->qualifying_segments == 0) {
+    years.erase(at);
     return;
   }
-  totals->set_earned_tier(tiers::EarnedTier(
-      {totals->qualifying_miles(), totals->qualifying_segments()}, thresholds));
+  at->earned_tier = tiers::EarnedTier(
+      {at->qualifying_miles, at->qualifying_segments}, thresholds);
 }
 
 // The record's contribution to the stock row on a day of `year`.
-StockRow Contribution(const MemberRecord& record, int64_t year) {
+StockRow Contribution(const MemberRow& record, int64_t year) {
   StockRow row{};
-  if (!record.enrolled()) return row;
-  const int status = record.status();
+  if (!record.enrolled) return row;
+  const int status = record.status;
   if (status >= 0 && status < kStatusSlots) row[status] = 1;
-  if (IsCurrent(record.status())) {
+  if (IsCurrent(record.status)) {
     row[kStatusSlots + TierInYear(record, year)] = 1;
   }
   return row;
 }
 
-int64_t LastActivityYear(const MemberRecord& record, int64_t floor) {
-  for (const YearTotals& totals : record.years()) {
-    floor = std::max<int64_t>(floor, totals.year());
+int64_t LastActivityYear(const MemberRow& record, int64_t floor) {
+  for (const Year& totals : record.years) {
+    floor = std::max<int64_t>(floor, totals.year);
   }
   return floor;
 }
@@ -166,8 +167,8 @@ int64_t LastActivityYear(const MemberRecord& record, int64_t floor) {
 // difference from `day` to the end of its year, then each 1 January's step
 // while the difference still changes from year to year (two years after
 // the last activity both records are BLUE and it stops changing).
-absl::Status WriteStockChange(ViewState& state, const MemberRecord& before,
-                              const MemberRecord& after, absl::CivilDay day) {
+absl::Status WriteStockChange(ViewState& state, const MemberRow& before,
+                              const MemberRow& after, absl::CivilDay day) {
   const int64_t first_year = day.year();
   const int64_t last_year = std::max(LastActivityYear(before, first_year),
                                      LastActivityYear(after, first_year)) +
@@ -198,23 +199,23 @@ std::string NationalitySuffix(absl::string_view nationality) {
 }
 
 absl::Status WriteNationalityChange(ViewState& state,
-                                    const MemberRecord& before,
-                                    const MemberRecord& after,
+                                    const MemberRow& before,
+                                    const MemberRow& after,
                                     absl::CivilDay day) {
   const bool was = Counts(before);
   const bool is = Counts(after);
-  if (was && is && before.nationality() == after.nationality()) {
+  if (was && is && before.nationality == after.nationality) {
     return absl::OkStatus();
   }
   if (was) {
     MB_RETURN_IF_ERROR(AddBucketed(
         state, kMembersNationalityDailyTable, kMembersNationalityMonthlyTable,
-        day, NationalitySuffix(before.nationality()), {-1}));
+        day, NationalitySuffix(before.nationality), {-1}));
   }
   if (is) {
     MB_RETURN_IF_ERROR(AddBucketed(
         state, kMembersNationalityDailyTable, kMembersNationalityMonthlyTable,
-        day, NationalitySuffix(after.nationality()), {1}));
+        day, NationalitySuffix(after.nationality), {1}));
   }
   return absl::OkStatus();
 }
@@ -229,24 +230,23 @@ struct IndexEntry {
 };
 
 // The entries a record should have, by year (as its years are kept).
-std::vector<IndexEntry> IndexEntries(const MemberRecord& record) {
-  std::vector<IndexEntry> entries;
-  entries.reserve(record.years_size());
+absl::InlinedVector<IndexEntry, 4> IndexEntries(const MemberRow& record) {
+  absl::InlinedVector<IndexEntry, 4> entries;
   const bool active =
-      record.enrolled() && record.status() == membership::v1::ACTIVE;
-  for (const YearTotals& totals : record.years()) {
-    entries.push_back({totals.year(), totals.qualifying_miles(),
-                       totals.qualifying_segments(), active ? 1 : 0,
-                       EarnedIn(record, totals.year() - 1)});
+      record.enrolled && record.status == membership::v1::ACTIVE;
+  for (const Year& totals : record.years) {
+    entries.push_back({totals.year, totals.qualifying_miles,
+                       totals.qualifying_segments, active ? 1 : 0,
+                       EarnedIn(record, totals.year - 1)});
   }
   return entries;
 }
 
 // Writes only the entries that differ: most events change one year's
 // totals, so keys are built for that year alone.
-void WriteIndexChange(ViewState& state, const MemberRecord& before,
-                      const MemberRecord& after) {
-  const std::string& member = after.member_number();
+void WriteIndexChange(ViewState& state, const MemberRow& before,
+                      const MemberRow& after) {
+  const std::string& member = after.member_number;
   auto remove = [&](const IndexEntry& entry) {
     for (const bool by_qs : {false, true}) {
       state.Delete(by_qs ? kMembersTopByQsTable : kMembersTopByQmTable,
@@ -264,8 +264,8 @@ void WriteIndexChange(ViewState& state, const MemberRecord& before,
                 value);
     }
   };
-  const std::vector<IndexEntry> old_entries = IndexEntries(before);
-  const std::vector<IndexEntry> new_entries = IndexEntries(after);
+  const auto old_entries = IndexEntries(before);
+  const auto new_entries = IndexEntries(after);
   size_t i = 0, j = 0;
   while (i < old_entries.size() || j < new_entries.size()) {
     if (j == new_entries.size() ||
@@ -296,18 +296,38 @@ std::string RecordKey(absl::string_view member_number) {
 // A member's record, kept parsed in memory and changed in place, and a
 // copy of what it was before this event changed it.
 struct Change {
-  MemberRecord before;
-  MemberRecord* after;
+  MemberRow before;
+  MemberRow* after;
 };
+
+std::string NumberedRecordKey(uint64_t number) {
+  return RecordKey(MemberNumberDigits(number));
+}
+
+bool RecordKeyNumber(absl::string_view key, uint64_t* number) {
+  store::KeyReader reader(key);
+  std::string digits;
+  if (!reader.String(&digits) || !reader.done()) return false;
+  const std::optional<uint64_t> value = MemberNumberValue(digits);
+  if (value.has_value()) *number = *value;
+  return value.has_value();
+}
+
+// Records are kept by member number: one is changed per membership event.
+const NumberedKeys kRecordKeys = {&NumberedRecordKey, &RecordKeyNumber};
 
 absl::StatusOr<Change> LoadForChange(ViewState& state,
                                      absl::string_view member_number) {
   bool found = false;
-  MB_ASSIGN_OR_RETURN(MemberRecord * record,
-                      state.MutableProto<MemberRecord>(
-                          kMembersRecordsTable, RecordKey(member_number),
-                          &found));
-  if (!found) record->set_member_number(std::string(member_number));
+  const std::optional<uint64_t> number = MemberNumberValue(member_number);
+  MB_ASSIGN_OR_RETURN(
+      MemberRow * record,
+      number.has_value()
+          ? state.MutableNumbered<MemberRow>(kMembersRecordsTable, kRecordKeys,
+                                             *number, &found)
+          : state.MutableRecord<MemberRow>(
+                kMembersRecordsTable, RecordKey(member_number), &found));
+  if (!found) record->member_number = std::string(member_number);
   return Change{*record, record};
 }
 
@@ -322,11 +342,11 @@ absl::Status Save(ViewState& state, const Change& change, absl::CivilDay day) {
   return absl::OkStatus();
 }
 
-void TakeProfile(const membership::v1::Profile& profile, MemberRecord& record) {
-  record.set_nationality(profile.nationality());
-  record.set_family_name(profile.family_name());
-  record.set_given_name(profile.given_name());
-  record.set_marketing_consent(profile.marketing_consent());
+void TakeProfile(const membership::v1::Profile& profile, MemberRow& record) {
+  record.nationality = profile.nationality();
+  record.family_name = profile.family_name();
+  record.given_name = profile.given_name();
+  record.marketing_consent = profile.marketing_consent();
 }
 
 // The UTC day of a timestamp; `fallback` when it is unset.
@@ -400,14 +420,103 @@ bool DecodeQualifyingIndexEntry(bool by_qs, absl::string_view key,
   return true;
 }
 
-Tier TierInYear(const MemberRecord& record, int64_t year) {
+Tier TierInYear(const MemberRow& record, int64_t year) {
   return std::max(EarnedIn(record, year), EarnedIn(record, year - 1));
 }
 
-tiers::QualifyingTotals TotalsInYear(const MemberRecord& record, int64_t year) {
-  const YearTotals* totals = FindYear(record, year);
+tiers::QualifyingTotals TotalsInYear(const MemberRow& record, int64_t year) {
+  const Year* totals = FindYear(record, year);
   if (totals == nullptr) return {};
-  return {totals->qualifying_miles(), totals->qualifying_segments()};
+  return {totals->qualifying_miles, totals->qualifying_segments};
+}
+
+std::string MemberRow::Encode() const {
+  // MemberRecord's wire format, written directly (proto3: fields at zero
+  // are left out; an int32 or enum is sign-extended); a test checks it
+  // against the message's own serialisation. Sized first, then written
+  // straight into the string, as ExpiringLotsRecord does.
+  using google::protobuf::internal::WireFormatLite;
+  using google::protobuf::io::CodedOutputStream;
+  auto string_size = [](const std::string& value) {
+    return value.empty() ? 0 : 1 + WireFormatLite::StringSize(value);
+  };
+  auto year_size = [](const Year& totals) {
+    size_t size = 0;
+    if (totals.year != 0) size += 1 + WireFormatLite::Int32Size(totals.year);
+    if (totals.qualifying_miles != 0) {
+      size += 1 + WireFormatLite::Int64Size(totals.qualifying_miles);
+    }
+    if (totals.qualifying_segments != 0) {
+      size += 1 + WireFormatLite::Int64Size(totals.qualifying_segments);
+    }
+    if (totals.earned_tier != 0) {
+      size += 1 + WireFormatLite::EnumSize(totals.earned_tier);
+    }
+    return size;
+  };
+  size_t total = string_size(member_number) + (enrolled ? 2 : 0) +
+                 (status != 0 ? 1 + WireFormatLite::EnumSize(status) : 0) +
+                 string_size(nationality) + string_size(family_name) +
+                 string_size(given_name) + (marketing_consent ? 2 : 0);
+  for (const Year& totals : years) {
+    const size_t size = year_size(totals);
+    total += 1 + CodedOutputStream::VarintSize32(static_cast<uint32_t>(size)) +
+             size;
+  }
+  std::string bytes(total, '\0');
+  auto* out = reinterpret_cast<uint8_t*>(&bytes[0]);
+  auto write_string = [&out](int field, const std::string& value) {
+    if (!value.empty()) {
+      out = WireFormatLite::WriteStringToArray(field, value, out);
+    }
+  };
+  write_string(1, member_number);
+  if (enrolled) out = WireFormatLite::WriteBoolToArray(2, true, out);
+  if (status != 0) out = WireFormatLite::WriteEnumToArray(3, status, out);
+  write_string(4, nationality);
+  write_string(5, family_name);
+  write_string(6, given_name);
+  if (marketing_consent) out = WireFormatLite::WriteBoolToArray(7, true, out);
+  for (const Year& totals : years) {
+    out = WireFormatLite::WriteTagToArray(
+        8, WireFormatLite::WIRETYPE_LENGTH_DELIMITED, out);
+    out = CodedOutputStream::WriteVarint32ToArray(
+        static_cast<uint32_t>(year_size(totals)), out);
+    if (totals.year != 0) {
+      out = WireFormatLite::WriteInt32ToArray(1, totals.year, out);
+    }
+    if (totals.qualifying_miles != 0) {
+      out = WireFormatLite::WriteInt64ToArray(2, totals.qualifying_miles, out);
+    }
+    if (totals.qualifying_segments != 0) {
+      out = WireFormatLite::WriteInt64ToArray(3, totals.qualifying_segments,
+                                              out);
+    }
+    if (totals.earned_tier != 0) {
+      out = WireFormatLite::WriteEnumToArray(4, totals.earned_tier, out);
+    }
+  }
+  return bytes;
+}
+
+bool MemberRow::Decode(absl::string_view bytes) {
+  MemberRecord message;
+  if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return false;
+  }
+  member_number = message.member_number();
+  enrolled = message.enrolled();
+  status = message.status();
+  nationality = message.nationality();
+  family_name = message.family_name();
+  given_name = message.given_name();
+  marketing_consent = message.marketing_consent();
+  years.clear();
+  for (const YearTotals& totals : message.years()) {
+    years.push_back(Year{totals.year(), totals.qualifying_miles(),
+                         totals.qualifying_segments(), totals.earned_tier()});
+  }
+  return true;
 }
 
 MembersProjection::MembersProjection(const tiers::TierThresholds& thresholds)
@@ -462,12 +571,11 @@ absl::Status MembersProjection::Apply(const SourceEvent& event,
                         LoadForChange(state, member.member_number()));
     // A second enrolment of one number cannot happen; counting it twice
     // would be worse than ignoring it.
-    if (change.before.enrolled()) return absl::OkStatus();
-    change.after->set_enrolled(true);
-    change.after->set_status(member.status() ==
-                                     mv1::MEMBER_STATUS_UNSPECIFIED
-                                 ? mv1::ACTIVE
-                                 : member.status());
+    if (change.before.enrolled) return absl::OkStatus();
+    change.after->enrolled = true;
+    change.after->status = member.status() == mv1::MEMBER_STATUS_UNSPECIFIED
+                               ? mv1::ACTIVE
+                               : member.status();
     TakeProfile(member.profile(), *change.after);
     const std::string suffix = store::KeyBuilder()
                                    .Int64(member.enrolment().channel())
@@ -483,7 +591,7 @@ absl::Status MembersProjection::Apply(const SourceEvent& event,
   if (changed != nullptr) {
     MB_ASSIGN_OR_RETURN(Change change,
                         LoadForChange(state, changed->member_number()));
-    change.after->set_status(changed->to_status());
+    change.after->status = changed->to_status();
     return Save(state, change, day);
   }
   MB_ASSIGN_OR_RETURN(const mv1::ProfileUpdated* updated,
@@ -504,11 +612,11 @@ absl::Status MembersProjection::Apply(const SourceEvent& event,
                         LoadForChange(state, merged->source_member_number()));
     MB_ASSIGN_OR_RETURN(Change target,
                         LoadForChange(state, merged->target_member_number()));
-    for (const YearTotals& totals : source.before.years()) {
-      AddToYear(*target.after, totals.year(), totals.qualifying_miles(),
-                totals.qualifying_segments(), thresholds_);
+    for (const Year& totals : source.before.years) {
+      AddToYear(*target.after, totals.year, totals.qualifying_miles,
+                totals.qualifying_segments, thresholds_);
     }
-    source.after->clear_years();
+    source.after->years.clear();
     MB_RETURN_IF_ERROR(Save(state, source, day));
     return Save(state, target, day);
   }
@@ -630,9 +738,8 @@ absl::StatusOr<std::map<Tier, int64_t>> RecountTiers(const ViewReader& view,
   MB_RETURN_IF_ERROR(
       view.Scan(kMembersRecordsTable, store::ScanRange{},
                 [&](absl::string_view key, absl::string_view value) {
-                  MemberRecord record;
-                  if (!record.ParseFromArray(value.data(),
-                                             static_cast<int>(value.size()))) {
+                  MemberRow record;
+                  if (!record.Decode(value)) {
                     bad = absl::DataLossError(absl::StrCat(
                         kMembersRecordsTable, ": unreadable record"));
                     return false;

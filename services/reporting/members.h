@@ -20,6 +20,7 @@
 //
 // Tables (keys built with libs/store/keys.h; "Day" is the 8-byte day part):
 //   members_records            String(member)  -> MemberRecord proto
+//       (MemberRow in memory)
 //   members_stock_{daily,monthly}
 //       Day -> [members per MemberStatus value (5), current members per Tier
 //       value (5)]: deltas; the stock at the end of day D is the sum of the
@@ -53,6 +54,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
@@ -104,14 +106,39 @@ bool DecodeQualifyingIndexEntry(bool by_qs, absl::string_view key,
                                 absl::string_view value,
                                 QualifyingIndexEntry* entry);
 
+// A member's record as members_records stores it (MemberRecord), held as
+// plain values: the projection copies it per event to compare before and
+// after, and a parsed message's strings and years are separate heap
+// objects (several allocations per copy).
+struct MemberRow final : Record {
+  struct Year {
+    int32_t year = 0;
+    int64_t qualifying_miles = 0;
+    int64_t qualifying_segments = 0;
+    membership::v1::Tier earned_tier = membership::v1::TIER_UNSPECIFIED;
+  };
+  // The bytes members_records::MemberRecord serialises the same fields to.
+  std::string Encode() const override;
+  bool Decode(absl::string_view bytes) override;
+
+  std::string member_number;
+  bool enrolled = false;
+  membership::v1::MemberStatus status =
+      membership::v1::MEMBER_STATUS_UNSPECIFIED;
+  std::string nationality;
+  std::string family_name;
+  std::string given_name;
+  bool marketing_consent = false;
+  // By year, ascending, as MemberRecord.years.
+  absl::InlinedVector<Year, 4> years;
+};
+
 // A member's tier on a day of `year` as membership decides it (the higher
 // of the tiers earned in `year` and the year before), from the record's
 // yearly totals. BLUE without activity.
-membership::v1::Tier TierInYear(const members_records::MemberRecord& record,
-                                int64_t year);
+membership::v1::Tier TierInYear(const MemberRow& record, int64_t year);
 // The record's totals for `year`; zeros when it has none.
-tiers::QualifyingTotals TotalsInYear(
-    const members_records::MemberRecord& record, int64_t year);
+tiers::QualifyingTotals TotalsInYear(const MemberRow& record, int64_t year);
 
 class MembersProjection final : public Projection {
  public:

@@ -356,5 +356,44 @@ TEST_F(MembersTest, AggregatesAgreeWithARecount) {
             TierMap(3, 1, 0, 0));
 }
 
+TEST(MemberRowTest, EncodesAsTheStoredMessageDoesAndDecodesBack) {
+  MemberRow row;
+  row.member_number = "1000000019";
+  row.enrolled = true;
+  row.status = mv1::SUSPENDED;
+  row.nationality = "CN";
+  row.family_name = "A family name longer than fifteen bytes";
+  row.given_name = "";  // Empty strings are left out.
+  row.marketing_consent = true;
+  row.years = {{2024, 30000, 12, mv1::SILVER},
+               {2025, -5, -1, mv1::BLUE},  // Negatives: 10-byte varints.
+               {2026, 0, 0, mv1::TIER_UNSPECIFIED},  // Zeros are left out.
+               {-7, int64_t{1} << 40, 3, mv1::PLATINUM}};
+  members_records::MemberRecord message;
+  message.set_member_number(row.member_number);
+  message.set_enrolled(row.enrolled);
+  message.set_status(row.status);
+  message.set_nationality(row.nationality);
+  message.set_family_name(row.family_name);
+  message.set_given_name(row.given_name);
+  message.set_marketing_consent(row.marketing_consent);
+  for (const MemberRow::Year& year : row.years) {
+    members_records::YearTotals* added = message.add_years();
+    added->set_year(year.year);
+    added->set_qualifying_miles(year.qualifying_miles);
+    added->set_qualifying_segments(year.qualifying_segments);
+    added->set_earned_tier(year.earned_tier);
+  }
+  EXPECT_EQ(row.Encode(), message.SerializeAsString());
+  EXPECT_EQ(MemberRow().Encode(), "");
+
+  MemberRow decoded;
+  decoded.given_name = "stale";
+  decoded.years = {{2020, 1, 1, mv1::GOLD}};
+  ASSERT_TRUE(decoded.Decode(message.SerializeAsString()));
+  EXPECT_EQ(decoded.Encode(), row.Encode());
+  EXPECT_FALSE(decoded.Decode("\xff"));
+}
+
 }  // namespace
 }  // namespace mileagebank::reporting

@@ -108,6 +108,12 @@ absl::StatusOr<BufferedViewState::Entry> BufferedViewState::Load(
   }
   auto it = table.rows.find(key);
   if (it == table.rows.end()) {
+    uint64_t number = 0;
+    if (table.resident && table.numbered != nullptr &&
+        table.numbered->number(key, &number)) {
+      return absl::InternalError(absl::StrCat(
+          "reporting ", table.name, ": a row kept by number read by key"));
+    }
     Row row;
     if (!table.resident && !(table.bounded && key > table.greatest) &&
         !(table.fresh && !dropped_.MayContain(&table, key))) {
@@ -238,6 +244,143 @@ absl::StatusOr<Record*> BufferedViewState::RecordAt(
   return decoded->get();
 }
 
+absl::StatusOr<Record*> BufferedViewState::NumberedRecordAt(
+    absl::string_view table_name, const NumberedKeys& keys, uint64_t number,
+    RecordMaker make, bool* found) {
+  Table& table = TableFor(table_name);
+  // Only a resident table knows that a number it does not hold is absent.
+  if (!table.resident) {
+    return RecordAt(table_name, keys.key(number), make, found);
+  }
+  if (table.numbered == nullptr) {
+    absl::Status status = Number(table, keys, make);
+    if (!status.ok()) return status;
+  }
+  NumberedRow& row = table.numbered_rows[number];
+  *found = row.record != nullptr;
+  if (row.record == nullptr) row.record = make();
+  if (!row.dirty) {
+    row.dirty = true;
+    table.numbered_dirty.push_back(number);
+  }
+  return row.record.get();
+}
+
+void BufferedViewState::DeleteNumbered(absl::string_view table_name,
+                                       const NumberedKeys& keys,
+                                       uint64_t number) {
+  Table& table = TableFor(table_name);
+  if (!table.resident || table.numbered == nullptr) {
+    Delete(table_name, keys.key(number));
+    return;
+  }
+  auto it = table.numbered_rows.find(number);
+  if (it == table.numbered_rows.end() || it->second.record == nullptr) return;
+  it->second.record = nullptr;
+  if (!it->second.dirty) {
+    it->second.dirty = true;
+    table.numbered_dirty.push_back(number);
+  }
+}
+
+absl::Status BufferedViewState::Number(Table& table, const NumberedKeys& keys,
+                                       RecordMaker make) {
+  table.last = Entry{};
+  table.numbered_rows.reserve(table.rows.size());
+  for (auto it = table.rows.begin(); it != table.rows.end();) {
+    uint64_t number = 0;
+    if (!keys.number(it->first, &number)) {
+      ++it;
+      continue;
+    }
+    const Row& row = it->second;
+    if (!row.dirty) {
+      if (const auto* bytes = std::get_if<std::string>(&row.value)) {
+        std::unique_ptr<Record> record = make();
+        if (!record->Decode(*bytes)) {
+          return absl::DataLossError(
+              absl::StrCat("reporting ", table.name, ": unreadable record"));
+        }
+        table.numbered_rows.emplace(number,
+                                    NumberedRow{std::move(record), false});
+        table.rows.erase(it++);
+        continue;
+      }
+      if (std::holds_alternative<Absent>(row.value)) {
+        table.rows.erase(it++);
+        continue;
+      }
+    }
+    return absl::InternalError(absl::StrCat(
+        "reporting ", table.name, ": rows used both by key and by number"));
+  }
+  table.numbered = &keys;
+  table.make = make;
+  return absl::OkStatus();
+}
+
+size_t BufferedViewState::FlushNumbered(Table& table,
+                                        store::WriteBatch& batch) {
+  if (table.numbered_dirty.empty()) return 0;
+  // Keys mostly sort as their numbers do (see NumberedKeys): the memtable
+  // then inserts a run.
+  std::sort(table.numbered_dirty.begin(), table.numbered_dirty.end());
+  for (uint64_t number : table.numbered_dirty) {
+    auto it = table.numbered_rows.find(number);
+    // Kept in memory, never read back while in line (as resident rows).
+    if (it->second.record == nullptr) {
+      batch.DeleteUnread(table.name, table.numbered->key(number));
+      table.numbered_rows.erase(it);
+      continue;
+    }
+    it->second.dirty = false;
+    batch.PutUnread(table.name, table.numbered->key(number),
+                    it->second.record->Encode());
+  }
+  const size_t writes = table.numbered_dirty.size();
+  table.numbered_dirty.clear();
+  table.numbered_written = generation_;
+  return writes;
+}
+
+void BufferedViewState::DiscardNumbered(Table& table) {
+  // Read back below: the last write may be in line, unread.
+  if (!table.numbered_dirty.empty()) {
+    dropped_unread_ = std::max(dropped_unread_, table.numbered_written);
+  }
+  for (uint64_t number : table.numbered_dirty) {
+    table.numbered_rows.erase(number);
+    if (!table.resident) continue;
+    AwaitDroppedWrites();
+    absl::StatusOr<std::optional<std::string>> stored =
+        store_->GetLatest(table.name, table.numbered->key(number));
+    std::unique_ptr<Record> record;
+    if (stored.ok() && stored->has_value()) {
+      record = table.make();
+      if (!record->Decode(**stored)) {
+        stored = absl::DataLossError("unreadable record");
+      }
+    }
+    if (!stored.ok()) {
+      // As for a row kept by key: stop trusting memory for this table.
+      table.resident = false;
+      table.bounded = false;
+      continue;
+    }
+    if (record != nullptr) {
+      table.numbered_rows.emplace(number,
+                                  NumberedRow{std::move(record), false});
+    }
+  }
+  table.numbered_dirty.clear();
+  if (!table.resident) {
+    // Read from the store from now on: after their writes are durable.
+    dropped_unread_ = std::max(dropped_unread_, table.numbered_written);
+    table.numbered_rows.clear();
+    table.numbered = nullptr;
+  }
+}
+
 void BufferedViewState::AwaitDroppedWrites() {
   if (dropped_unread_ == 0) return;
   for (const auto& [generation, ticket] : enqueued_) {
@@ -255,7 +398,9 @@ void BufferedViewState::AwaitDroppedWrites() {
 size_t BufferedViewState::Flush(store::WriteBatch& batch) {
   size_t writes = 0;
   size_t dirty = 0;
-  for (const auto& [name, table] : tables_) dirty += table->dirty.size();
+  for (const auto& [name, table] : tables_) {
+    dirty += table->dirty.size() + table->numbered_dirty.size();
+  }
   batch.Reserve(dirty);
   batch.OnEnqueued([this, generation = generation_](uint64_t ticket) {
     enqueued_.emplace_back(generation, ticket);
@@ -309,6 +454,7 @@ size_t BufferedViewState::Flush(store::WriteBatch& batch) {
       }
     }
     table->dirty.clear();
+    writes += FlushNumbered(*table, batch);
   }
   Evict();
   ++generation_;
@@ -383,12 +529,15 @@ void BufferedViewState::Discard() {
       }
     }
     table->dirty.clear();
+    DiscardNumbered(*table);
   }
 }
 
 size_t BufferedViewState::cached_rows() const {
   size_t rows = 0;
-  for (const auto& [name, table] : tables_) rows += table->rows.size();
+  for (const auto& [name, table] : tables_) {
+    rows += table->rows.size() + table->numbered_rows.size();
+  }
   return rows;
 }
 

@@ -15,7 +15,9 @@
 //   but for rows that left memory (see `dropped_`). A row that stays in
 //   memory after the flush is written with WriteBatch::PutUnread (not seen
 //   by GetLatest while in line: it is never read back then); reading one
-//   back after it left memory first waits for its batch to be durable:
+//   back after it left memory first waits for its batch to be durable.
+//   Rows of a resident table used by number (NumberedRecordAt: a row per
+//   member) are kept decoded in a flat hash map by number. Use:
 //
 //     BufferedViewState state(store, {.resident_tables = ...});
 //     MB_RETURN_IF_ERROR(state.Load());
@@ -112,6 +114,15 @@ class BufferedViewState final : public ViewState {
   absl::StatusOr<Record*> RecordAt(absl::string_view table,
                                    absl::string_view key, RecordMaker make,
                                    bool* found) override;
+  // Rows of a resident table kept by number in a flat hash map (those
+  // loaded under a number's key move there at the table's first such
+  // call); RecordAt's otherwise.
+  absl::StatusOr<Record*> NumberedRecordAt(absl::string_view table,
+                                           const NumberedKeys& keys,
+                                           uint64_t number, RecordMaker make,
+                                           bool* found) override;
+  void DeleteNumbered(absl::string_view table, const NumberedKeys& keys,
+                      uint64_t number) override;
 
   // Writes every buffered change into `batch`, one write per changed key,
   // and empties the buffer (rows stay in memory, now clean). Returns the
@@ -151,6 +162,12 @@ class BufferedViewState final : public ViewState {
     const std::string* key = nullptr;
     Row* row = nullptr;
   };
+  // A row of a table kept by number (NumberedRecordAt). A row not in the
+  // map is absent; one deleted since the last flush has no record.
+  struct NumberedRow {
+    std::unique_ptr<Record> record;  // Its own allocation: a stable address.
+    bool dirty = false;
+  };
   struct Table {
     std::string name;
     bool resident = false;
@@ -169,6 +186,13 @@ class BufferedViewState final : public ViewState {
     // The row used last: projections often read a row, then change it.
     // Cleared whenever a row of the table leaves memory.
     Entry last;
+    // Set by the first NumberedRecordAt: its rows by number, outside `rows`.
+    const NumberedKeys* numbered = nullptr;
+    RecordMaker make = nullptr;
+    absl::flat_hash_map<uint64_t, NumberedRow> numbered_rows;
+    std::vector<uint64_t> numbered_dirty;
+    // The flush generation that last wrote numbered rows (unread).
+    uint64_t numbered_written = 0;
   };
 
   Table& TableFor(absl::string_view name);
@@ -183,6 +207,12 @@ class BufferedViewState final : public ViewState {
   // The row as a counter row; DATA_LOSS when it is something else.
   absl::StatusOr<std::vector<int64_t>*> AsCounters(Table& table, Row& row);
   void Evict();
+  // Moves the rows of `table` stored under a number's key into
+  // `numbered_rows`, decoded.
+  absl::Status Number(Table& table, const NumberedKeys& keys,
+                      RecordMaker make);
+  size_t FlushNumbered(Table& table, store::WriteBatch& batch);
+  void DiscardNumbered(Table& table);
   // Before reading the store: waits until the writes of the rows that left
   // memory are durable if any was written unread (GetLatest would not see
   // it while in line).

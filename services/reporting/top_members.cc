@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -18,7 +19,6 @@
 namespace mileagebank::reporting {
 namespace {
 
-using members_records::MemberRecord;
 using membership::v1::Tier;
 
 constexpr int kDefaultTopN = 100;
@@ -40,17 +40,20 @@ bool RanksBefore(const Ranked& a, const Ranked& b) {
   return a.member_number < b.member_number;
 }
 
-absl::StatusOr<MemberRecord> LoadRecord(const ViewReader& view,
-                                        absl::string_view member_number) {
-  MemberRecord record;
+absl::StatusOr<MemberRow> LoadRecord(const ViewReader& view,
+                                     absl::string_view member_number) {
   MB_ASSIGN_OR_RETURN(
-      bool found,
-      view.GetProto(kMembersRecordsTable,
-                    store::KeyBuilder().String(member_number).Build(),
-                    &record));
-  if (!found) {
+      std::optional<std::string> bytes,
+      view.Get(kMembersRecordsTable,
+               store::KeyBuilder().String(member_number).Build()));
+  if (!bytes.has_value()) {
     return absl::DataLossError(absl::StrCat(kMembersTopByQmTable, ": member ",
                                             member_number, " has no record"));
+  }
+  MemberRow record;
+  if (!record.Decode(*bytes)) {
+    return absl::DataLossError(
+        absl::StrCat(kMembersRecordsTable, ": unreadable record"));
   }
   return record;
 }
@@ -150,9 +153,9 @@ absl::StatusOr<std::vector<Ranked>> TopOfYears(const ViewReader& view,
                           cursor.Next(view, batch));
       for (const QualifyingIndexEntry& entry : entries) {
         if (!seen.insert(entry.member_number).second) continue;
-        MB_ASSIGN_OR_RETURN(MemberRecord record,
+        MB_ASSIGN_OR_RETURN(MemberRow record,
                             LoadRecord(view, entry.member_number));
-        if (!record.enrolled() || record.status() != membership::v1::ACTIVE) {
+        if (!record.enrolled || record.status != membership::v1::ACTIVE) {
           continue;
         }
         Ranked ranked{entry.member_number, 0, 0};
@@ -330,17 +333,17 @@ absl::StatusOr<v1::GetTopMembersReportResponse> TopMembersReport(
   }
   int32_t rank = 0;
   for (const Ranked& ranked : top) {
-    MB_ASSIGN_OR_RETURN(MemberRecord record,
+    MB_ASSIGN_OR_RETURN(MemberRow record,
                         LoadRecord(view, ranked.member_number));
     v1::TopMemberRow* row = response.add_top_members();
     row->set_rank(++rank);
     row->set_member_number(ranked.member_number);
-    row->set_family_name(record.family_name());
-    row->set_given_name(record.given_name());
+    row->set_family_name(record.family_name);
+    row->set_given_name(record.given_name);
     row->set_tier(TierInYear(record, stock_day.year()));
     row->set_qualifying_miles(ranked.miles);
     row->set_qualifying_segments(ranked.segments);
-    row->set_marketing_consent(record.marketing_consent());
+    row->set_marketing_consent(record.marketing_consent);
   }
 
   MB_ASSIGN_OR_RETURN(
@@ -349,13 +352,13 @@ absl::StatusOr<v1::GetTopMembersReportResponse> TopMembersReport(
   if (near.size() > static_cast<size_t>(*limit)) near.resize(*limit);
   for (const NearCandidate& candidate : near) {
     const QualifyingIndexEntry& entry = candidate.entry;
-    MB_ASSIGN_OR_RETURN(MemberRecord record,
+    MB_ASSIGN_OR_RETURN(MemberRow record,
                         LoadRecord(view, entry.member_number));
     const tiers::Threshold& needed = thresholds.For(candidate.next_tier);
     v1::NearTierMemberRow* row = response.add_near_tier_members();
     row->set_member_number(entry.member_number);
-    row->set_family_name(record.family_name());
-    row->set_given_name(record.given_name());
+    row->set_family_name(record.family_name);
+    row->set_given_name(record.given_name);
     row->set_tier(candidate.tier);
     row->set_next_tier(candidate.next_tier);
     row->set_qualifying_miles(entry.qualifying_miles);
@@ -364,7 +367,7 @@ absl::StatusOr<v1::GetTopMembersReportResponse> TopMembersReport(
         std::max<int64_t>(0, needed.miles - entry.qualifying_miles));
     row->set_segments_to_next_tier(
         std::max<int64_t>(0, needed.segments - entry.qualifying_segments));
-    row->set_marketing_consent(record.marketing_consent());
+    row->set_marketing_consent(record.marketing_consent);
   }
   return response;
 }

@@ -55,6 +55,38 @@ void AddCounters(absl::Span<const int64_t> deltas, std::vector<int64_t>* into) {
   for (size_t i = 0; i < deltas.size(); ++i) (*into)[i] += deltas[i];
 }
 
+std::optional<uint64_t> MemberNumberValue(absl::string_view digits) {
+  if (digits.size() != 10 || digits[0] < '1' || digits[0] > '9') {
+    return std::nullopt;
+  }
+  uint64_t value = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return value;
+}
+
+std::string MemberNumberDigits(uint64_t value) {
+  std::string digits(10, '0');
+  for (int i = 9; i >= 0; --i, value /= 10) {
+    digits[i] = static_cast<char>('0' + value % 10);
+  }
+  return digits;
+}
+
+namespace {
+
+bool MemberNumberKey(absl::string_view key, uint64_t* number) {
+  const std::optional<uint64_t> value = MemberNumberValue(key);
+  if (value.has_value()) *number = *value;
+  return value.has_value();
+}
+
+}  // namespace
+
+const NumberedKeys kMemberNumberKeys = {&MemberNumberDigits, &MemberNumberKey};
+
 std::optional<absl::CivilDay> ExactDay(const common::v1::Date& date) {
   const int year = date.year(), month = date.month(), day = date.day();
   if (year < 1 || year > 9999 || month < 1 || month > 12 || day < 1 ||

@@ -25,6 +25,8 @@
 #ifndef MILEAGEBANK_SERVICES_REPORTING_VIEW_STATE_H_
 #define MILEAGEBANK_SERVICES_REPORTING_VIEW_STATE_H_
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -76,6 +78,55 @@ class Record {
   virtual bool Decode(absl::string_view bytes) = 0;
 };
 
+// A counter row of at most N columns as a Record: for a row read and added
+// to per event, kept in place instead of in a std::vector of its own.
+// Encodes as EncodeCounters of its `size` columns, so it stores the same
+// bytes as Add / AddAndGet.
+template <size_t N>
+struct CountersRecord final : Record {
+  std::string Encode() const override {
+    return EncodeCounters(absl::MakeConstSpan(values.data(), size));
+  }
+  bool Decode(absl::string_view bytes) override {
+    std::vector<int64_t> decoded;
+    if (!DecodeCounters(bytes, &decoded) || decoded.size() > N) return false;
+    values = {};
+    std::copy(decoded.begin(), decoded.end(), values.begin());
+    size = decoded.size();
+    return true;
+  }
+  // As AddCounters (the row grows to the deltas' length); false, and
+  // nothing added, when they are longer than N.
+  bool Add(absl::Span<const int64_t> deltas) {
+    if (deltas.size() > N) return false;
+    for (size_t i = 0; i < deltas.size(); ++i) values[i] += deltas[i];
+    size = std::max(size, deltas.size());
+    return true;
+  }
+  int64_t At(size_t index) const { return index < size ? values[index] : 0; }
+
+  std::array<int64_t, N> values{};
+  size_t size = 0;  // Columns stored.
+};
+
+// How the keys of a table with a row per member map to numbers, both ways
+// (ViewState::NumberedRecordAt): such rows can then be kept by number,
+// not by key bytes. Pure functions; keys best sort as their numbers do
+// (rows are written in number order). A constant: states keep its address.
+struct NumberedKeys {
+  // The stored key of `number`.
+  std::string (*key)(uint64_t number);
+  // False when `key` is no number's key.
+  bool (*number)(absl::string_view key, uint64_t* number);
+};
+
+// A member number (10 digits, the first 1-9) as a number, and back; nullopt
+// when `digits` is not one.
+std::optional<uint64_t> MemberNumberValue(absl::string_view digits);
+std::string MemberNumberDigits(uint64_t value);
+// The keys of a table keyed by the member number's digits alone.
+extern const NumberedKeys kMemberNumberKeys;
+
 // A protobuf message as a Record (ViewState::MutableProto).
 template <typename M>
 struct MessageRecord final : Record {
@@ -123,6 +174,24 @@ class ViewState {
                                            absl::string_view key,
                                            RecordMaker make, bool* found) = 0;
 
+  // RecordAt(table, keys.key(number), ...) for a table whose rows are one
+  // per member: a state may keep them by number (BufferedViewState does
+  // for resident tables: no key built, hashed or compared per event). Such
+  // a table's rows must be used only through this call and DeleteNumbered
+  // (its rows under keys that are no number's key excepted).
+  virtual absl::StatusOr<Record*> NumberedRecordAt(absl::string_view table,
+                                                   const NumberedKeys& keys,
+                                                   uint64_t number,
+                                                   RecordMaker make,
+                                                   bool* found) {
+    return RecordAt(table, keys.key(number), make, found);
+  }
+  // Delete of a row used through NumberedRecordAt.
+  virtual void DeleteNumbered(absl::string_view table,
+                              const NumberedKeys& keys, uint64_t number) {
+    Delete(table, keys.key(number));
+  }
+
   // Get parsed into `value`; false when there is none.
   absl::StatusOr<bool> GetProto(absl::string_view table, absl::string_view key,
                                 google::protobuf::Message* value);
@@ -132,14 +201,15 @@ class ViewState {
   template <typename R>
   absl::StatusOr<R*> MutableRecord(absl::string_view table,
                                    absl::string_view key, bool* found) {
-    absl::StatusOr<Record*> record = RecordAt(
-        table, key, [] { return std::unique_ptr<Record>(new R()); }, found);
-    if (!record.ok()) return record.status();
-    if (typeid(**record) != typeid(R)) {
-      return absl::InternalError(
-          absl::StrCat("reporting ", table, ": one record type per table"));
-    }
-    return static_cast<R*>(*record);
+    return As<R>(table, RecordAt(table, key, &Make<R>, found));
+  }
+  // NumberedRecordAt typed.
+  template <typename R>
+  absl::StatusOr<R*> MutableNumbered(absl::string_view table,
+                                     const NumberedKeys& keys,
+                                     uint64_t number, bool* found) {
+    return As<R>(table,
+                 NumberedRecordAt(table, keys, number, &Make<R>, found));
   }
   // RecordAt of a protobuf message.
   template <typename M>
@@ -149,6 +219,22 @@ class ViewState {
         MutableRecord<MessageRecord<M>>(table, key, found);
     if (!record.ok()) return record.status();
     return &(*record)->message;
+  }
+
+ private:
+  template <typename R>
+  static std::unique_ptr<Record> Make() {
+    return std::unique_ptr<Record>(new R());
+  }
+  template <typename R>
+  static absl::StatusOr<R*> As(absl::string_view table,
+                               absl::StatusOr<Record*> record) {
+    if (!record.ok()) return record.status();
+    if (typeid(**record) != typeid(R)) {
+      return absl::InternalError(
+          absl::StrCat("reporting ", table, ": one record type per table"));
+    }
+    return static_cast<R*>(*record);
   }
 };
 
