@@ -130,6 +130,7 @@ class Prometheus {
         "--storage.tsdb.path=" + dir + "/data",
         "--web.listen-address=" + Address(port_), "--log.level=warn"};
     const std::string log = dir + "/prometheus.log";
+    testing::ReleasePort(port_);
     pid_ = fork();
     if (pid_ == 0) {
       FILE* out = std::fopen(log.c_str(), "w");

@@ -12,7 +12,8 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -26,14 +27,20 @@ std::string RunfilePath(const std::string& path) {
   return absl::StrCat(root == nullptr ? "." : root, "/mileagebank/", path);
 }
 
+namespace {
+
+absl::Mutex port_mutex(absl::kConstInit);
+// Ports given out: the socket holding each, -1 once released.
+absl::flat_hash_map<int, int>& GivenPorts() {
+  static auto* given = new absl::flat_hash_map<int, int>();
+  return *given;
+}
+
+}  // namespace
+
 int PickFreePort() {
-  // The kernel may hand the same free port out again once it is closed, and
-  // gRPC binds with SO_REUSEPORT, so two services given one port would both
-  // start and share it: never give a port out twice.
-  static absl::Mutex mutex(absl::kConstInit);
-  static auto* given = new absl::flat_hash_set<int>();
   for (;;) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -41,11 +48,21 @@ int PickFreePort() {
     bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
     socklen_t length = sizeof(address);
     getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-    close(fd);
     const int port = ntohs(address.sin_port);
-    absl::MutexLock lock(&mutex);
-    if (given->insert(port).second) return port;
+    absl::MutexLock lock(&port_mutex);
+    // A port released and handed out again by the kernel would be given
+    // to two services of this test.
+    if (GivenPorts().emplace(port, fd).second) return port;
+    close(fd);
   }
+}
+
+void ReleasePort(int port) {
+  absl::MutexLock lock(&port_mutex);
+  auto it = GivenPorts().find(port);
+  if (it == GivenPorts().end() || it->second < 0) return;
+  close(it->second);
+  it->second = -1;
 }
 
 ServiceProcess::ServiceProcess(std::string binary, std::vector<std::string> args)
@@ -70,6 +87,19 @@ absl::Status ServiceProcess::Start(absl::Duration timeout) {
   argv.insert(argv.end(), args_.begin(), args_.end());
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
   argv.push_back("--server.port_file=" + port_file_);
+  // The ports it listens on (flags "--...listen_address=host:port"), held
+  // since PickFreePort, are its now.
+  for (const std::string& arg : argv) {
+    const size_t equals = arg.find('=');
+    const size_t colon = arg.rfind(':');
+    int port = 0;
+    if (equals != std::string::npos && colon != std::string::npos &&
+        colon > equals &&
+        absl::StrContains(arg.substr(0, equals), "listen_address") &&
+        absl::SimpleAtoi(arg.substr(colon + 1), &port)) {
+      ReleasePort(port);
+    }
+  }
   // Everything the child needs is made before fork: in a test with other
   // threads, only async-signal-safe calls are safe between fork and exec.
   std::vector<char*> raw;

@@ -27,8 +27,16 @@ namespace mileagebank::testing {
 std::string RunfilePath(const std::string& path);
 
 // A loopback port that was free a moment ago, for processes that must know
-// each other's address before either starts.
+// each other's address before either starts. The port stays bound (not
+// listening) by this process until ReleasePort, so that no other test
+// running at the same time is handed it by the kernel meanwhile (gRPC
+// binds with SO_REUSEPORT: two servers on one port would both start and
+// share its calls). ServiceProcess::Start releases the ports its arguments
+// listen on just before the process starts.
 int PickFreePort();
+// Lets the port PickFreePort gave be bound by another socket; nothing for a
+// port it did not give or already released.
+void ReleasePort(int port);
 
 class ServiceProcess {
  public:
