@@ -10,9 +10,7 @@
 #include "libs/log/log.h"
 #include "libs/status/grpc_status.h"
 #include "libs/status/status_macros.h"
-#include "mileagebank/accrual/v1/accrual.pb.h"
 #include "mileagebank/common/v1/common.pb.h"
-#include "mileagebank/redemption/v1/redemption.pb.h"
 #include "services/gateway/masking.h"
 #include "services/gateway/shard_fanout.h"
 
@@ -250,27 +248,36 @@ absl::Status Dispatcher::CheckRecordOf(const Principal& principal,
 absl::StatusOr<std::optional<std::string>> Dispatcher::RecordOwner(
     const Principal& principal, const Operation& operation,
     const Message& request, absl::Time deadline) {
+  // How each kind of record is read: its service's Get method, the id
+  // naming it (the same field in the operation's request and the Get's),
+  // and the answer's field holding it.
+  struct Lookup {
+    const char* method;
+    const char* id_field;
+    const char* record_field;
+  };
+  Lookup lookup;
   if (operation.member == MemberAccess::kOwnRedemption) {
-    redemption::v1::GetRedemptionRequest lookup;
-    lookup.set_redemption_id(GetString(request, "redemption_id"));
-    redemption::v1::GetRedemptionResponse found;
-    MB_RETURN_IF_ERROR(Forward(
-        principal,
-        *FindOperation("/mileagebank.redemption.v1.Redemption/GetRedemption"),
-        lookup, &found, deadline));
-    return found.redemption().member_number();
+    lookup = {"/mileagebank.redemption.v1.Redemption/GetRedemption",
+              "redemption_id", "redemption"};
+  } else if (operation.member == MemberAccess::kOwnClaim) {
+    lookup = {"/mileagebank.accrual.v1.Accrual/GetRetroClaim", "claim_id",
+              "claim"};
+  } else {
+    return std::nullopt;
   }
-  if (operation.member == MemberAccess::kOwnClaim) {
-    accrual::v1::GetRetroClaimRequest lookup;
-    lookup.set_claim_id(GetString(request, "claim_id"));
-    accrual::v1::GetRetroClaimResponse found;
-    MB_RETURN_IF_ERROR(Forward(
-        principal,
-        *FindOperation("/mileagebank.accrual.v1.Accrual/GetRetroClaim"),
-        lookup, &found, deadline));
-    return found.claim().member_number();
-  }
-  return std::nullopt;
+  const google::protobuf::MethodDescriptor* method =
+      MethodDescriptorOf(lookup.method);
+  std::unique_ptr<Message> get = NewMessage(method->input_type());
+  std::unique_ptr<Message> found = NewMessage(method->output_type());
+  get->GetReflection()->SetString(
+      get.get(), get->GetDescriptor()->FindFieldByName(lookup.id_field),
+      GetString(request, lookup.id_field));
+  MB_RETURN_IF_ERROR(Forward(principal, *FindOperation(lookup.method), *get,
+                             found.get(), deadline));
+  const Message& record = found->GetReflection()->GetMessage(
+      *found, found->GetDescriptor()->FindFieldByName(lookup.record_field));
+  return GetString(record, "member_number");
 }
 
 absl::Status Dispatcher::Unary(const Principal& principal,

@@ -16,6 +16,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/impl/codegen/client_unary_call.h"
@@ -339,6 +342,44 @@ TEST(GatewayE2eTest, AMemberIssuesTheirOwnAwardFromTheTicketStockOnly) {
   auto again = system.Rest("POST", issue, {mine}, "{}");
   EXPECT_EQ(again.status, 200) << again.body;
   EXPECT_EQ(again.body, issued.body);
+}
+
+TEST(GatewayE2eTest, AClaimIsReachedOnlyByItsMember) {
+  System system;
+  const std::string member = system.EnrolMember(8);
+  const std::string other = system.EnrolMember(9);
+  const absl::CivilDay flown =
+      absl::ToCivilDay(absl::Now(), absl::UTCTimeZone()) - 10;
+  const std::string body = absl::StrCat(
+      "{\"flightIdentity\": {\"ticketNumber\": \"7841234567890\", "
+      "\"couponNumber\": 1}, \"flight\": {\"carrier\": \"FM\", "
+      "\"flightNumber\": 1501, \"flightDate\": {\"year\": ",
+      flown.year(), ", \"month\": ", flown.month(), ", \"day\": ", flown.day(),
+      "}, \"origin\": \"PEK\", \"destination\": \"PVG\", "
+      "\"bookingClass\": \"Y\"}, \"requestId\": \"claim-1\"}");
+  auto submitted = system.Rest(
+      "POST", "/v1/members/" + member + "/claims",
+      {"Authorization: Bearer " + system.Login(member, 8).access_token()}, body);
+  ASSERT_EQ(submitted.status, 200) << submitted.body;
+  accrual::v1::SubmitRetroClaimResponse claim;
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(submitted.body, &claim).ok());
+
+  // The gateway reads the claim first to find whose it is.
+  auto get = [&](const std::string& who, int n) {
+    grpc::ClientContext context;
+    context.AddMetadata("authorization",
+                        "Bearer " + system.Login(who, n).access_token());
+    accrual::v1::GetRetroClaimRequest request;
+    request.set_claim_id(claim.claim().claim_id());
+    accrual::v1::GetRetroClaimResponse response;
+    return accrual::v1::Accrual::NewStub(system.channel())
+        ->GetRetroClaim(&context, request, &response);
+  };
+  EXPECT_TRUE(get(member, 8).ok());
+  grpc::Status theirs = get(other, 9);
+  EXPECT_EQ(theirs.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+      << theirs.error_message();
 }
 
 TEST(GatewayE2eTest, TokensKeysBodiesAndLimits) {
