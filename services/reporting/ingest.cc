@@ -76,28 +76,30 @@ struct Ingest::Metrics {
                     .Help("Batches of applied events committed")
                     .Register(registry)
                     .Add({})),
-        commit_events(prometheus::BuildHistogram()
-                          .Name("mileagebank_reporting_commit_events")
-                          .Help("Events per committed batch")
-                          .Register(registry)
-                          .Add({}, prometheus::Histogram::BucketBoundaries{
-                                       1, 10, 100, 1000, 5000, 10000, 20000,
-                                       50000})),
-        commit_writes(prometheus::BuildHistogram()
-                          .Name("mileagebank_reporting_commit_writes")
-                          .Help("Store writes per committed batch")
-                          .Register(registry)
-                          .Add({}, prometheus::Histogram::BucketBoundaries{
-                                       10, 100, 1000, 10000, 50000, 100000,
-                                       200000})),
-        commit_seconds(prometheus::BuildHistogram()
-                           .Name("mileagebank_reporting_commit_seconds")
-                           .Help("From putting a batch in the store's line "
-                                 "to it being durable")
-                           .Register(registry)
-                           .Add({}, prometheus::Histogram::BucketBoundaries{
-                                        0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1,
-                                        5})) {}
+        commit_events(
+            prometheus::BuildHistogram()
+                .Name("mileagebank_reporting_commit_events")
+                .Help("Events per committed batch")
+                .Register(registry)
+                .Add({},
+                     prometheus::Histogram::BucketBoundaries{
+                         1, 10, 100, 1000, 5000, 10000, 20000, 50000})),
+        commit_writes(
+            prometheus::BuildHistogram()
+                .Name("mileagebank_reporting_commit_writes")
+                .Help("Store writes per committed batch")
+                .Register(registry)
+                .Add({},
+                     prometheus::Histogram::BucketBoundaries{
+                         10, 100, 1000, 10000, 50000, 100000, 200000})),
+        commit_seconds(
+            prometheus::BuildHistogram()
+                .Name("mileagebank_reporting_commit_seconds")
+                .Help("From putting a batch in the store's line "
+                      "to it being durable")
+                .Register(registry)
+                .Add({}, prometheus::Histogram::BucketBoundaries{
+                             0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5})) {}
 
   prometheus::Family<prometheus::Counter>& applied;
   prometheus::Family<prometheus::Counter>& apply_errors;
@@ -194,8 +196,9 @@ Ingest::Ingest(store::Store* store, std::vector<Projection*> projections,
                {{"path", store_->path()},
                 {"layout", layout.ok() ? static_cast<int64_t>(*layout) : -1},
                 {"needed", static_cast<int64_t>(kLayoutVersion)},
-                {"action", "delete the reporting store; it is rebuilt from "
-                           "the event streams"}});
+                {"action",
+                 "delete the reporting store; it is rebuilt from "
+                 "the event streams"}});
     std::abort();
   }
   layout_written_ = layout.ok() && *layout == kLayoutVersion;
@@ -230,10 +233,9 @@ void Ingest::Start() {
   if (started_ || stopped_) return;
   started_ = true;
   for (size_t i = 0; i < sources_.size(); ++i) {
-    log::Info("reporting_ingest_started",
-              {{"source", sources_[i]->name},
-               {"target", sources_[i]->target},
-               {"cursor", sources_[i]->pushed}});
+    log::Info("reporting_ingest_started", {{"source", sources_[i]->name},
+                                           {"target", sources_[i]->target},
+                                           {"cursor", sources_[i]->pushed}});
   }
   committer_ = std::thread([this] { CommitLoop(); });
   applier_ = std::thread([this] { ApplyLoop(); });
@@ -350,8 +352,8 @@ std::unique_ptr<ViewReader> Ingest::Reader() const {
   std::vector<std::string> names;
   for (const auto& source : sources_) names.push_back(source->name);
   for (const std::string& service : SnapshotViewReader::AllSources()) {
-    const bool followed = std::any_of(
-        names.begin(), names.end(), [&](const std::string& name) {
+    const bool followed =
+        std::any_of(names.begin(), names.end(), [&](const std::string& name) {
           return client::ServiceOfStream(name) == service;
         });
     if (!followed) names.push_back(service);
@@ -382,13 +384,11 @@ absl::StatusOr<std::unique_ptr<ViewReader>> Ingest::ReaderAt(
   holds_.push_back(hold);
   ++holds_added_;
   holds_pending_ = true;
-  if (!queue_mutex_.AwaitWithDeadline(absl::Condition(&hold->done),
-                                      deadline)) {
+  if (!queue_mutex_.AwaitWithDeadline(absl::Condition(&hold->done), deadline)) {
     holds_.erase(std::find(holds_.begin(), holds_.end(), hold));
     holds_pending_ = !holds_.empty();
-    return absl::DeadlineExceededError(
-        absl::StrCat("reader at ", source, " ", sequence,
-                     ": not reached by the deadline"));
+    return absl::DeadlineExceededError(absl::StrCat(
+        "reader at ", source, " ", sequence, ": not reached by the deadline"));
   }
   return std::move(hold->result);
 }
@@ -408,10 +408,9 @@ void Ingest::ReadLoop(size_t index) {
     }
     if (source.pushed > before) backoff = kMinBackoff;
     source.interruptions.Increment();
-    log::Warning("event_stream_interrupted",
-                 {{"source", source.name},
-                  {"position", source.pushed},
-                  {"reason", ended.ToString()}});
+    log::Warning("event_stream_interrupted", {{"source", source.name},
+                                              {"position", source.pushed},
+                                              {"reason", ended.ToString()}});
     absl::MutexLock lock(&source.mutex);
     source.mutex.AwaitWithTimeout(absl::Condition(&source.stopping), backoff);
     if (source.stopping) return;
@@ -421,7 +420,8 @@ void Ingest::ReadLoop(size_t index) {
 
 absl::Status Ingest::FollowOnce(size_t index) {
   Source& source = *sources_[index];
-  auto stub = common::v1::EventStream::NewStub(client::ChannelFor(source.target));
+  auto stub =
+      common::v1::EventStream::NewStub(client::ChannelFor(source.target));
   grpc::ClientContext context;
   {
     absl::MutexLock lock(&source.mutex);
@@ -575,8 +575,7 @@ void Ingest::ApplyLoop() {
 bool Ingest::CommitDue(bool catching_up) const {
   const size_t events = unflushed_.size();
   if (catching_up) {
-    return events >=
-           static_cast<size_t>(options_.catchup_commit_every_events);
+    return events >= static_cast<size_t>(options_.catchup_commit_every_events);
   }
   // The clock is read once in a while only (and when the line is taken).
   return events >= static_cast<size_t>(options_.commit_every_events) ||
@@ -646,10 +645,10 @@ void Ingest::ServeHolds(const Item* next) {
     const uint64_t applied = applied_[hold->source];
     if (applied > hold->sequence) {
       ready.emplace_back(
-          hold, FailedPreconditionField(
-                    "sequence",
-                    absl::StrCat(sources_[hold->source]->name,
-                                 " is already applied up to ", applied)));
+          hold,
+          FailedPreconditionField(
+              "sequence", absl::StrCat(sources_[hold->source]->name,
+                                       " is already applied up to ", applied)));
     } else if (applied == hold->sequence ||
                (next != nullptr && next->source == hold->source &&
                 next->event.sequence() > hold->sequence)) {
@@ -714,14 +713,14 @@ void Ingest::CommitLoop() {
         const double seconds =
             absl::ToDoubleSeconds(now - source.catchup_started);
         const uint64_t events = committed_[i] - source.catchup_from;
-        log::Info("reporting_catchup_finished",
-                  {{"source", source.name},
-                   {"position", committed_[i]},
-                   {"events", events},
-                   {"seconds", seconds},
-                   {"events_per_second",
-                    seconds > 0 ? static_cast<double>(events) / seconds
-                                : 0.0}});
+        log::Info(
+            "reporting_catchup_finished",
+            {{"source", source.name},
+             {"position", committed_[i]},
+             {"events", events},
+             {"seconds", seconds},
+             {"events_per_second",
+              seconds > 0 ? static_cast<double>(events) / seconds : 0.0}});
       }
     }
   }
@@ -753,10 +752,9 @@ void Ingest::MonitorLoop() {
         source.catchup_logged = true;  // Nothing to catch up.
         continue;
       }
-      log::Info("reporting_catchup_started",
-                {{"source", source.name},
-                 {"from", committed_[i]},
-                 {"head", head.last_sequence()}});
+      log::Info("reporting_catchup_started", {{"source", source.name},
+                                              {"from", committed_[i]},
+                                              {"head", head.last_sequence()}});
     }
   } while (!stop_monitor_.WaitForNotificationWithTimeout(kHeadPoll));
 }

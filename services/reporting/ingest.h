@@ -20,8 +20,8 @@
 //   Ingest ingest(store.get(), projections, {.targets = {{"accrual", addr}}},
 //                 &registry);
 //   ingest.Start();
-//   MB_RETURN_IF_ERROR(ingest.WaitFor(request.min_stream_positions(), deadline));
-//   std::unique_ptr<ViewReader> view = ingest.Reader();
+//   MB_RETURN_IF_ERROR(ingest.WaitFor(request.min_stream_positions(),
+//   deadline)); std::unique_ptr<ViewReader> view = ingest.Reader();
 //
 // Thread-safe.
 #ifndef MILEAGEBANK_SERVICES_REPORTING_INGEST_H_
@@ -174,10 +174,10 @@ class Ingest {
 
   // Applier-only state.
   BufferedViewState state_;
-  std::vector<uint64_t> applied_;   // Per source, in the buffer.
-  std::vector<uint64_t> flushed_;   // Per source, in the store's line.
+  std::vector<uint64_t> applied_;  // Per source, in the buffer.
+  std::vector<uint64_t> flushed_;  // Per source, in the store's line.
   std::vector<uint64_t> events_since_flush_;
-  std::vector<Item> unflushed_;     // Kept to apply again after an error.
+  std::vector<Item> unflushed_;  // Kept to apply again after an error.
   uint64_t last_ticket_ = 0;
   bool layout_written_ = false;
   absl::Time commit_due_ = absl::InfiniteFuture();

@@ -37,7 +37,8 @@ class Producer {
   }
   ~Producer() {
     store_->StopWaiters();
-    served_.server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+    served_.server->Shutdown(
+        absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
   }
   // Appends `count` events keyed "k0".."k6", the i-th of amount i; returns
   // the last sequence.
@@ -205,9 +206,9 @@ class IngestTest : public ::testing::Test {
   void ExpectExactCounts(const ViewReader& view) {
     for (int key = 0; key < 7; ++key) {
       const std::string k = absl::StrCat("k", key);
-      EXPECT_EQ(*view.Counters(counting_.counts(),
-                               CountKey(kMembershipSource, k)),
-                membership_->Expected(key))
+      EXPECT_EQ(
+          *view.Counters(counting_.counts(), CountKey(kMembershipSource, k)),
+          membership_->Expected(key))
           << "membership " << k;
       EXPECT_EQ(*view.Counters(counting_.counts(), CountKey(kAccrualSource, k)),
                 accrual_->Expected(key))
@@ -261,9 +262,9 @@ TEST_F(IngestTest, CatchesUpFromAnEmptyStore) {
   EXPECT_EQ(MetricValue("mileagebank_reporting_events_applied_total",
                         kMembershipSource),
             5000);
-  EXPECT_EQ(MetricValue("mileagebank_reporting_stream_position",
-                        kAccrualSource),
-            3000);
+  EXPECT_EQ(
+      MetricValue("mileagebank_reporting_stream_position", kAccrualSource),
+      3000);
 }
 
 TEST_F(IngestTest, FollowsNewEvents) {
@@ -305,8 +306,9 @@ TEST_F(IngestTest, CrashLosesBufferedChangesWithTheirCursorsTogether) {
   EXPECT_EQ(crashed->positions().at(kMembershipSource), 960u);
   int64_t counted = 0;
   for (int key = 0; key < 7; ++key) {
-    std::vector<int64_t> row = *crashed->Counters(
-        counting_.counts(), CountKey(kMembershipSource, absl::StrCat("k", key)));
+    std::vector<int64_t> row =
+        *crashed->Counters(counting_.counts(),
+                           CountKey(kMembershipSource, absl::StrCat("k", key)));
     EXPECT_EQ(row, membership_->ExpectedUpTo(key, 960));
     counted += row[0];
   }
@@ -381,8 +383,9 @@ TEST_F(IngestTest, ReaderAtHoldsTheSourceBackToExactlyThatSequence) {
   EXPECT_EQ(view.positions().at(kMembershipSource), 150u);
   int64_t counted = 0;
   for (int key = 0; key < 7; ++key) {
-    std::vector<int64_t> row = *view.Counters(
-        counting_.counts(), CountKey(kMembershipSource, absl::StrCat("k", key)));
+    std::vector<int64_t> row =
+        *view.Counters(counting_.counts(),
+                       CountKey(kMembershipSource, absl::StrCat("k", key)));
     EXPECT_EQ(row, membership_->ExpectedUpTo(key, 150));
     counted += row[0];
   }
@@ -393,8 +396,8 @@ TEST_F(IngestTest, ReaderAtHoldsTheSourceBackToExactlyThatSequence) {
   ExpectExactCounts(*ingest_->Reader());
 
   // At the head, with nothing after it: answered at once.
-  absl::StatusOr<std::unique_ptr<ViewReader>> head = ingest_->ReaderAt(
-      kMembershipSource, membership, absl::Now() + kPatience);
+  absl::StatusOr<std::unique_ptr<ViewReader>> head =
+      ingest_->ReaderAt(kMembershipSource, membership, absl::Now() + kPatience);
   ASSERT_TRUE(head.ok()) << head.status();
   EXPECT_EQ((*head)->positions().at(kMembershipSource), membership);
 }
@@ -411,8 +414,9 @@ TEST_F(IngestTest, ReaderAtRefusesPastUnknownAndUnreachedSequences) {
       ingest_->ReaderAt("payments", 1, absl::Now() + kPatience).status();
   EXPECT_EQ(unknown.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(mileagebank::testing::NamesField(unknown, "source")) << unknown;
-  EXPECT_EQ(ingest_->ReaderAt(kMembershipSource, 10'000,
-                              absl::Now() + absl::Milliseconds(100))
+  EXPECT_EQ(ingest_
+                ->ReaderAt(kMembershipSource, 10'000,
+                           absl::Now() + absl::Milliseconds(100))
                 .status()
                 .code(),
             absl::StatusCode::kDeadlineExceeded);
@@ -549,8 +553,8 @@ TEST_F(StoreViewTest, RowsThatLeftMemoryReadBackWritesStillInLine) {
   // Rows that stay in memory are written past the store's overlay
   // (PutUnread): one that leaves memory and is read again while its write
   // is still in line must be waited for, not read stale from the disk.
-  BufferedViewState state(store_.get(), {.max_cached_rows = 2,
-                                         .resident_tables = {"t"}});
+  BufferedViewState state(store_.get(),
+                          {.max_cached_rows = 2, .resident_tables = {"t"}});
   ASSERT_TRUE(state.Load().ok());
   constexpr int kRounds = 50;
   for (int round = 0; round < kRounds; ++round) {
@@ -688,8 +692,7 @@ TEST_F(StoreViewTest, RowsKeptByNumberAreStoredUnderTheirKeys) {
       ->Add({100});
   state.Discard();
   EXPECT_EQ(
-      (*state.MutableNumbered<Row>("t", kDigitKeys, 1000000019, &found))
-          ->At(0),
+      (*state.MutableNumbered<Row>("t", kDigitKeys, 1000000019, &found))->At(0),
       8);
   // Not resident: the row by its key.
   BufferedViewState unloaded(store_.get());
@@ -720,14 +723,13 @@ TEST(MemberNumberValueTest, TenDigitsNotLeadingWithZeroAndBack) {
 // middle must leave the same store as without.
 TEST(StoreViewRestartTest, ReloadedStateEqualsANeverRestartedOne) {
   const std::vector<std::string> tables = {"records", "counters", "days"};
-  const BufferedViewStateOptions options{.max_cached_rows = 8,
-                                         .resident_tables = {"records",
-                                                             "counters"}};
+  const BufferedViewStateOptions options{
+      .max_cached_rows = 8, .resident_tables = {"records", "counters"}};
   auto apply = [](BufferedViewState& state, int i) {
     const std::string member = absl::StrCat("m", i % 7);
     bool found = false;
-    auto record = state.MutableProto<common::v1::Money>("records", member,
-                                                        &found);
+    auto record =
+        state.MutableProto<common::v1::Money>("records", member, &found);
     ASSERT_TRUE(record.ok());
     (*record)->set_minor_units((*record)->minor_units() + i);
     if (i % 11 == 0) state.Delete("records", member);
@@ -745,14 +747,14 @@ TEST(StoreViewRestartTest, ReloadedStateEqualsANeverRestartedOne) {
   auto dump = [&](store::Store& store) {
     std::map<std::string, std::string> rows;
     for (const std::string& table : tables) {
-      EXPECT_TRUE(store
-                      .Scan(table, store::ScanRange{},
-                            [&](absl::string_view key, absl::string_view value) {
-                              rows[absl::StrCat(table, "/", key)] =
-                                  std::string(value);
-                              return true;
-                            })
-                      .ok());
+      EXPECT_TRUE(
+          store
+              .Scan(table, store::ScanRange{},
+                    [&](absl::string_view key, absl::string_view value) {
+                      rows[absl::StrCat(table, "/", key)] = std::string(value);
+                      return true;
+                    })
+              .ok());
     }
     return rows;
   };
