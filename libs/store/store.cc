@@ -215,6 +215,11 @@ void WriteBatch::AppendEvent(absl::string_view key,
   event.mutable_payload()->PackFrom(payload);
 }
 
+void WriteBatch::AppendRecordedEvent(common::v1::Event event) {
+  event.clear_sequence();
+  events_.push_back(std::move(event));
+}
+
 void WriteBatch::SetCursor(absl::string_view source, uint64_t sequence) {
   Put(kCursorsTable, source, KeyBuilder().Uint64(sequence).Build());
 }
@@ -357,7 +362,7 @@ uint64_t Store::Enqueue(WriteBatch& batch) {
     queued.ticket = ++last_ticket_;
     for (common::v1::Event& event : queued.events) {
       event.set_sequence(++last_sequence_);
-      *event.mutable_recorded_at() = now;
+      if (!event.has_recorded_at()) *event.mutable_recorded_at() = now;
     }
     for (const WriteBatch::Write& write : queued.writes) {
       if (write.unread) continue;

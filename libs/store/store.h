@@ -111,6 +111,11 @@ class WriteBatch {
   // Appends `payload` to the event log, keyed by `key` (e.g. a member number).
   void AppendEvent(absl::string_view key,
                    const google::protobuf::Message& payload);
+  // Appends an event recorded elsewhere, keeping its key, payload and
+  // recorded_at (its sequence is still this log's next): for loading a
+  // history written by another program, such as the reporting benchmark's
+  // generated sources. Services record their own events with AppendEvent.
+  void AppendRecordedEvent(common::v1::Event event);
   // Records that the consumer of `source` has applied everything up to
   // `sequence`.
   void SetCursor(absl::string_view source, uint64_t sequence);

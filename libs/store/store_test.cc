@@ -121,6 +121,29 @@ TEST_F(StoreTest, EventsGetConsecutiveSequencesAcrossReopen) {
   }
 }
 
+TEST_F(StoreTest, RecordedEventKeepsItsTimeButTakesTheNextSequence) {
+  WriteBatch first = store_->NewBatch();
+  first.AppendEvent("member", Money(1));
+  ASSERT_TRUE(store_->Commit(first).ok());
+  common::v1::Event recorded;
+  recorded.set_sequence(41);
+  recorded.set_key("member");
+  recorded.mutable_recorded_at()->set_seconds(1700000000);
+  recorded.mutable_payload()->PackFrom(Money(2));
+  WriteBatch batch = store_->NewBatch();
+  batch.AppendRecordedEvent(recorded);
+  batch.AppendEvent("member", Money(3));
+  ASSERT_TRUE(store_->Commit(batch).ok());
+
+  auto events = store_->ReadEvents(1, 100);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[0].sequence(), 2u);
+  EXPECT_EQ((*events)[0].recorded_at().seconds(), 1700000000);
+  EXPECT_EQ((*events)[1].sequence(), 3u);
+  EXPECT_GT((*events)[1].recorded_at().seconds(), 1700000000);
+}
+
 TEST_F(StoreTest, CursorCommitsWithDerivedState) {
   EXPECT_EQ(*store_->ReadCursor("accrual"), 0u);
   WriteBatch batch = store_->NewBatch();
