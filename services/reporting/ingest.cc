@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <iterator>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -187,6 +189,13 @@ Ingest::Ingest(store::Store* store, std::vector<Projection*> projections,
     flushed_.push_back(*cursor);
     committed_.push_back(*cursor);
     events_since_flush_.push_back(0);
+  }
+  {
+    absl::MutexLock queue_lock(&queue_mutex_);
+    lines_.resize(sources_.size());
+    heads_.resize(sources_.size());
+    waived_.resize(sources_.size());
+    for (const auto& source : sources_) lined_up_to_.push_back(source->pushed);
   }
   absl::StatusOr<uint64_t> layout = store_->ReadCursor(kLayoutCursor);
   const bool fresh = std::all_of(committed_.begin(), committed_.end(),
@@ -434,18 +443,24 @@ absl::Status Ingest::FollowOnce(size_t index) {
   request.set_after_sequence(source.pushed);
   request.set_follow(true);
   client::EventReader reader(stub.get(), &context, request);
-  common::v1::Event event;
+  std::vector<common::v1::Event> events;
   absl::Status result = absl::OkStatus();
-  while (reader.Next(&event)) {
-    if (event.sequence() <= source.pushed) continue;  // Already in line.
-    const uint64_t sequence = event.sequence();
-    if (!Push(index, std::move(event))) {
+  while (reader.NextMessage(&events)) {
+    // Already in line: the start of a resumed stream.
+    events.erase(events.begin(),
+                 std::find_if(events.begin(), events.end(),
+                              [&](const common::v1::Event& event) {
+                                return event.sequence() > source.pushed;
+                              }));
+    if (events.empty()) continue;
+    const uint64_t sequence = events.back().sequence();
+    if (!Push(index, std::move(events))) {
       result = absl::CancelledError("stopping");
       context.TryCancel();
       break;
     }
     source.pushed = sequence;
-    event.Clear();
+    events.clear();
   }
   grpc::Status finished = reader.Finish();
   {
@@ -457,15 +472,54 @@ absl::Status Ingest::FollowOnce(size_t index) {
                        : FromGrpcStatus(finished);
 }
 
-bool Ingest::Push(size_t index, common::v1::Event event) {
+bool Ingest::Push(size_t index, std::vector<common::v1::Event> events) {
   absl::MutexLock lock(&queue_mutex_);
-  auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mutex_) {
-    return readers_stopping_ || queue_.size() < kLineCapacity;
+  auto room = [this, index]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mutex_) {
+    return readers_stopping_ || lines_[index].size() < kLineCapacity;
   };
   queue_mutex_.Await(absl::Condition(&room));
   if (readers_stopping_) return false;
-  queue_.push_back(Item{index, std::move(event)});
+  lined_up_to_[index] = events.back().sequence();
+  waived_[index] = false;
+  queued_ += events.size();
+  std::move(events.begin(), events.end(), std::back_inserter(lines_[index]));
   return true;
+}
+
+bool Ingest::Behind(size_t index) const {
+  if (!lines_[index].empty() || waived_[index]) return false;
+  return !heads_[index].has_value() || lined_up_to_[index] < *heads_[index];
+}
+
+namespace {
+
+bool RecordedBefore(const common::v1::Event& a, const common::v1::Event& b) {
+  const google::protobuf::Timestamp& x = a.recorded_at();
+  const google::protobuf::Timestamp& y = b.recorded_at();
+  return x.seconds() != y.seconds() ? x.seconds() < y.seconds()
+                                    : x.nanos() < y.nanos();
+}
+
+}  // namespace
+
+void Ingest::TakeInOrder(std::vector<Item>& work) {
+  const size_t count = lines_.size();
+  while (queued_ > 0) {
+    std::optional<size_t> first;
+    for (size_t i = 0; i < count; ++i) {
+      if (Behind(i)) return;
+      // Ties go to the source listed first: the same order on every run.
+      if (!lines_[i].empty() &&
+          (!first.has_value() ||
+           RecordedBefore(lines_[i].front(), lines_[*first].front()))) {
+        first = i;
+      }
+    }
+    std::deque<common::v1::Event>& line = lines_[*first];
+    work.push_back(Item{*first, std::move(line.front())});
+    line.pop_front();
+    --queued_;
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -486,28 +540,14 @@ void Ingest::ApplyLoop() {
              {"seconds", absl::ToDoubleSeconds(absl::Now() - loading)}});
   std::vector<Item> work;
   size_t next = 0;  // First item of `work` not applied yet.
-  uint64_t holds_seen = 0;
   bool catching_up = false;
   absl::Duration backoff = kMinBackoff;
   while (true) {
     if (next == work.size()) {
       work.clear();
       next = 0;
-      bool stopping = false;
-      {
-        absl::MutexLock lock(&queue_mutex_);
-        // A hold already seen waits for events, not for the applier.
-        auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mutex_) {
-          return !queue_.empty() || applier_stopping_ ||
-                 holds_added_ != holds_seen;
-        };
-        queue_mutex_.AwaitWithDeadline(absl::Condition(&ready), commit_due_);
-        holds_seen = holds_added_;
-        work.swap(queue_);
-        stopping = applier_stopping_;
-      }
+      const bool stopping = !TakeWork(work, &catching_up);
       if (stopping) break;
-      catching_up = work.size() >= kLineCapacity / 2;
       if (!catching_up && absl::Now() >= commit_due_) Commit();
       if (work.empty()) {
         if (holds_pending_) ServeHolds(nullptr);
@@ -570,6 +610,62 @@ void Ingest::ApplyLoop() {
   for (auto& hold : holds_) hold->done = true;  // UNAVAILABLE.
   holds_.clear();
   holds_pending_ = false;
+}
+
+bool Ingest::TakeWork(std::vector<Item>& work, bool* catching_up) {
+  absl::MutexLock lock(&queue_mutex_);
+  auto none_behind = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mutex_) {
+    for (size_t i = 0; i < lines_.size(); ++i) {
+      if (Behind(i)) return false;
+    }
+    return true;
+  };
+  // A hold already seen waits for events, not for the applier.
+  auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mutex_) {
+    return (queued_ > 0 && none_behind()) || applier_stopping_ ||
+           holds_added_ != holds_seen_;
+  };
+  auto held_back = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mutex_) {
+    return queued_ > 0 && !none_behind();
+  };
+  // Wakes also when events first wait for a source behind, to start
+  // the clock of merge_wait.
+  auto ready_or_held_back = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mutex_) {
+    return ready() || (!held_back_since_.has_value() && held_back());
+  };
+  while (!ready()) {
+    if (!held_back_since_.has_value() && held_back()) {
+      held_back_since_ = absl::Now();
+    }
+    const absl::Time deadline =
+        held_back_since_.has_value()
+            ? std::min(commit_due_, *held_back_since_ + options_.merge_wait)
+            : commit_due_;
+    if (!queue_mutex_.AwaitWithDeadline(absl::Condition(&ready_or_held_back),
+                                        deadline)) {
+      break;
+    }
+  }
+  if (held_back()) {
+    const absl::Time now = absl::Now();
+    if (!held_back_since_.has_value()) held_back_since_ = now;
+    if (now - *held_back_since_ >= options_.merge_wait) {
+      for (size_t i = 0; i < lines_.size(); ++i) {
+        if (!Behind(i)) continue;
+        waived_[i] = true;
+        log::Warning("reporting_source_not_waited_for",
+                     {{"source", sources_[i]->name},
+                      {"position", lined_up_to_[i]},
+                      {"waited_ms",
+                       absl::ToInt64Milliseconds(now - *held_back_since_)}});
+      }
+    }
+  }
+  if (queued_ == 0 || none_behind()) held_back_since_.reset();
+  holds_seen_ = holds_added_;
+  *catching_up = queued_ >= kLineCapacity / 2;
+  TakeInOrder(work);
+  return !applier_stopping_;
 }
 
 bool Ingest::CommitDue(bool catching_up) const {
@@ -742,6 +838,10 @@ void Ingest::MonitorLoop() {
           client::CallPolicy{.deadline = kHeadDeadline, .max_attempts = 1});
       if (!asked.ok()) continue;  // The reader logs the source's trouble.
       source.head.Set(static_cast<double>(head.last_sequence()));
+      {
+        absl::MutexLock lock(&queue_mutex_);
+        heads_[i] = head.last_sequence();
+      }
       absl::MutexLock lock(&commit_mutex_);
       if (source.catchup_known) continue;
       source.catchup_known = true;

@@ -2,10 +2,16 @@
 // store, each event exactly once, and hands out consistent readers of it.
 //
 // One reader thread per source subscribes to the source's EventStream after
-// its stored cursor and puts the events in one bounded line. One applier
-// thread loads the projections' resident tables, then takes the events in
-// arrival order and applies each to every projection through a
-// BufferedViewState. Every `commit_every_events` events or
+// its stored cursor and puts the events in that source's bounded line. One
+// applier thread loads the projections' resident tables, then takes the
+// events of all the lines in the order they were recorded (each source's
+// in its own order; across sources by recorded_at, then by source) and
+// applies each to every projection through a BufferedViewState. It waits
+// for a source whose line is empty while the source's log (its head, polled)
+// holds more, up to `merge_wait`; so a rebuild applies the same events in the
+// same order whatever the sources' speeds, and figures that depend on the
+// order across sources (a member's miles by tier on a day) come out as
+// they did while following. Every `commit_every_events` events or
 // `commit_every` (whichever comes first; while catching up, every
 // `catchup_commit_every_events`) it flushes the buffered changes and
 // every source's cursor into ONE batch and puts it in the store's line; a
@@ -32,6 +38,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -64,6 +71,11 @@ struct IngestOptions {
   // per batch rather than once per 200 ms. It bounds the memory of what is
   // uncommitted (the events kept to apply again, the batch: ~1 KB each).
   int catchup_commit_every_events = 100000;
+  // How long the applier waits for the next event of a source that is
+  // behind its head before it goes on without it (a source unreachable
+  // must not stop the others' figures); it waits again once that source
+  // delivers.
+  absl::Duration merge_wait = absl::Seconds(2);
 };
 
 class Ingest {
@@ -145,11 +157,23 @@ class Ingest {
   // Reader thread of source `index`.
   void ReadLoop(size_t index);
   absl::Status FollowOnce(size_t index);
-  // Puts an event in line, waiting for room; false when stopping.
-  bool Push(size_t index, common::v1::Event event);
+  // Puts a message's events (in log order, at least one) in line, waiting
+  // for room; false when stopping.
+  bool Push(size_t index, std::vector<common::v1::Event> events);
+  // Whether the applier must wait for source `index`'s next event before
+  // it takes any later one: its line is empty and its log holds more.
+  bool Behind(size_t index) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mutex_);
+  // Moves the events that can be applied now into `work` in recorded
+  // order; stops where a line empties whose source is behind.
+  void TakeInOrder(std::vector<Item>& work)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mutex_);
 
   // Applier thread.
   void ApplyLoop();
+  // Waits for events that can be applied (or a hold, or the time of a
+  // commit) and moves them into `work` in recorded order; `catching_up`
+  // when the lines were at least half full. False when stopping.
+  bool TakeWork(std::vector<Item>& work, bool* catching_up);
   // Whether `unflushed_` is due for a commit; `catching_up` as above.
   bool CommitDue(bool catching_up) const;
   absl::Status ApplyOne(const Item& item);
@@ -181,10 +205,21 @@ class Ingest {
   uint64_t last_ticket_ = 0;
   bool layout_written_ = false;
   absl::Time commit_due_ = absl::InfiniteFuture();
+  uint64_t holds_seen_ = 0;  // holds_added_ when last seen.
+  // Since when events in line wait for a source behind (see merge_wait).
+  std::optional<absl::Time> held_back_since_;
 
   // The line between readers and applier, and the holds.
   mutable absl::Mutex queue_mutex_;
-  std::vector<Item> queue_ ABSL_GUARDED_BY(queue_mutex_);
+  // Per source: its line, the last sequence put in it, the newest head
+  // polled (none before the first answer) and whether the applier has
+  // stopped waiting for it (see merge_wait) until it delivers again.
+  std::vector<std::deque<common::v1::Event>> lines_
+      ABSL_GUARDED_BY(queue_mutex_);
+  std::vector<uint64_t> lined_up_to_ ABSL_GUARDED_BY(queue_mutex_);
+  std::vector<std::optional<uint64_t>> heads_ ABSL_GUARDED_BY(queue_mutex_);
+  std::vector<bool> waived_ ABSL_GUARDED_BY(queue_mutex_);
+  size_t queued_ ABSL_GUARDED_BY(queue_mutex_) = 0;  // In all lines.
   bool readers_stopping_ ABSL_GUARDED_BY(queue_mutex_) = false;
   bool applier_stopping_ ABSL_GUARDED_BY(queue_mutex_) = false;
   bool applier_gone_ ABSL_GUARDED_BY(queue_mutex_) = false;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -27,18 +28,85 @@ namespace {
 
 constexpr absl::Duration kPatience = absl::Seconds(20);
 
-// A producing service: a scratch store whose event log is served on a port.
+// An EventStream that answers nothing until opened: a source that is
+// slow to come up.
+class GatedEventStream final : public common::v1::EventStream::Service {
+ public:
+  explicit GatedEventStream(common::v1::EventStream::Service* inner)
+      : inner_(inner) {}
+  void Open() { open_.Notify(); }
+
+  grpc::Status Subscribe(
+      grpc::ServerContext* context, const common::v1::SubscribeRequest* request,
+      grpc::ServerWriter<common::v1::Event>* writer) override {
+    if (!WaitOpen(context)) return grpc::Status::CANCELLED;
+    return inner_->Subscribe(context, request, writer);
+  }
+  grpc::Status SubscribeBatched(
+      grpc::ServerContext* context, const common::v1::SubscribeRequest* request,
+      grpc::ServerWriter<common::v1::EventBatch>* writer) override {
+    if (!WaitOpen(context)) return grpc::Status::CANCELLED;
+    return inner_->SubscribeBatched(context, request, writer);
+  }
+  grpc::Status GetHead(grpc::ServerContext* context,
+                       const common::v1::GetHeadRequest* request,
+                       common::v1::GetHeadResponse* response) override {
+    if (!WaitOpen(context)) return grpc::Status::CANCELLED;
+    return inner_->GetHead(context, request, response);
+  }
+
+ private:
+  bool WaitOpen(grpc::ServerContext* context) {
+    while (!open_.WaitForNotificationWithTimeout(absl::Milliseconds(20))) {
+      if (context->IsCancelled()) return false;
+    }
+    return true;
+  }
+  common::v1::EventStream::Service* const inner_;
+  absl::Notification open_;
+};
+
+// A producing service: a scratch store whose event log is served on a port
+// (`gated`: answering only once Open() is called).
 class Producer {
  public:
-  explicit Producer(const std::string& path) {
+  explicit Producer(const std::string& path, bool gated = false) {
     store_ = std::move(*store::Store::Open({.path = path, .tables = {}}));
     service_ = std::make_unique<server::EventStreamService>(store_.get());
-    served_ = testing::ServeOnLoopback({service_.get()});
+    gate_ = std::make_unique<GatedEventStream>(service_.get());
+    opened_ = !gated;
+    if (!gated) gate_->Open();
+    served_ = testing::ServeOnLoopback({gate_.get()});
   }
   ~Producer() {
+    Open();
     store_->StopWaiters();
     served_.server->Shutdown(
         absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+  }
+  void Open() {
+    if (!opened_.exchange(true)) gate_->Open();
+  }
+  // Appends `count` events recorded at `first`, `first + step`, ... (as
+  // another service wrote them), amounts as Emit's; returns the last
+  // sequence.
+  uint64_t EmitRecordedAt(int count, absl::Time first, absl::Duration step) {
+    store::WriteBatch batch = store_->NewBatch();
+    for (int i = 0; i < count; ++i) {
+      common::v1::Money money;
+      money.set_minor_units(++emitted_);
+      common::v1::Event event;
+      event.set_key(absl::StrCat("k", emitted_ % 7));
+      event.mutable_payload()->PackFrom(money);
+      const absl::Time at = first + i * step;
+      event.mutable_recorded_at()->set_seconds(absl::ToUnixSeconds(at));
+      event.mutable_recorded_at()->set_nanos(static_cast<int32_t>(
+          (at - absl::FromUnixSeconds(absl::ToUnixSeconds(at))) /
+          absl::Nanoseconds(1)));
+      batch.AppendRecordedEvent(std::move(event));
+    }
+    EXPECT_TRUE(store_->Commit(batch).ok());
+    return store_->LastSequence();
   }
   // Appends `count` events keyed "k0".."k6", the i-th of amount i; returns
   // the last sequence.
@@ -76,6 +144,8 @@ class Producer {
  private:
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<server::EventStreamService> service_;
+  std::unique_ptr<GatedEventStream> gate_;
+  std::atomic<bool> opened_{true};
   testing::LoopbackServer served_;
   int64_t emitted_ = 0;
 };
@@ -121,6 +191,27 @@ class CountingProjection final : public Projection {
  private:
   const std::string counts_;
   const std::string last_;
+};
+
+// Counts the events applied after one recorded later than themselves,
+// whatever their source (row "late" of its table).
+class RecordedOrderProjection final : public Projection {
+ public:
+  static constexpr char kTable[] = "order";
+  std::vector<std::string> Tables() const override { return {kTable}; }
+  absl::Status Apply(const SourceEvent& source_event,
+                     ViewState& state) override {
+    const google::protobuf::Timestamp& at = source_event.event().recorded_at();
+    const int64_t micros = at.seconds() * 1'000'000 + at.nanos() / 1000;
+    MB_ASSIGN_OR_RETURN(std::vector<int64_t> last,
+                        state.Counters(kTable, "last"));
+    if (!last.empty() && last[0] > micros) {
+      MB_RETURN_IF_ERROR(state.Add(kTable, "late", {1}));
+    }
+    MB_RETURN_IF_ERROR(
+        state.Add(kTable, "last", {micros - (last.empty() ? 0 : last[0])}));
+    return state.Add(kTable, "applied", {1});
+  }
 };
 
 // Fails the first `failures` attempts at one event of one source.
@@ -179,6 +270,7 @@ class IngestTest : public ::testing::Test {
   std::vector<Projection*> Projections() {
     std::vector<Projection*> all = {&counting_};
     if (failing_ != nullptr) all.push_back(failing_.get());
+    if (check_order_) all.push_back(&order_);
     return all;
   }
 
@@ -190,7 +282,8 @@ class IngestTest : public ::testing::Test {
         IngestOptions{.targets = {{kMembershipSource, membership_->target()},
                                   {kAccrualSource, accrual_->target()}},
                       .commit_every_events = commit_every_events,
-                      .commit_every = commit_every},
+                      .commit_every = commit_every,
+                      .merge_wait = merge_wait_},
         registry_.get());
     ingest_->Start();
   }
@@ -237,8 +330,21 @@ class IngestTest : public ::testing::Test {
   std::unique_ptr<Producer> membership_;
   std::unique_ptr<Producer> accrual_;
   std::string path_;
+  // Membership's log served only once membership_->Open() is called, and
+  // the order of application checked.
+  void SlowMembershipAndOrderChecked() {
+    membership_ = std::make_unique<Producer>(
+        mileagebank::testing::FreshTestDir("slow-membership"), /*gated=*/true);
+    check_order_ = true;
+    store_.reset();
+    OpenStore();
+  }
+
   CountingProjection counting_{"test"};
   std::unique_ptr<FailingProjection> failing_;
+  RecordedOrderProjection order_;
+  bool check_order_ = false;
+  absl::Duration merge_wait_ = IngestOptions().merge_wait;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<prometheus::Registry> registry_;
   std::unique_ptr<Ingest> ingest_;
@@ -265,6 +371,47 @@ TEST_F(IngestTest, CatchesUpFromAnEmptyStore) {
   EXPECT_EQ(
       MetricValue("mileagebank_reporting_stream_position", kAccrualSource),
       3000);
+}
+
+const absl::Time kHistoryStart = absl::FromUnixSeconds(1'700'000'000);
+
+TEST_F(IngestTest, AppliesTheSourcesInRecordedOrderWhateverArrivesFirst) {
+  SlowMembershipAndOrderChecked();
+  merge_wait_ = absl::Seconds(30);  // Membership answers long before.
+  // Recorded alternately: membership at even seconds, accrual at odd ones.
+  const uint64_t membership =
+      membership_->EmitRecordedAt(3000, kHistoryStart, absl::Seconds(2));
+  const uint64_t accrual = accrual_->EmitRecordedAt(
+      3000, kHistoryStart + absl::Seconds(1), absl::Seconds(2));
+  StartIngest();
+  // Accrual's events are all in line by now; none may be applied while
+  // membership, whose head is not known, may hold earlier ones.
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(ingest_->positions().at(kAccrualSource), 0u);
+  membership_->Open();
+  WaitForOrFail(membership, accrual);
+
+  std::unique_ptr<ViewReader> view = ingest_->Reader();
+  EXPECT_EQ(*view->Counters(RecordedOrderProjection::kTable, "applied"),
+            std::vector<int64_t>{6000});
+  EXPECT_TRUE(view->Counters(RecordedOrderProjection::kTable, "late")->empty());
+  ExpectExactCounts(*view);
+}
+
+TEST_F(IngestTest, GoesOnWithoutASourceThatDoesNotAnswer) {
+  SlowMembershipAndOrderChecked();
+  merge_wait_ = absl::Milliseconds(200);
+  const uint64_t membership =
+      membership_->EmitRecordedAt(100, kHistoryStart, absl::Seconds(2));
+  const uint64_t accrual = accrual_->EmitRecordedAt(
+      100, kHistoryStart + absl::Seconds(1), absl::Seconds(2));
+  StartIngest();
+  WaitForOrFail(0, accrual);
+  EXPECT_EQ(ingest_->positions().at(kMembershipSource), 0u);
+  // Once it answers, its events are applied too (later than recorded).
+  membership_->Open();
+  WaitForOrFail(membership, accrual);
+  ExpectExactCounts(*ingest_->Reader());
 }
 
 TEST_F(IngestTest, FollowsNewEvents) {
