@@ -47,7 +47,9 @@
 // ingest's catch-up value), --dir (the store's folder;
 // $MB_BENCH_DIR/mb-bench-reporting-scale, /tmp by default; emptied first),
 // --reports_only (no catch-up: the queries on the store an earlier run left
-// in --dir).
+// in --dir), --write_sources=DIR (no catch-up: the history written as the
+// four sources' event logs, a store each under DIR, for
+// bench/reporting_ingest.sh).
 #include <sys/resource.h>
 #include <time.h>
 
@@ -116,6 +118,9 @@ struct Sizes {
   std::string dir;
   // Only the report queries, on the store an earlier run left in `dir`.
   bool reports_only = false;
+  // Only the history, written as the four sources' event logs, one store
+  // each under this folder (bench/reporting_ingest.sh serves them).
+  std::string write_sources;
 };
 
 bool ParseSize(absl::string_view name, absl::string_view text, int64_t* out) {
@@ -154,6 +159,10 @@ bool ReadSizes(int argc, char** argv, Sizes* sizes) {
     }
     if (absl::StartsWith(arg, "--dir=")) {
       sizes->dir = std::string(arg.substr(6));
+      known = true;
+    }
+    if (absl::StartsWith(arg, "--write_sources=")) {
+      sizes->write_sources = std::string(arg.substr(16));
       known = true;
     }
     if (arg == "--reports_only") {
@@ -1585,6 +1594,60 @@ int CatchUp(const Sizes& sizes, store::Store& store,
   return 0;
 }
 
+// Writes the generated history as the event logs of the four sources,
+// each in a store of its own under `sizes.write_sources`, keeping every
+// event's time; the store numbers them 1, 2, ... per source exactly as the
+// generator does. Non-zero on a failure.
+int WriteSources(const Sizes& sizes) {
+  constexpr size_t kEventsPerCommit = 10'000;
+  std::filesystem::remove_all(sizes.write_sources);
+  std::array<std::unique_ptr<store::Store>, 4> stores;
+  std::vector<store::WriteBatch> batches;
+  std::array<uint64_t, 4> written{};
+  for (int s = 0; s < 4; ++s) {
+    auto opened = store::Store::Open(
+        {.path = absl::StrCat(sizes.write_sources, "/", kSources[s])});
+    if (!opened.ok()) {
+      std::fprintf(stderr, "%s\n", opened.status().ToString().c_str());
+      return 1;
+    }
+    stores[s] = std::move(*opened);
+    batches.push_back(stores[s]->NewBatch());
+  }
+  History history(sizes);
+  std::vector<Item> day;
+  const Clock::time_point began = Clock::now();
+  for (int d = 0; d < history.days(); ++d) {
+    history.Day(d, day);
+    for (Item& item : day) {
+      if (item.event.sequence() != ++written[item.source]) {
+        std::fprintf(stderr, "%s: event %llu out of order\n",
+                     kSources[item.source],
+                     static_cast<unsigned long long>(item.event.sequence()));
+        return 1;
+      }
+      store::WriteBatch& batch = batches[item.source];
+      batch.AppendRecordedEvent(std::move(item.event));
+      if (written[item.source] % kEventsPerCommit == 0) {
+        stores[item.source]->Enqueue(batch);
+      }
+    }
+  }
+  uint64_t total = 0;
+  for (int s = 0; s < 4; ++s) {
+    if (!batches[s].empty()) stores[s]->Enqueue(batches[s]);
+    stores[s]->WaitForQueued();
+    std::printf("SOURCE %s: %llu events, head %llu\n", kSources[s],
+                static_cast<unsigned long long>(written[s]),
+                static_cast<unsigned long long>(stores[s]->LastSequence()));
+    total += written[s];
+  }
+  std::printf("wrote %llu events in %.1f s under %s\n",
+              static_cast<unsigned long long>(total),
+              Seconds(Clock::now() - began), sizes.write_sources.c_str());
+  return 0;
+}
+
 // Prints the number of rows and a hash of every table's keys and values
 // (FNV-1a), so that two builds' stores can be compared byte for byte: a
 // change that only makes the catch-up faster must leave it the same.
@@ -1629,6 +1692,7 @@ int Run(int argc, char** argv) {
       static_cast<long long>(sizes.accrual_events),
       static_cast<long long>(sizes.redemptions), sizes.dir.c_str());
   std::fflush(stdout);
+  if (!sizes.write_sources.empty()) return WriteSources(sizes);
 
   // The projections, as main.cc builds them.
   config::v1::ReportingConfig config;
