@@ -93,6 +93,7 @@ for i in "${!names[@]}"; do
 done
 echo "reporting_cpu_s=$(awk -v a="${cpu_after[4]}" 'BEGIN { printf "%.1f", a }')"
 echo "load_average=$(cut -d' ' -f1-3 /proc/loadavg)"
+curl -s "127.0.0.1:9505/metrics" | grep '^mileagebank_reporting_applier_wait_seconds_total' || true
 
 # Stopped (its last commit made durable), then read as the scale benchmark
 # reads its own store.

@@ -101,7 +101,16 @@ struct Ingest::Metrics {
                       "to it being durable")
                 .Register(registry)
                 .Add({}, prometheus::Histogram::BucketBoundaries{
-                             0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5})) {}
+                             0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5})),
+        applier_waits(
+            prometheus::BuildCounter()
+                .Name("mileagebank_reporting_applier_wait_seconds_total")
+                .Help("Time the applier waited: for events it may apply "
+                      "(reason events) or for room in the store's line "
+                      "(reason store)")
+                .Register(registry)),
+        waiting_for_events(applier_waits.Add({{"reason", "events"}})),
+        waiting_for_store(applier_waits.Add({{"reason", "store"}})) {}
 
   prometheus::Family<prometheus::Counter>& applied;
   prometheus::Family<prometheus::Counter>& apply_errors;
@@ -112,6 +121,9 @@ struct Ingest::Metrics {
   prometheus::Histogram& commit_events;
   prometheus::Histogram& commit_writes;
   prometheus::Histogram& commit_seconds;
+  prometheus::Family<prometheus::Counter>& applier_waits;
+  prometheus::Counter& waiting_for_events;
+  prometheus::Counter& waiting_for_store;
 };
 
 // One source: its reader thread and its metrics.
@@ -633,6 +645,7 @@ bool Ingest::TakeWork(std::vector<Item>& work, bool* catching_up) {
   auto ready_or_held_back = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mutex_) {
     return ready() || (!held_back_since_.has_value() && held_back());
   };
+  const absl::Time began = absl::Now();
   while (!ready()) {
     if (!held_back_since_.has_value() && held_back()) {
       held_back_since_ = absl::Now();
@@ -646,6 +659,8 @@ bool Ingest::TakeWork(std::vector<Item>& work, bool* catching_up) {
       break;
     }
   }
+  metrics_->waiting_for_events.Increment(
+      absl::ToDoubleSeconds(absl::Now() - began));
   if (held_back()) {
     const absl::Time now = absl::Now();
     if (!held_back_since_.has_value()) held_back_since_ = now;
@@ -714,8 +729,11 @@ uint64_t Ingest::Commit() {
     auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mutex_) {
       return in_flight_.size() < kMaxInFlight;
     };
+    const absl::Time began = absl::Now();
     commit_mutex_.Await(absl::Condition(&room));
     flight.enqueued = absl::Now();
+    metrics_->waiting_for_store.Increment(
+        absl::ToDoubleSeconds(flight.enqueued - began));
     // In line before it is published: the committer waits for this ticket.
     flight.ticket = store_->Enqueue(batch);
     last_ticket_ = flight.ticket;
