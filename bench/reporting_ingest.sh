@@ -15,15 +15,21 @@
 #
 # SOURCES=<folder> keeps the written logs there and reuses them when a
 # later run asks for the same sizes (writing them takes minutes).
+# BENCH_BIN=<folder> runs the binaries under that folder (laid out as
+# bazel-bin) instead of building: a base build copied aside, run in turn
+# with the change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 readonly members=${1:-1000000} accrual_events=${2:-20000000}
 readonly redemptions=${3:-200000}
 readonly sizes="--members=$members --accrual_events=$accrual_events --redemptions=$redemptions"
 
-bazel build -c opt //bench:reporting_scale_benchmark //bench:event_log_server \
-  //services/reporting >/dev/null 2>&1
+if [ -z "${BENCH_BIN:-}" ]; then
+  bazel build -c opt //bench:reporting_scale_benchmark //bench:event_log_server \
+    //services/reporting >/dev/null 2>&1
+fi
 source bench/system.sh
+bin=${BENCH_BIN:-$bin}
 sources=${SOURCES:-$work/sources}
 if [ "$(cat "$sources/sizes" 2>/dev/null)" != "$sizes" ]; then
   # shellcheck disable=SC2086
