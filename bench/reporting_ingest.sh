@@ -17,7 +17,8 @@
 # later run asks for the same sizes (writing them takes minutes).
 # BENCH_BIN=<folder> runs the binaries under that folder (laid out as
 # bazel-bin) instead of building: a base build copied aside, run in turn
-# with the change.
+# with the change. REPORTING_FLAGS=<flags> adds configuration flags to
+# reporting's command line (--catchup_commit_every_events=500000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 readonly members=${1:-1000000} accrual_events=${2:-20000000}
@@ -64,9 +65,11 @@ positions() {
 
 cpu_before=($(cpu_seconds))
 start_ns=$(date +%s%N)
+# REPORTING_FLAGS is split into words on purpose.
+# shellcheck disable=SC2086
 start_service reporting 7505 9505 --membership_target=127.0.0.1:7501 \
   --accrual_target=127.0.0.1:7502 --redemption_target=127.0.0.1:7503 \
-  --settlement_target=127.0.0.1:7504
+  --settlement_target=127.0.0.1:7504 ${REPORTING_FLAGS:-}
 reporting_pid=${pids[-1]}
 next_report=$((start_ns + 30000000000))
 while true; do

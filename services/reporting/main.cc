@@ -65,6 +65,10 @@ absl::Status CheckConfig(const config::v1::ReportingConfig& config) {
   if (config.commit_every_ms() < 0) {
     return absl::InvalidArgumentError("commit_every_ms: must not be negative");
   }
+  if (config.catchup_commit_every_events() < 0) {
+    return absl::InvalidArgumentError(
+        "catchup_commit_every_events: must not be negative");
+  }
   if (config.has_cost_per_thousand_miles() &&
       (config.cost_per_thousand_miles().currency_code().size() != 3 ||
        config.cost_per_thousand_miles().minor_units() < 0)) {
@@ -116,6 +120,9 @@ int Run(int argc, char** argv) {
   }
   if (config.commit_every_ms() > 0) {
     options.commit_every = absl::Milliseconds(config.commit_every_ms());
+  }
+  if (config.catchup_commit_every_events() > 0) {
+    options.catchup_commit_every_events = config.catchup_commit_every_events();
   }
   Ingest ingest(store->get(), projections, options, &(*host)->metrics());
   IngestViews<Ingest> views(&ingest);
