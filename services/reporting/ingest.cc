@@ -550,16 +550,28 @@ void Ingest::ApplyLoop() {
   log::Info("reporting_state_loaded",
             {{"rows", static_cast<int64_t>(state_.cached_rows())},
              {"seconds", absl::ToDoubleSeconds(absl::Now() - loading)}});
+  if (std::all_of(applied_.begin(), applied_.end(),
+                  [](uint64_t sequence) { return sequence == 0; })) {
+    // An empty store: a rebuild from the start of history.
+    for (Projection* projection : projections_) {
+      projection->DeferDerived(state_);
+    }
+    unflushed_outside_events_ = true;
+  }
   std::vector<Item> work;
   size_t next = 0;  // First item of `work` not applied yet.
   bool catching_up = false;
+  bool caught_up = false;
   absl::Duration backoff = kMinBackoff;
   while (true) {
     if (next == work.size()) {
       work.clear();
       next = 0;
-      const bool stopping = !TakeWork(work, &catching_up);
+      const bool stopping = !TakeWork(work, &catching_up, &caught_up);
       if (stopping) break;
+      if (caught_up && derive_pending_ && absl::Now() >= derive_not_before_) {
+        DeriveDeferred();
+      }
       if (!catching_up && absl::Now() >= commit_due_) Commit();
       if (work.empty()) {
         if (holds_pending_) ServeHolds(nullptr);
@@ -624,7 +636,8 @@ void Ingest::ApplyLoop() {
   holds_pending_ = false;
 }
 
-bool Ingest::TakeWork(std::vector<Item>& work, bool* catching_up) {
+bool Ingest::TakeWork(std::vector<Item>& work, bool* catching_up,
+                      bool* caught_up) {
   absl::MutexLock lock(&queue_mutex_);
   auto none_behind = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mutex_) {
     for (size_t i = 0; i < lines_.size(); ++i) {
@@ -679,6 +692,12 @@ bool Ingest::TakeWork(std::vector<Item>& work, bool* catching_up) {
   if (queued_ == 0 || none_behind()) held_back_since_.reset();
   holds_seen_ = holds_added_;
   *catching_up = queued_ >= kLineCapacity / 2;
+  *caught_up = !*catching_up;
+  for (size_t i = 0; i < lines_.size(); ++i) {
+    if (!heads_[i].has_value() || lined_up_to_[i] < *heads_[i]) {
+      *caught_up = false;
+    }
+  }
   TakeInOrder(work);
   return !applier_stopping_;
 }
@@ -707,7 +726,11 @@ absl::Status Ingest::ApplyOne(const Item& item) {
 
 uint64_t Ingest::Commit() {
   commit_due_ = absl::InfiniteFuture();
-  if (unflushed_.empty() && applied_ == flushed_) return last_ticket_;
+  if (unflushed_.empty() && applied_ == flushed_ &&
+      !unflushed_outside_events_) {
+    return last_ticket_;
+  }
+  unflushed_outside_events_ = false;
   store::WriteBatch batch = store_->NewBatch();
   InFlight flight;
   flight.writes = state_.Flush(batch);
@@ -743,6 +766,30 @@ uint64_t Ingest::Commit() {
   std::fill(events_since_flush_.begin(), events_since_flush_.end(), 0);
   unflushed_.clear();
   return last_ticket_;
+}
+
+void Ingest::DeriveDeferred() {
+  const absl::Time began = absl::Now();
+  store_->Wait(Commit());
+  // Nothing is buffered now: the store holds everything applied.
+  const std::unique_ptr<ViewReader> view = Reader();
+  for (Projection* projection : projections_) {
+    absl::Status derived = projection->DeriveDeferred(*view, state_);
+    if (!derived.ok()) {
+      // Its queries still answer, from the rows it derives from.
+      log::Error("reporting_derive_failed",
+                 {{"error", derived.ToString()},
+                  {"retry_in_s", absl::ToInt64Seconds(kMaxBackoff)}});
+      state_.Discard();
+      derive_not_before_ = absl::Now() + kMaxBackoff;
+      return;
+    }
+  }
+  derive_pending_ = false;
+  unflushed_outside_events_ = true;
+  Commit();
+  log::Info("reporting_deferred_rows_derived",
+            {{"seconds", absl::ToDoubleSeconds(absl::Now() - began)}});
 }
 
 void Ingest::ServeHolds(const Item* next) {

@@ -172,8 +172,12 @@ class Ingest {
   void ApplyLoop();
   // Waits for events that can be applied (or a hold, or the time of a
   // commit) and moves them into `work` in recorded order; `catching_up`
-  // when the lines were at least half full. False when stopping.
-  bool TakeWork(std::vector<Item>& work, bool* catching_up);
+  // when the lines were at least half full, `caught_up` when not and every
+  // source has delivered up to its newest head polled. False when stopping.
+  bool TakeWork(std::vector<Item>& work, bool* catching_up, bool* caught_up);
+  // Projection::DeriveDeferred of every projection, after a commit made
+  // durable, then a commit of what they wrote.
+  void DeriveDeferred();
   // Whether `unflushed_` is due for a commit; `catching_up` as above.
   bool CommitDue(bool catching_up) const;
   absl::Status ApplyOne(const Item& item);
@@ -204,6 +208,13 @@ class Ingest {
   std::vector<Item> unflushed_;  // Kept to apply again after an error.
   uint64_t last_ticket_ = 0;
   bool layout_written_ = false;
+  // Projection::DeriveDeferred is due once caught up (after every start),
+  // and not before this time (after a failure).
+  bool derive_pending_ = true;
+  absl::Time derive_not_before_ = absl::InfinitePast();
+  // Buffered writes made outside any event's apply (DeferDerived,
+  // DeriveDeferred), for Commit.
+  bool unflushed_outside_events_ = false;
   absl::Time commit_due_ = absl::InfiniteFuture();
   uint64_t holds_seen_ = 0;  // holds_added_ when last seen.
   // Since when events in line wait for a source behind (see merge_wait).

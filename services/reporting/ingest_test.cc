@@ -245,6 +245,45 @@ google::protobuf::Map<std::string, uint64_t> Positions(
   return map;
 }
 
+// Counts events per source (the base rows) and keeps their total (the
+// derived row), deferred on an empty store and then derived from the
+// counts, as Projection::DeferDerived describes.
+class DerivingProjection final : public Projection {
+ public:
+  static constexpr char kBase[] = "derive_base";
+  static constexpr char kDerived[] = "derive_total";
+
+  std::vector<std::string> Tables() const override { return {kBase, kDerived}; }
+  absl::Status Apply(const SourceEvent& event, ViewState& state) override {
+    MB_RETURN_IF_ERROR(state.Add(kBase, event.source(), {1}));
+    MB_ASSIGN_OR_RETURN(std::optional<std::string> deferred,
+                        state.Get(kDerived, "deferred"));
+    if (deferred.has_value()) return absl::OkStatus();
+    return state.Add(kDerived, "total", {1});
+  }
+  void DeferDerived(ViewState& state) override {
+    state.Put(kDerived, "deferred", "");
+  }
+  absl::Status DeriveDeferred(const ViewReader& view,
+                              ViewState& state) override {
+    MB_ASSIGN_OR_RETURN(std::optional<std::string> deferred,
+                        state.Get(kDerived, "deferred"));
+    if (!deferred.has_value()) return absl::OkStatus();
+    ++derivations_;
+    int64_t total = 0;
+    MB_RETURN_IF_ERROR(view.ScanCounters(
+        kBase, store::ScanRange{},
+        [&](absl::string_view, const std::vector<int64_t>& values) {
+          total += values.at(0);
+          return true;
+        }));
+    state.Delete(kDerived, "deferred");
+    return state.Add(kDerived, "total", {total});
+  }
+
+  std::atomic<int> derivations_{0};
+};
+
 class IngestTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -271,6 +310,7 @@ class IngestTest : public ::testing::Test {
     std::vector<Projection*> all = {&counting_};
     if (failing_ != nullptr) all.push_back(failing_.get());
     if (check_order_) all.push_back(&order_);
+    if (deriving_) all.push_back(&derived_);
     return all;
   }
 
@@ -344,6 +384,8 @@ class IngestTest : public ::testing::Test {
   std::unique_ptr<FailingProjection> failing_;
   RecordedOrderProjection order_;
   bool check_order_ = false;
+  DerivingProjection derived_;
+  bool deriving_ = false;
   absl::Duration merge_wait_ = IngestOptions().merge_wait;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<prometheus::Registry> registry_;
@@ -411,6 +453,71 @@ TEST_F(IngestTest, GoesOnWithoutASourceThatDoesNotAnswer) {
   // Once it answers, its events are applied too (later than recorded).
   membership_->Open();
   WaitForOrFail(membership, accrual);
+  ExpectExactCounts(*ingest_->Reader());
+}
+
+// Until the derived row of DerivingProjection is derived and committed,
+// and then equal to every event applied.
+void ExpectDerivedTotalEventually(Ingest& ingest, int64_t events) {
+  const absl::Time deadline = absl::Now() + kPatience;
+  std::unique_ptr<ViewReader> view = ingest.Reader();
+  while (absl::Now() < deadline &&
+         view->Get(DerivingProjection::kDerived, "deferred")->has_value()) {
+    absl::SleepFor(absl::Milliseconds(10));
+    view = ingest.Reader();
+  }
+  EXPECT_FALSE(
+      view->Get(DerivingProjection::kDerived, "deferred")->has_value());
+  EXPECT_EQ(*view->Counters(DerivingProjection::kDerived, "total"),
+            std::vector<int64_t>{events});
+}
+
+TEST_F(IngestTest, AnEmptyStoreDefersDerivedRowsAndDerivesThemOnceCaughtUp) {
+  deriving_ = true;
+  store_.reset();
+  OpenStore();
+  const uint64_t membership = membership_->Emit(3000);
+  const uint64_t accrual = accrual_->Emit(2000);
+  StartIngest();
+  WaitForOrFail(membership, accrual);
+  ExpectDerivedTotalEventually(*ingest_, 5000);
+  EXPECT_EQ(derived_.derivations_, 1);
+
+  // Kept current event by event from then on.
+  const uint64_t more = accrual_->Emit(25);
+  WaitForOrFail(membership, more);
+  std::unique_ptr<ViewReader> view = ingest_->Reader();
+  EXPECT_EQ(*view->Counters(DerivingProjection::kDerived, "total"),
+            std::vector<int64_t>{5025});
+  ExpectExactCounts(*view);
+  EXPECT_EQ(derived_.derivations_, 1);
+}
+
+TEST_F(IngestTest, ARebuildStoppedBeforeCatchingUpDerivesAfterTheRestart) {
+  deriving_ = true;
+  membership_ = std::make_unique<Producer>(
+      mileagebank::testing::FreshTestDir("slow-membership"), /*gated=*/true);
+  store_.reset();
+  OpenStore();
+  merge_wait_ = absl::Milliseconds(100);
+  const uint64_t membership = membership_->Emit(400);
+  const uint64_t accrual = accrual_->Emit(600);
+  StartIngest();
+  // Membership does not answer: never caught up, the row stays deferred.
+  WaitForOrFail(0, accrual);
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_TRUE(ingest_->Reader()
+                  ->Get(DerivingProjection::kDerived, "deferred")
+                  ->has_value());
+  EXPECT_EQ(derived_.derivations_, 0);
+  ingest_->Stop();
+  ingest_.reset();
+
+  membership_->Open();
+  StartIngest();  // Not an empty store now: nothing deferred again.
+  WaitForOrFail(membership, accrual);
+  ExpectDerivedTotalEventually(*ingest_, 1000);
+  EXPECT_EQ(derived_.derivations_, 1);
   ExpectExactCounts(*ingest_->Reader());
 }
 

@@ -242,10 +242,23 @@ absl::InlinedVector<IndexEntry, 4> IndexEntries(const MemberRow& record) {
   return entries;
 }
 
+std::string IndexValue(const IndexEntry& entry) {
+  return EncodeCounters({entry.active, entry.previous_year_tier});
+}
+
+// The one row of kMembersTopIndexStateTable.
+constexpr char kIndexDeferredKey[] = "deferred";
+
+absl::StatusOr<bool> IndexDeferred(ViewState& state) {
+  MB_ASSIGN_OR_RETURN(std::optional<std::string> row,
+                      state.Get(kMembersTopIndexStateTable, kIndexDeferredKey));
+  return row.has_value();
+}
+
 // Writes only the entries that differ: most events change one year's
 // totals, so keys are built for that year alone.
-void WriteIndexChange(ViewState& state, const MemberRow& before,
-                      const MemberRow& after) {
+absl::Status WriteIndexChange(ViewState& state, const MemberRow& before,
+                              const MemberRow& after) {
   const std::string& member = after.member_number;
   auto remove = [&](const IndexEntry& entry) {
     for (const bool by_qs : {false, true}) {
@@ -255,8 +268,7 @@ void WriteIndexChange(ViewState& state, const MemberRow& before,
     }
   };
   auto put = [&](const IndexEntry& entry) {
-    const std::string value =
-        EncodeCounters({entry.active, entry.previous_year_tier});
+    const std::string value = IndexValue(entry);
     for (const bool by_qs : {false, true}) {
       state.Put(by_qs ? kMembersTopByQsTable : kMembersTopByQmTable,
                 QualifyingIndexKey(by_qs, entry.year, entry.miles,
@@ -266,6 +278,9 @@ void WriteIndexChange(ViewState& state, const MemberRow& before,
   };
   const auto old_entries = IndexEntries(before);
   const auto new_entries = IndexEntries(after);
+  if (old_entries.empty() && new_entries.empty()) return absl::OkStatus();
+  MB_ASSIGN_OR_RETURN(const bool deferred, IndexDeferred(state));
+  if (deferred) return absl::OkStatus();
   size_t i = 0, j = 0;
   while (i < old_entries.size() || j < new_entries.size()) {
     if (j == new_entries.size() ||
@@ -287,6 +302,7 @@ void WriteIndexChange(ViewState& state, const MemberRow& before,
       put(is);
     }
   }
+  return absl::OkStatus();
 }
 
 std::string RecordKey(absl::string_view member_number) {
@@ -338,8 +354,7 @@ absl::Status Save(ViewState& state, const Change& change, absl::CivilDay day) {
       WriteStockChange(state, change.before, *change.after, day));
   MB_RETURN_IF_ERROR(
       WriteNationalityChange(state, change.before, *change.after, day));
-  WriteIndexChange(state, change.before, *change.after);
-  return absl::OkStatus();
+  return WriteIndexChange(state, change.before, *change.after);
 }
 
 void TakeProfile(const membership::v1::Profile& profile, MemberRow& record) {
@@ -389,6 +404,26 @@ std::string QualifyingIndexKey(bool by_qs, int64_t year, int64_t miles,
   }
   key.String(member_number);
   return key.Build();
+}
+
+std::vector<QualifyingIndexRow> QualifyingIndexRows(const MemberRow& record) {
+  std::vector<QualifyingIndexRow> rows;
+  for (const IndexEntry& entry : IndexEntries(record)) {
+    const std::string value = IndexValue(entry);
+    for (const bool by_qs : {false, true}) {
+      rows.push_back({by_qs ? kMembersTopByQsTable : kMembersTopByQmTable,
+                      QualifyingIndexKey(by_qs, entry.year, entry.miles,
+                                         entry.segments, record.member_number),
+                      value});
+    }
+  }
+  return rows;
+}
+
+absl::StatusOr<bool> QualifyingIndexDeferred(const ViewReader& view) {
+  MB_ASSIGN_OR_RETURN(std::optional<std::string> row,
+                      view.Get(kMembersTopIndexStateTable, kIndexDeferredKey));
+  return row.has_value();
 }
 
 std::string QualifyingIndexBound(bool by_qs, int64_t year, int64_t at_most) {
@@ -538,11 +573,40 @@ std::vector<std::string> MembersProjection::Tables() const {
           kMembersEnrolmentsDailyTable,
           kMembersEnrolmentsMonthlyTable,
           kMembersTopByQmTable,
-          kMembersTopByQsTable};
+          kMembersTopByQsTable,
+          kMembersTopIndexStateTable};
 }
 
 std::vector<std::string> MembersProjection::ResidentTables() const {
-  return {kMembersRecordsTable};
+  return {kMembersRecordsTable, kMembersTopIndexStateTable};
+}
+
+void MembersProjection::DeferDerived(ViewState& state) {
+  state.Put(kMembersTopIndexStateTable, kIndexDeferredKey, "");
+}
+
+absl::Status MembersProjection::DeriveDeferred(const ViewReader& view,
+                                               ViewState& state) {
+  MB_ASSIGN_OR_RETURN(const bool deferred, IndexDeferred(state));
+  if (!deferred) return absl::OkStatus();
+  absl::Status bad;
+  MB_RETURN_IF_ERROR(
+      view.Scan(kMembersRecordsTable, store::ScanRange{},
+                [&](absl::string_view, absl::string_view value) {
+                  MemberRow record;
+                  if (!record.Decode(value)) {
+                    bad = absl::DataLossError(absl::StrCat(
+                        kMembersRecordsTable, ": unreadable record"));
+                    return false;
+                  }
+                  for (QualifyingIndexRow& row : QualifyingIndexRows(record)) {
+                    state.Put(row.table, row.key, std::move(row.value));
+                  }
+                  return true;
+                }));
+  MB_RETURN_IF_ERROR(bad);
+  state.Delete(kMembersTopIndexStateTable, kIndexDeferredKey);
+  return absl::OkStatus();
 }
 
 absl::Status MembersProjection::Apply(const SourceEvent& event,

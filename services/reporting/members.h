@@ -82,6 +82,9 @@ inline constexpr char kMembersEnrolmentsMonthlyTable[] =
     "members_enrolments_monthly";
 inline constexpr char kMembersTopByQmTable[] = "members_top_by_qm";
 inline constexpr char kMembersTopByQsTable[] = "members_top_by_qs";
+// Whether the two indexes above are deferred (Projection::DeferDerived):
+// one row while they are.
+inline constexpr char kMembersTopIndexStateTable[] = "members_top_index";
 
 // One entry of members_top_by_qm / members_top_by_qs.
 struct QualifyingIndexEntry {
@@ -133,6 +136,17 @@ struct MemberRow final : Record {
   absl::InlinedVector<Year, 4> years;
 };
 
+// The rows `record` gives the two indexes.
+struct QualifyingIndexRow {
+  const char* table;  // kMembersTopByQmTable or kMembersTopByQsTable.
+  std::string key;
+  std::string value;
+};
+std::vector<QualifyingIndexRow> QualifyingIndexRows(const MemberRow& record);
+// Whether the indexes are deferred in `view`: then they must be derived
+// from the member records to be read.
+absl::StatusOr<bool> QualifyingIndexDeferred(const ViewReader& view);
+
 // A member's tier on a day of `year` as membership decides it (the higher
 // of the tiers earned in `year` and the year before), from the record's
 // yearly totals. BLUE without activity.
@@ -152,6 +166,11 @@ class MembersProjection final : public Projection {
   std::vector<std::string> Tables() const override;
   std::vector<std::string> ResidentTables() const override;
   absl::Status Apply(const SourceEvent& event, ViewState& state) override;
+  // The two qualifying indexes (a delete and a put in each for most
+  // membership events: a third of a rebuild's writes) are deferred.
+  void DeferDerived(ViewState& state) override;
+  absl::Status DeriveDeferred(const ViewReader& view,
+                              ViewState& state) override;
 
  private:
   const tiers::TierThresholds thresholds_;

@@ -58,6 +58,82 @@ absl::StatusOr<MemberRow> LoadRecord(const ViewReader& view,
   return record;
 }
 
+// The two indexes derived in memory from every member record of `base`,
+// for the time they are deferred (a rebuild under way): a full scan per
+// report, slower than reading them but the same answer. Everything else is
+// read from `base`.
+class DerivedIndexView final : public ViewReader {
+ public:
+  explicit DerivedIndexView(const ViewReader& base) : base_(base) {}
+
+  absl::Status Derive() {
+    absl::Status bad;
+    MB_RETURN_IF_ERROR(base_.Scan(
+        kMembersRecordsTable, store::ScanRange{},
+        [&](absl::string_view, absl::string_view value) {
+          MemberRow record;
+          if (!record.Decode(value)) {
+            bad = absl::DataLossError(
+                absl::StrCat(kMembersRecordsTable, ": unreadable record"));
+            return false;
+          }
+          for (QualifyingIndexRow& row : QualifyingIndexRows(record)) {
+            indexes_[row.table].emplace(std::move(row.key),
+                                        std::move(row.value));
+          }
+          return true;
+        }));
+    return bad;
+  }
+
+  absl::StatusOr<std::optional<std::string>> Get(
+      absl::string_view table, absl::string_view key) const override {
+    const Index* index = IndexOf(table);
+    if (index == nullptr) return base_.Get(table, key);
+    auto it = index->find(std::string(key));
+    if (it == index->end()) return std::nullopt;
+    return it->second;
+  }
+
+  absl::Status Scan(absl::string_view table, const store::ScanRange& range,
+                    const Visit& visit) const override {
+    const Index* index = IndexOf(table);
+    if (index == nullptr) return base_.Scan(table, range, visit);
+    auto first = index->lower_bound(range.start);
+    auto end = range.end.empty() ? index->end() : index->lower_bound(range.end);
+    if (range.reverse) {
+      for (auto it = end; it != first;) {
+        --it;
+        if (!visit(it->first, it->second)) break;
+      }
+      return absl::OkStatus();
+    }
+    for (auto it = first; it != end; ++it) {
+      if (!visit(it->first, it->second)) break;
+    }
+    return absl::OkStatus();
+  }
+
+  const std::map<std::string, uint64_t>& positions() const override {
+    return base_.positions();
+  }
+
+ private:
+  using Index = std::map<std::string, std::string>;
+
+  const Index* IndexOf(absl::string_view table) const {
+    if (table != kMembersTopByQmTable && table != kMembersTopByQsTable) {
+      return nullptr;
+    }
+    auto it = indexes_.find(std::string(table));
+    return it == indexes_.end() ? &empty_ : &it->second;
+  }
+
+  const ViewReader& base_;
+  std::map<std::string, Index> indexes_;
+  const Index empty_;
+};
+
 // Reads one year's QM index best-first, a batch at a time.
 class YearCursor {
  public:
@@ -322,14 +398,20 @@ absl::StatusOr<v1::GetTopMembersReportResponse> TopMembersReport(
   }
   const absl::CivilDay stock_day =
       std::min(range.to, validation::UtcDay(context.now));
+  MB_ASSIGN_OR_RETURN(const bool deferred, QualifyingIndexDeferred(view));
+  std::optional<DerivedIndexView> derived;
+  if (deferred) {
+    MB_RETURN_IF_ERROR(derived.emplace(view).Derive());
+  }
+  const ViewReader& indexed = deferred ? *derived : view;
 
   v1::GetTopMembersReportResponse response;
   std::vector<Ranked> top;
   if (range.from.year() == range.to.year()) {
-    MB_ASSIGN_OR_RETURN(top, TopOfYear(view, range.from.year(), *top_n));
+    MB_ASSIGN_OR_RETURN(top, TopOfYear(indexed, range.from.year(), *top_n));
   } else {
     MB_ASSIGN_OR_RETURN(
-        top, TopOfYears(view, range.from.year(), range.to.year(), *top_n));
+        top, TopOfYears(indexed, range.from.year(), range.to.year(), *top_n));
   }
   int32_t rank = 0;
   for (const Ranked& ranked : top) {
@@ -348,7 +430,7 @@ absl::StatusOr<v1::GetTopMembersReportResponse> TopMembersReport(
 
   MB_ASSIGN_OR_RETURN(
       std::vector<NearCandidate> near,
-      NearTierCandidates(view, range.to.year(), *percent, thresholds));
+      NearTierCandidates(indexed, range.to.year(), *percent, thresholds));
   if (near.size() > static_cast<size_t>(*limit)) near.resize(*limit);
   for (const NearCandidate& candidate : near) {
     const QualifyingIndexEntry& entry = candidate.entry;

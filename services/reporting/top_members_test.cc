@@ -27,16 +27,20 @@ std::string Number(int i) { return absl::StrCat(100000000 + i); }
 
 class TopMembersTest : public ::testing::Test {
  protected:
-  TopMembersTest() : projection_(tiers::TierThresholds{}) {}
+  TopMembersTest() : projection_(tiers::TierThresholds{}) {
+    projection_.DeferDerived(deferred_);
+  }
 
   void Apply(const google::protobuf::Message& payload, CivilDay recorded) {
     common::v1::Event event;
     event.set_sequence(++sequence_);
     *event.mutable_recorded_at() = validation::ToProtoTimestamp(Noon(recorded));
     event.mutable_payload()->PackFrom(payload);
-    const absl::Status applied =
-        projection_.Apply(SourceEvent(kMembershipSource, event), view_);
-    ASSERT_TRUE(applied.ok()) << applied;
+    for (MemoryView* view : {&view_, &deferred_}) {
+      const absl::Status applied =
+          projection_.Apply(SourceEvent(kMembershipSource, event), *view);
+      ASSERT_TRUE(applied.ok()) << applied;
+    }
   }
 
   void Enrol(int i, bool consent = false) {
@@ -68,11 +72,9 @@ class TopMembersTest : public ::testing::Test {
     Apply(changed, CivilDay(2026, 5, 1));
   }
 
-  absl::StatusOr<v1::GetTopMembersReportResponse> Query(CivilDay from,
-                                                        CivilDay to,
-                                                        int top_n = 0,
-                                                        int percent = 0,
-                                                        int limit = 0) {
+  absl::StatusOr<v1::GetTopMembersReportResponse> Query(
+      CivilDay from, CivilDay to, int top_n = 0, int percent = 0, int limit = 0,
+      MemoryView* view = nullptr) {
     v1::GetTopMembersReportRequest request;
     *request.mutable_range()->mutable_from_date() =
         validation::ToProtoDate(from);
@@ -81,7 +83,8 @@ class TopMembersTest : public ::testing::Test {
     request.set_near_tier_percent(percent);
     request.set_near_tier_limit(limit);
     return TopMembersReport(
-        view_, request, ReportContext{Noon(CivilDay(2026, 6, 1)), &config_});
+        view == nullptr ? view_ : *view, request,
+        ReportContext{Noon(CivilDay(2026, 6, 1)), &config_});
   }
 
   std::vector<std::string> TopNumbers(
@@ -103,6 +106,8 @@ class TopMembersTest : public ::testing::Test {
   }
 
   MemoryView view_;
+  // The same events with the qualifying indexes deferred (a rebuild).
+  MemoryView deferred_;
   MembersProjection projection_;
   config::v1::ReportingConfig config_;
   uint64_t sequence_ = 0;
@@ -274,6 +279,65 @@ TEST_F(TopMembersTest, BadFieldsAreNamed) {
           .status()
           .code(),
       absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace mileagebank::reporting
+
+namespace mileagebank::reporting {
+namespace {
+
+std::vector<std::pair<std::string, std::string>> Rows(const MemoryView& view,
+                                                      absl::string_view table) {
+  std::vector<std::pair<std::string, std::string>> rows;
+  const absl::Status scanned =
+      view.Scan(table, store::ScanRange{},
+                [&](absl::string_view key, absl::string_view value) {
+                  rows.emplace_back(key, value);
+                  return true;
+                });
+  EXPECT_TRUE(scanned.ok()) << scanned;
+  return rows;
+}
+
+TEST_F(TopMembersTest, DeferredIndexesAnswerTheSameAndDeriveTheSameRows) {
+  for (int i = 1; i <= 60; ++i) {
+    Enrol(i);
+    Activity(i, CivilDay(2025, 3, 1), (i * 7919) % 60'000, i % 40);
+    Activity(i, CivilDay(2026, 2, 1), (i * 104729) % 110'000, i % 70);
+    if (i % 4 == 0) Activity(i, CivilDay(2026, 4, 1), -1'000, -1);
+  }
+  SetStatus(5, mv1::SUSPENDED);
+  SetStatus(9, mv1::CLOSED);
+  ASSERT_TRUE(*QualifyingIndexDeferred(deferred_));
+  EXPECT_TRUE(Rows(deferred_, kMembersTopByQmTable).empty());
+
+  // Read while deferred: derived from the records, the same answers.
+  for (const auto& [from, to] :
+       {std::pair{CivilDay(2026, 1, 1), CivilDay(2026, 12, 31)},
+        std::pair{CivilDay(2025, 1, 1), CivilDay(2026, 12, 31)}}) {
+    auto kept = Query(from, to, 20, 20, 50);
+    auto derived = Query(from, to, 20, 20, 50, &deferred_);
+    ASSERT_TRUE(kept.ok()) << kept.status();
+    ASSERT_TRUE(derived.ok()) << derived.status();
+    EXPECT_GT(kept->top_members_size(), 0);
+    EXPECT_GT(kept->near_tier_members_size(), 0);
+    EXPECT_EQ(derived->SerializeAsString(), kept->SerializeAsString());
+  }
+
+  // Derived once: the rows kept current event by event, byte for byte.
+  const MemoryView snapshot = deferred_;
+  ASSERT_TRUE(projection_.DeriveDeferred(snapshot, deferred_).ok());
+  EXPECT_FALSE(*QualifyingIndexDeferred(deferred_));
+  for (const char* table : {kMembersTopByQmTable, kMembersTopByQsTable}) {
+    EXPECT_FALSE(Rows(view_, table).empty());
+    EXPECT_EQ(Rows(deferred_, table), Rows(view_, table)) << table;
+  }
+  // From now on kept current as usual.
+  Activity(3, CivilDay(2026, 5, 1), 5'000, 2);
+  for (const char* table : {kMembersTopByQmTable, kMembersTopByQsTable}) {
+    EXPECT_EQ(Rows(deferred_, table), Rows(view_, table)) << table;
+  }
 }
 
 }  // namespace

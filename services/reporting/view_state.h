@@ -338,6 +338,22 @@ class Projection {
   // process (DATA_LOSS of its own records), never of the event's content,
   // which was valid when its service wrote it.
   virtual absl::Status Apply(const SourceEvent& event, ViewState& state) = 0;
+
+  // Rebuilding from an empty store, a projection may leave out rows it can
+  // derive from its other rows (an index) and derive them once at the end:
+  // far fewer writes than keeping them current at every event. The ingest
+  // calls DeferDerived before the first event of an empty store, and
+  // DeriveDeferred once it has caught up with every source (and after each
+  // start, as a rebuild may have been stopped midway), right after a commit
+  // made durable: `view` is the store as that commit left it, which is
+  // everything applied. The writes of both go in the next commit. The
+  // projection keeps whether its rows are deferred in its own tables, and
+  // its queries answer while they are (from the rows they derive from).
+  virtual void DeferDerived(ViewState& state) {}
+  virtual absl::Status DeriveDeferred(const ViewReader& view,
+                                      ViewState& state) {
+    return absl::OkStatus();
+  }
 };
 
 }  // namespace mileagebank::reporting
