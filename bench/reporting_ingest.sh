@@ -63,6 +63,11 @@ positions() {
       match($0, /source="[^"]*"/); print substr($0, RSTART + 8, RLENGTH - 9), $2 }'
 }
 
+derivation_pending() {
+  curl -s "127.0.0.1:9505/metrics" |
+    awk '/^mileagebank_reporting_derivation_pending / { print $2 }'
+}
+
 cpu_before=($(cpu_seconds))
 start_ns=$(date +%s%N)
 # REPORTING_FLAGS is split into words on purpose.
@@ -83,7 +88,8 @@ while true; do
     done
   done < <(positions)
   now_ns=$(date +%s%N)
-  [ "$applied" -gt 0 ] && [ "$caught_up" = 1 ] && break
+  # Caught up, and the rows a rebuild defers derived and durable.
+  [ "$applied" -gt 0 ] && [ "$caught_up" = 1 ] && [ "$(derivation_pending)" = 0 ] && break
   if [ "$now_ns" -ge "$next_report" ]; then
     echo "  $(( (now_ns - start_ns) / 1000000000 )) s: $applied events committed"
     next_report=$((now_ns + 30000000000))

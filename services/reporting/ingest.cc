@@ -94,14 +94,14 @@ struct Ingest::Metrics {
                 .Add({},
                      prometheus::Histogram::BucketBoundaries{
                          10, 100, 1000, 10000, 50000, 100000, 200000})),
-        commit_seconds(
-            prometheus::BuildHistogram()
-                .Name("mileagebank_reporting_commit_seconds")
-                .Help("From putting a batch in the store's line "
-                      "to it being durable")
-                .Register(registry)
-                .Add({}, prometheus::Histogram::BucketBoundaries{
-                             0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5})),
+        commit_seconds(prometheus::BuildHistogram()
+                           .Name("mileagebank_reporting_commit_seconds")
+                           .Help("From putting a batch in the store's line "
+                                 "to it being durable")
+                           .Register(registry)
+                           .Add({},
+                                prometheus::Histogram::BucketBoundaries{
+                                    0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5})),
         applier_waits(
             prometheus::BuildCounter()
                 .Name("mileagebank_reporting_applier_wait_seconds_total")
@@ -110,7 +110,17 @@ struct Ingest::Metrics {
                       "(reason store)")
                 .Register(registry)),
         waiting_for_events(applier_waits.Add({{"reason", "events"}})),
-        waiting_for_store(applier_waits.Add({{"reason", "store"}})) {}
+        waiting_for_store(applier_waits.Add({{"reason", "store"}})),
+        derivation_pending(
+            prometheus::BuildGauge()
+                .Name("mileagebank_reporting_derivation_pending")
+                .Help("1 until rows deferred by a rebuild (the top-members "
+                      "indexes) are derived and durable, once caught up "
+                      "after a start; 0 after")
+                .Register(registry)
+                .Add({})) {
+    derivation_pending.Set(1);
+  }
 
   prometheus::Family<prometheus::Counter>& applied;
   prometheus::Family<prometheus::Counter>& apply_errors;
@@ -118,6 +128,7 @@ struct Ingest::Metrics {
   prometheus::Family<prometheus::Gauge>& position;
   prometheus::Family<prometheus::Gauge>& head;
   prometheus::Counter& commits;
+  prometheus::Gauge& derivation_pending;
   prometheus::Histogram& commit_events;
   prometheus::Histogram& commit_writes;
   prometheus::Histogram& commit_seconds;
@@ -787,7 +798,9 @@ void Ingest::DeriveDeferred() {
   }
   derive_pending_ = false;
   unflushed_outside_events_ = true;
-  Commit();
+  // Waited for once, so that the gauge says when the rebuild is complete.
+  store_->Wait(Commit());
+  metrics_->derivation_pending.Set(0);
   log::Info("reporting_deferred_rows_derived",
             {{"seconds", absl::ToDoubleSeconds(absl::Now() - began)}});
 }
