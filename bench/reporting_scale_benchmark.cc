@@ -38,7 +38,7 @@
 //
 //   bazel build -c opt //bench:reporting_scale_benchmark
 //   bazel-bin/bench/reporting_scale_benchmark                 # 1M / 20M
-//   bazel-bin/bench/reporting_scale_benchmark --members=20000 \
+//   bazel-bin/bench/reporting_scale_benchmark --members=20000
 //       --accrual_events=400000 --redemptions=4000            # seconds
 //
 // Flags (or environment variables MB_SCALE_<NAME in upper case>):

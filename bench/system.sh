@@ -5,13 +5,15 @@
 #   source bench/system.sh            # sets $bin and $work, traps EXIT
 #   start_service membership 7301 9301 --accrual_target=127.0.0.1:7302
 #   "$bin/bench/loadgen" ...
+#
+# KEEP_WORK=1 keeps the folder (logs, data) for a look afterwards.
 bin=$(bazel info -c opt bazel-bin 2>/dev/null)
 work=$(mktemp -d /tmp/mb-bench.XXXXXX)
 pids=()
 stop_services() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$work"
+  if [ -n "${KEEP_WORK:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
 }
 trap stop_services EXIT
 

@@ -128,13 +128,13 @@ struct Ingest::Metrics {
   prometheus::Family<prometheus::Gauge>& position;
   prometheus::Family<prometheus::Gauge>& head;
   prometheus::Counter& commits;
-  prometheus::Gauge& derivation_pending;
   prometheus::Histogram& commit_events;
   prometheus::Histogram& commit_writes;
   prometheus::Histogram& commit_seconds;
   prometheus::Family<prometheus::Counter>& applier_waits;
   prometheus::Counter& waiting_for_events;
   prometheus::Counter& waiting_for_store;
+  prometheus::Gauge& derivation_pending;
 };
 
 // One source: its reader thread and its metrics.

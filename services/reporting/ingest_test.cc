@@ -837,6 +837,42 @@ TEST_F(StoreViewTest, RowsThatLeftMemoryReadBackWritesStillInLine) {
   EXPECT_EQ(stored, (std::vector<int64_t>{kRounds}));
 }
 
+TEST_F(StoreViewTest, UnreadRowsAreWrittenAtTheFlushAndReadBackOnceDurable) {
+  BufferedViewState state(store_.get());
+  state.PutUnread("t", "c", "c1");
+  state.PutUnread("t", "a", "a1");
+  state.PutUnread("t", "b", "b1");
+  state.PutUnread("t", "a", "a2");  // The last value wins.
+  state.PutUnread("t", "d", "d1");
+  state.Discard();  // Forgets them as it does every change.
+  state.PutUnread("t", "c", "c1");
+  state.PutUnread("t", "a", "a1");
+  state.PutUnread("t", "b", "b1");
+  state.PutUnread("t", "a", "a2");
+  store::WriteBatch batch = store_->NewBatch();
+  EXPECT_EQ(state.Flush(batch), 4u);
+  EXPECT_EQ(state.cached_rows(), 0u);  // Bytes only, never rows.
+  store_->Enqueue(batch);              // Not waited for, as the ingest does.
+
+  // The table was empty, but it is read now, after the write is durable.
+  EXPECT_EQ(**state.Get("t", "a"), "a2");
+  EXPECT_EQ(**state.Get("t", "c"), "c1");
+  EXPECT_FALSE(state.Get("t", "d")->has_value());
+  // A row in memory takes the value as a Put: it stays true.
+  state.PutUnread("t", "c", "c2");
+  EXPECT_EQ(**state.Get("t", "c"), "c2");
+  Commit(state);
+  std::vector<std::string> rows;
+  ASSERT_TRUE(store_
+                  ->Scan("t", store::ScanRange{},
+                         [&](absl::string_view key, absl::string_view value) {
+                           rows.push_back(absl::StrCat(key, "=", value));
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(rows, (std::vector<std::string>{"a=a2", "b=b1", "c=c2"}));
+}
+
 TEST_F(StoreViewTest, CachedRowsAreNotWrittenAgain) {
   store::WriteBatch seed = store_->NewBatch();
   seed.Put("t", "m", "1");

@@ -600,7 +600,7 @@ absl::Status MembersProjection::DeriveDeferred(const ViewReader& view,
                     return false;
                   }
                   for (QualifyingIndexRow& row : QualifyingIndexRows(record)) {
-                    state.Put(row.table, row.key, std::move(row.value));
+                    state.PutUnread(row.table, row.key, row.value);
                   }
                   return true;
                 }));

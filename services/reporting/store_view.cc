@@ -1,6 +1,7 @@
 #include "services/reporting/store_view.h"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -11,6 +12,19 @@ namespace {
 absl::Status NotCounterRow(absl::string_view table) {
   return absl::DataLossError(
       absl::StrCat("reporting ", table, ": unreadable counter row"));
+}
+
+// Table::unread_bytes: a size, then as many bytes.
+void AppendSized(absl::string_view part, std::string& bytes) {
+  const uint32_t size = static_cast<uint32_t>(part.size());
+  bytes.append(reinterpret_cast<const char*>(&size), sizeof(size));
+  bytes.append(part.data(), part.size());
+}
+
+absl::string_view SizedAt(const std::string& bytes, size_t offset) {
+  uint32_t size;
+  std::memcpy(&size, bytes.data() + offset, sizeof(size));
+  return absl::string_view(bytes.data() + offset + sizeof(size), size);
 }
 
 }  // namespace
@@ -181,6 +195,22 @@ void BufferedViewState::Put(absl::string_view table_name,
   Replace(TableFor(table_name), key).value = std::move(value);
 }
 
+void BufferedViewState::PutUnread(absl::string_view table_name,
+                                  absl::string_view key,
+                                  absl::string_view value) {
+  Table& table = TableFor(table_name);
+  // A row in memory must stay true: it takes the value as a Put.
+  if (table.resident || table.rows.contains(key)) {
+    Put(table_name, key, std::string(value));
+    return;
+  }
+  // Its rows are no longer all this object's own (the store must be read).
+  table.fresh = false;
+  table.unread_rows.push_back(table.unread_bytes.size());
+  AppendSized(key, table.unread_bytes);
+  AppendSized(value, table.unread_bytes);
+}
+
 void BufferedViewState::Delete(absl::string_view table_name,
                                absl::string_view key) {
   Replace(TableFor(table_name), key).value = Absent{};
@@ -343,6 +373,31 @@ size_t BufferedViewState::FlushNumbered(Table& table,
   return writes;
 }
 
+size_t BufferedViewState::FlushUnread(Table& table, store::WriteBatch& batch) {
+  std::vector<size_t>& rows = table.unread_rows;
+  if (rows.empty()) return 0;
+  const std::string& bytes = table.unread_bytes;
+  // In key order, as Flush's rows; stable, so a key's last value wins.
+  std::stable_sort(rows.begin(), rows.end(), [&bytes](size_t a, size_t b) {
+    return SizedAt(bytes, a) < SizedAt(bytes, b);
+  });
+  for (const size_t offset : rows) {
+    const absl::string_view key = SizedAt(bytes, offset);
+    batch.PutUnread(table.name, key,
+                    SizedAt(bytes, offset + sizeof(uint32_t) + key.size()));
+  }
+  const absl::string_view greatest = SizedAt(bytes, rows.back());
+  if (table.bounded && greatest > table.greatest) {
+    table.greatest = std::string(greatest);
+  }
+  // Not in memory, and unseen by GetLatest while in line.
+  dropped_unread_ = std::max(dropped_unread_, generation_);
+  const size_t writes = rows.size();
+  std::vector<size_t>().swap(rows);
+  std::string().swap(table.unread_bytes);
+  return writes;
+}
+
 void BufferedViewState::DiscardNumbered(Table& table) {
   // Read back below: the last write may be in line, unread.
   if (!table.numbered_dirty.empty()) {
@@ -407,6 +462,7 @@ size_t BufferedViewState::Flush(store::WriteBatch& batch) {
     if (enqueued_.size() > 8) enqueued_.pop_front();
   });
   for (auto& [name, table] : tables_) {
+    writes += FlushUnread(*table, batch);
     // In key order: RocksDB's memtable inserts a run of ascending keys much
     // faster than scattered ones (it reuses the previous insert's position),
     // which is most of a commit's cost with many member rows.
@@ -530,6 +586,8 @@ void BufferedViewState::Discard() {
     }
     table->dirty.clear();
     DiscardNumbered(*table);
+    std::vector<size_t>().swap(table->unread_rows);
+    std::string().swap(table->unread_bytes);
   }
 }
 

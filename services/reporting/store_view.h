@@ -104,6 +104,11 @@ class BufferedViewState final : public ViewState {
   void Put(absl::string_view table, absl::string_view key,
            std::string value) override;
   void Delete(absl::string_view table, absl::string_view key) override;
+  // Kept as bytes until the flush, then written in key order with
+  // WriteBatch::PutUnread; the table is read from the store from then on
+  // (it is no longer fresh), once the batch is durable.
+  void PutUnread(absl::string_view table, absl::string_view key,
+                 absl::string_view value) override;
   absl::Status Add(absl::string_view table, absl::string_view key,
                    absl::Span<const int64_t> deltas) override;
   absl::StatusOr<std::vector<int64_t>> Counters(
@@ -193,6 +198,11 @@ class BufferedViewState final : public ViewState {
     std::vector<uint64_t> numbered_dirty;
     // The flush generation that last wrote numbered rows (unread).
     uint64_t numbered_written = 0;
+    // PutUnread rows since the last flush, one allocation for them all:
+    // each is its key's and value's sizes (uint32) then their bytes,
+    // starting at an offset listed in `unread_rows`.
+    std::string unread_bytes;
+    std::vector<size_t> unread_rows;
   };
 
   Table& TableFor(absl::string_view name);
@@ -212,6 +222,7 @@ class BufferedViewState final : public ViewState {
   absl::Status Number(Table& table, const NumberedKeys& keys,
                       RecordMaker make);
   size_t FlushNumbered(Table& table, store::WriteBatch& batch);
+  size_t FlushUnread(Table& table, store::WriteBatch& batch);
   void DiscardNumbered(Table& table);
   // Before reading the store: waits until the writes of the rows that left
   // memory are durable if any was written unread (GetLatest would not see

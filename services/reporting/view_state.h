@@ -147,6 +147,14 @@ class ViewState {
   virtual void Put(absl::string_view table, absl::string_view key,
                    std::string value) = 0;
   virtual void Delete(absl::string_view table, absl::string_view key) = 0;
+  // Put of a row written once, in bulk, that nothing reads back through
+  // this state before the next commit (Projection::DeriveDeferred's index
+  // rows): a state may keep it as bytes only, in no structure made for
+  // reading, which is most of the cost of writing millions of rows.
+  virtual void PutUnread(absl::string_view table, absl::string_view key,
+                         absl::string_view value) {
+    Put(table, key, std::string(value));
+  }
   // Adds `deltas` element-wise to the counter row at `key` (a missing row
   // is all zeros; a shorter one grows). A row that comes back to all zeros
   // is kept (it is cheap and scans stay simple).
@@ -346,7 +354,8 @@ class Projection {
   // DeriveDeferred once it has caught up with every source (and after each
   // start, as a rebuild may have been stopped midway), right after a commit
   // made durable: `view` is the store as that commit left it, which is
-  // everything applied. The writes of both go in the next commit. The
+  // everything applied. The writes of both go in the next commit; derived
+  // rows best with ViewState::PutUnread. The
   // projection keeps whether its rows are deferred in its own tables, and
   // its queries answer while they are (from the rows they derive from).
   virtual void DeferDerived(ViewState& state) {}
