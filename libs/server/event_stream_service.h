@@ -9,41 +9,58 @@
 // API: one thread per subscriber, and subscribers are few (the services that
 // follow this one).
 //
+// Events are sent as the log stores them, serialized: the streaming methods
+// write their messages' bytes (an Event, or an EventBatch made of stored
+// events) rather than parse and serialize every event again, which was most
+// of a source's cost while a follower caught up. Hence a grpc::Service of
+// its own, registering the three methods of events.proto by their names,
+// rather than the generated EventStream::Service, whose methods take
+// messages; clients use the generated stub as for any service.
+//
 // Thread-safe.
 #ifndef MILEAGEBANK_LIBS_SERVER_EVENT_STREAM_SERVICE_H_
 #define MILEAGEBANK_LIBS_SERVER_EVENT_STREAM_SERVICE_H_
 
+#include <array>
 #include <functional>
-#include <vector>
+#include <string>
 
+#include "absl/strings/string_view.h"
 #include "grpcpp/grpcpp.h"
+#include "grpcpp/impl/service_type.h"
 #include "libs/store/store.h"
-#include "mileagebank/common/v1/events.grpc.pb.h"
+#include "mileagebank/common/v1/events.pb.h"
 
 namespace mileagebank::server {
 
-class EventStreamService final : public common::v1::EventStream::Service {
+class EventStreamService final : public grpc::Service {
  public:
-  explicit EventStreamService(store::Store* store) : store_(store) {}
-
-  grpc::Status Subscribe(
-      grpc::ServerContext* context, const common::v1::SubscribeRequest* request,
-      grpc::ServerWriter<common::v1::Event>* writer) override;
-  grpc::Status SubscribeBatched(
-      grpc::ServerContext* context, const common::v1::SubscribeRequest* request,
-      grpc::ServerWriter<common::v1::EventBatch>* writer) override;
-  grpc::Status GetHead(grpc::ServerContext* context,
-                       const common::v1::GetHeadRequest* request,
-                       common::v1::GetHeadResponse* response) override;
+  explicit EventStreamService(store::Store* store);
 
  private:
+  using Writer = grpc::ServerWriter<grpc::ByteBuffer>;
+
+  grpc::Status Subscribe(grpc::ServerContext* context,
+                         const common::v1::SubscribeRequest* request,
+                         Writer* writer);
+  grpc::Status SubscribeBatched(grpc::ServerContext* context,
+                                const common::v1::SubscribeRequest* request,
+                                Writer* writer);
+  grpc::Status GetHead(grpc::ServerContext* context,
+                       const common::v1::GetHeadRequest* request,
+                       common::v1::GetHeadResponse* response);
+
   // Hands the events after the request's cursor, as they become durable,
-  // to `send` (false: the subscriber left) until the subscriber goes.
-  grpc::Status Stream(
-      grpc::ServerContext* context, const common::v1::SubscribeRequest& request,
-      const std::function<bool(std::vector<common::v1::Event>&)>& send);
+  // to `add` (false: the subscriber left), then calls `flush` once per read
+  // of the log (false: the subscriber left), until the subscriber goes.
+  grpc::Status Stream(grpc::ServerContext* context,
+                      const common::v1::SubscribeRequest& request,
+                      const store::Store::EventVisit& add,
+                      const std::function<bool()>& flush);
 
   store::Store* store_;
+  // "/mileagebank.common.v1.EventStream/<method>": gRPC keeps pointers.
+  std::array<std::string, 3> paths_;
 };
 
 }  // namespace mileagebank::server

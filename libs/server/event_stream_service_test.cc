@@ -87,6 +87,48 @@ TEST_F(EventStreamServiceTest, BatchedCarriesTheSameEventsInFewerMessages) {
   EXPECT_EQ(messages, 1);
 }
 
+TEST_F(EventStreamServiceTest, BatchesStopNearAMebibyteAndKeepTheOrder) {
+  // Events of 400 kB: a read of the log is split into several messages.
+  for (int i = 0; i < 5; ++i) {
+    common::v1::Event big;
+    big.set_key(std::string(400'000, 'a' + i));
+    store::WriteBatch batch = store_->NewBatch();
+    batch.AppendEvent("big", big);
+    ASSERT_TRUE(store_->Commit(batch).ok());
+  }
+  grpc::ClientContext context;
+  common::v1::SubscribeRequest request;
+  request.set_after_sequence(4);
+  auto reader = stub_->SubscribeBatched(&context, request);
+  common::v1::EventBatch batch;
+  std::vector<uint64_t> read;
+  std::vector<int> per_message;
+  while (reader->Read(&batch)) {
+    per_message.push_back(batch.events_size());
+    for (const common::v1::Event& event : batch.events()) {
+      read.push_back(event.sequence());
+      common::v1::Event inner;
+      if (event.key() == "big") {
+        ASSERT_TRUE(event.payload().UnpackTo(&inner));
+        EXPECT_EQ(inner.key(),
+                  std::string(400'000, 'a' + (event.sequence() - 6)));
+      }
+    }
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(read, (std::vector<uint64_t>{5, 6, 7, 8, 9, 10}));
+  // The small one and three big ones (past 1 MiB), then the other two.
+  EXPECT_EQ(per_message, (std::vector<int>{4, 2}));
+}
+
+TEST_F(EventStreamServiceTest, GetHeadIsTheLastDurableEvent) {
+  grpc::ClientContext context;
+  common::v1::GetHeadResponse head;
+  ASSERT_TRUE(
+      stub_->GetHead(&context, common::v1::GetHeadRequest(), &head).ok());
+  EXPECT_EQ(head.last_sequence(), 5u);
+}
+
 TEST_F(EventStreamServiceTest, ACursorBeyondTheStreamIsRefused) {
   std::vector<uint64_t> read;
   grpc::Status status = Replay(9, &read);

@@ -8,6 +8,7 @@
 #include "libs/server/event_stream_service.h"
 #include "libs/server/http_get.h"
 #include "mileagebank/common/v1/common.pb.h"
+#include "mileagebank/common/v1/events.grpc.pb.h"
 #include "mileagebank/config/v1/membership.pb.h"
 
 namespace mileagebank::server {

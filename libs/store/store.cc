@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -436,6 +437,7 @@ void Store::WriteLoop() {
     }
     std::vector<rocksdb::WriteBatch> batches;
     batches.reserve(group.size());
+    std::vector<std::pair<uint64_t, std::string>> written_events;
     for (Queued& queued : group) {
       rocksdb::WriteBatch& batch =
           batches.emplace_back(std::move(queued.unread));
@@ -447,8 +449,9 @@ void Store::WriteLoop() {
         }
       }
       for (const common::v1::Event& event : queued.events) {
-        batch.Put(events_table, EventKey(event.sequence()),
-                  event.SerializeAsString());
+        std::string bytes = event.SerializeAsString();
+        batch.Put(events_table, EventKey(event.sequence()), bytes);
+        written_events.emplace_back(event.sequence(), std::move(bytes));
       }
     }
     rocksdb::WriteBatch combined = Joined(batches);
@@ -474,11 +477,9 @@ void Store::WriteLoop() {
       }
     }
     absl::MutexLock lock(&mutex_);
-    for (Queued& queued : group) {
-      for (common::v1::Event& event : queued.events) {
-        durable_sequence_ = event.sequence();
-        tail_.push_back(std::move(event));
-      }
+    for (auto& event : written_events) {
+      durable_sequence_ = event.first;
+      tail_.push_back(std::move(event));
     }
     while (tail_.size() > kTailEvents) tail_.pop_front();
     durable_ticket_ = group.back().ticket;
@@ -591,37 +592,57 @@ absl::Status Store::ScanAt(
 absl::StatusOr<std::vector<common::v1::Event>> Store::ReadEvents(
     uint64_t after_sequence, size_t max) const {
   std::vector<common::v1::Event> events;
+  absl::Status parse_error;
+  absl::Status visited =
+      VisitEvents(after_sequence, max, [&](uint64_t, absl::string_view bytes) {
+        if (!events.emplace_back().ParseFromArray(bytes.data(), bytes.size())) {
+          parse_error = absl::DataLossError("event log: unreadable event");
+          return false;
+        }
+        return true;
+      });
+  if (!visited.ok()) return visited;
+  if (!parse_error.ok()) return parse_error;
+  return events;
+}
+
+absl::Status Store::VisitEvents(uint64_t after_sequence, size_t max,
+                                const EventVisit& visit) const {
   uint64_t visible;
+  std::vector<std::pair<uint64_t, std::string>> from_tail;
   {
     absl::MutexLock lock(&mutex_);
     visible = durable_sequence_;
-    if (after_sequence >= visible || max == 0) return events;
-    // Served from memory when the tail reaches back far enough. Sequence
-    // numbers in the tail are consecutive.
-    if (!tail_.empty() && tail_.front().sequence() <= after_sequence + 1) {
-      size_t first = after_sequence + 1 - tail_.front().sequence();
-      for (size_t i = first; i < tail_.size() && events.size() < max; ++i) {
-        events.push_back(tail_[i]);
-      }
-      return events;
+    if (after_sequence >= visible || max == 0) return absl::OkStatus();
+    // Served from memory when the tail reaches back far enough (copied, so
+    // that `visit` runs without the lock).
+    if (!tail_.empty() && tail_.front().first <= after_sequence + 1) {
+      const size_t first = after_sequence + 1 - tail_.front().first;
+      const size_t end = std::min(tail_.size(), first + max);
+      from_tail.assign(tail_.begin() + first, tail_.begin() + end);
     }
   }
+  if (!from_tail.empty()) {
+    for (const auto& [sequence, bytes] : from_tail) {
+      if (!visit(sequence, bytes)) break;
+    }
+    return absl::OkStatus();
+  }
   ScanRange range{EventKey(after_sequence + 1), EventKey(visible + 1)};
-  absl::Status parse_error;
-  absl::Status scanned = Scan(kEventsTable, range,
-                              [&](absl::string_view, absl::string_view value) {
-                                common::v1::Event& event = events.emplace_back();
-                                if (!event.ParseFromArray(value.data(),
-                                                          value.size())) {
-                                  parse_error = absl::DataLossError(
-                                      "event log: unreadable event");
-                                  return false;
-                                }
-                                return events.size() < max;
-                              });
+  size_t visited = 0;
+  absl::Status bad_key;
+  absl::Status scanned = Scan(
+      kEventsTable, range, [&](absl::string_view key, absl::string_view value) {
+        KeyReader reader(key);
+        uint64_t sequence;
+        if (!reader.Uint64(&sequence) || !reader.done()) {
+          bad_key = absl::DataLossError("event log: malformed event key");
+          return false;
+        }
+        return visit(sequence, value) && ++visited < max;
+      });
   if (!scanned.ok()) return scanned;
-  if (!parse_error.ok()) return parse_error;
-  return events;
+  return bad_key;
 }
 
 uint64_t Store::LastSequence() const {

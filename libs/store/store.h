@@ -257,6 +257,13 @@ class Store {
   // Up to `max` committed events after `after_sequence`, in order.
   absl::StatusOr<std::vector<common::v1::Event>> ReadEvents(
       uint64_t after_sequence, size_t max) const;
+  // The same events as stored (a serialized common::v1::Event each), for
+  // serving them on without parsing them: `visit` is called for each in
+  // order until it returns false.
+  using EventVisit =
+      std::function<bool(uint64_t sequence, absl::string_view event)>;
+  absl::Status VisitEvents(uint64_t after_sequence, size_t max,
+                           const EventVisit& visit) const;
   // The newest sequence whose event is durable.
   uint64_t LastSequence() const;
   // Waits until an event after `after_sequence` is committed, or `timeout`
@@ -339,7 +346,8 @@ class Store {
   uint64_t durable_sequence_ ABSL_GUARDED_BY(mutex_) = 0;
   // The newest durable events, so that followers that keep up are served
   // from memory rather than by reading the log back.
-  std::deque<common::v1::Event> tail_ ABSL_GUARDED_BY(mutex_);
+  // Serialized, as in the log; sequences consecutive.
+  std::deque<std::pair<uint64_t, std::string>> tail_ ABSL_GUARDED_BY(mutex_);
   bool closing_ ABSL_GUARDED_BY(mutex_) = false;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
 

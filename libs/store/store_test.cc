@@ -121,6 +121,41 @@ TEST_F(StoreTest, EventsGetConsecutiveSequencesAcrossReopen) {
   }
 }
 
+TEST_F(StoreTest, VisitedEventsAreTheStoredBytesFromMemoryAsFromDisk) {
+  for (int i = 1; i <= 6; ++i) {
+    WriteBatch batch = store_->NewBatch();
+    batch.AppendEvent("member", Money(i));
+    ASSERT_TRUE(store_->Commit(batch).ok());
+  }
+  auto visit_after_one = [this](size_t max) {
+    std::vector<std::pair<uint64_t, std::string>> visited;
+    EXPECT_TRUE(store_
+                    ->VisitEvents(1, max,
+                                  [&](uint64_t sequence, absl::string_view e) {
+                                    visited.emplace_back(sequence, e);
+                                    return visited.size() < 4;
+                                  })
+                    .ok());
+    return visited;
+  };
+  const auto from_memory = visit_after_one(100);
+  EXPECT_EQ(visit_after_one(2).size(), 2u);  // At most `max`.
+  Reopen();  // Nothing in memory: read from the log on disk.
+  const auto from_disk = visit_after_one(100);
+  EXPECT_EQ(visit_after_one(2).size(), 2u);
+  ASSERT_EQ(from_memory.size(), 4u);  // Until `visit` said stop.
+  EXPECT_EQ(from_memory, from_disk);
+  for (size_t i = 0; i < from_disk.size(); ++i) {
+    EXPECT_EQ(from_disk[i].first, i + 2);
+    common::v1::Event event;
+    ASSERT_TRUE(event.ParseFromString(from_disk[i].second));
+    EXPECT_EQ(event.sequence(), i + 2);
+    common::v1::Money money;
+    ASSERT_TRUE(event.payload().UnpackTo(&money));
+    EXPECT_EQ(money.minor_units(), static_cast<int64_t>(i + 2));
+  }
+}
+
 TEST_F(StoreTest, RecordedEventKeepsItsTimeButTakesTheNextSequence) {
   WriteBatch first = store_->NewBatch();
   first.AppendEvent("member", Money(1));

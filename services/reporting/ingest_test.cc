@@ -20,6 +20,7 @@
 #include "libs/testing/loopback_server.h"
 #include "libs/testing/testing.h"
 #include "mileagebank/common/v1/common.pb.h"
+#include "mileagebank/common/v1/events.grpc.pb.h"
 #include "prometheus/registry.h"
 #include "services/reporting/store_view.h"
 
@@ -29,40 +30,54 @@ namespace {
 constexpr absl::Duration kPatience = absl::Seconds(20);
 
 // An EventStream that answers nothing until opened: a source that is
-// slow to come up.
+// slow to come up. Then it relays the answers of the real service, served
+// on a port of its own (cancellation passes through to it).
 class GatedEventStream final : public common::v1::EventStream::Service {
  public:
-  explicit GatedEventStream(common::v1::EventStream::Service* inner)
-      : inner_(inner) {}
+  explicit GatedEventStream(const std::string& inner_target)
+      : inner_(common::v1::EventStream::NewStub(grpc::CreateChannel(
+            inner_target, grpc::InsecureChannelCredentials()))) {}
   void Open() { open_.Notify(); }
 
   grpc::Status Subscribe(
       grpc::ServerContext* context, const common::v1::SubscribeRequest* request,
       grpc::ServerWriter<common::v1::Event>* writer) override {
     if (!WaitOpen(context)) return grpc::Status::CANCELLED;
-    return inner_->Subscribe(context, request, writer);
+    auto relayed = grpc::ClientContext::FromServerContext(*context);
+    return Relay(inner_->Subscribe(relayed.get(), *request), writer);
   }
   grpc::Status SubscribeBatched(
       grpc::ServerContext* context, const common::v1::SubscribeRequest* request,
       grpc::ServerWriter<common::v1::EventBatch>* writer) override {
     if (!WaitOpen(context)) return grpc::Status::CANCELLED;
-    return inner_->SubscribeBatched(context, request, writer);
+    auto relayed = grpc::ClientContext::FromServerContext(*context);
+    return Relay(inner_->SubscribeBatched(relayed.get(), *request), writer);
   }
   grpc::Status GetHead(grpc::ServerContext* context,
                        const common::v1::GetHeadRequest* request,
                        common::v1::GetHeadResponse* response) override {
     if (!WaitOpen(context)) return grpc::Status::CANCELLED;
-    return inner_->GetHead(context, request, response);
+    auto relayed = grpc::ClientContext::FromServerContext(*context);
+    return inner_->GetHead(relayed.get(), *request, response);
   }
 
  private:
+  template <typename M>
+  static grpc::Status Relay(std::unique_ptr<grpc::ClientReader<M>> reader,
+                            grpc::ServerWriter<M>* writer) {
+    M message;
+    while (reader->Read(&message)) {
+      if (!writer->Write(message)) break;
+    }
+    return reader->Finish();
+  }
   bool WaitOpen(grpc::ServerContext* context) {
     while (!open_.WaitForNotificationWithTimeout(absl::Milliseconds(20))) {
       if (context->IsCancelled()) return false;
     }
     return true;
   }
-  common::v1::EventStream::Service* const inner_;
+  const std::unique_ptr<common::v1::EventStream::Stub> inner_;
   absl::Notification open_;
 };
 
@@ -73,7 +88,8 @@ class Producer {
   explicit Producer(const std::string& path, bool gated = false) {
     store_ = std::move(*store::Store::Open({.path = path, .tables = {}}));
     service_ = std::make_unique<server::EventStreamService>(store_.get());
-    gate_ = std::make_unique<GatedEventStream>(service_.get());
+    inner_ = testing::ServeOnLoopback({service_.get()});
+    gate_ = std::make_unique<GatedEventStream>(inner_.target);
     opened_ = !gated;
     if (!gated) gate_->Open();
     served_ = testing::ServeOnLoopback({gate_.get()});
@@ -81,8 +97,10 @@ class Producer {
   ~Producer() {
     Open();
     store_->StopWaiters();
-    served_.server->Shutdown(
-        absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+    for (testing::LoopbackServer* served : {&served_, &inner_}) {
+      served->server->Shutdown(
+          absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+    }
   }
   void Open() {
     if (!opened_.exchange(true)) gate_->Open();
@@ -146,7 +164,8 @@ class Producer {
   std::unique_ptr<server::EventStreamService> service_;
   std::unique_ptr<GatedEventStream> gate_;
   std::atomic<bool> opened_{true};
-  testing::LoopbackServer served_;
+  testing::LoopbackServer inner_;   // The real service.
+  testing::LoopbackServer served_;  // Its gate.
   int64_t emitted_ = 0;
 };
 
