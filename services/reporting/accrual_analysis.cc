@@ -27,6 +27,11 @@ namespace av1 = ::mileagebank::accrual::v1;
 using store::KeyBuilder;
 using store::KeyReader;
 
+// The tables of AddToPeriods rows, whose roll-ups a rebuild defers.
+constexpr absl::string_view kPeriodTables[] = {kAccrualAnalysisSourceTable,
+                                               kAccrualAnalysisRouteTable,
+                                               kAccrualAnalysisClassTable};
+
 constexpr int64_t kYearPeriod = 0;
 constexpr int64_t kMonthPeriod = 1;
 
@@ -513,6 +518,15 @@ std::vector<std::string> AccrualAnalysisProjection::Tables() const {
 std::vector<std::string> AccrualAnalysisProjection::ResidentTables() const {
   return {kAccrualAnalysisMemberYearTable,
           kAccrualAnalysisPartnerMemberYearTable};
+}
+
+void AccrualAnalysisProjection::DeferDerived(ViewState& state) {
+  DeferRollUps(state, kPeriodTables);
+}
+
+absl::Status AccrualAnalysisProjection::DeriveDeferred(const ViewReader& view,
+                                                       ViewState& state) {
+  return DeriveRollUps(view, state, kPeriodTables);
 }
 
 absl::Status AccrualAnalysisProjection::Apply(const SourceEvent& event,

@@ -92,6 +92,11 @@ class AccrualAnalysisProjection final : public Projection {
   std::vector<std::string> Tables() const override;
   std::vector<std::string> ResidentTables() const override;
   absl::Status Apply(const SourceEvent& event, ViewState& state) override;
+  // A rebuild defers the year and month rows of its period tables
+  // (DeferRollUps).
+  void DeferDerived(ViewState& state) override;
+  absl::Status DeriveDeferred(const ViewReader& view,
+                              ViewState& state) override;
 };
 
 // INVALID_ARGUMENT for a bad range or a partner_code that is not 2-8

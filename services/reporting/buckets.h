@@ -13,6 +13,12 @@
 // dimension value whatever the length of the history, and any range at most
 // one period's rows per year, month or day it is cut into (~12 + ~60).
 //
+// Rebuilding from an empty store, a projection may defer a table's year and
+// month rows (DeferRollUps in Projection::DeferDerived): AddToPeriods then
+// writes only the day row, a third of the writes, until DeriveRollUps (in
+// Projection::DeriveDeferred) sums the days into them once. Meanwhile
+// ScanPeriods reads days alone.
+//
 //   MB_RETURN_IF_ERROR(AddToPeriods(state, kTable, day, dims, {1, miles}));
 //   MB_RETURN_IF_ERROR(ScanPeriods(
 //       view, kTable, range, /*dims_prefix=*/"",
@@ -56,7 +62,8 @@ struct PeriodStart {
 // whole years, then whole months, then days.
 std::vector<PeriodStart> PeriodsCovering(const ReportRange& range);
 
-// Adds `values` to the rows of `day`'s year, month and day under `dims`.
+// Adds `values` to the rows of `day`'s year, month and day under `dims`
+// (the day's alone while the table's roll-ups are deferred).
 absl::Status AddToPeriods(ViewState& state, absl::string_view table,
                           absl::CivilDay day, absl::string_view dims,
                           absl::Span<const int64_t> values);
@@ -71,6 +78,18 @@ using PeriodVisit = std::function<void(absl::string_view dims,
 absl::Status ScanPeriods(const ViewReader& view, absl::string_view table,
                          const ReportRange& range, absl::string_view dims_prefix,
                          const PeriodVisit& visit);
+
+// Marks the year and month rows of each of `tables` deferred (a row of its
+// own, keyed below every period row).
+void DeferRollUps(ViewState& state,
+                  absl::Span<const absl::string_view> tables);
+
+// For each of `tables` whose roll-ups are deferred: writes its year and
+// month rows, summed from its day rows in `view` (everything applied), and
+// clears the mark. DATA_LOSS for a day row that is not a counter row or
+// too short a key.
+absl::Status DeriveRollUps(const ViewReader& view, ViewState& state,
+                           absl::Span<const absl::string_view> tables);
 
 }  // namespace mileagebank::reporting
 

@@ -46,18 +46,18 @@ TEST(PeriodsCoveringTest, APartOfOneMonthIsItsDays) {
                                       {Period::kDay, CivilDay(2025, 3, 6)}}));
 }
 
-// Facts on random days and dimensions; every range read through the
-// roll-ups must equal the sum of the facts dated in it.
-TEST(ScanPeriodsTest, RollUpsAgreeWithTheDaysOnAnyRange) {
-  MemoryView view;
+struct Fact {
+  CivilDay day;
+  std::string dims;
+  int64_t value;
+};
+
+const CivilDay kFirstDay(2022, 10, 1);
+constexpr int kDays = 3 * 365 + 120;
+
+// Facts on random days and dimensions, added to `state`.
+std::vector<Fact> AddRandomFacts(ViewState& state) {
   std::mt19937 random(7);
-  const CivilDay first(2022, 10, 1);
-  const int days = 3 * 365 + 120;
-  struct Fact {
-    CivilDay day;
-    std::string dims;
-    int64_t value;
-  };
   std::vector<Fact> facts;
   const std::string dims[] = {
       store::KeyBuilder().String("LH").String("FRA").Build(),
@@ -65,16 +65,24 @@ TEST(ScanPeriodsTest, RollUpsAgreeWithTheDaysOnAnyRange) {
       store::KeyBuilder().String("LX").String("ZRH").Build(),
       store::KeyBuilder().String("").String("PEK").Build()};
   for (int i = 0; i < 3000; ++i) {
-    Fact fact{first + static_cast<int>(random() % days), dims[random() % 4],
-              static_cast<int64_t>(random() % 100) - 20};
-    ASSERT_TRUE(
-        AddToPeriods(view, kTable, fact.day, fact.dims, {1, fact.value}).ok());
+    Fact fact{kFirstDay + static_cast<int>(random() % kDays),
+              dims[random() % 4], static_cast<int64_t>(random() % 100) - 20};
+    EXPECT_TRUE(
+        AddToPeriods(state, kTable, fact.day, fact.dims, {1, fact.value}).ok());
     facts.push_back(fact);
   }
+  return facts;
+}
+
+// Every range read through ScanPeriods must equal the sum of the facts
+// dated in it, for all dimensions and for one prefix.
+void ExpectRangesAgreeWithTheFacts(const ViewReader& view,
+                                   const std::vector<Fact>& facts) {
+  std::mt19937 random(11);
   const std::string lh = store::KeyBuilder().String("LH").Build();
   for (int i = 0; i < 300; ++i) {
-    CivilDay from = first + static_cast<int>(random() % days);
-    CivilDay to = first + static_cast<int>(random() % days);
+    CivilDay from = kFirstDay + static_cast<int>(random() % kDays);
+    CivilDay to = kFirstDay + static_cast<int>(random() % kDays);
     if (to < from) std::swap(from, to);
     if (i % 10 == 0) {  // Whole years and months are the roll-ups' case.
       from = CivilDay(absl::CivilYear(from));
@@ -99,6 +107,57 @@ TEST(ScanPeriodsTest, RollUpsAgreeWithTheDaysOnAnyRange) {
                                 << prefix.size();
     }
   }
+}
+
+std::map<std::string, std::string> Rows(const ViewReader& view) {
+  std::map<std::string, std::string> rows;
+  EXPECT_TRUE(view.Scan(kTable, store::ScanRange{},
+                        [&](absl::string_view key, absl::string_view value) {
+                          rows.emplace(key, value);
+                          return true;
+                        })
+                  .ok());
+  return rows;
+}
+
+TEST(ScanPeriodsTest, RollUpsAgreeWithTheDaysOnAnyRange) {
+  MemoryView view;
+  ExpectRangesAgreeWithTheFacts(view, AddRandomFacts(view));
+}
+
+// A rebuild's deferred roll-ups: ranges read from the days alone, then the
+// derived year and month rows are those kept current fact by fact.
+TEST(ScanPeriodsTest, DeferredRollUpsReadTheDaysAndDeriveTheSameRows) {
+  MemoryView current;
+  AddRandomFacts(current);
+  MemoryView deferred;
+  DeferRollUps(deferred, {kTable});
+  const std::vector<Fact> facts = AddRandomFacts(deferred);
+  EXPECT_LT(Rows(deferred).size(), Rows(current).size());
+  ExpectRangesAgreeWithTheFacts(deferred, facts);
+
+  const MemoryView applied = deferred;
+  ASSERT_TRUE(DeriveRollUps(applied, deferred, {kTable}).ok());
+  EXPECT_EQ(Rows(deferred), Rows(current));
+  ExpectRangesAgreeWithTheFacts(deferred, facts);
+  // Derived once: a second call finds nothing deferred.
+  ASSERT_TRUE(DeriveRollUps(applied, deferred, {kTable}).ok());
+  EXPECT_EQ(Rows(deferred), Rows(current));
+}
+
+TEST(ScanPeriodsTest, ADayRowThatIsNotCountersIsDataLossWhenDeriving) {
+  MemoryView view;
+  DeferRollUps(view, {kTable});
+  ASSERT_TRUE(AddToPeriods(view, kTable, kFirstDay, "", {1}).ok());
+  view.Put(kTable,
+           store::KeyBuilder()
+               .Int64(static_cast<int64_t>(Period::kDay))
+               .Day(kFirstDay + 1)
+               .Build(),
+           "\xff");  // A varint cut short.
+  const MemoryView applied = view;
+  EXPECT_EQ(DeriveRollUps(applied, view, {kTable}).code(),
+            absl::StatusCode::kDataLoss);
 }
 
 }  // namespace

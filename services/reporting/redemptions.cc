@@ -215,6 +215,15 @@ std::vector<std::string> RedemptionsProjection::Tables() const {
           kRedemptionsDailyTable};
 }
 
+void RedemptionsProjection::DeferDerived(ViewState& state) {
+  DeferRollUps(state, {kRedemptionsCubeTable});
+}
+
+absl::Status RedemptionsProjection::DeriveDeferred(const ViewReader& view,
+                                                   ViewState& state) {
+  return DeriveRollUps(view, state, {kRedemptionsCubeTable});
+}
+
 absl::Status RedemptionsProjection::Apply(const SourceEvent& source_event,
                                           ViewState& state) {
   if (source_event.source() != kRedemptionSource) return absl::OkStatus();

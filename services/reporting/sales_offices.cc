@@ -145,6 +145,15 @@ std::vector<std::string> SalesOfficesProjection::Tables() const {
   return {kSalesOfficesActivityTable};
 }
 
+void SalesOfficesProjection::DeferDerived(ViewState& state) {
+  DeferRollUps(state, {kSalesOfficesActivityTable});
+}
+
+absl::Status SalesOfficesProjection::DeriveDeferred(const ViewReader& view,
+                                                    ViewState& state) {
+  return DeriveRollUps(view, state, {kSalesOfficesActivityTable});
+}
+
 absl::Status SalesOfficesProjection::Apply(const SourceEvent& event,
                                            ViewState& state) {
   if (event.source() == kMembershipSource) {

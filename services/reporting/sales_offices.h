@@ -50,6 +50,11 @@ class SalesOfficesProjection final : public Projection {
  public:
   std::vector<std::string> Tables() const override;
   absl::Status Apply(const SourceEvent& event, ViewState& state) override;
+  // A rebuild defers the year and month rows of its period tables
+  // (DeferRollUps).
+  void DeferDerived(ViewState& state) override;
+  absl::Status DeriveDeferred(const ViewReader& view,
+                              ViewState& state) override;
 };
 
 // INVALID_ARGUMENT for a bad range or an office_code longer than 32
