@@ -109,17 +109,6 @@ void ExpectRangesAgreeWithTheFacts(const ViewReader& view,
   }
 }
 
-std::map<std::string, std::string> Rows(const ViewReader& view) {
-  std::map<std::string, std::string> rows;
-  EXPECT_TRUE(view.Scan(kTable, store::ScanRange{},
-                        [&](absl::string_view key, absl::string_view value) {
-                          rows.emplace(key, value);
-                          return true;
-                        })
-                  .ok());
-  return rows;
-}
-
 TEST(ScanPeriodsTest, RollUpsAgreeWithTheDaysOnAnyRange) {
   MemoryView view;
   ExpectRangesAgreeWithTheFacts(view, AddRandomFacts(view));
@@ -133,16 +122,16 @@ TEST(ScanPeriodsTest, DeferredRollUpsReadTheDaysAndDeriveTheSameRows) {
   MemoryView deferred;
   DeferRollUps(deferred, {kTable});
   const std::vector<Fact> facts = AddRandomFacts(deferred);
-  EXPECT_LT(Rows(deferred).size(), Rows(current).size());
+  EXPECT_LT(deferred.Rows(kTable).size(), current.Rows(kTable).size());
   ExpectRangesAgreeWithTheFacts(deferred, facts);
 
   const MemoryView applied = deferred;
   ASSERT_TRUE(DeriveRollUps(applied, deferred, {kTable}).ok());
-  EXPECT_EQ(Rows(deferred), Rows(current));
+  EXPECT_EQ(deferred.Rows(kTable), current.Rows(kTable));
   ExpectRangesAgreeWithTheFacts(deferred, facts);
   // Derived once: a second call finds nothing deferred.
   ASSERT_TRUE(DeriveRollUps(applied, deferred, {kTable}).ok());
-  EXPECT_EQ(Rows(deferred), Rows(current));
+  EXPECT_EQ(deferred.Rows(kTable), current.Rows(kTable));
 }
 
 TEST(ScanPeriodsTest, ADayRowThatIsNotCountersIsDataLossWhenDeriving) {

@@ -75,6 +75,18 @@ absl::StatusOr<Record*> MemoryView::RecordAt(absl::string_view table,
   return record.get();
 }
 
+std::vector<std::pair<std::string, std::string>> MemoryView::Rows(
+    absl::string_view table) const {
+  Settle();
+  std::vector<std::pair<std::string, std::string>> rows;
+  const std::string name(table);
+  for (auto it = rows_.lower_bound({name, ""});
+       it != rows_.end() && it->first.first == name; ++it) {
+    rows.emplace_back(it->first.second, it->second);
+  }
+  return rows;
+}
+
 absl::Status MemoryView::Scan(absl::string_view table,
                               const store::ScanRange& range,
                               const Visit& visit) const {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "services/reporting/view_state.h"
 
@@ -39,6 +40,9 @@ class MemoryView final : public ViewState, public ViewReader {
                                    bool* found) override;
   absl::Status Scan(absl::string_view table, const store::ScanRange& range,
                     const Visit& visit) const override;
+  // Every row of `table`, in key order: for comparing two states.
+  std::vector<std::pair<std::string, std::string>> Rows(
+      absl::string_view table) const;
   const std::map<std::string, uint64_t>& positions() const override {
     return positions_;
   }

@@ -281,25 +281,6 @@ TEST_F(TopMembersTest, BadFieldsAreNamed) {
       absl::StatusCode::kInvalidArgument);
 }
 
-}  // namespace
-}  // namespace mileagebank::reporting
-
-namespace mileagebank::reporting {
-namespace {
-
-std::vector<std::pair<std::string, std::string>> Rows(const MemoryView& view,
-                                                      absl::string_view table) {
-  std::vector<std::pair<std::string, std::string>> rows;
-  const absl::Status scanned =
-      view.Scan(table, store::ScanRange{},
-                [&](absl::string_view key, absl::string_view value) {
-                  rows.emplace_back(key, value);
-                  return true;
-                });
-  EXPECT_TRUE(scanned.ok()) << scanned;
-  return rows;
-}
-
 TEST_F(TopMembersTest, DeferredIndexesAnswerTheSameAndDeriveTheSameRows) {
   for (int i = 1; i <= 60; ++i) {
     Enrol(i);
@@ -310,7 +291,7 @@ TEST_F(TopMembersTest, DeferredIndexesAnswerTheSameAndDeriveTheSameRows) {
   SetStatus(5, mv1::SUSPENDED);
   SetStatus(9, mv1::CLOSED);
   ASSERT_TRUE(*QualifyingIndexDeferred(deferred_));
-  EXPECT_TRUE(Rows(deferred_, kMembersTopByQmTable).empty());
+  EXPECT_TRUE(deferred_.Rows(kMembersTopByQmTable).empty());
 
   // Read while deferred: derived from the records, the same answers.
   for (const auto& [from, to] :
@@ -330,13 +311,13 @@ TEST_F(TopMembersTest, DeferredIndexesAnswerTheSameAndDeriveTheSameRows) {
   ASSERT_TRUE(projection_.DeriveDeferred(snapshot, deferred_).ok());
   EXPECT_FALSE(*QualifyingIndexDeferred(deferred_));
   for (const char* table : {kMembersTopByQmTable, kMembersTopByQsTable}) {
-    EXPECT_FALSE(Rows(view_, table).empty());
-    EXPECT_EQ(Rows(deferred_, table), Rows(view_, table)) << table;
+    EXPECT_FALSE(view_.Rows(table).empty());
+    EXPECT_EQ(deferred_.Rows(table), view_.Rows(table)) << table;
   }
   // From now on kept current as usual.
   Activity(3, CivilDay(2026, 5, 1), 5'000, 2);
   for (const char* table : {kMembersTopByQmTable, kMembersTopByQsTable}) {
-    EXPECT_EQ(Rows(deferred_, table), Rows(view_, table)) << table;
+    EXPECT_EQ(deferred_.Rows(table), view_.Rows(table)) << table;
   }
 }
 
