@@ -115,8 +115,9 @@ struct Ingest::Metrics {
             prometheus::BuildGauge()
                 .Name("mileagebank_reporting_derivation_pending")
                 .Help("1 until rows deferred by a rebuild (the top-members "
-                      "indexes) are derived and durable, once caught up "
-                      "after a start; 0 after")
+                      "indexes, the period tables' year and month rows) are "
+                      "derived and durable, once caught up after a start; "
+                      "0 after")
                 .Register(registry)
                 .Add({})) {
     derivation_pending.Set(1);
