@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -890,6 +891,47 @@ TEST_F(StoreViewTest, UnreadRowsAreWrittenAtTheFlushAndReadBackOnceDurable) {
                          })
                   .ok());
   EXPECT_EQ(rows, (std::vector<std::string>{"a=a2", "b=b1", "c=c2"}));
+}
+
+// Keys that share their first 16 bytes, differ only past a padding of
+// zeros, or come again: the last value of each is what the store holds.
+TEST_F(StoreViewTest, ManyUnreadRowsKeepTheLastValueOfEachKey) {
+  BufferedViewState state(store_.get());
+  std::mt19937 random(5);
+  const std::string shared(20, 'k');
+  std::map<std::string, std::string> expected;
+  for (int i = 0; i < 5000; ++i) {
+    std::string key;
+    switch (random() % 4) {
+      case 0:  // Alike in their first 16 bytes and more.
+        key = shared + std::to_string(random() % 300);
+        break;
+      case 1:  // Short, with zeros that padding would hide.
+        key = std::string("ab") + std::string(random() % 3, '\0');
+        break;
+      case 2:
+        key = std::string(1 + random() % 20, static_cast<char>(random()));
+        break;
+      default:
+        key = std::to_string(random() % 1000);
+    }
+    const std::string value = std::to_string(i);
+    state.PutUnread("t", key, value);
+    expected[key] = value;
+  }
+  store::WriteBatch batch = store_->NewBatch();
+  EXPECT_EQ(state.Flush(batch), 5000u);
+  store_->Enqueue(batch);
+  Commit(state);
+  std::map<std::string, std::string> stored;
+  ASSERT_TRUE(store_
+                  ->Scan("t", store::ScanRange{},
+                         [&](absl::string_view key, absl::string_view value) {
+                           stored.emplace(key, value);
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(stored, expected);
 }
 
 TEST_F(StoreViewTest, CachedRowsAreNotWrittenAgain) {
