@@ -214,13 +214,13 @@ absl::StatusOr<records::MemberRecord> Members::LoadUnmerged(
 absl::StatusOr<std::string> Members::FollowMerges(std::string member_number,
                                                   bool* found) {
   for (int hop = 0; hop < kMaxMergeChain; ++hop) {
-    MB_ASSIGN_OR_RETURN(std::optional<records::MemberRecord> record,
-                        store_.LoadMember(member_number));
-    if (!record || record->member().status() != v1::MERGED) {
-      if (found != nullptr) *found = record.has_value();
+    MB_ASSIGN_OR_RETURN(std::optional<std::string> merged_into,
+                        store_.MergedInto(member_number));
+    if (!merged_into || merged_into->empty()) {
+      if (found != nullptr) *found = merged_into.has_value();
       return member_number;
     }
-    member_number = record->member().merged_into();
+    member_number = *std::move(merged_into);
   }
   return absl::DataLossError(
       absl::StrCat("member ", member_number, ": merge chain too long"));
@@ -950,7 +950,7 @@ absl::StatusOr<tiers::QualifyingTotals> Members::LoadYear(
     auto it = unqueued->years.find(YearKey(member_number, year));
     if (it != unqueued->years.end()) return it->second;
   }
-  return store_.LoadYear(member_number, year);
+  return store_.LoadYearLocked(member_number, year);
 }
 
 void Members::PutYear(store::WriteBatch& batch, absl::string_view member_number,

@@ -134,7 +134,8 @@ class Members {
     absl::flat_hash_map<std::string, records::ActivityRecord> activities;
   };
   // The store's reads and writes of years and activities, through
-  // `unqueued` when given.
+  // `unqueued` when given; with the member locked (years read are
+  // remembered: MemberStore::LoadYearLocked).
   absl::StatusOr<tiers::QualifyingTotals> LoadYear(absl::string_view member_number,
                                                    int64_t year,
                                                    const Unqueued* unqueued);

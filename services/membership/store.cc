@@ -1,6 +1,7 @@
 #include "services/membership/store.h"
 
 #include "absl/strings/ascii.h"
+#include "libs/status/status_macros.h"
 #include "libs/store/keys.h"
 #include "libs/validation/contact.h"
 #include "libs/validation/dates.h"
@@ -18,6 +19,8 @@ constexpr absl::string_view kYears = "years";
 constexpr absl::string_view kRequests = "requests";
 // Year totals kept in memory (two years of 100,000 members).
 constexpr size_t kCachedYears = 200'000;
+// Members whose merges are remembered (about 80 bytes each).
+constexpr size_t kCachedMembers = 1'000'000;
 
 std::string MemberKey(absl::string_view member_number) {
   return KeyBuilder().String(member_number).Build();
@@ -117,6 +120,28 @@ absl::StatusOr<std::optional<records::MemberRecord>> MemberStore::LoadMember(
   return record;
 }
 
+absl::StatusOr<std::optional<std::string>> MemberStore::MergedInto(
+    absl::string_view member_number) const {
+  {
+    absl::MutexLock lock(&merged_mutex_);
+    auto it = merged_into_.find(member_number);
+    if (it != merged_into_.end()) return it->second;
+  }
+  MB_ASSIGN_OR_RETURN(std::optional<records::MemberRecord> record,
+                      LoadMember(member_number));
+  // An unknown member may yet enrol: not remembered.
+  if (!record) return std::nullopt;
+  std::string merged_into = record->member().status() == v1::MERGED
+                                ? record->member().merged_into()
+                                : "";
+  absl::MutexLock lock(&merged_mutex_);
+  // A write put in line since the read has set the entry already, and wins.
+  if (merged_into_.size() < kCachedMembers) {
+    merged_into_.try_emplace(member_number, merged_into);
+  }
+  return merged_into;
+}
+
 absl::StatusOr<std::optional<std::string>> MemberStore::FindUnique(
     absl::string_view key) const {
   return store_->GetLatest(kIndex, key);
@@ -174,6 +199,21 @@ absl::StatusOr<tiers::QualifyingTotals> MemberStore::LoadYear(
   if (!found.ok()) return found.status();
   return tiers::QualifyingTotals{record.qualifying_miles(),
                           record.qualifying_segments()};
+}
+
+absl::StatusOr<tiers::QualifyingTotals> MemberStore::LoadYearLocked(
+    absl::string_view member_number, int64_t year) const {
+  MB_ASSIGN_OR_RETURN(tiers::QualifyingTotals totals,
+                      LoadYear(member_number, year));
+  absl::MutexLock lock(&years_mutex_);
+  auto [it, inserted] =
+      years_.try_emplace(YearKey(member_number, year), totals);
+  if (inserted && years_.size() > kCachedYears) {
+    auto victim = years_.begin();
+    if (victim == it) ++victim;
+    years_.erase(victim);
+  }
+  return totals;
 }
 
 absl::StatusOr<std::vector<std::pair<int64_t, tiers::QualifyingTotals>>>
@@ -251,6 +291,24 @@ absl::StatusOr<std::optional<records::RequestRecord>> MemberStore::LoadRequest(
 void MemberStore::PutMember(store::WriteBatch& batch,
                             const records::MemberRecord& record) {
   batch.PutProto(kMembers, MemberKey(record.member().member_number()), record);
+  CacheMemberWhenEnqueued(batch, record);
+}
+
+void MemberStore::CacheMemberWhenEnqueued(store::WriteBatch& batch,
+                                          const records::MemberRecord& record) {
+  std::string merged_into = record.member().status() == v1::MERGED
+                                ? record.member().merged_into()
+                                : "";
+  batch.OnEnqueued([this, number = record.member().member_number(),
+                    merged_into = std::move(merged_into)](uint64_t) {
+    absl::MutexLock lock(&merged_mutex_);
+    auto it = merged_into_.find(number);
+    if (it != merged_into_.end()) {
+      it->second = merged_into;
+    } else if (merged_into_.size() < kCachedMembers) {
+      merged_into_.emplace(number, merged_into);
+    }
+  });
 }
 
 void MemberStore::PutIndexes(store::WriteBatch& batch,

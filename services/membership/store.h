@@ -74,6 +74,12 @@ class MemberStore {
 
   absl::StatusOr<std::optional<records::MemberRecord>> LoadMember(
       absl::string_view member_number) const;
+  // The member a member was merged into, "" when it was not, nullopt when
+  // there is no such member. Remembered once read: members are never
+  // deleted, merges are final, and every change of a member goes through
+  // PutMember, which updates what is remembered once its batch is in line.
+  absl::StatusOr<std::optional<std::string>> MergedInto(
+      absl::string_view member_number) const;
   // The member holding a unique index key, if any.
   absl::StatusOr<std::optional<std::string>> FindUnique(
       absl::string_view key) const;
@@ -85,6 +91,12 @@ class MemberStore {
 
   absl::StatusOr<tiers::QualifyingTotals> LoadYear(absl::string_view member_number,
                                             int64_t year) const;
+  // The same, remembering a year read from the store (a year without
+  // totals too, which most members' last year is). Only with the member's
+  // lock held, so that no write of the year comes between the read and
+  // remembering it.
+  absl::StatusOr<tiers::QualifyingTotals> LoadYearLocked(
+      absl::string_view member_number, int64_t year) const;
   absl::StatusOr<std::optional<records::ActivityRecord>> LoadActivity(
       absl::string_view member_number, absl::string_view activity_id) const;
   // Every activity of a member, by id.
@@ -119,9 +131,18 @@ class MemberStore {
   void CacheYearWhenEnqueued(store::WriteBatch& batch, std::string key,
                              const tiers::QualifyingTotals& totals);
 
+  // Sets what MergedInto remembers of a member once `batch` is in line.
+  void CacheMemberWhenEnqueued(store::WriteBatch& batch,
+                               const records::MemberRecord& record);
+
   store::Store* store_;
+  mutable absl::Mutex merged_mutex_;
+  // Never evicted (an entry read before a merge and put back after it
+  // would undo the merge's): reads stop adding once it is full.
+  mutable absl::flat_hash_map<std::string, std::string> merged_into_
+      ABSL_GUARDED_BY(merged_mutex_);
   mutable absl::Mutex years_mutex_;
-  absl::flat_hash_map<std::string, tiers::QualifyingTotals> years_
+  mutable absl::flat_hash_map<std::string, tiers::QualifyingTotals> years_
       ABSL_GUARDED_BY(years_mutex_);
 };
 
