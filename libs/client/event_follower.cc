@@ -138,15 +138,22 @@ absl::Status EventFollower::FollowOnce() {
   common::v1::SubscribeRequest request;
   request.set_after_sequence(*cursor);
   request.set_follow(true);
+  for (const std::string& type : payload_types_)
+    request.add_payload_types(type);
   EventReader reader(stub.get(), &context, request);
   std::vector<common::v1::Event> events;
   absl::Status result = absl::OkStatus();
   while (reader.NextMessage(&events)) {
-    auto fresh = std::find_if(
+    const auto fresh = std::find_if(
         events.begin(), events.end(),
         [&](const common::v1::Event& e) { return e.sequence() > position_; });
-    if (fresh == events.end()) continue;  // Already applied.
-    result = ApplyMessage(absl::MakeConstSpan(&*fresh, events.end() - fresh));
+    if (fresh == events.end() && reader.read_to() <= position_) {
+      continue;  // Already applied.
+    }
+    result = ApplyMessage(
+        absl::MakeConstSpan(events.data() + (fresh - events.begin()),
+                            events.end() - fresh),
+        reader.read_to());
     if (!result.ok()) {
       context.TryCancel();
       break;
@@ -163,16 +170,18 @@ absl::Status EventFollower::FollowOnce() {
 }
 
 absl::Status EventFollower::ApplyMessage(
-    absl::Span<const common::v1::Event> events) {
+    absl::Span<const common::v1::Event> events, uint64_t read_to) {
+  const uint64_t through =
+      std::max(read_to, events.empty() ? 0 : events.back().sequence());
   // Put in line, not waited for: the store writes in order, so the cursor
   // is never durable before what was derived from the events, and a crash
   // loses both or neither. Following many events then costs few fsyncs.
   if (apply_many_) {
     store::WriteBatch batch = store_->NewBatch();
-    MB_RETURN_IF_ERROR(apply_many_(events, batch));
-    batch.SetCursor(source_, events.back().sequence());
+    if (!events.empty()) MB_RETURN_IF_ERROR(apply_many_(events, batch));
+    batch.SetCursor(source_, through);
     store_->Enqueue(batch);
-    SetPosition(events.back().sequence());
+    SetPosition(through);
     return absl::OkStatus();
   }
   for (const common::v1::Event& event : events) {
@@ -181,6 +190,13 @@ absl::Status EventFollower::ApplyMessage(
     batch.SetCursor(source_, event.sequence());
     store_->Enqueue(batch);
     SetPosition(event.sequence());
+  }
+  if (through > position_) {
+    // Past events of other types, not sent.
+    store::WriteBatch batch = store_->NewBatch();
+    batch.SetCursor(source_, through);
+    store_->Enqueue(batch);
+    SetPosition(through);
   }
   return absl::OkStatus();
 }

@@ -46,6 +46,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
@@ -79,6 +80,14 @@ class EventFollower {
   EventFollower& operator=(const EventFollower&) = delete;
   ~EventFollower();
 
+  // Asks the source for the events of these payload types only (full
+  // names; SubscribeRequest.payload_types), for a follower whose `apply`
+  // ignores the rest of a busy stream; the cursor still moves past them.
+  // Before Start.
+  void OnlyPayloadTypes(std::vector<std::string> types) {
+    payload_types_ = std::move(types);
+  }
+
   void Start();
   // Stops after the event being applied, if any; idempotent.
   void Stop();
@@ -92,8 +101,10 @@ class EventFollower {
   void Run();
   // Reads one subscription until it ends; returns why.
   absl::Status FollowOnce();
-  // Applies `events` (all new) with their cursor, in one batch or one each.
-  absl::Status ApplyMessage(absl::Span<const common::v1::Event> events);
+  // Applies `events` (all new; perhaps none) with their cursor, in one
+  // batch or one each; the cursor ends at `read_to` when that is further.
+  absl::Status ApplyMessage(absl::Span<const common::v1::Event> events,
+                            uint64_t read_to);
   void SetPosition(uint64_t sequence);
   // Polls the source's head until Stop, for the head gauge.
   void WatchHead();
@@ -104,6 +115,7 @@ class EventFollower {
   // Exactly one of the two is set.
   const Apply apply_;
   const ApplyMany apply_many_;
+  std::vector<std::string> payload_types_;
   // Both null without a registry.
   prometheus::Gauge* const position_gauge_;
   prometheus::Gauge* const head_gauge_;

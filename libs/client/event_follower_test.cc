@@ -7,7 +7,9 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "libs/server/event_stream_service.h"
@@ -141,4 +143,81 @@ TEST(EventFollowerMetricsTest, BatchedStopsBeforeAFailingMessageWithNothingOfIt)
 }
 
 }  // namespace
+// Events 1 to 12 alternate two types (odd: Money, even: Actor); a follower
+// asking for Money only is sent the odd ones and its cursor still reaches
+// 12, in both modes, and so does it after a restart.
+TEST(EventFollowerTest,
+     OnlyPayloadTypesSendsThoseAndMovesTheCursorPastTheRest) {
+  const std::string dir = std::getenv("TEST_TMPDIR");
+  std::filesystem::remove_all(dir + "/typed-producer");
+  auto producer = std::move(
+      *store::Store::Open({.path = dir + "/typed-producer", .tables = {}}));
+  for (int i = 1; i <= 12; ++i) {
+    store::WriteBatch batch = producer->NewBatch();
+    if (i % 2 == 1) {
+      common::v1::Money money;
+      money.set_minor_units(i);
+      batch.AppendEvent("k", money);
+    } else {
+      common::v1::Actor actor;
+      actor.set_operator_id(std::to_string(i));
+      batch.AppendEvent("k", actor);
+    }
+    ASSERT_TRUE(producer->Commit(batch).ok());
+  }
+  server::EventStreamService events(producer.get());
+  testing::LoopbackServer served = testing::ServeOnLoopback({&events});
+  ASSERT_NE(served.server, nullptr);
+  const std::vector<std::string> money = {
+      common::v1::Money::descriptor()->full_name()};
+
+  for (const bool many : {false, true}) {
+    const std::string path =
+        dir + (many ? "/typed-consumer-many" : "/typed-consumer-one");
+    std::filesystem::remove_all(path);
+    auto consumer =
+        std::move(*store::Store::Open({.path = path, .tables = {}}));
+    absl::Mutex mutex;
+    std::vector<uint64_t> applied;
+    auto note = [&](const common::v1::Event& event) {
+      EXPECT_TRUE(event.payload().Is<common::v1::Money>()) << event.sequence();
+      absl::MutexLock lock(&mutex);
+      applied.push_back(event.sequence());
+    };
+    auto follow = [&] {
+      std::unique_ptr<EventFollower> follower;
+      if (many) {
+        follower = std::make_unique<EventFollower>(
+            "producer", served.target, consumer.get(),
+            [&](absl::Span<const common::v1::Event> events,
+                store::WriteBatch&) {
+              for (const common::v1::Event& event : events) note(event);
+              return absl::OkStatus();
+            });
+      } else {
+        follower = std::make_unique<EventFollower>(
+            "producer", served.target, consumer.get(),
+            [&](const common::v1::Event& event, store::WriteBatch&) {
+              note(event);
+              return absl::OkStatus();
+            });
+      }
+      follower->OnlyPayloadTypes(money);
+      follower->Start();
+      EXPECT_TRUE(Eventually([&] { return follower->position() == 12; }))
+          << many;
+      follower->Stop();
+    };
+    follow();
+    consumer->WaitForQueued();
+    EXPECT_EQ(*consumer->ReadCursor("producer"), 12u) << many;
+    follow();  // Resumes at 12: nothing applied again.
+    absl::MutexLock lock(&mutex);
+    EXPECT_EQ(applied, (std::vector<uint64_t>{1, 3, 5, 7, 9, 11})) << many;
+    consumer->StopWaiters();
+  }
+  producer->StopWaiters();
+  served.server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
+}
+
 }  // namespace mileagebank::client

@@ -31,9 +31,14 @@ class EventReader {
   // The next event, in log order; false once the stream has ended.
   bool Next(common::v1::Event* event);
   // The events of the current message not yet returned by Next, or else all
-  // of the next message's, in log order (never none); false once the
-  // stream has ended. Mixes freely with Next.
+  // of the next message's, in log order; false once the stream has ended.
+  // None only when the request named payload_types and the message holds
+  // only how far the log was read. Mixes freely with Next.
   bool NextMessage(std::vector<common::v1::Event>* events);
+  // How far the log was read for the message NextMessage returned last:
+  // its last event's sequence, or beyond it when the events after that
+  // were not of the types asked for (0 before the first message).
+  uint64_t read_to() const { return read_to_; }
   // How the stream ended; once Next has returned false.
   grpc::Status Finish();
 
@@ -41,6 +46,7 @@ class EventReader {
   std::unique_ptr<grpc::ClientReader<common::v1::EventBatch>> reader_;
   common::v1::EventBatch batch_;
   int next_ = 0;
+  uint64_t read_to_ = 0;
 };
 
 }  // namespace mileagebank::client

@@ -1,6 +1,10 @@
 #include "libs/server/event_stream_service.h"
 
+#include <optional>
+
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/wire_format_lite.h"
 #include "grpcpp/support/method_handler.h"
 #include "libs/log/log.h"
@@ -24,20 +28,63 @@ bool WriteBytes(grpc::ServerWriter<grpc::ByteBuffer>* writer,
   return writer->Write(buffer);
 }
 
+using google::protobuf::internal::WireFormatLite;
+
+void AppendVarint(uint64_t value, std::string& out) {
+  for (; value >= 0x80; value >>= 7) {
+    out.push_back(static_cast<char>(value | 0x80));
+  }
+  out.push_back(static_cast<char>(value));
+}
+
 // Appends a serialized Event to a serialized EventBatch, as its `events`
 // field (length-delimited) encodes it.
 void AppendToBatch(absl::string_view event, std::string& batch) {
-  using google::protobuf::internal::WireFormatLite;
   static const char kTag = static_cast<char>(
       WireFormatLite::MakeTag(common::v1::EventBatch::kEventsFieldNumber,
                               WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
   batch.push_back(kTag);
-  uint64_t size = event.size();
-  for (; size >= 0x80; size >>= 7) {
-    batch.push_back(static_cast<char>(size | 0x80));
-  }
-  batch.push_back(static_cast<char>(size));
+  AppendVarint(event.size(), batch);
   batch.append(event.data(), event.size());
+}
+
+void AppendReadTo(uint64_t sequence, std::string& batch) {
+  static const char kTag = static_cast<char>(
+      WireFormatLite::MakeTag(common::v1::EventBatch::kReadToFieldNumber,
+                              WireFormatLite::WIRETYPE_VARINT));
+  batch.push_back(kTag);
+  AppendVarint(sequence, batch);
+}
+
+// The full name of a serialized Event's payload type, read off its bytes
+// without parsing the rest; nullopt when they cannot be read that way.
+std::optional<absl::string_view> PayloadType(absl::string_view event) {
+  using google::protobuf::io::CodedInputStream;
+  auto field = [](absl::string_view bytes,
+                  int number) -> std::optional<absl::string_view> {
+    CodedInputStream input(reinterpret_cast<const uint8_t*>(bytes.data()),
+                           static_cast<int>(bytes.size()));
+    while (const uint32_t tag = input.ReadTag()) {
+      if (WireFormatLite::GetTagFieldNumber(tag) == number &&
+          WireFormatLite::GetTagWireType(tag) ==
+              WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+        uint32_t size;
+        if (!input.ReadVarint32(&size)) return std::nullopt;
+        const int at = input.CurrentPosition();
+        if (size > bytes.size() - at) return std::nullopt;
+        return bytes.substr(at, size);
+      }
+      if (!WireFormatLite::SkipField(&input, tag)) return std::nullopt;
+    }
+    return std::nullopt;
+  };
+  const std::optional<absl::string_view> payload =
+      field(event, common::v1::Event::kPayloadFieldNumber);
+  if (!payload) return std::nullopt;
+  const std::optional<absl::string_view> url =
+      field(*payload, google::protobuf::Any::kTypeUrlFieldNumber);
+  if (!url) return std::nullopt;
+  return url->substr(url->rfind('/') + 1);
 }
 
 }  // namespace
@@ -80,15 +127,30 @@ grpc::Status EventStreamService::Subscribe(
 grpc::Status EventStreamService::SubscribeBatched(
     grpc::ServerContext* context, const common::v1::SubscribeRequest* request,
     Writer* writer) {
+  const absl::flat_hash_set<std::string> wanted(
+      request->payload_types().begin(), request->payload_types().end());
   std::string batch;
+  // The last event read but not sent, with a filter.
+  uint64_t unsent = 0;
   auto send = [&] {
+    if (unsent != 0) AppendReadTo(unsent, batch);
+    unsent = 0;
     const bool sent = batch.empty() || WriteBytes(writer, batch);
     batch.clear();
     return sent;
   };
   return Stream(
       context, *request,
-      [&](uint64_t, absl::string_view event) {
+      [&](uint64_t sequence, absl::string_view event) {
+        if (!wanted.empty()) {
+          // Unreadable bytes are sent: the follower says what is wrong.
+          const std::optional<absl::string_view> type = PayloadType(event);
+          if (type && !wanted.contains(*type)) {
+            unsent = sequence;
+            return true;
+          }
+          unsent = 0;
+        }
         AppendToBatch(event, batch);
         return batch.size() < kBatchBytes || send();
       },

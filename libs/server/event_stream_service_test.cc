@@ -54,10 +54,14 @@ class EventStreamServiceTest : public ::testing::Test {
 
   // The same with SubscribeBatched: the messages read, as they came.
   grpc::Status ReplayBatched(uint64_t after_sequence,
-                             std::vector<common::v1::EventBatch>* read) {
+                             std::vector<common::v1::EventBatch>* read,
+                             std::vector<std::string> payload_types = {}) {
     grpc::ClientContext context;
     common::v1::SubscribeRequest request;
     request.set_after_sequence(after_sequence);
+    for (std::string& type : payload_types) {
+      request.add_payload_types(std::move(type));
+    }
     auto reader = stub_->SubscribeBatched(&context, request);
     common::v1::EventBatch batch;
     while (reader->Read(&batch)) read->push_back(batch);
@@ -119,6 +123,49 @@ TEST_F(EventStreamServiceTest, BatchesStopNearAMebibyteAndKeepTheOrder) {
   EXPECT_EQ(read, (std::vector<uint64_t>{5, 6, 7, 8, 9, 10}));
   // The small one and three big ones (past 1 MiB), then the other two.
   EXPECT_EQ(per_message, (std::vector<int>{4, 2}));
+}
+
+TEST_F(EventStreamServiceTest, PayloadTypesLeaveTheRestUnsentButReadPast) {
+  // Events 6 and 7 of another type after the five Money events.
+  for (int i = 0; i < 2; ++i) {
+    common::v1::Actor actor;
+    actor.set_operator_id("op");
+    store::WriteBatch batch = store_->NewBatch();
+    batch.AppendEvent("a", actor);
+    ASSERT_TRUE(store_->Commit(batch).ok());
+  }
+  const std::string money = common::v1::Money::descriptor()->full_name();
+  const std::string actor = common::v1::Actor::descriptor()->full_name();
+
+  std::vector<common::v1::EventBatch> batches;
+  ASSERT_TRUE(ReplayBatched(3, &batches, {money}).ok());
+  ASSERT_EQ(batches.size(), 1u);
+  std::vector<uint64_t> read;
+  for (const common::v1::Event& event : batches[0].events()) {
+    read.push_back(event.sequence());
+  }
+  EXPECT_EQ(read, (std::vector<uint64_t>{4, 5}));
+  EXPECT_EQ(batches[0].read_to(), 7u);  // Past the two unsent.
+
+  // Only events of no wanted type: a message saying how far it read.
+  batches.clear();
+  ASSERT_TRUE(
+      ReplayBatched(5, &batches, {"mileagebank.common.v1.Nothing"}).ok());
+  ASSERT_EQ(batches.size(), 1u);
+  EXPECT_EQ(batches[0].events_size(), 0);
+  EXPECT_EQ(batches[0].read_to(), 7u);
+
+  // The last event sent: no read_to; several types; no filter as before.
+  batches.clear();
+  ASSERT_TRUE(ReplayBatched(4, &batches, {actor, money}).ok());
+  ASSERT_EQ(batches.size(), 1u);
+  EXPECT_EQ(batches[0].events_size(), 3);
+  EXPECT_EQ(batches[0].read_to(), 0u);
+  batches.clear();
+  ASSERT_TRUE(ReplayBatched(5, &batches).ok());
+  ASSERT_EQ(batches.size(), 1u);
+  EXPECT_EQ(batches[0].events_size(), 2);
+  EXPECT_EQ(batches[0].read_to(), 0u);
 }
 
 TEST_F(EventStreamServiceTest, GetHeadIsTheLastDurableEvent) {

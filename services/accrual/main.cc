@@ -84,6 +84,7 @@ int Run(int argc, char** argv) {
         return absl::OkStatus();
       },
       &(*host)->metrics());
+  membership_events.OnlyPayloadTypes(MemberDirectory::EventTypes());
   membership_events.Start();
   // Settlement's events keep the partner replica, so that partners already
   // known are credited while settlement is down.

@@ -48,6 +48,12 @@ absl::StatusOr<MemberInfo> MemberDirectory::Resolve(
       absl::StrCat("member ", member_number, ": merge chain too long"));
 }
 
+std::vector<std::string> MemberDirectory::EventTypes() {
+  return {mv1::MemberEnrolled::descriptor()->full_name(),
+          mv1::StatusChanged::descriptor()->full_name(),
+          mv1::MembersMerged::descriptor()->full_name()};
+}
+
 absl::StatusOr<std::optional<Merge>> MemberDirectory::Apply(
     const common::v1::Event& event, store::WriteBatch& batch) {
   records::MemberState state;

@@ -68,6 +68,9 @@ class MemberDirectory {
   // returned for the ledger to follow.
   absl::StatusOr<std::optional<Merge>> Apply(const common::v1::Event& event,
                                              store::WriteBatch& batch);
+  // The payload types Apply uses: the rest of membership's stream (mostly a
+  // qualifying activity per credit) is left unsent.
+  static std::vector<std::string> EventTypes();
 
  private:
   LedgerStore* store_;

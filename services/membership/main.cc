@@ -55,6 +55,7 @@ int Run(int argc, char** argv) {
           return operations->ApplyAccrualEvents(events, batch);
         },
         &(*host)->metrics());
+    accrual_events->OnlyPayloadTypes(membership::Members::AccrualEventTypes());
     accrual_events->Start();
   }
 

@@ -1272,6 +1272,10 @@ v1::ReverseQualifyingActivityRequest ReverseRequest(
 
 }  // namespace
 
+std::vector<std::string> Members::AccrualEventTypes() {
+  return {accrual::v1::QualifyingActivityPosted::descriptor()->full_name()};
+}
+
 absl::Status Members::ApplyAccrualEvents(
     absl::Span<const common::v1::Event> events, store::WriteBatch& batch) {
   struct Activity {

@@ -93,6 +93,9 @@ class Members {
   ReverseQualifyingActivity(const v1::ReverseQualifyingActivityRequest& request,
                             uint64_t* ticket = nullptr);
   absl::StatusOr<v1::GetTierResponse> GetTier(const v1::GetTierRequest& request);
+  // The accrual payload types ApplyAccrualEvent(s) record (the rest of
+  // accrual's stream is left unsent).
+  static std::vector<std::string> AccrualEventTypes();
   // The qualifying activity of several accrual events (a stream message),
   // recorded or reversed in order into `batch`, as ApplyAccrualEvent does
   // one at a time. The members concerned stay locked until `batch` is put

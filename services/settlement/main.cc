@@ -124,6 +124,9 @@ int Run(int argc, char** argv) {
     followers[stream.source] = std::make_unique<client::EventFollower>(
         stream.source, stream.target, store->get(), std::move(apply),
         &(*host)->metrics());
+    followers[stream.source]->OnlyPayloadTypes(
+        from_accrual ? StatementBook::AccrualEventTypes()
+                     : StatementBook::RedemptionEventTypes());
   }
 
   GrpcMembership membership(config.membership_target());

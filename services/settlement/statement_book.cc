@@ -257,6 +257,15 @@ absl::Status StatementBook::ApplyRedemptionEvent(const common::v1::Event& event,
   return ApplyRedemptionEvents(absl::MakeConstSpan(&event, 1), batch);
 }
 
+std::vector<std::string> StatementBook::AccrualEventTypes() {
+  return {accrual::v1::CreditPosted::descriptor()->full_name()};
+}
+
+std::vector<std::string> StatementBook::RedemptionEventTypes() {
+  return {redemption::v1::RedemptionIssued::descriptor()->full_name(),
+          redemption::v1::RedemptionRefunded::descriptor()->full_name()};
+}
+
 absl::Status StatementBook::ApplyAccrualEvents(
     absl::Span<const common::v1::Event> events, store::WriteBatch& batch) {
   Deltas deltas;

@@ -182,6 +182,10 @@ class StatementBook : public PurchaseLedger {
                                   store::WriteBatch& batch);
   absl::Status ApplyRedemptionEvents(absl::Span<const common::v1::Event> events,
                                      store::WriteBatch& batch);
+  // The payload types each of the two applies (the rest of the streams is
+  // left unsent: EventFollower::OnlyPayloadTypes).
+  static std::vector<std::string> AccrualEventTypes();
+  static std::vector<std::string> RedemptionEventTypes();
 
   // PurchaseLedger. INVALID_ARGUMENT for negative counts; NOT_FOUND naming
   // partner_code for an unknown partner; FAILED_PRECONDITION naming it for
