@@ -5,8 +5,8 @@
 // rebuilding reporting would serve the same bytes the same way, besides
 // doing its own (here idle) work.
 //
-//   bazel-bin/bench/event_log_server --store=/tmp/sources/accrual \
-//       --listen_address=127.0.0.1:7502
+//   bazel-bin/bench/event_log_server --store=/tmp/sources/accrual
+//       --listen_address=127.0.0.1:7502   (one command line)
 //
 // Prints "ready <address> head <sequence>" once it serves; runs until
 // killed (it only reads).
