@@ -2,6 +2,7 @@
 
 #include "absl/time/clock.h"
 #include "libs/log/log.h"
+#include "libs/server/daily.h"
 #include "libs/validation/dates.h"
 
 namespace mileagebank::accrual {
@@ -55,22 +56,17 @@ void BackgroundJobs::SweepLoop() {
 }
 
 void BackgroundJobs::ExpiryLoop() {
-  while (true) {
-    // Today's run at start (it is idempotent), then one each midnight.
-    const absl::Time now = absl::Now();
+  server::RunDaily(stop_, absl::ZeroDuration(), [this] {
     v1::RunExpiryRequest request;
     *request.mutable_run_date() =
-        validation::ToProtoDate(validation::UtcDay(now));
+        validation::ToProtoDate(validation::UtcDay(absl::Now()));
     request.mutable_actor()->set_channel(common::v1::SYSTEM);
     absl::StatusOr<v1::RunExpiryResponse> run = ledger_->RunExpiry(request);
     if (!run.ok()) {
       log::Error("daily_expiry_failed", {{"reason", run.status().ToString()}});
     }
-    const absl::Time next_midnight =
-        absl::FromCivil(validation::UtcDay(now) + 1, absl::UTCTimeZone());
-    if (stop_.WaitForNotificationWithTimeout(next_midnight - absl::Now()))
-      return;
-  }
+    return run.ok();
+  });
 }
 
 }  // namespace mileagebank::accrual

@@ -3,6 +3,7 @@
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "libs/log/log.h"
+#include "libs/server/daily.h"
 #include "libs/validation/dates.h"
 
 namespace mileagebank::settlement {
@@ -82,13 +83,13 @@ void BackgroundJobs::WatchLoop() {
 
 void BackgroundJobs::OutboundLoop() {
   const absl::Duration hour = absl::Hours(*options_.daily_outbound_hour);
-  while (true) {
+  server::RunDaily(stop_, hour, [this, hour] {
     const absl::Time now = absl::Now();
     const absl::CivilDay today = validation::UtcDay(now);
-    const absl::Time todays_run =
-        absl::FromCivil(today, absl::UTCTimeZone()) + hour;
     // The last run due: today's once its hour has come, else yesterday's.
-    const absl::CivilDay run_day = now >= todays_run ? today : today - 1;
+    const absl::CivilDay run_day =
+        now >= absl::FromCivil(today, absl::UTCTimeZone()) + hour ? today
+                                                                  : today - 1;
     v1::GenerateOutboundFilesRequest request;
     *request.mutable_file_date() = validation::ToProtoDate(run_day - 1);
     request.mutable_actor()->set_channel(common::v1::SYSTEM);
@@ -98,14 +99,8 @@ void BackgroundJobs::OutboundLoop() {
       log::Error("daily_outbound_failed",
                  {{"reason", run.status().ToString()}});
     }
-    const absl::Time next_run =
-        absl::FromCivil(run_day + 1, absl::UTCTimeZone()) + hour;
-    // A failed run is tried again within the hour rather than the next day.
-    const absl::Duration wait =
-        run.ok() ? next_run - absl::Now()
-                 : std::min(next_run - absl::Now(), absl::Minutes(5));
-    if (stop_.WaitForNotificationWithTimeout(wait)) return;
-  }
+    return run.ok();
+  });
 }
 
 }  // namespace mileagebank::settlement
