@@ -1,10 +1,12 @@
 // The membership service process: configuration, store and wiring.
 #include <memory>
+#include <thread>
 
 #include "libs/client/event_follower.h"
 #include "libs/client/shard_streams.h"
 #include "libs/log/log.h"
 #include "libs/server/admin_service.h"
+#include "libs/server/daily.h"
 #include "libs/server/event_stream_service.h"
 #include "libs/server/service_host.h"
 #include "libs/store/store.h"
@@ -63,13 +65,29 @@ int Run(int argc, char** argv) {
   server::EventStreamService events(store->get());
   server::AdminService admin("membership",
                              (*host)->server_config().data_dir(), store->get());
+  // Tiers that lapse at a year end are announced just after midnight UTC
+  // (and at each start, for a 1 January the process was down at).
+  absl::Notification stop_lapses;
+  std::thread lapses;
   (*host)->OnShutdown([&] {
+    stop_lapses.Notify();
+    if (lapses.joinable()) lapses.join();
     if (accrual_events) accrual_events->Stop();
     (*store)->StopWaiters();
   });
   absl::Status serving =
       (*host)->Serve({&service, &events, admin.grpc_service()});
   if (!serving.ok()) return server::ExitWithError(serving);
+  lapses = std::thread([&stop_lapses, operations = members->get()] {
+    server::RunDaily(stop_lapses, absl::ZeroDuration(), [operations] {
+      absl::StatusOr<int64_t> lapsed = operations->LapseTiers();
+      if (!lapsed.ok()) {
+        log::Error("tier_lapse_failed",
+                   {{"reason", lapsed.status().ToString()}});
+      }
+      return lapsed.ok();
+    });
+  });
   (*host)->RunUntilSignalled();
   return 0;
 }

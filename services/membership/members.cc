@@ -170,7 +170,12 @@ Members::Members(store::Store* store, MembershipOptions options,
                     .Name("mileagebank_membership_password_lockouts_total")
                     .Help("Password verifications locked after wrong attempts")
                     .Register(metrics)
-                    .Add({})) {}
+                    .Add({})),
+      tier_lapses_(prometheus::BuildCounter()
+                       .Name("mileagebank_membership_tier_lapses_total")
+                       .Help("Tiers that fell at a year end")
+                       .Register(metrics)
+                       .Add({})) {}
 
 absl::StatusOr<std::unique_ptr<Members>> Members::Create(
     store::Store* store, MembershipOptions options,
@@ -1190,6 +1195,100 @@ absl::StatusOr<v1::GetTierResponse> Members::GetTier(
     MB_ASSIGN_OR_RETURN(*response.mutable_member(), View(record));
   }
   return response;
+}
+
+absl::StatusOr<int64_t> Members::LapseTiers(size_t members_per_batch) {
+  const int64_t this_year = Today().year();
+  MB_ASSIGN_OR_RETURN(auto lapses, store_.LoadLapses());
+  int64_t first = this_year;
+  if (!lapses.empty()) {
+    // Years are done in order: the first not done, or the one after the
+    // last.
+    first = lapses.rbegin()->first + 1;
+    for (const auto& [year, progress] : lapses) {
+      if (!progress.done()) {
+        first = year;
+        break;
+      }
+    }
+  } else {
+    MB_ASSIGN_OR_RETURN(std::optional<int64_t> earliest, store_.EarliestYear());
+    // Nothing lapses before the second year after the first totals.
+    if (earliest) first = std::min(this_year, *earliest + 2);
+  }
+  int64_t lapsed = 0;
+  for (int64_t year = first; year <= this_year; ++year) {
+    auto found = lapses.find(year);
+    MB_ASSIGN_OR_RETURN(int64_t in_year,
+                        LapseYear(year,
+                                  found == lapses.end() ? records::LapseRecord()
+                                                        : found->second,
+                                  members_per_batch));
+    lapsed += in_year;
+  }
+  return lapsed;
+}
+
+absl::StatusOr<int64_t> Members::LapseYear(int64_t year,
+                                           records::LapseRecord progress,
+                                           size_t members_per_batch) {
+  if (progress.done()) return 0;
+  common::v1::Date new_year;
+  new_year.set_year(static_cast<int32_t>(year));
+  new_year.set_month(1);
+  new_year.set_day(1);
+  int64_t lapsed = 0;
+  while (!progress.done()) {
+    // Those who had a tier by their totals of two years before are the
+    // only ones whose tier can fall on this 1 January.
+    store_.WaitForQueued();
+    MB_ASSIGN_OR_RETURN(
+        MemberStore::YearWalk walk,
+        store_.WalkYear(year - 2, progress.done_through(), members_per_batch));
+    std::vector<std::string> numbers;
+    for (const auto& [number, totals] : walk.members) {
+      if (tiers::EarnedTier(totals, options_.thresholds) != v1::BLUE) {
+        numbers.push_back(number);
+      }
+    }
+    store::KeyLocks::Guard guard = member_locks_.Lock(numbers);
+    store::WriteBatch batch = store_.NewBatch();
+    int64_t lapsed_here = 0;
+    for (const std::string& number : numbers) {
+      // Read again under the lock: the walk saw only what was durable.
+      MB_ASSIGN_OR_RETURN(tiers::QualifyingTotals two_before,
+                          store_.LoadYear(number, year - 2));
+      MB_ASSIGN_OR_RETURN(tiers::QualifyingTotals before,
+                          store_.LoadYear(number, year - 1));
+      MB_ASSIGN_OR_RETURN(tiers::QualifyingTotals during,
+                          store_.LoadYear(number, year));
+      const v1::Tier old_tier =
+          tiers::TierOn(before, two_before, options_.thresholds);
+      // With the year's activity so far (all of it, for a past year): a
+      // tier earned again since was announced when it was earned.
+      const v1::Tier new_tier =
+          tiers::TierOn(during, before, options_.thresholds);
+      if (new_tier >= old_tier) continue;
+      v1::TierChanged event;
+      event.set_member_number(number);
+      event.set_from_tier(old_tier);
+      event.set_to_tier(new_tier);
+      *event.mutable_effective_date() = new_year;
+      event.set_year_end_lapse(true);
+      batch.AppendEvent(number, event);
+      ++lapsed_here;
+    }
+    if (!walk.last_member.empty()) progress.set_done_through(walk.last_member);
+    progress.set_done(walk.end);
+    progress.set_members_lapsed(progress.members_lapsed() + lapsed_here);
+    store_.PutLapse(batch, year, progress);
+    MB_RETURN_IF_ERROR(store_.Commit(batch));
+    tier_lapses_.Increment(static_cast<double>(lapsed_here));
+    lapsed += lapsed_here;
+  }
+  log::Info("tier_lapses_done",
+            {{"year", year}, {"members_lapsed", progress.members_lapsed()}});
+  return lapsed;
 }
 
 absl::StatusOr<v1::ImportMembersResponse> Members::ImportMembers(

@@ -104,6 +104,15 @@ class Members {
                                   store::WriteBatch& batch);
   absl::StatusOr<v1::ImportMembersResponse> ImportMembers(
       const v1::ImportMembersRequest& request);
+  // The year-end lapse (product rules section 2: a tier earned in year Y
+  // holds to the end of Y+1): for each member whose tier on 31 December was
+  // higher than on the 1 January after it, a TierChanged effective that
+  // 1 January, for every year up to today's not done yet. A store that has
+  // done none starts from its earliest totals, so that a tier that lapsed
+  // before this ran still gets its event. Made `members_per_batch` members
+  // at a time, each part's events committed with the progress, so that a
+  // crash repeats nothing. Returns how many tiers fell.
+  absl::StatusOr<int64_t> LapseTiers(size_t members_per_batch = 1'000);
 
  private:
   Members(store::Store* store, MembershipOptions options,
@@ -174,6 +183,9 @@ class Members {
   absl::StatusOr<std::optional<v1::Tier>> ReverseActivity(
       store::WriteBatch& batch, absl::string_view number,
       absl::string_view activity_id, Unqueued* unqueued);
+  // LapseTiers for one year, from where it stopped.
+  absl::StatusOr<int64_t> LapseYear(int64_t year, records::LapseRecord progress,
+                                    size_t members_per_batch);
   // Saves a member whose nominees changed, with the event.
   absl::Status SaveNominees(records::MemberRecord& record,
                             const common::v1::Actor& actor);
@@ -206,6 +218,7 @@ class Members {
   int64_t last_serial_ ABSL_GUARDED_BY(serial_mutex_) = 0;
   prometheus::Family<prometheus::Counter>& enrolments_;
   prometheus::Counter& lockouts_;
+  prometheus::Counter& tier_lapses_;
 };
 
 // Applies one event of accrual's stream: QualifyingActivityPosted records (or

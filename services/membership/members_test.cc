@@ -1,8 +1,10 @@
 #include "services/membership/members.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "libs/status/errors.h"
 #include "libs/testing/testing.h"
@@ -467,6 +469,76 @@ TEST_F(MembersTest, QualifyingActivityIsIdempotentAndReversible) {
   EXPECT_TRUE(NamesField(Record(number, "f2", 2026, 2, 30, 1, 1), "activity_date"));
   EXPECT_TRUE(NamesField(Record(number, "f2", 2026, 2, 1, -1, 1),
                          "qualifying_miles"));
+}
+
+TEST_F(MembersTest, TiersThatLapseAtYearEndAreAnnouncedOnceEach) {
+  now_ = absl::FromCivil(absl::CivilSecond(2026, 6, 1, 9, 0, 0),
+                         absl::UTCTimeZone());
+  const std::string a = Enrol("E1", "+8613800000001");
+  const std::string b = Enrol("E2", "+8613800000002");
+  const std::string c = Enrol("E3", "+8613800000003");
+  const std::string d = Enrol("E4", "+8613800000004");
+  // a: GOLD by 2024, SILVER by 2025; b: GOLD by 2025; c: PLATINUM by 2023
+  // only; d: SILVER by 2024, GOLD again in 2026.
+  ASSERT_TRUE(Record(a, "a1", 2024, 5, 1, 60'000, 1).ok());
+  ASSERT_TRUE(Record(a, "a2", 2025, 5, 1, 30'000, 1).ok());
+  ASSERT_TRUE(Record(b, "b1", 2025, 5, 1, 50'000, 1).ok());
+  ASSERT_TRUE(Record(c, "c1", 2023, 5, 1, 100'000, 1).ok());
+  ASSERT_TRUE(Record(d, "d1", 2024, 5, 1, 25'000, 1).ok());
+  ASSERT_TRUE(Record(d, "d2", 2026, 5, 1, 50'000, 1).ok());
+  const uint64_t recorded = store_->LastSequence();
+
+  auto lapses_after = [&](uint64_t sequence) {
+    std::vector<std::string> lapses;
+    absl::StatusOr<std::vector<common::v1::Event>> log =
+        store_->ReadEvents(sequence, 100);
+    EXPECT_TRUE(log.ok()) << log.status();
+    for (const common::v1::Event& event : *log) {
+      v1::TierChanged changed;
+      if (!event.payload().UnpackTo(&changed)) continue;
+      EXPECT_TRUE(changed.year_end_lapse());
+      lapses.push_back(absl::StrCat(changed.member_number(), " ",
+                                    v1::Tier_Name(changed.from_tier()), ">",
+                                    v1::Tier_Name(changed.to_tier()), " ",
+                                    changed.effective_date().year(), "-",
+                                    changed.effective_date().month(), "-",
+                                    changed.effective_date().day()));
+    }
+    return lapses;
+  };
+
+  // The first run goes back to the first year anything could lapse in
+  // (2025: c's 2023 tier), one member per commit.
+  absl::StatusOr<int64_t> lapsed =
+      members_->LapseTiers(/*members_per_batch=*/1);
+  ASSERT_TRUE(lapsed.ok()) << lapsed.status();
+  EXPECT_EQ(*lapsed, 2);
+  std::vector<std::string> expected = {c + " PLATINUM>BLUE 2025-1-1",
+                                       a + " GOLD>SILVER 2026-1-1"};
+  EXPECT_EQ(lapses_after(recorded), expected);
+  EXPECT_EQ(TierOnDay(a, 2026, 1, 1), v1::SILVER);
+  EXPECT_EQ(TierOnDay(c, 2025, 1, 1), v1::BLUE);
+
+  // Done years are not done again, after a restart too.
+  const uint64_t first_run = store_->LastSequence();
+  EXPECT_EQ(*members_->LapseTiers(), 0);
+  Reopen();
+  EXPECT_EQ(*members_->LapseTiers(), 0);
+  EXPECT_EQ(store_->LastSequence(), first_run);
+
+  // Just after the next midnight: b's and a's tiers end with 2026; d's
+  // GOLD of 2026 holds.
+  now_ = absl::FromCivil(absl::CivilSecond(2027, 1, 1, 0, 0, 5),
+                         absl::UTCTimeZone());
+  lapsed = members_->LapseTiers();
+  ASSERT_TRUE(lapsed.ok()) << lapsed.status();
+  EXPECT_EQ(*lapsed, 2);
+  expected = {a + " SILVER>BLUE 2027-1-1", b + " GOLD>BLUE 2027-1-1"};
+  std::sort(expected.begin(), expected.end());
+  std::vector<std::string> lapses = lapses_after(first_run);
+  std::sort(lapses.begin(), lapses.end());
+  EXPECT_EQ(lapses, expected);
+  EXPECT_EQ(TierOnDay(d, 2027, 1, 1), v1::GOLD);
 }
 
 // An accrual event recording (or reversing) qualifying activity.

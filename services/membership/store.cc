@@ -17,6 +17,7 @@ constexpr absl::string_view kIndex = "index";
 constexpr absl::string_view kActivity = "activity";
 constexpr absl::string_view kYears = "years";
 constexpr absl::string_view kRequests = "requests";
+constexpr absl::string_view kLapses = "lapses";
 // Year totals kept in memory (two years of 100,000 members).
 constexpr size_t kCachedYears = 200'000;
 // Members whose merges are remembered (about 80 bytes each).
@@ -69,8 +70,8 @@ std::vector<std::pair<std::string, std::string>> IndexEntries(
 }  // namespace
 
 std::vector<std::string> MembershipTables() {
-  return {std::string(kMembers), std::string(kIndex), std::string(kActivity),
-          std::string(kYears), std::string(kRequests)};
+  return {std::string(kMembers), std::string(kIndex),    std::string(kActivity),
+          std::string(kYears),   std::string(kRequests), std::string(kLapses)};
 }
 
 std::string DocumentKey(const v1::IdentityDocument& document) {
@@ -380,6 +381,101 @@ void MemberStore::PutRequest(store::WriteBatch& batch,
                              absl::string_view request_id,
                              const records::RequestRecord& record) {
   batch.PutProto(kRequests, KeyBuilder().String(request_id).Build(), record);
+}
+
+absl::StatusOr<MemberStore::YearWalk> MemberStore::WalkYear(
+    int64_t year, absl::string_view after, size_t max_members) const {
+  YearWalk walk;
+  store::ScanRange range;
+  if (!after.empty()) range.start = store::PrefixRange(MemberKey(after)).end;
+  size_t passed = 0;
+  bool stopped = false;
+  absl::Status malformed;
+  absl::Status scanned = store_->Scan(
+      kYears, range, [&](absl::string_view key, absl::string_view value) {
+        KeyReader reader(key);
+        std::string member;
+        int64_t key_year = 0;
+        if (!reader.String(&member) || !reader.Int64(&key_year)) {
+          malformed = absl::DataLossError("membership years: malformed key");
+          return false;
+        }
+        if (member != walk.last_member) {
+          if (passed == max_members) {
+            stopped = true;
+            return false;
+          }
+          ++passed;
+          walk.last_member = member;
+        }
+        if (key_year != year) return true;
+        records::YearRecord record;
+        if (!record.ParseFromArray(value.data(),
+                                   static_cast<int>(value.size()))) {
+          malformed = absl::DataLossError("membership years: malformed record");
+          return false;
+        }
+        walk.members.emplace_back(
+            std::move(member),
+            tiers::QualifyingTotals{record.qualifying_miles(),
+                                    record.qualifying_segments()});
+        return true;
+      });
+  if (!scanned.ok()) return scanned;
+  if (!malformed.ok()) return malformed;
+  walk.end = !stopped;
+  return walk;
+}
+
+absl::StatusOr<std::optional<int64_t>> MemberStore::EarliestYear() const {
+  std::optional<int64_t> earliest;
+  absl::Status malformed;
+  absl::Status scanned = store_->Scan(
+      kYears, store::ScanRange{},
+      [&](absl::string_view key, absl::string_view) {
+        KeyReader reader(key);
+        std::string member;
+        int64_t year = 0;
+        if (!reader.String(&member) || !reader.Int64(&year)) {
+          malformed = absl::DataLossError("membership years: malformed key");
+          return false;
+        }
+        if (!earliest || year < *earliest) earliest = year;
+        return true;
+      });
+  if (!scanned.ok()) return scanned;
+  if (!malformed.ok()) return malformed;
+  return earliest;
+}
+
+absl::StatusOr<std::map<int64_t, records::LapseRecord>>
+MemberStore::LoadLapses() const {
+  std::map<int64_t, records::LapseRecord> lapses;
+  absl::Status malformed;
+  absl::Status scanned = store_->Scan(
+      kLapses, store::ScanRange{},
+      [&](absl::string_view key, absl::string_view value) {
+        KeyReader reader(key);
+        int64_t year = 0;
+        records::LapseRecord record;
+        if (!reader.Int64(&year) ||
+            !record.ParseFromArray(value.data(),
+                                   static_cast<int>(value.size()))) {
+          malformed =
+              absl::DataLossError("membership lapses: malformed record");
+          return false;
+        }
+        lapses.emplace(year, std::move(record));
+        return true;
+      });
+  if (!scanned.ok()) return scanned;
+  if (!malformed.ok()) return malformed;
+  return lapses;
+}
+
+void MemberStore::PutLapse(store::WriteBatch& batch, int64_t year,
+                           const records::LapseRecord& record) {
+  batch.PutProto(kLapses, KeyBuilder().Int64(year).Build(), record);
 }
 
 }  // namespace mileagebank::membership

@@ -10,9 +10,10 @@
 //             String("phone") String(phone) String(member_number)      -> ""
 //             String("name") String(folded family) String(folded given)
 //               Day(birth) String(member_number)                       -> ""
-//   activity  String(member_number) String(activity_id) -> records.ActivityRecord
-//   years     String(member_number) Int64(year)         -> records.YearRecord
-//   requests  String(request_id)                        -> records.RequestRecord
+//   activity  String(member_number) String(activity_id) ->
+//   records.ActivityRecord years     String(member_number) Int64(year) ->
+//   records.YearRecord requests  String(request_id)                        ->
+//   records.RequestRecord lapses    Int64(year) -> records.LapseRecord
 // "doc", "person" and "email" are the duplicate rules: one member each.
 //
 // Point reads see writes still in the store's line (decisions are made on
@@ -30,6 +31,7 @@
 #ifndef MILEAGEBANK_SERVICES_MEMBERSHIP_STORE_H_
 #define MILEAGEBANK_SERVICES_MEMBERSHIP_STORE_H_
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,9 +40,9 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "libs/store/store.h"
+#include "libs/tiers/tiers.h"
 #include "mileagebank/membership/v1/membership.pb.h"
 #include "services/membership/records.pb.h"
-#include "libs/tiers/tiers.h"
 
 namespace mileagebank::membership {
 
@@ -125,6 +127,26 @@ class MemberStore {
       absl::string_view member_number) const;
   void PutRequest(store::WriteBatch& batch, absl::string_view request_id,
                   const records::RequestRecord& record);
+
+  // One step of a walk over the members with year totals, in member order:
+  // from the first member after `after` ("" for the first of all), at most
+  // `max_members` members passed, those with totals in `year` listed with
+  // them. Sees what is durable (WaitForQueued first for the latest).
+  struct YearWalk {
+    std::vector<std::pair<std::string, tiers::QualifyingTotals>> members;
+    // The last member passed; "" when none was.
+    std::string last_member;
+    // No member comes after last_member.
+    bool end = false;
+  };
+  absl::StatusOr<YearWalk> WalkYear(int64_t year, absl::string_view after,
+                                    size_t max_members) const;
+  // The earliest year anyone has totals in, nullopt when nobody has any.
+  absl::StatusOr<std::optional<int64_t>> EarliestYear() const;
+  // Every year's lapse record, by year.
+  absl::StatusOr<std::map<int64_t, records::LapseRecord>> LoadLapses() const;
+  void PutLapse(store::WriteBatch& batch, int64_t year,
+                const records::LapseRecord& record);
 
  private:
   // Sets the cached totals of a year key once `batch` is in line.

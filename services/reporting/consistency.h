@@ -126,8 +126,8 @@ std::string WithThousands(int64_t value);
 // events in order. The tier is the one membership decides by (libs/tiers
 // TierOn over the QM and QS of `this_year` and the year before, from
 // QualifyingActivityRecorded, merges moving the source's totals to the
-// target), not TierChanged: membership emits none when a tier lapses at a
-// year end.
+// target), not TierChanged: a tier that lapses at a year end has its
+// TierChanged only once membership's lapse run gets to it.
 class MembershipLogTiers {
  public:
   MembershipLogTiers(tiers::TierThresholds thresholds, int64_t this_year)

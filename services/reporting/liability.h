@@ -41,10 +41,9 @@
 // whatever the interleaving of the streams, and a past day's split is exact
 // when the streams were applied in recorded order (the ingest's normal
 // state; during catch-up one stream may run ahead, and a balance then moves
-// tier on the tier change's day with the miles already applied). Tier
-// lapses that membership computes without an event (a new calendar year
-// dropping last year's qualification) are invisible to every consumer of
-// its stream, this one included.
+// tier on the tier change's day with the miles already applied). A tier
+// that lapses at a year end comes as a TierChanged too, recorded when
+// membership's lapse run gets to it, just after midnight UTC.
 //
 // Tables (keys from libs/store/keys.h):
 //   liability_members    member_number -> [balance, tier enum value]

@@ -13,8 +13,9 @@
 //   date (reversals subtract). Membership's tier on a day is a function of
 //   these (libs/tiers TierOn: the higher of what this year and last year
 //   earn), so reporting recomputes it instead of following TierChanged:
-//   TierChanged is not emitted when a tier lapses at a year end, and the
-//   tier at the end of a past to_date needs the totals anyway.
+//   a lapse at a year end comes as a TierChanged only when membership's
+//   lapse run gets to it, and the tier at the end of a past to_date needs
+//   the totals anyway.
 // - MembersMerged: the source's yearly totals move to the target, as
 //   membership moves them (no QualifyingActivityRecorded is emitted for it).
 //
