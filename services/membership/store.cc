@@ -31,6 +31,16 @@ std::string YearKey(absl::string_view member_number, int64_t year) {
   return KeyBuilder().String(member_number).Int64(year).Build();
 }
 
+// The member and year of a years key; DATA_LOSS when it is not one.
+absl::Status ReadYearKey(absl::string_view key, std::string* member,
+                         int64_t* year) {
+  KeyReader reader(key);
+  if (!reader.String(member) || !reader.Int64(year)) {
+    return absl::DataLossError("membership years: malformed key");
+  }
+  return absl::OkStatus();
+}
+
 absl::CivilDay BirthDay(const v1::Profile& profile) {
   const common::v1::Date& date = profile.date_of_birth();
   return absl::CivilDay(date.year(), date.month(), date.day());
@@ -393,13 +403,10 @@ absl::StatusOr<MemberStore::YearWalk> MemberStore::WalkYear(
   absl::Status malformed;
   absl::Status scanned = store_->Scan(
       kYears, range, [&](absl::string_view key, absl::string_view value) {
-        KeyReader reader(key);
         std::string member;
         int64_t key_year = 0;
-        if (!reader.String(&member) || !reader.Int64(&key_year)) {
-          malformed = absl::DataLossError("membership years: malformed key");
-          return false;
-        }
+        malformed = ReadYearKey(key, &member, &key_year);
+        if (!malformed.ok()) return false;
         if (member != walk.last_member) {
           if (passed == max_members) {
             stopped = true;
@@ -430,19 +437,16 @@ absl::StatusOr<MemberStore::YearWalk> MemberStore::WalkYear(
 absl::StatusOr<std::optional<int64_t>> MemberStore::EarliestYear() const {
   std::optional<int64_t> earliest;
   absl::Status malformed;
-  absl::Status scanned = store_->Scan(
-      kYears, store::ScanRange{},
-      [&](absl::string_view key, absl::string_view) {
-        KeyReader reader(key);
-        std::string member;
-        int64_t year = 0;
-        if (!reader.String(&member) || !reader.Int64(&year)) {
-          malformed = absl::DataLossError("membership years: malformed key");
-          return false;
-        }
-        if (!earliest || year < *earliest) earliest = year;
-        return true;
-      });
+  absl::Status scanned =
+      store_->Scan(kYears, store::ScanRange{},
+                   [&](absl::string_view key, absl::string_view) {
+                     std::string member;
+                     int64_t year = 0;
+                     malformed = ReadYearKey(key, &member, &year);
+                     if (!malformed.ok()) return false;
+                     if (!earliest || year < *earliest) earliest = year;
+                     return true;
+                   });
   if (!scanned.ok()) return scanned;
   if (!malformed.ok()) return malformed;
   return earliest;
