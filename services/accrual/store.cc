@@ -7,7 +7,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
+#include "libs/status/status_macros.h"
 #include "libs/store/keys.h"
+#include "services/accrual/packed_lots.h"
 
 namespace mileagebank::accrual {
 namespace {
@@ -156,13 +158,15 @@ absl::StatusOr<records::Account> LedgerStore::LatestAccount(
     if (ticket != nullptr) *ticket = std::max(*ticket, cached_ticket);
     return cached;
   }
-  auto account =
-      LatestProto<records::Account>(store_, kAccounts, One(member), ticket);
-  if (!account.ok()) return account.status();
-  if (account->has_value()) return std::move(**account);
-  records::Account fresh;
-  fresh.set_member_number(std::string(member));
-  return fresh;
+  MB_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                      store_->GetLatest(kAccounts, One(member), ticket));
+  records::Account account;
+  if (bytes) {
+    MB_RETURN_IF_ERROR(ParseStoredAccount(*bytes, &account));
+  } else {
+    account.set_member_number(std::string(member));
+  }
+  return account;
 }
 
 absl::StatusOr<std::optional<records::KeyRecord>> LedgerStore::LatestKey(
@@ -248,7 +252,12 @@ absl::StatusOr<std::optional<v1::Lot>> LedgerStore::FindUsedLot(
 
 absl::StatusOr<std::optional<records::Account>> LedgerStore::Account(
     absl::string_view member) {
-  return DurableProto<records::Account>(store_, kAccounts, One(member));
+  MB_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                      store_->Get(kAccounts, One(member)));
+  if (!bytes) return std::nullopt;
+  records::Account account;
+  MB_RETURN_IF_ERROR(ParseStoredAccount(*bytes, &account));
+  return account;
 }
 
 absl::StatusOr<std::optional<v1::Transaction>> LedgerStore::Transaction(
@@ -320,11 +329,8 @@ absl::Status LedgerStore::ScanAccounts(
       kAccounts, store::ScanRange{},
       [&](absl::string_view, absl::string_view value) {
         records::Account account;
-        if (!account.ParseFromArray(value.data(), value.size())) {
-          malformed = absl::DataLossError("accrual accounts: malformed");
-          return false;
-        }
-        return visit(account);
+        malformed = ParseStoredAccount(value, &account);
+        return malformed.ok() && visit(account);
       });
   if (!scanned.ok()) return scanned;
   return malformed;
@@ -390,7 +396,7 @@ absl::StatusOr<std::vector<std::string>> LedgerStore::ClaimsByMember(
 
 void LedgerStore::PutAccount(store::WriteBatch& batch,
                              records::Account account) {
-  batch.PutProto(kAccounts, One(account.member_number()), account);
+  batch.Put(kAccounts, One(account.member_number()), StoredAccount(account));
   batch.OnEnqueued(
       [this, cached = std::make_shared<records::Account>(std::move(account))](
           uint64_t ticket) { accounts_.Put(std::move(*cached), ticket); });

@@ -1,0 +1,149 @@
+#include "services/accrual/packed_lots.h"
+
+#include <cstdint>
+#include <limits>
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace mileagebank::accrual {
+namespace {
+
+records::OpenLot Lot(uint64_t number, uint64_t transaction, int32_t activity,
+                     int32_t expiry, int64_t original, int64_t remaining) {
+  records::OpenLot lot;
+  lot.set_number(number);
+  lot.set_transaction(transaction);
+  lot.set_source_type(3);
+  lot.set_activity_day(activity);
+  lot.set_expiry_day(expiry);
+  lot.set_original_miles(original);
+  lot.set_remaining_miles(remaining);
+  return lot;
+}
+
+// An account as a long partner file leaves it: a hundred untouched lots.
+records::Account BusyAccount() {
+  records::Account account;
+  account.set_member_number("1000000008");
+  account.set_balance(250000);
+  account.set_last_sequence(200);
+  for (int i = 0; i < 100; ++i) {
+    const int32_t activity = 20400 + i * 3;
+    *account.add_lots() = Lot(2 * i + 2, 2 * i + 1, activity, activity + 1110,
+                              2500 + i, 2500 + i);
+  }
+  records::YearFigures* year = account.add_years();
+  year->set_year(2026);
+  year->set_qualifying_miles(90000);
+  return account;
+}
+
+std::string Bytes(const records::Account& account) {
+  return account.SerializeAsString();
+}
+
+TEST(PackedLotsTest, EveryFieldComesBackExactlyWhateverItsValue) {
+  google::protobuf::RepeatedPtrField<records::OpenLot> lots;
+  constexpr int64_t kMin64 = std::numeric_limits<int64_t>::min();
+  constexpr int64_t kMax64 = std::numeric_limits<int64_t>::max();
+  constexpr int32_t kMin32 = std::numeric_limits<int32_t>::min();
+  constexpr int32_t kMax32 = std::numeric_limits<int32_t>::max();
+  *lots.Add() = Lot(5, 4, 20000, 21100, 1000, 1000);
+  // A deficit left by a reversal: nothing original, miles below zero.
+  *lots.Add() = Lot(9, 7, 20010, 21100, 0, -300);
+  // Extremes, and an expiry before the previous lot's.
+  *lots.Add() = Lot(std::numeric_limits<uint64_t>::max(), 0, kMax32, kMin32,
+                    kMin64, kMax64);
+  *lots.Add() = Lot(0, std::numeric_limits<uint64_t>::max(), kMin32, kMax32,
+                    kMax64, kMin64);
+  // Moved here by a merge, part used, expired.
+  records::OpenLot merged = Lot(12, 11, 19000, 20100, 700, 20);
+  merged.set_origin("1000000016");
+  merged.set_expired(true);
+  merged.set_source_type(-1);
+  *lots.Add() = merged;
+
+  google::protobuf::RepeatedPtrField<records::OpenLot> back;
+  ASSERT_TRUE(UnpackLots(PackLots(lots), &back).ok());
+  ASSERT_EQ(back.size(), lots.size());
+  for (int i = 0; i < lots.size(); ++i) {
+    EXPECT_EQ(back[i].SerializeAsString(), lots[i].SerializeAsString())
+        << "lot " << i << ": " << back[i].ShortDebugString() << " vs "
+        << lots[i].ShortDebugString();
+  }
+}
+
+TEST(PackedLotsTest, StoredAccountReadsBackAsTheAccountInUnderHalfTheBytes) {
+  records::Account account = BusyAccount();
+  const std::string before = Bytes(account);
+  const std::string stored = StoredAccount(account);
+  EXPECT_EQ(Bytes(account), before) << "StoredAccount changed its argument";
+
+  records::Account raw;
+  ASSERT_TRUE(raw.ParseFromString(stored));
+  EXPECT_EQ(raw.lots_size(), 0);
+  EXPECT_FALSE(raw.packed_lots().empty());
+  EXPECT_LT(stored.size(), before.size() / 2);
+
+  records::Account read;
+  ASSERT_TRUE(ParseStoredAccount(stored, &read).ok());
+  EXPECT_EQ(Bytes(read), before);
+}
+
+TEST(PackedLotsTest, AnAccountWithoutLotsIsStoredAsBefore) {
+  records::Account account;
+  account.set_member_number("1000000008");
+  account.set_balance(0);
+  EXPECT_EQ(StoredAccount(account), Bytes(account));
+}
+
+TEST(PackedLotsTest, RecordsStoredBeforeLotsWerePackedStillRead) {
+  const records::Account account = BusyAccount();
+  records::Account read;
+  ASSERT_TRUE(ParseStoredAccount(Bytes(account), &read).ok());
+  EXPECT_EQ(Bytes(read), Bytes(account));
+}
+
+TEST(PackedLotsTest, DamagedRecordsAreDataLossNotGuesses) {
+  records::Account account = BusyAccount();
+  const std::string packed = PackLots(account.lots());
+  google::protobuf::RepeatedPtrField<records::OpenLot> lots;
+  auto unpack = [&](const std::string& bytes) {
+    lots.Clear();
+    return UnpackLots(bytes, &lots).code();
+  };
+  EXPECT_EQ(unpack(packed.substr(0, packed.size() - 1)),
+            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(unpack(""), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(unpack(std::string(1, '\x02') + packed.substr(1)),
+            absl::StatusCode::kDataLoss);
+  // A lot that says an origin follows, and none does.
+  records::OpenLot lot = account.lots(0);
+  lot.set_origin("1000000016");
+  google::protobuf::RepeatedPtrField<records::OpenLot> one;
+  *one.Add() = lot;
+  const std::string with_origin = PackLots(one);
+  const size_t origin_at = with_origin.find("1000000016");
+  ASSERT_NE(origin_at, std::string::npos);
+  EXPECT_EQ(unpack(with_origin.substr(0, origin_at - 1)),
+            absl::StatusCode::kDataLoss);
+  std::string empty_origin = with_origin;
+  empty_origin.replace(origin_at - 1, 11, std::string(1, '\0'));
+  EXPECT_EQ(unpack(empty_origin), absl::StatusCode::kDataLoss);
+  // A varint that never ends.
+  EXPECT_EQ(unpack(std::string(1, '\x01') + std::string(12, '\xff')),
+            absl::StatusCode::kDataLoss);
+
+  records::Account read;
+  EXPECT_EQ(ParseStoredAccount("\xff\xff\xff", &read).code(),
+            absl::StatusCode::kDataLoss);
+  records::Account both = BusyAccount();
+  both.set_packed_lots(packed);
+  read.Clear();
+  EXPECT_EQ(ParseStoredAccount(Bytes(both), &read).code(),
+            absl::StatusCode::kDataLoss);
+}
+
+}  // namespace
+}  // namespace mileagebank::accrual
