@@ -14,6 +14,7 @@
 #include "libs/status/status_macros.h"
 #include "libs/validation/dates.h"
 #include "services/accrual/account.h"
+#include "services/accrual/packed_lots.h"
 #include "services/accrual/request_checks.h"
 
 namespace mileagebank::accrual {
@@ -381,7 +382,6 @@ absl::StatusOr<Ledger::Posted> Ledger::DecideCredit(CreditInput& input,
       Credit(*account, miles,
              NewLot{transaction.transaction_id(), transaction.type(), activity,
                     LotExpiry(activity, options_.lot_months)});
-  credits.changed.insert(input.member_number);
 
   store::WriteBatch& batch = credits.batch;
   RecordLots(batch, *account, change, transaction);
@@ -394,6 +394,7 @@ absl::StatusOr<Ledger::Posted> Ledger::DecideCredit(CreditInput& input,
   if (transaction.qualifying_miles() != 0 || transaction.qualifying_segments() != 0) {
     AppendQualifying(batch, transaction, /*reversal=*/false);
   }
+  credits.stored[input.member_number] = StoredAccount(*account);
   posted.transaction = std::move(transaction);
   return posted;
 }
@@ -415,13 +416,14 @@ absl::StatusOr<records::Account*> Ledger::CreditBatch::Account(
 void Ledger::CreditBatch::Flush(LedgerStore& store, uint64_t* ticket) {
   // Each account once, as the credits left it.
   for (records::Account& account : accounts) {
-    if (changed.contains(account.member_number())) {
-      store.PutAccount(batch, std::move(account));
+    auto it = stored.find(account.member_number());
+    if (it != stored.end()) {
+      store.PutAccount(batch, std::move(account), std::move(it->second));
     }
   }
   accounts.clear();
   index.clear();
-  changed.clear();
+  stored.clear();
   if (!batch.empty()) *ticket = std::max(*ticket, store.raw().Enqueue(batch));
 }
 

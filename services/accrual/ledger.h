@@ -26,7 +26,6 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "libs/airports/airports.h"
@@ -204,8 +203,11 @@ class Ledger {
     // so that pointers stay valid.
     std::deque<records::Account> accounts;
     absl::flat_hash_map<std::string, size_t> index;
-    // Members whose account a credit of the write in hand changed.
-    absl::flat_hash_set<std::string> changed;
+    // Members whose account a credit of the write in hand changed, with
+    // the account's stored form, made right after the change: the account's
+    // lots are still in the processor's cache then, and no longer by the
+    // time the write is put in line.
+    absl::flat_hash_map<std::string, std::string> stored;
     // The outcome of each credit so far, in order.
     std::vector<absl::StatusOr<Posted>> results;
     // Keys this batch credited: their fingerprint and result.

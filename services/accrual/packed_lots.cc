@@ -1,5 +1,6 @@
 #include "services/accrual/packed_lots.h"
 
+#include <algorithm>
 #include <cstdint>
 
 namespace mileagebank::accrual {
@@ -27,15 +28,18 @@ int64_t Plus(int64_t a, int64_t b) {
                               static_cast<uint64_t>(b));
 }
 
-void PutVarint(std::string& out, uint64_t value) {
+// Writes at `out`, which has room (kMaxVarint bytes), and returns the end.
+constexpr size_t kMaxVarint = 10;
+char* PutVarint(char* out, uint64_t value) {
   while (value >= 0x80) {
-    out.push_back(static_cast<char>(value | 0x80));
+    *out++ = static_cast<char>(value | 0x80);
     value >>= 7;
   }
-  out.push_back(static_cast<char>(value));
+  *out++ = static_cast<char>(value);
+  return out;
 }
-void PutSigned(std::string& out, int64_t value) {
-  PutVarint(out, ZigZag(value));
+char* PutSigned(char* out, int64_t value) {
+  return PutVarint(out, ZigZag(value));
 }
 
 class Reader {
@@ -115,32 +119,38 @@ bool ReadLot(Reader& in, int64_t& previous_expiry, records::OpenLot& lot) {
 
 std::string PackLots(
     const google::protobuf::RepeatedPtrField<records::OpenLot>& lots) {
-  std::string out;
-  out.reserve(1 + lots.size() * 16);
-  out.push_back(kLayout);
+  size_t room = 1;
+  for (const records::OpenLot& lot : lots) {
+    room += 8 * kMaxVarint + lot.origin().size();
+  }
+  std::string packed(room, '\0');
+  char* out = packed.data();
+  *out++ = kLayout;
   int64_t previous_expiry = 0;
   for (const records::OpenLot& lot : lots) {
     // A lot's number follows its transaction's; lots are in expiry order;
     // a lot expires about three years after its activity; most lots are
     // untouched (remaining equals original).
-    PutVarint(out, lot.number());
-    PutSigned(out, Minus(static_cast<int64_t>(lot.number()),
-                         static_cast<int64_t>(lot.transaction())));
+    out = PutVarint(out, lot.number());
+    out = PutSigned(out, Minus(static_cast<int64_t>(lot.number()),
+                               static_cast<int64_t>(lot.transaction())));
     // The source type with two flags in its low bits: expired, and an
     // origin follows (most lots have none).
-    PutSigned(out, int64_t{lot.source_type()} * 4 + (lot.expired() ? 2 : 0) +
-                       (lot.origin().empty() ? 0 : 1));
+    out = PutSigned(out, int64_t{lot.source_type()} * 4 +
+                             (lot.expired() ? 2 : 0) +
+                             (lot.origin().empty() ? 0 : 1));
     if (!lot.origin().empty()) {
-      PutVarint(out, lot.origin().size());
-      out.append(lot.origin());
+      out = PutVarint(out, lot.origin().size());
+      out = std::copy(lot.origin().begin(), lot.origin().end(), out);
     }
-    PutSigned(out, Minus(lot.expiry_day(), previous_expiry));
-    PutSigned(out, Minus(lot.expiry_day(), lot.activity_day()));
-    PutSigned(out, lot.original_miles());
-    PutSigned(out, Minus(lot.original_miles(), lot.remaining_miles()));
+    out = PutSigned(out, Minus(lot.expiry_day(), previous_expiry));
+    out = PutSigned(out, Minus(lot.expiry_day(), lot.activity_day()));
+    out = PutSigned(out, lot.original_miles());
+    out = PutSigned(out, Minus(lot.original_miles(), lot.remaining_miles()));
     previous_expiry = lot.expiry_day();
   }
-  return out;
+  packed.resize(out - packed.data());
+  return packed;
 }
 
 absl::Status UnpackLots(

@@ -396,7 +396,13 @@ absl::StatusOr<std::vector<std::string>> LedgerStore::ClaimsByMember(
 
 void LedgerStore::PutAccount(store::WriteBatch& batch,
                              records::Account account) {
-  batch.Put(kAccounts, One(account.member_number()), StoredAccount(account));
+  std::string stored = StoredAccount(account);
+  PutAccount(batch, std::move(account), std::move(stored));
+}
+
+void LedgerStore::PutAccount(store::WriteBatch& batch, records::Account account,
+                             std::string stored) {
+  batch.Put(kAccounts, One(account.member_number()), stored);
   batch.OnEnqueued(
       [this, cached = std::make_shared<records::Account>(std::move(account))](
           uint64_t ticket) { accounts_.Put(std::move(*cached), ticket); });

@@ -120,6 +120,9 @@ class LedgerStore {
 
   // Writes.
   void PutAccount(store::WriteBatch& batch, records::Account account);
+  // The same with the account's stored form already made (StoredAccount).
+  void PutAccount(store::WriteBatch& batch, records::Account account,
+                  std::string stored);
   void PutTransaction(store::WriteBatch& batch,
                       const v1::Transaction& transaction);
   void PutUsedLot(store::WriteBatch& batch, const v1::Lot& lot);
