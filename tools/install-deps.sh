@@ -10,7 +10,7 @@ packages=(
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev grpc-proto
   libabsl-dev librocksdb-dev prometheus-cpp-dev libsodium-dev
   libssl-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libgoogle-perftools-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
   # end-to-end tests and the run command
   python3 curl procps openssl
   # the fuzz test (services/settlement:accrual_file_fuzz_test): clang with
