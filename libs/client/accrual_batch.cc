@@ -38,10 +38,6 @@ absl::StatusOr<accrual::v1::PostActivitiesResponse> PostActivities(
   std::vector<accrual::v1::PostActivitiesRequest> parts(shards);
   for (accrual::v1::PostActivitiesRequest& part : parts) {
     part.set_brief_results(request.brief_results());
-    // Each shard keeps the order among the parts it is sent.
-    part.set_order_key(request.order_key());
-    part.set_order_number(request.order_number());
-    part.set_decide_after(request.decide_after());
   }
   // positions[s][i]: the batch index of part s's activity i.
   std::vector<std::vector<int>> positions(shards);

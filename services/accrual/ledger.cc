@@ -682,19 +682,6 @@ absl::StatusOr<v1::PostActivitiesResponse> Ledger::PostActivities(
   if (request.activities().empty() || request.activities_size() > kMaxBatch) {
     return InvalidField("activities", "must hold 1 to 1,000 activities");
   }
-  if (request.order_key().size() > 128) {
-    return InvalidField("order_key", "at most 128 characters");
-  }
-  if (!request.order_key().empty() &&
-      (request.order_number() == 0 ||
-       request.decide_after() >= request.order_number())) {
-    return InvalidField("decide_after",
-                        "with order_key, order_number must be above 0 and "
-                        "decide_after below order_number");
-  }
-  // Entered first, so that a batch sent after this one finds it here.
-  DecisionOrder::Turn turn = order_.Enter(
-      request.order_key(), request.order_number(), request.decide_after());
   // Checked before anything is locked, each partner looked up once.
   PartnerMemo partners;
   std::vector<absl::StatusOr<CreditInput>> inputs;
@@ -702,13 +689,10 @@ absl::StatusOr<v1::PostActivitiesResponse> Ledger::PostActivities(
   for (const v1::Activity& activity : request.activities()) {
     inputs.push_back(ActivityInput(activity, partners));
   }
-  // A few atomic writes (DecideCredits), all durable before the answer;
-  // the next batch of the same order may be decided while they are made so.
-  turn.Await();
+  // A few atomic writes (DecideCredits), all durable before the answer.
   uint64_t ticket = 0;
   std::vector<absl::StatusOr<Posted>> posted =
       DecideCredits(std::move(inputs), &ticket);
-  turn.Leave();
   store_.raw().Wait(ticket);
   v1::PostActivitiesResponse response;
   for (int i = 0; i < request.activities_size(); ++i) {

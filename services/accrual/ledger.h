@@ -36,7 +36,6 @@
 #include "prometheus/counter.h"
 #include "prometheus/registry.h"
 #include "services/accrual/account.h"
-#include "services/accrual/decision_order.h"
 #include "services/accrual/earning_rules.h"
 #include "services/accrual/member_directory.h"
 #include "services/accrual/partner_directory.h"
@@ -277,7 +276,6 @@ class Ledger {
   const LedgerOptions options_;
   const Clock clock_;
   store::KeyLocks locks_;
-  DecisionOrder order_;
 
   prometheus::Family<prometheus::Counter>& miles_credited_;
   prometheus::Family<prometheus::Counter>& miles_debited_;
