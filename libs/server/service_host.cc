@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
 #include "absl/strings/numbers.h"
@@ -341,7 +342,11 @@ void ServiceHost::Shutdown() {
 
 int ExitWithError(const absl::Status& status) {
   log::Error("cannot_start", {{"reason", status.ToString()}});
-  return 2;
+  // Threads started before the failure (an event follower, the store's
+  // writer) still run: returning from main would destroy what they use
+  // under them (seen as a SIGSEGV instead of this status when a port was
+  // taken). The log line is already written (one write(2)).
+  std::_Exit(2);
 }
 
 }  // namespace mileagebank::server

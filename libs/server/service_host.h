@@ -102,8 +102,9 @@ class ServiceHost {
   bool shut_down_ = false;
 };
 
-// Logs `status` as the reason the process cannot start and returns the exit
-// code (2) for main to return.
+// Logs `status` as the reason the process cannot start and ends the process
+// at once with exit status 2, without running destructors. Typed int so
+// that main reads `return ExitWithError(...)`; it never returns.
 int ExitWithError(const absl::Status& status);
 
 }  // namespace mileagebank::server
