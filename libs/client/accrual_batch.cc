@@ -38,6 +38,10 @@ absl::StatusOr<accrual::v1::PostActivitiesResponse> PostActivities(
   std::vector<accrual::v1::PostActivitiesRequest> parts(shards);
   for (accrual::v1::PostActivitiesRequest& part : parts) {
     part.set_brief_results(request.brief_results());
+    // Each shard keeps the order among the parts it is sent.
+    part.set_order_key(request.order_key());
+    part.set_order_number(request.order_number());
+    part.set_decide_after(request.decide_after());
   }
   // positions[s][i]: the batch index of part s's activity i.
   std::vector<std::vector<int>> positions(shards);
@@ -49,7 +53,9 @@ absl::StatusOr<accrual::v1::PostActivitiesResponse> PostActivities(
   std::vector<accrual::v1::PostActivitiesResponse> answers(shards);
   std::vector<std::future<absl::Status>> calls;
   for (int shard = 0; shard < shards; ++shard) {
-    if (parts[shard].activities().empty()) {
+    // A shard is told of an ordered batch that holds nothing for it, as
+    // the next batch it is sent may name this one.
+    if (parts[shard].activities().empty() && request.order_key().empty()) {
       calls.push_back(std::async(std::launch::deferred, [] { return absl::OkStatus(); }));
       continue;
     }

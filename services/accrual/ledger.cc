@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
 #include "libs/client/shards.h"
@@ -154,6 +155,7 @@ Ledger::Ledger(store::Store* store, const airports::AirportTable* airports,
       members_(members),
       options_(std::move(options)),
       clock_(std::move(clock)),
+      order_(options_.order_patience),
       miles_credited_(prometheus::BuildCounter()
                           .Name("mileagebank_accrual_miles_credited_total")
                           .Help("Miles credited, by transaction type")
@@ -677,10 +679,45 @@ absl::StatusOr<Ledger::CreditInput> Ledger::ActivityInput(
                       "give own_flight, partner_flight or partner_activity");
 }
 
+namespace {
+
+// Whether a credit's answer stands if asked again at once: a transaction or
+// a refusal of the activity itself. A caller sends a batch with any other
+// answer again (settlement: OutcomeOf), so that batch is not yet decided.
+bool FinalAnswer(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kOk:
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kAlreadyExists:
+      return true;
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kFailedPrecondition:
+      // The member's; a partner not yet known to accrual may be soon.
+      return absl::StartsWith(status.message(), "member_number:");
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<v1::PostActivitiesResponse> Ledger::PostActivities(
     const v1::PostActivitiesRequest& request) {
-  if (request.activities().empty() || request.activities_size() > kMaxBatch) {
+  // An empty batch of an order tells that it is decided (a sharded
+  // caller's batch may hold nothing for this shard).
+  if ((request.activities().empty() && request.order_key().empty()) ||
+      request.activities_size() > kMaxBatch) {
     return InvalidField("activities", "must hold 1 to 1,000 activities");
+  }
+  if (request.order_key().size() > 128) {
+    return InvalidField("order_key", "at most 128 characters");
+  }
+  const bool ordered = !request.order_key().empty();
+  if (ordered && (request.order_number() == 0 ||
+                  request.decide_after() >= request.order_number())) {
+    return InvalidField("decide_after",
+                        "with order_key, order_number must be above 0 and "
+                        "decide_after below order_number");
   }
   // Checked before anything is locked, each partner looked up once.
   PartnerMemo partners;
@@ -689,10 +726,24 @@ absl::StatusOr<v1::PostActivitiesResponse> Ledger::PostActivities(
   for (const v1::Activity& activity : request.activities()) {
     inputs.push_back(ActivityInput(activity, partners));
   }
-  // A few atomic writes (DecideCredits), all durable before the answer.
+  if (ordered && request.decide_after() != 0 &&
+      !order_.AwaitDecided(request.order_key(), request.decide_after())) {
+    return absl::AbortedError(absl::StrCat(
+        "decide_after: batch ", request.decide_after(), " of ",
+        request.order_key(),
+        " has not been decided here; send this batch again once that one "
+        "is answered"));
+  }
+  // A few atomic writes (DecideCredits), all durable before the answer;
+  // the next batch of the same order may be decided while they are made so.
   uint64_t ticket = 0;
   std::vector<absl::StatusOr<Posted>> posted =
       DecideCredits(std::move(inputs), &ticket);
+  if (ordered && std::all_of(posted.begin(), posted.end(), [](const auto& one) {
+        return FinalAnswer(one.status());
+      })) {
+    order_.Decided(request.order_key(), request.order_number());
+  }
   store_.raw().Wait(ticket);
   v1::PostActivitiesResponse response;
   for (int i = 0; i < request.activities_size(); ++i) {

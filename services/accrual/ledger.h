@@ -36,6 +36,7 @@
 #include "prometheus/counter.h"
 #include "prometheus/registry.h"
 #include "services/accrual/account.h"
+#include "services/accrual/decision_order.h"
 #include "services/accrual/earning_rules.h"
 #include "services/accrual/member_directory.h"
 #include "services/accrual/partner_directory.h"
@@ -60,6 +61,9 @@ struct LedgerOptions {
   absl::Duration hold_ttl = absl::Hours(72);
   // Accounts kept parsed between decisions (account_cache.h).
   size_t cached_accounts = 20'000;
+  // How long a batch that names the batch to be decided before it
+  // (PostActivitiesRequest.decide_after) waits for that one.
+  absl::Duration order_patience = absl::Seconds(2);
 
   static absl::StatusOr<LedgerOptions> FromConfig(
       const config::v1::AccrualConfig& config);
@@ -276,6 +280,7 @@ class Ledger {
   const LedgerOptions options_;
   const Clock clock_;
   store::KeyLocks locks_;
+  DecisionOrder order_;
 
   prometheus::Family<prometheus::Counter>& miles_credited_;
   prometheus::Family<prometheus::Counter>& miles_debited_;

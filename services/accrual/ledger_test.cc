@@ -6,6 +6,7 @@
 #include <map>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
@@ -117,6 +118,8 @@ class LedgerTest : public ::testing::Test {
     partners_ =
         std::make_unique<PartnerDirectory>(ledger_store_.get(), &settlement_);
     options_ = *LedgerOptions::FromConfig(config::v1::AccrualConfig());
+    // A batch waiting for one never decided here gives up sooner.
+    options_.order_patience = absl::Milliseconds(200);
     ledger_ = std::make_unique<Ledger>(
         store_.get(), &airports::AirportTable::Builtin(), partners_.get(),
         directory_.get(), options_, registry_, [this] { return Now(); });
@@ -556,6 +559,67 @@ TEST_F(LedgerTest, BatchPostsEachItemOnItsOwn) {
   EXPECT_TRUE(response->results(2).replayed());
   EXPECT_EQ(ledger_->PostActivities(v1::PostActivitiesRequest()).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(LedgerTest, AnOrderedBatchIsDecidedOnlyAfterTheOneItNames) {
+  auto ordered = [](uint64_t number, uint64_t after) {
+    v1::PostActivitiesRequest batch;
+    batch.set_order_key("file-1");
+    batch.set_order_number(number);
+    batch.set_decide_after(after);
+    return batch;
+  };
+  v1::PostActivitiesRequest second = ordered(11, 1);
+  *second.add_activities()->mutable_own_flight() =
+      Flight(member_, 11, "PEK", "PVG", "Y");
+  // Its predecessor was never decided here (a restart, a failure): nothing
+  // is credited and the caller sends it again once it has that answer.
+  auto refused = ledger_->PostActivities(second);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kAborted);
+  EXPECT_TRUE(absl::StartsWith(refused.status().message(), "decide_after: "))
+      << refused.status();
+  EXPECT_EQ(Balance(member_).balance(), 0);
+
+  // A predecessor answered with a failure the caller retries (a partner
+  // accrual does not know yet) is not decided either.
+  v1::PostActivitiesRequest first = ordered(1, 0);
+  v1::PostPartnerActivityRequest stay;
+  stay.set_member_number(member_);
+  stay.set_partner_code("NOBODY");
+  stay.set_partner_reference("N-1");
+  stay.set_activity_type(v1::HOTEL);
+  *stay.mutable_activity_date() = Date(2026, 11, 20);
+  stay.set_miles(10);
+  *first.add_activities()->mutable_partner_activity() = stay;
+  ASSERT_TRUE(ledger_->PostActivities(first).ok());
+  EXPECT_EQ(ledger_->PostActivities(second).status().code(),
+            absl::StatusCode::kAborted);
+
+  // Decided (a refusal of the activity itself counts): the batch after it
+  // waits for it, then goes.
+  first.clear_activities();
+  *first.add_activities()->mutable_own_flight() =
+      Flight(member_, 1, "PEK", "ZZZ", "Y");
+  absl::StatusOr<v1::PostActivitiesResponse> credited;
+  std::thread waiting([&] { credited = ledger_->PostActivities(second); });
+  absl::SleepFor(absl::Milliseconds(50));
+  ASSERT_TRUE(ledger_->PostActivities(first).ok());
+  waiting.join();
+  ASSERT_TRUE(credited.ok()) << credited.status();
+  EXPECT_TRUE(credited->results(0).has_transaction());
+  EXPECT_GT(Balance(member_).balance(), 0);
+
+  // An empty ordered batch (a shard's part of a batch with nothing for it)
+  // only tells that it is decided.
+  auto empty = ledger_->PostActivities(ordered(21, 11));
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_EQ(empty->results_size(), 0);
+  v1::PostActivitiesRequest fourth = ordered(31, 21);
+  *fourth.add_activities()->mutable_own_flight() =
+      Flight(member_, 31, "PEK", "PVG", "Y");
+  EXPECT_TRUE(ledger_->PostActivities(fourth).ok());
+  EXPECT_TRUE(NamesField(ledger_->PostActivities(ordered(31, 31)).status(),
+                         "decide_after"));
 }
 
 TEST_F(LedgerTest, BriefBatchResultsCarryIdMemberAndMilesOnly) {

@@ -19,9 +19,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
 #include "libs/crypto/password.h"
-#include "libs/fileio/fileio.h"
 #include "libs/csv/csv.h"
+#include "libs/fileio/fileio.h"
 #include "libs/log/log.h"
 #include "libs/status/errors.h"
 #include "libs/status/status_macros.h"
@@ -498,6 +499,7 @@ class AccrualFiles::FileRun {
                                    &next.records));
     }
     absl::optional<std::vector<Outcome>> outcomes;
+    std::unique_ptr<Sender> next_sender;
     while (!current.records.empty()) {
       if (background_ && owner_->stopping()) {
         return absl::CancelledError("stopping: the file goes on at the next start");
@@ -505,17 +507,19 @@ class AccrualFiles::FileRun {
       MB_RETURN_IF_ERROR(StorePlans(current, next));
       if (!outcomes.has_value()) {
         MB_ASSIGN_OR_RETURN(outcomes, Retrying([&] {
-                              return Credit(current.records, current.plan);
+                              return Credit(current.records, current.plan, 0);
                             }));
       }
       // The next batch goes to accrual (its verdicts are stored, so a crash
       // resends it as it is) while this one's lines and progress are made
-      // durable; accrual has decided this one already, so the order of
-      // credits is the file's.
-      Sender sender;
-      if (!next.records.empty() && next.durable) {
-        sender.Start([&] {
-          return Retrying([&] { return Credit(next.records, next.plan); });
+      // durable, unless it went already (below); accrual has decided this
+      // one already, so the order of credits is the file's.
+      std::unique_ptr<Sender> sender = std::move(next_sender);
+      const bool sent_early = sender != nullptr;
+      if (sender == nullptr && !next.records.empty() && next.durable) {
+        sender = std::make_unique<Sender>();
+        sender->Start([&] {
+          return Retrying([&] { return Credit(next.records, next.plan, 0); });
         });
       }
       const std::string lines = RecordLines(current.records, *outcomes, header_);
@@ -545,10 +549,38 @@ class AccrualFiles::FileRun {
       }
       MB_RETURN_IF_ERROR(Commit(&event));
       Committed(current.records, *outcomes);
+      // The batch after next is stored now: it goes to accrual at once, so
+      // that accrual decides it while it makes next's credits durable and
+      // answers (two batches in flight, never more beyond the committed
+      // progress; a restart resends both). Accrual decides it after next
+      // (PostActivitiesRequest.decide_after), or refuses it when it does
+      // not know next to be decided: it is tried once only, and sent again
+      // in order if that fails. The sender has its own copy of the records:
+      // it may outlive this iteration's `after` when an error ends the run.
+      if (after_plan.ok() && !after.records.empty() && next.durable) {
+        next_sender = std::make_unique<Sender>();
+        next_sender->Start([this, records = after.records, plan = *after_plan,
+                            previous = next.plan.first_record_number()] {
+          return Credit(records, plan, previous);
+        });
+      }
 
       outcomes.reset();
-      if (sender.started()) {
-        MB_ASSIGN_OR_RETURN(outcomes, sender.Result());
+      if (sender != nullptr) {
+        absl::StatusOr<std::vector<Outcome>> result = sender->Result();
+        if (result.ok()) {
+          outcomes = *std::move(result);
+        } else if (sent_early) {
+          // Sent again above, after the batch before it was answered.
+          log::Warning(
+              "file_batch_resent_in_order",
+              {{"file_id", file_.file_id()},
+               {"partner", partner_},
+               {"first_record_number", next.plan.first_record_number()},
+               {"status", result.status().ToString()}});
+        } else {
+          return result.status();
+        }
       }
       current = std::move(next);
       next = std::move(after);
@@ -830,13 +862,20 @@ class AccrualFiles::FileRun {
   }
 
   // Sends the records that passed checks 1-6 to accrual, in record order,
-  // and gives every record of the batch its outcome.
+  // and gives every record of the batch its outcome. `decide_after` is the
+  // first record number of a batch still in flight that accrual must decide
+  // first (0: none). A batch with nothing to credit is sent all the same,
+  // for accrual to know it decided, as the batch after it may name it.
   absl::StatusOr<std::vector<Outcome>> Credit(
-      const std::vector<AccrualRecord>& records, const files::BatchPlan& plan) {
+      absl::Span<const AccrualRecord> records, const files::BatchPlan& plan,
+      uint64_t decide_after) {
     std::vector<Outcome> outcomes(records.size());
     av1::PostActivitiesRequest request;
     // Only each credit's miles are needed (OutcomeOf).
     request.set_brief_results(true);
+    request.set_order_key(file_.file_id());
+    request.set_order_number(plan.first_record_number());
+    request.set_decide_after(decide_after);
     std::vector<size_t> sent;
     for (size_t i = 0; i < records.size(); ++i) {
       const files::PlannedVerdict& verdict = plan.verdicts(static_cast<int>(i));
@@ -848,7 +887,6 @@ class AccrualFiles::FileRun {
       *request.add_activities() = ActivityOf(records[i]);
       sent.push_back(i);
     }
-    if (sent.empty()) return outcomes;
     MB_ASSIGN_OR_RETURN(av1::PostActivitiesResponse response,
                         owner_->accrual_->PostActivities(request));
     if (response.results_size() != static_cast<int>(sent.size())) {

@@ -33,12 +33,15 @@
 //   call, keyed by PartnerSource{file_id, record_number}; the batch's R
 //   lines are appended to <work_dir>/<file_id>.ack.partial and fsynced;
 //   then one batch commits the progress with an AccrualRecordsJudged event
-//   and the verdicts of the two batches after it (plan, next_plan). The
-//   next batch, whose verdicts the previous commit stored, is sent as soon
-//   as accrual has answered this one, while this one's lines and progress
-//   are made durable: accrual decides the batches in file order, and a
-//   crash can leave at most the two planned batches credited beyond the
-//   committed progress. A batch accrual cannot answer (unavailable, the
+//   and the verdicts of the two batches after it (plan, next_plan). Two
+//   batches are in flight: the batch after next goes to accrual as soon as
+//   that commit has stored its verdicts, while accrual still decides or
+//   makes durable the next one; it names the next one as the batch to be
+//   decided first (PostActivitiesRequest.decide_after), so accrual decides
+//   the batches in file order (or refuses the later one, which is then
+//   sent again after the next is answered). A crash can leave at most the two planned
+//   batches credited beyond the committed progress; a restart resends
+//   both. A batch accrual cannot answer (unavailable, the
 //   partner not yet known to it ...) is tried again later as a whole:
 //   accrual replays what it already credited.
 // - A restart truncates the partial acknowledgement to the committed

@@ -753,7 +753,8 @@ TEST_F(AccrualFilesTest, AnInterruptedFileEndsAsIfUninterrupted) {
   absl::StatusOr<v1::AccrualFile> received =
       site_->Upload("CA", "CA_000001.acc.csv", text);
   ASSERT_TRUE(received.ok());
-  // Accrual credits the third batch but its answer is lost.
+  // Accrual credits the third batch and the fourth (sent while the third
+  // is decided) but their answers are lost.
   site_->accrual().FailFromCall(3, /*credit_before_failing=*/true);
   EXPECT_EQ(site_->files().ProcessPending().code(),
             absl::StatusCode::kUnavailable);
@@ -767,20 +768,20 @@ TEST_F(AccrualFilesTest, AnInterruptedFileEndsAsIfUninterrupted) {
         std::ios::app);
     partial << "R,101,ACCEPTED,,101\nR,102,";
   }
-  // Whatever the member's state now, the verdicts of the batch in flight
-  // stand: its credits are replayed, not refused.
+  // Whatever the member's state now, the verdicts of the batches in flight
+  // stand: their credits are replayed, not refused.
   site_->membership().Set(kZhou, "Zhou", mv1::SUSPENDED);
 
-  // Restarted with another batch size: the batches planned (the one in
-  // flight and the one after it, which is sent while the one before is
-  // made durable) are still the ones planned.
+  // Restarted with another batch size: the batches planned (the two in
+  // flight) are still the ones planned, and both are replayed.
+  const int replays_before = site_->accrual().replays();
   site_->Restart(AccrualFilesOptions{.credit_batch_size = 30});
   site_->accrual().FailFromCall(0, false);
   ASSERT_TRUE(site_->files().ProcessPending().ok());
   const v1::AccrualFile file = site_->Get(received->file_id());
   EXPECT_EQ(file.status(), v1::ACCEPTED);
   EXPECT_EQ(site_->Outbox("CA", "CA_000001.ack.csv"), expected);
-  EXPECT_EQ(site_->accrual().replays(), 50);
+  EXPECT_EQ(site_->accrual().replays() - replays_before, 100);
   // Each accepted record credited once, none lost.
   EXPECT_EQ(site_->accrual().CreditsOf(file.file_id()),
             (std::pair<int64_t, int64_t>{file.records_accepted(),
