@@ -10,7 +10,32 @@
 
 namespace mileagebank::testing {
 
+namespace {
+
+// Empties $TEST_TMPDIR when the program ends with every test passed. Bazel
+// (4.2, process-wrapper sandbox) keeps each test's folder, and the stores of
+// an end-to-end test take gigabytes: a full run would fill the disk. A
+// failed run's folders stay, to be looked at.
+class TestDirCleanup {
+ public:
+  ~TestDirCleanup() {
+    const char* root = std::getenv("TEST_TMPDIR");
+    if (root == nullptr || !::testing::UnitTest::GetInstance()->Passed())
+      return;
+    std::error_code ignored;
+    for (const auto& entry :
+         std::filesystem::directory_iterator(root, ignored)) {
+      std::filesystem::remove_all(entry.path(), ignored);
+    }
+  }
+};
+
+}  // namespace
+
 std::string FreshTestDir(absl::string_view suffix) {
+  // Made after gtest's UnitTest (which the running test needs), so it is
+  // destroyed before it, when the tests' fixtures are gone.
+  static TestDirCleanup cleanup;
   const char* root = std::getenv("TEST_TMPDIR");
   std::string path = absl::StrCat(
       root == nullptr ? "/tmp" : root, "/",

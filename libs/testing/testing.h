@@ -11,7 +11,8 @@
 namespace mileagebank::testing {
 
 // An empty folder under $TEST_TMPDIR named for the running test (plus
-// `suffix`), removed first if an earlier run left it.
+// `suffix`), removed first if an earlier run left it. Once one is made,
+// $TEST_TMPDIR is emptied at exit if every test passed.
 std::string FreshTestDir(absl::string_view suffix = "");
 
 // Damages `file` as a bad disk would: one bit of the byte at `offset`
