@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <random>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
@@ -39,19 +40,42 @@ absl::flat_hash_map<int, int>& GivenPorts() {
 }  // namespace
 
 int PickFreePort() {
+  // Drawn below the kernel's ephemeral range: bind(0) and outgoing
+  // connections of tests running at the same time take ports from that
+  // range, and one could take a port between its release and the service
+  // binding it. Below it only another PickFreePort could, by picking the
+  // same port of thousands in that moment.
+  static const int ephemeral_low = [] {
+    std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+    int low = 0;
+    return range >> low ? low : 0;
+  }();
+  constexpr int kLowestPort = 10'000;
+  const bool below = ephemeral_low > kLowestPort + 1'000;
+  static absl::Mutex random_mutex(absl::kConstInit);
+  static std::mt19937* random = new std::mt19937(std::random_device{}());
   for (;;) {
+    int candidate = 0;
+    if (below) {
+      absl::MutexLock lock(&random_mutex);
+      candidate = std::uniform_int_distribution<int>(
+          kLowestPort, ephemeral_low - 1)(*random);
+    }
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = 0;
-    bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+    address.sin_port = htons(static_cast<uint16_t>(candidate));
+    if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+      close(fd);  // Taken (or lingering): another one.
+      continue;
+    }
     socklen_t length = sizeof(address);
     getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
     const int port = ntohs(address.sin_port);
     absl::MutexLock lock(&port_mutex);
-    // A port released and handed out again by the kernel would be given
-    // to two services of this test.
+    // A port released and handed out again would be given to two
+    // services of this test.
     if (GivenPorts().emplace(port, fd).second) return port;
     close(fd);
   }

@@ -26,8 +26,9 @@ namespace mileagebank::testing {
 // The path of a file of this repository in the test's runfiles.
 std::string RunfilePath(const std::string& path);
 
-// A loopback port that was free a moment ago, for processes that must know
-// each other's address before either starts. The port stays bound (not
+// A loopback port that was free a moment ago (below the kernel's range of
+// ephemeral ports), for processes that must know each other's address
+// before either starts. The port stays bound (not
 // listening) by this process until ReleasePort, so that no other test
 // running at the same time is handed it by the kernel meanwhile (gRPC
 // binds with SO_REUSEPORT: two servers on one port would both start and
