@@ -98,7 +98,13 @@ services=$(awk 'NR > 1 && $1 != "gateway" {
   }' "$data/run/status")
 
 demo=""
+# Whom the example partner file below is for: a record's family name must
+# be its member's, or the record is refused (NAME_MISMATCH).
+file_members="--first_serial=100000000 --serial_count=1 --family=FAMILY_NAME"
 if [ -s "$data/demo-logins.txt" ]; then
+  grep -v '^#' "$data/demo-logins.txt" | awk '{ print $1 "," $5 "," $4 }' \
+    >"$data/demo-members.csv"
+  file_members="--members_file=$data/demo-members.csv"
   demo=$(
     echo
     echo "Demo data is loaded. Log in to the portal as (member number or e-mail,"
@@ -154,7 +160,7 @@ acknowledgements in $data/partners/<PARTNER>/outbox/, or use mbctl:
 
   bazel-bin/tools/mbctl/mbctl partner list
   bazel run //bench/partnerfile:generate -- --partner=CA --seq=1 --records=10 \\
-      --first_serial=100000000 --serial_count=1 --out=\$PWD/CA_000001.acc.csv
+      $file_members --out=\$PWD/CA_000001.acc.csv
   bazel-bin/tools/mbctl/mbctl file upload CA CA_000001.acc.csv --wait
   bazel-bin/tools/mbctl/mbctl file ack FILE_ID
   bazel-bin/tools/mbctl/mbctl outbox list CA
