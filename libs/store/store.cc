@@ -101,6 +101,9 @@ absl::Status CorruptStore(const std::string& path,
 }
 
 // Options for every open of a store, its copies included.
+// StoreOptions::rewritten_tables' memtables (RocksDB's default: 64 MiB).
+constexpr size_t kRewrittenTableMemtableBytes = 4 << 20;
+
 rocksdb::Options DatabaseOptions() {
   rocksdb::Options db_options;
   db_options.paranoid_checks = true;
@@ -301,9 +304,14 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     }
     names.push_back(table);
   }
+  rocksdb::ColumnFamilyOptions rewritten = table_defaults;
+  rewritten.write_buffer_size = kRewrittenTableMemtableBytes;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const std::string& name : names) {
-    descriptors.emplace_back(name, table_defaults);
+    const bool small = std::find(options.rewritten_tables.begin(),
+                                 options.rewritten_tables.end(),
+                                 name) != options.rewritten_tables.end();
+    descriptors.emplace_back(name, small ? rewritten : table_defaults);
   }
 
   auto store = std::unique_ptr<Store>(new Store());

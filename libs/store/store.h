@@ -68,6 +68,11 @@ struct StoreOptions {
   // Bloom filters on the in-memory tables too, so that looking up a key
   // never written (an idempotency key's first use) does not search them.
   bool memtable_bloom = false;
+  // Tables of few rows each rewritten again and again (a member's totals
+  // per year): their in-memory table is kept small, so that its skip list
+  // stays short and in the processor's caches, and a flush of it writes
+  // only each row's last version, which a small table still holds most of.
+  std::vector<std::string> rewritten_tables;
   // Reads every table file through at open to check its checksums, so that
   // a damaged file stops the service at start rather than at the first read
   // of the damaged block (which may be weeks later). Costs a read of the

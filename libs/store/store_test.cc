@@ -405,6 +405,33 @@ TEST_F(StoreTest, MemtableBloomStoresAndFindsAsUsual) {
   EXPECT_FALSE(store_->Get("things", "absent")->has_value());
 }
 
+TEST_F(StoreTest, RewrittenTableKeepsEachRowsLastVersionThroughFlushes) {
+  store_.reset();
+  auto open = [&] {
+    return Store::Open({.path = path_,
+                        .tables = {"things", "totals"},
+                        .rewritten_tables = {"totals"}});
+  };
+  store_ = std::move(*open());
+  // ~20 MB of versions of 100 rows: its small memtable is flushed several
+  // times meanwhile.
+  const std::string padding(200, 'x');
+  for (int round = 0; round < 1'000; ++round) {
+    WriteBatch batch = store_->NewBatch();
+    for (int row = 0; row < 100; ++row) {
+      batch.Put("totals", absl::StrCat("row-", row),
+                absl::StrCat(round, "/", row, "/", padding));
+    }
+    ASSERT_TRUE(store_->Commit(batch).ok());
+  }
+  store_.reset();
+  store_ = std::move(*open());
+  for (int row = 0; row < 100; ++row) {
+    EXPECT_EQ(**store_->Get("totals", absl::StrCat("row-", row)),
+              absl::StrCat(999, "/", row, "/", padding));
+  }
+}
+
 TEST(KeyLocksTest, GuardsSerialiseTheSameKey) {
   KeyLocks locks(16);
   int counter = 0;

@@ -33,7 +33,8 @@ int Run(int argc, char** argv) {
       {.path = (*host)->StorePath("membership"),
        .tables = membership::MembershipTables(),
        // Every qualifying activity first looks up its id, which is new.
-       .memtable_bloom = true});
+       .memtable_bloom = true,
+       .rewritten_tables = membership::MembershipRewrittenTables()});
   if (!store.ok()) return server::ExitWithError(store.status());
   auto members = membership::Members::Create(store->get(), *options,
                                              (*host)->metrics());

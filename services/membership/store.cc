@@ -84,6 +84,10 @@ std::vector<std::string> MembershipTables() {
           std::string(kYears),   std::string(kRequests), std::string(kLapses)};
 }
 
+std::vector<std::string> MembershipRewrittenTables() {
+  return {std::string(kYears)};
+}
+
 std::string DocumentKey(const v1::IdentityDocument& document) {
   return KeyBuilder()
       .String("doc")

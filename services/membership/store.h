@@ -48,6 +48,9 @@ namespace mileagebank::membership {
 
 // The tables the service opens its store with.
 std::vector<std::string> MembershipTables();
+// Of those, the tables StoreOptions::rewritten_tables names: a member's
+// year is rewritten by every qualifying activity.
+std::vector<std::string> MembershipRewrittenTables();
 
 // The unique keys of a profile under the duplicate rules.
 struct UniqueKeys {
