@@ -48,8 +48,10 @@ struct Fixture {
     const char* base = std::getenv("MB_BENCH_DIR");
     std::string path = std::string(base ? base : "/tmp") + "/mb-bench-ledger";
     std::filesystem::remove_all(path);
-    store = std::move(*store::Store::Open(
-        {.path = path, .tables = AccrualTables(), .memtable_bloom = true}));
+    store = std::move(
+        *store::Store::Open({.path = path,
+                             .tables = AccrualTables(),
+                             .memtable_bloom_tables = AccrualBloomTables()}));
     ledger_store = std::make_unique<LedgerStore>(store.get());
     directory = std::make_unique<MemberDirectory>(ledger_store.get(), &lookup);
     partners =

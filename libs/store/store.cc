@@ -287,10 +287,6 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   rocksdb::ColumnFamilyOptions table_defaults;
   table_defaults.table_factory.reset(
       rocksdb::NewBlockBasedTableFactory(table_options));
-  if (options.memtable_bloom) {
-    table_defaults.memtable_whole_key_filtering = true;
-    table_defaults.memtable_prefix_bloom_size_ratio = 0.05;
-  }
 
   std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName,
                                     std::string(kEventsTable),
@@ -304,14 +300,21 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     }
     names.push_back(table);
   }
-  rocksdb::ColumnFamilyOptions rewritten = table_defaults;
-  rewritten.write_buffer_size = kRewrittenTableMemtableBytes;
+  auto named = [](const std::vector<std::string>& tables,
+                  const std::string& name) {
+    return std::find(tables.begin(), tables.end(), name) != tables.end();
+  };
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const std::string& name : names) {
-    const bool small = std::find(options.rewritten_tables.begin(),
-                                 options.rewritten_tables.end(),
-                                 name) != options.rewritten_tables.end();
-    descriptors.emplace_back(name, small ? rewritten : table_defaults);
+    rocksdb::ColumnFamilyOptions table = table_defaults;
+    if (named(options.rewritten_tables, name)) {
+      table.write_buffer_size = kRewrittenTableMemtableBytes;
+    }
+    if (named(options.memtable_bloom_tables, name)) {
+      table.memtable_whole_key_filtering = true;
+      table.memtable_prefix_bloom_size_ratio = 0.05;
+    }
+    descriptors.emplace_back(name, table);
   }
 
   auto store = std::unique_ptr<Store>(new Store());

@@ -65,9 +65,11 @@ struct StoreOptions {
   std::vector<std::string> tables;
   // Bytes of RocksDB block cache shared by all tables.
   size_t block_cache_bytes = 64 << 20;
-  // Bloom filters on the in-memory tables too, so that looking up a key
-  // never written (an idempotency key's first use) does not search them.
-  bool memtable_bloom = false;
+  // Tables looked up mostly for keys never written (an idempotency key's
+  // first use): Bloom filters on their in-memory tables too, so that such a
+  // lookup does not search them. Not on the others, where every write
+  // would pay for a filter no read needs.
+  std::vector<std::string> memtable_bloom_tables;
   // Tables of few rows each rewritten again and again (a member's totals
   // per year): their in-memory table is kept small, so that its skip list
   // stays short and in the processor's caches, and a flush of it writes

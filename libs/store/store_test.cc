@@ -396,8 +396,9 @@ TEST_F(StoreTest, EnqueueHooksRunWithTheTicketOnceTheWritesAreInLine) {
 
 TEST_F(StoreTest, MemtableBloomStoresAndFindsAsUsual) {
   store_.reset();
-  store_ = std::move(*Store::Open(
-      {.path = path_, .tables = {"things"}, .memtable_bloom = true}));
+  store_ = std::move(*Store::Open({.path = path_,
+                                   .tables = {"things"},
+                                   .memtable_bloom_tables = {"things"}}));
   WriteBatch batch = store_->NewBatch();
   batch.Put("things", "present", "1");
   ASSERT_TRUE(store_->Commit(batch).ok());

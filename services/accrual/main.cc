@@ -52,10 +52,10 @@ int Run(int argc, char** argv) {
   auto airports = LoadAirports(config.airport_table_path());
   if (!airports.ok()) return server::ExitWithError(airports.status());
 
-  auto store = store::Store::Open(
-      {.path = (*host)->StorePath("accrual"),
-       .tables = AccrualTables(),
-       .memtable_bloom = true});
+  auto store =
+      store::Store::Open({.path = (*host)->StorePath("accrual"),
+                          .tables = AccrualTables(),
+                          .memtable_bloom_tables = AccrualBloomTables()});
   if (!store.ok()) return server::ExitWithError(store.status());
 
   LedgerStore ledger_store(store->get());

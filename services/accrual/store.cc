@@ -141,6 +141,10 @@ std::vector<std::string> AccrualTables() {
           std::string(kPartners)};
 }
 
+std::vector<std::string> AccrualBloomTables() {
+  return {std::string(kKeys), std::string(kClaimIndex)};
+}
+
 bool ParseTransactionId(absl::string_view id, std::string* member,
                         uint64_t* sequence) {
   size_t dash = id.rfind("-T");

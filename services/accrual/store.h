@@ -44,6 +44,10 @@
 namespace mileagebank::accrual {
 
 std::vector<std::string> AccrualTables();
+// Of those, the tables StoreOptions::memtable_bloom_tables names: every
+// credit first looks up its idempotency key and a pending retro-claim of
+// its flight, mostly never written.
+std::vector<std::string> AccrualBloomTables();
 
 // The parts of a transaction id "<member>-T<n>"; false when malformed.
 bool ParseTransactionId(absl::string_view id, std::string* member,

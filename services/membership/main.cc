@@ -32,8 +32,7 @@ int Run(int argc, char** argv) {
   auto store = store::Store::Open(
       {.path = (*host)->StorePath("membership"),
        .tables = membership::MembershipTables(),
-       // Every qualifying activity first looks up its id, which is new.
-       .memtable_bloom = true,
+       .memtable_bloom_tables = membership::MembershipBloomTables(),
        .rewritten_tables = membership::MembershipRewrittenTables()});
   if (!store.ok()) return server::ExitWithError(store.status());
   auto members = membership::Members::Create(store->get(), *options,

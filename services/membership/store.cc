@@ -88,6 +88,10 @@ std::vector<std::string> MembershipRewrittenTables() {
   return {std::string(kYears)};
 }
 
+std::vector<std::string> MembershipBloomTables() {
+  return {std::string(kActivity), std::string(kIndex), std::string(kRequests)};
+}
+
 std::string DocumentKey(const v1::IdentityDocument& document) {
   return KeyBuilder()
       .String("doc")

@@ -51,6 +51,10 @@ std::vector<std::string> MembershipTables();
 // Of those, the tables StoreOptions::rewritten_tables names: a member's
 // year is rewritten by every qualifying activity.
 std::vector<std::string> MembershipRewrittenTables();
+// Of those, the tables StoreOptions::memtable_bloom_tables names: every
+// qualifying activity first looks up its id, which is new; enrolment looks
+// up a new member's e-mail, person and document; requests their id.
+std::vector<std::string> MembershipBloomTables();
 
 // The unique keys of a profile under the duplicate rules.
 struct UniqueKeys {
