@@ -56,7 +56,7 @@ class CsvReader {
 
  private:
   int Get();
-  int Peek() { return input_.peek(); }
+  int Peek();
 
   std::istream& input_;
   const size_t max_record_bytes_;
