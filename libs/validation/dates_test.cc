@@ -92,6 +92,13 @@ TEST(UtcDayTest, UsesUtcNotLocalTime) {
             absl::CivilDay(2024, 2, 29));
 }
 
+TEST(LastDayOfMonthTest, AgreesWithCivilTimeEveryMonth) {
+  for (absl::CivilMonth month(-401, 1); month < absl::CivilMonth(2501, 1);
+       ++month) {
+    ASSERT_EQ(LastDayOfMonth(month), absl::CivilDay(month + 1) - 1) << month;
+  }
+}
+
 TEST(LastDayOfMonthTest, KnowsMonthLengthsAndLeapYears) {
   EXPECT_EQ(LastDayOfMonth(absl::CivilMonth(2024, 2)),
             absl::CivilDay(2024, 2, 29));
