@@ -106,6 +106,12 @@ std::string ServiceProcess::address() const {
 }
 
 absl::Status ServiceProcess::Start(absl::Duration timeout) {
+  // A second copy would fail on the store's lock while the port of the first
+  // made it look served.
+  if (Alive()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(binary_, " is already running"));
+  }
   std::remove(port_file_.c_str());
   std::vector<std::string> argv = {binary_};
   argv.insert(argv.end(), args_.begin(), args_.end());

@@ -46,7 +46,7 @@ class ServiceProcess {
 
   // Starts the process and waits (up to `timeout`) until it serves; a
   // process that ends first is INTERNAL naming its exit status ("exited at
-  // start with exit status 2").
+  // start with exit status 2"); one still running is FAILED_PRECONDITION.
   absl::Status Start(absl::Duration timeout = absl::Seconds(30));
   // SIGKILL, then reaps it.
   void Kill();
