@@ -194,6 +194,21 @@ LotChange Credit(records::Account& account, int64_t miles, const NewLot& lot) {
   return change;
 }
 
+bool CreditsPacked(const records::Account& account, int64_t miles) {
+  return miles > 0 && account.lots().empty() &&
+         (account.packed_lots().empty() || account.every_lot_holds_miles());
+}
+
+v1::LotMovement CreditPacked(records::Account& account, int64_t miles,
+                             const NewLot& lot, const PackedSlot& slot) {
+  const records::OpenLot created =
+      MakeLot(account, lot.transaction_id, lot.source_type, lot.activity_date,
+              lot.expiry_date, miles, miles);
+  InsertPackedLot(account, slot, created);
+  account.set_balance(account.balance() + miles);
+  return Movement(account, created, miles);
+}
+
 LotChange CreditKeepingExpiry(records::Account& account,
                               const std::vector<v1::LotMovement>& sources,
                               int64_t miles, const std::string& transaction_id,

@@ -14,6 +14,7 @@
 
 #include "absl/time/civil_time.h"
 #include "mileagebank/accrual/v1/accrual.pb.h"
+#include "services/accrual/packed_lots.h"
 #include "services/accrual/records.pb.h"
 
 namespace mileagebank::accrual {
@@ -53,6 +54,15 @@ struct LotChange {
 // Credits `miles` (>= 0): deficits are filled first, oldest first; what is
 // left becomes a new lot. A credit of 0 makes an empty lot record only.
 LotChange Credit(records::Account& account, int64_t miles, const NewLot& lot);
+
+// The usual credit: a new lot to an account whose lots all hold miles (no
+// deficit to fill, none to remove). Whether `account`, packed
+// (packed_lots.h), takes a credit of `miles` that way; CreditPacked then does
+// what Credit would, without unpacking the lots, given the slot found for
+// the lot's expiry day (FindPackedSlot).
+bool CreditsPacked(const records::Account& account, int64_t miles);
+v1::LotMovement CreditPacked(records::Account& account, int64_t miles,
+                             const NewLot& lot, const PackedSlot& slot);
 
 // Credits miles that keep the expiries they came from (a transfer received,
 // a redeposit, a merge): one lot per movement of `sources` (negative

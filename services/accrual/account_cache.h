@@ -1,4 +1,5 @@
-// AccountCache: account records kept parsed in memory between decisions.
+// AccountCache: account records kept parsed in memory between decisions,
+// their lots packed (packed_lots.h).
 //
 // A credit reads, changes and writes its member's account record; with a
 // busy account (a partner file credits each member again and again) reading

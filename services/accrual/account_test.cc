@@ -1,6 +1,11 @@
 #include "services/accrual/account.h"
 
+#include <algorithm>
+#include <random>
+
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "services/accrual/packed_lots.h"
 
 namespace mileagebank::accrual {
 namespace {
@@ -119,6 +124,80 @@ TEST_F(AccountTest, ZeroCreditIsRecordedAsAnEmptyLot) {
 TEST_F(AccountTest, IdsCountUpPerAccount) {
   EXPECT_EQ(NextId(account_, 'T'), "1000000008-T1");
   EXPECT_EQ(NextId(account_, 'H'), "1000000008-H2");
+}
+
+// The packed account takes every credit it can packed, the other one every
+// credit through Credit; debits and reversals (which leave deficits) go
+// through the rules for both. They must agree on everything, always.
+TEST(CreditPackedTest, AgreesWithCreditWheneverItApplies) {
+  std::mt19937 random(20261204);
+  records::Account general;
+  general.set_member_number("1000000008");
+  records::Account packed = general;
+  int credited_packed = 0;
+  for (int step = 0; step < 3000; ++step) {
+    const int kind = std::uniform_int_distribution<int>(0, 9)(random);
+    if (kind < 7) {
+      const int64_t miles = std::uniform_int_distribution<int>(0, 900)(random);
+      // A few months' month ends, in any order, as a partner file's are.
+      const absl::CivilDay expiry =
+          absl::CivilDay(
+              2029,
+              1 + step / 300 + std::uniform_int_distribution<int>(0, 4)(random),
+              1) -
+          1;
+      const NewLot lot{absl::StrCat("1000000008-T", step + 1),
+                       v1::PARTNER_ACTIVITY, absl::CivilDay(2026, 1, 1),
+                       expiry};
+      const bool taken_before =
+          std::any_of(general.lots().begin(), general.lots().end(),
+                      [&](const records::OpenLot& open) {
+                        return open.expiry_day() == DayNumber(expiry);
+                      });
+      const LotChange change = Credit(general, miles, lot);
+      if (CreditsPacked(packed, miles)) {
+        ++credited_packed;
+        absl::StatusOr<PackedSlot> slot =
+            FindPackedSlot(packed, DayNumber(expiry));
+        ASSERT_TRUE(slot.ok()) << slot.status();
+        const v1::LotMovement movement =
+            CreditPacked(packed, miles, lot, *slot);
+        ASSERT_EQ(change.movements.size(), 1u) << step;
+        EXPECT_EQ(movement.SerializeAsString(),
+                  change.movements[0].SerializeAsString())
+            << step;
+        EXPECT_TRUE(change.emptied.empty()) << step;
+        EXPECT_EQ(slot->expiry_day_taken, taken_before) << step;
+      } else {
+        ASSERT_TRUE(UnpackAccount(packed).ok());
+        Credit(packed, miles, lot);
+        PackAccount(packed);
+      }
+    } else {
+      ASSERT_TRUE(UnpackAccount(packed).ok());
+      if (kind == 9 && general.lots_size() > 0) {
+        const int pick = std::uniform_int_distribution<int>(
+            0, general.lots_size() - 1)(random);
+        const v1::Lot credit_lot = ToLot(general, general.lots(pick));
+        const int64_t miles = general.lots(pick).original_miles() + 300;
+        Reverse(general, credit_lot, miles);
+        Reverse(packed, credit_lot, miles);
+      } else {
+        const int64_t miles =
+            std::uniform_int_distribution<int>(0, 2000)(random);
+        Debit(general, miles);
+        Debit(packed, miles);
+      }
+      PackAccount(packed);
+    }
+    records::Account unpacked = packed;
+    ASSERT_TRUE(UnpackAccount(unpacked).ok());
+    ASSERT_EQ(unpacked.SerializeAsString(), general.SerializeAsString())
+        << "step " << step;
+  }
+  // Most credits, and not all: deficits are filled by the rules.
+  EXPECT_GT(credited_packed, 1000);
+  EXPECT_LT(credited_packed, 2100);
 }
 
 }  // namespace

@@ -350,6 +350,15 @@ absl::StatusOr<Ledger::Posted> Ledger::DecideCredit(CreditInput& input,
                                      input.transaction.flight().booking_class(),
                                      *input.table, tier, options_.bonus));
   }
+  const int64_t miles = earning ? earning->redeemable_miles : input.miles;
+  const absl::CivilDay expiry = LotExpiry(activity, options_.lot_months);
+  std::optional<PackedSlot> slot;
+  if (CreditsPacked(*account, miles)) {
+    MB_ASSIGN_OR_RETURN(slot, FindPackedSlot(*account, DayNumber(expiry)));
+  } else {
+    MB_RETURN_IF_ERROR(UnpackAccount(*account));
+  }
+
   // The input's transaction becomes the credit's: nothing can fail from
   // here on, and the input is not used again.
   v1::Transaction transaction = std::move(input.transaction);
@@ -357,7 +366,6 @@ absl::StatusOr<Ledger::Posted> Ledger::DecideCredit(CreditInput& input,
                                          transaction.actor());
   transaction.MergeFrom(fresh);
   transaction.set_idempotency_key(input.key);
-  int64_t miles = input.miles;
   if (earning) {
     v1::EarningBreakdown* breakdown = transaction.mutable_earning();
     breakdown->set_distance_miles(earning->distance_miles);
@@ -367,7 +375,6 @@ absl::StatusOr<Ledger::Posted> Ledger::DecideCredit(CreditInput& input,
     breakdown->set_tier(earning->tier);
     breakdown->set_bonus_percent(earning->bonus_percent);
     breakdown->set_bonus_miles(earning->bonus_miles);
-    miles = earning->redeemable_miles;
     transaction.set_qualifying_miles(earning->qualifying_miles);
     transaction.set_qualifying_segments(earning->qualifying_segments);
     records::YearFigures& year = Year(*account, activity.year());
@@ -380,13 +387,23 @@ absl::StatusOr<Ledger::Posted> Ledger::DecideCredit(CreditInput& input,
   if (input.earning) {
     account->set_lifetime_earned(account->lifetime_earned() + miles);
   }
-  LotChange change =
-      Credit(*account, miles,
-             NewLot{transaction.transaction_id(), transaction.type(), activity,
-                    LotExpiry(activity, options_.lot_months)});
-
+  const NewLot lot{transaction.transaction_id(), transaction.type(), activity,
+                   expiry};
   store::WriteBatch& batch = credits.batch;
-  RecordLots(batch, *account, change, transaction);
+  if (slot) {
+    // What RecordLots does. Every lot holds miles, so a day some lot
+    // expires on is in the expiry index already.
+    *transaction.add_lot_movements() =
+        CreditPacked(*account, miles, lot, *slot);
+    if (!slot->expiry_day_taken) {
+      store_.IndexExpiry(batch, expiry, account->member_number());
+    }
+    transaction.set_balance_after(account->balance());
+  } else {
+    RecordLots(batch, *account, Credit(*account, miles, lot), transaction);
+    // Packed while its lots are still in the processor's cache.
+    PackAccount(*account);
+  }
   store_.PutTransaction(batch, transaction);
   records::KeyRecord key;
   key.set_fingerprint(input.fingerprint);
@@ -396,7 +413,7 @@ absl::StatusOr<Ledger::Posted> Ledger::DecideCredit(CreditInput& input,
   if (transaction.qualifying_miles() != 0 || transaction.qualifying_segments() != 0) {
     AppendQualifying(batch, transaction, /*reversal=*/false);
   }
-  credits.stored[input.member_number] = StoredAccount(*account);
+  credits.changed.insert(input.member_number);
   posted.transaction = std::move(transaction);
   return posted;
 }
@@ -405,7 +422,8 @@ absl::StatusOr<records::Account*> Ledger::CreditBatch::Account(
     LedgerStore& store, const std::string& member) {
   auto [it, inserted] = index.try_emplace(member, accounts.size());
   if (inserted) {
-    absl::StatusOr<records::Account> account = store.LatestAccount(member);
+    absl::StatusOr<records::Account> account =
+        store.LatestPackedAccount(member);
     if (!account.ok()) {
       index.erase(it);
       return account.status();
@@ -418,14 +436,13 @@ absl::StatusOr<records::Account*> Ledger::CreditBatch::Account(
 void Ledger::CreditBatch::Flush(LedgerStore& store, uint64_t* ticket) {
   // Each account once, as the credits left it.
   for (records::Account& account : accounts) {
-    auto it = stored.find(account.member_number());
-    if (it != stored.end()) {
-      store.PutAccount(batch, std::move(account), std::move(it->second));
+    if (changed.contains(account.member_number())) {
+      store.PutAccount(batch, std::move(account));
     }
   }
   accounts.clear();
   index.clear();
-  stored.clear();
+  changed.clear();
   if (!batch.empty()) *ticket = std::max(*ticket, store.raw().Enqueue(batch));
 }
 

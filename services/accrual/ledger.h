@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "libs/airports/airports.h"
@@ -195,7 +196,8 @@ class Ledger {
   // them, each account in it read once and written once.
   struct CreditBatch {
     explicit CreditBatch(store::WriteBatch batch) : batch(std::move(batch)) {}
-    // The account of `member` as the credits so far leave it.
+    // The account of `member` as the credits so far leave it, packed
+    // (packed_lots.h).
     absl::StatusOr<records::Account*> Account(LedgerStore& store,
                                               const std::string& member);
     // Puts the changed accounts in `batch` and the batch in line, raising
@@ -207,11 +209,8 @@ class Ledger {
     // so that pointers stay valid.
     std::deque<records::Account> accounts;
     absl::flat_hash_map<std::string, size_t> index;
-    // Members whose account a credit of the write in hand changed, with
-    // the account's stored form, made right after the change: the account's
-    // lots are still in the processor's cache then, and no longer by the
-    // time the write is put in line.
-    absl::flat_hash_map<std::string, std::string> stored;
+    // Members whose account a credit of the write in hand changed.
+    absl::flat_hash_set<std::string> changed;
     // The outcome of each credit so far, in order.
     std::vector<absl::StatusOr<Posted>> results;
     // Keys this batch credited: their fingerprint and result.

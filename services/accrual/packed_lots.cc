@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "libs/status/status_macros.h"
+
 namespace mileagebank::accrual {
 namespace {
 
@@ -46,6 +48,7 @@ class Reader {
  public:
   explicit Reader(absl::string_view bytes) : bytes_(bytes) {}
   bool done() const { return bytes_.empty(); }
+  size_t left() const { return bytes_.size(); }
   bool Varint(uint64_t* value) {
     *value = 0;
     for (int shift = 0; shift < 64 && !bytes_.empty(); shift += 7) {
@@ -115,38 +118,44 @@ bool ReadLot(Reader& in, int64_t& previous_expiry, records::OpenLot& lot) {
   return true;
 }
 
+size_t RoomFor(const records::OpenLot& lot) {
+  return 8 * kMaxVarint + lot.origin().size();
+}
+
+char* PutLot(char* out, int64_t previous_expiry, const records::OpenLot& lot) {
+  // A lot's number follows its transaction's; lots are in expiry order;
+  // a lot expires about three years after its activity; most lots are
+  // untouched (remaining equals original).
+  out = PutVarint(out, lot.number());
+  out = PutSigned(out, Minus(static_cast<int64_t>(lot.number()),
+                             static_cast<int64_t>(lot.transaction())));
+  // The source type with two flags in its low bits: expired, and an
+  // origin follows (most lots have none).
+  out =
+      PutSigned(out, int64_t{lot.source_type()} * 4 + (lot.expired() ? 2 : 0) +
+                         (lot.origin().empty() ? 0 : 1));
+  if (!lot.origin().empty()) {
+    out = PutVarint(out, lot.origin().size());
+    out = std::copy(lot.origin().begin(), lot.origin().end(), out);
+  }
+  out = PutSigned(out, Minus(lot.expiry_day(), previous_expiry));
+  out = PutSigned(out, Minus(lot.expiry_day(), lot.activity_day()));
+  out = PutSigned(out, lot.original_miles());
+  return PutSigned(out, Minus(lot.original_miles(), lot.remaining_miles()));
+}
+
 }  // namespace
 
 std::string PackLots(
     const google::protobuf::RepeatedPtrField<records::OpenLot>& lots) {
   size_t room = 1;
-  for (const records::OpenLot& lot : lots) {
-    room += 8 * kMaxVarint + lot.origin().size();
-  }
+  for (const records::OpenLot& lot : lots) room += RoomFor(lot);
   std::string packed(room, '\0');
   char* out = packed.data();
   *out++ = kLayout;
   int64_t previous_expiry = 0;
   for (const records::OpenLot& lot : lots) {
-    // A lot's number follows its transaction's; lots are in expiry order;
-    // a lot expires about three years after its activity; most lots are
-    // untouched (remaining equals original).
-    out = PutVarint(out, lot.number());
-    out = PutSigned(out, Minus(static_cast<int64_t>(lot.number()),
-                               static_cast<int64_t>(lot.transaction())));
-    // The source type with two flags in its low bits: expired, and an
-    // origin follows (most lots have none).
-    out = PutSigned(out, int64_t{lot.source_type()} * 4 +
-                             (lot.expired() ? 2 : 0) +
-                             (lot.origin().empty() ? 0 : 1));
-    if (!lot.origin().empty()) {
-      out = PutVarint(out, lot.origin().size());
-      out = std::copy(lot.origin().begin(), lot.origin().end(), out);
-    }
-    out = PutSigned(out, Minus(lot.expiry_day(), previous_expiry));
-    out = PutSigned(out, Minus(lot.expiry_day(), lot.activity_day()));
-    out = PutSigned(out, lot.original_miles());
-    out = PutSigned(out, Minus(lot.original_miles(), lot.remaining_miles()));
+    out = PutLot(out, previous_expiry, lot);
     previous_expiry = lot.expiry_day();
   }
   packed.resize(out - packed.data());
@@ -170,28 +179,118 @@ absl::Status UnpackLots(
   return absl::OkStatus();
 }
 
-std::string StoredAccount(records::Account& account) {
-  google::protobuf::RepeatedPtrField<records::OpenLot> lots;
-  lots.Swap(account.mutable_lots());
-  if (!lots.empty()) account.set_packed_lots(PackLots(lots));
-  std::string bytes = account.SerializeAsString();
-  account.clear_packed_lots();
-  account.mutable_lots()->Swap(&lots);
-  return bytes;
+void PackAccount(records::Account& account) {
+  if (account.lots().empty()) {
+    if (account.packed_lots().empty()) {
+      account.clear_last_lot_expiry_day();
+      account.clear_every_lot_holds_miles();
+    }
+    return;
+  }
+  account.set_packed_lots(PackLots(account.lots()));
+  account.set_last_lot_expiry_day(account.lots().rbegin()->expiry_day());
+  account.set_every_lot_holds_miles(std::all_of(
+      account.lots().begin(), account.lots().end(),
+      [](const records::OpenLot& lot) { return lot.remaining_miles() > 0; }));
+  account.clear_lots();
 }
 
-absl::Status ParseStoredAccount(absl::string_view bytes,
+absl::Status UnpackAccount(records::Account& account) {
+  if (account.packed_lots().empty()) {
+    account.clear_last_lot_expiry_day();
+    account.clear_every_lot_holds_miles();
+    return absl::OkStatus();
+  }
+  if (!account.lots().empty()) {
+    return absl::DataLossError("accrual account: lots both packed and not");
+  }
+  google::protobuf::RepeatedPtrField<records::OpenLot> lots;
+  MB_RETURN_IF_ERROR(UnpackLots(account.packed_lots(), &lots));
+  account.mutable_lots()->Swap(&lots);
+  account.clear_packed_lots();
+  account.clear_last_lot_expiry_day();
+  account.clear_every_lot_holds_miles();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PackedSlot> FindPackedSlot(const records::Account& account,
+                                          int32_t expiry_day) {
+  const std::string& packed = account.packed_lots();
+  PackedSlot slot;
+  if (packed.empty()) {
+    slot.offset = 0;
+    return slot;
+  }
+  // Most credits are of the latest month or a recent one: at the end, or
+  // not far before it.
+  if (expiry_day >= account.last_lot_expiry_day() &&
+      account.every_lot_holds_miles()) {
+    slot.offset = packed.size();
+    slot.previous_expiry = account.last_lot_expiry_day();
+    slot.expiry_day_taken = expiry_day == account.last_lot_expiry_day();
+    return slot;
+  }
+  if (packed.front() != kLayout) {
+    return absl::DataLossError(
+        "accrual account: packed lots of unknown layout");
+  }
+  Reader in(absl::string_view(packed).substr(1));
+  int64_t previous_expiry = 0;
+  records::OpenLot lot;
+  while (!in.done()) {
+    const size_t offset = packed.size() - in.left();
+    const int64_t before = previous_expiry;
+    lot.Clear();
+    if (!ReadLot(in, previous_expiry, lot)) {
+      return absl::DataLossError("accrual account: packed lots malformed");
+    }
+    if (lot.expiry_day() > expiry_day) {
+      slot.offset = offset;
+      slot.previous_expiry = static_cast<int32_t>(before);
+      slot.next_end = packed.size() - in.left();
+      slot.next = std::move(lot);
+      return slot;
+    }
+    if (lot.expiry_day() == expiry_day) slot.expiry_day_taken = true;
+  }
+  slot.offset = packed.size();
+  slot.previous_expiry = static_cast<int32_t>(previous_expiry);
+  return slot;
+}
+
+void InsertPackedLot(records::Account& account, const PackedSlot& slot,
+                     const records::OpenLot& lot) {
+  std::string& packed = *account.mutable_packed_lots();
+  if (packed.empty()) {
+    packed.push_back(kLayout);
+    account.set_every_lot_holds_miles(true);
+  }
+  const size_t offset = std::max<size_t>(slot.offset, 1);
+  std::string middle(RoomFor(lot) + (slot.next ? RoomFor(*slot.next) : 0),
+                     '\0');
+  char* out = PutLot(middle.data(), slot.previous_expiry, lot);
+  if (slot.next) out = PutLot(out, lot.expiry_day(), *slot.next);
+  middle.resize(out - middle.data());
+  packed.replace(offset, slot.next ? slot.next_end - offset : 0, middle);
+  if (!slot.next) account.set_last_lot_expiry_day(lot.expiry_day());
+  if (lot.remaining_miles() <= 0) account.set_every_lot_holds_miles(false);
+}
+
+absl::Status ParsePackedAccount(absl::string_view bytes,
                                 records::Account* account) {
   if (!account->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return absl::DataLossError("accrual account: malformed");
   }
-  if (account->packed_lots().empty()) return absl::OkStatus();
-  if (!account->lots().empty()) {
+  if (!account->packed_lots().empty() && !account->lots().empty()) {
     return absl::DataLossError("accrual account: lots both packed and not");
   }
-  std::string packed = std::move(*account->mutable_packed_lots());
-  account->clear_packed_lots();
-  return UnpackLots(packed, account->mutable_lots());
+  return absl::OkStatus();
+}
+
+absl::Status ParseStoredAccount(absl::string_view bytes,
+                                records::Account* account) {
+  MB_RETURN_IF_ERROR(ParsePackedAccount(bytes, account));
+  return UnpackAccount(*account);
 }
 
 }  // namespace mileagebank::accrual

@@ -1,8 +1,12 @@
 #include "services/accrual/packed_lots.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <numeric>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -74,28 +78,89 @@ TEST(PackedLotsTest, EveryFieldComesBackExactlyWhateverItsValue) {
   }
 }
 
-TEST(PackedLotsTest, StoredAccountReadsBackAsTheAccountInUnderHalfTheBytes) {
-  records::Account account = BusyAccount();
-  const std::string before = Bytes(account);
-  const std::string stored = StoredAccount(account);
-  EXPECT_EQ(Bytes(account), before) << "StoredAccount changed its argument";
-
-  records::Account raw;
-  ASSERT_TRUE(raw.ParseFromString(stored));
-  EXPECT_EQ(raw.lots_size(), 0);
-  EXPECT_FALSE(raw.packed_lots().empty());
-  EXPECT_LT(stored.size(), before.size() / 2);
+TEST(PackedLotsTest, APackedAccountReadsBackAsTheAccountInUnderHalfTheBytes) {
+  const records::Account account = BusyAccount();
+  records::Account packed = account;
+  PackAccount(packed);
+  EXPECT_EQ(packed.lots_size(), 0);
+  EXPECT_FALSE(packed.packed_lots().empty());
+  EXPECT_EQ(packed.last_lot_expiry_day(), account.lots(99).expiry_day());
+  EXPECT_TRUE(packed.every_lot_holds_miles());
+  const std::string stored = Bytes(packed);
+  EXPECT_LT(stored.size(), Bytes(account).size() / 2);
 
   records::Account read;
   ASSERT_TRUE(ParseStoredAccount(stored, &read).ok());
-  EXPECT_EQ(Bytes(read), before);
+  EXPECT_EQ(Bytes(read), Bytes(account));
+  records::Account as_stored;
+  ASSERT_TRUE(ParsePackedAccount(stored, &as_stored).ok());
+  EXPECT_EQ(Bytes(as_stored), stored);
+  ASSERT_TRUE(UnpackAccount(as_stored).ok());
+  EXPECT_EQ(Bytes(as_stored), Bytes(account));
 }
 
 TEST(PackedLotsTest, AnAccountWithoutLotsIsStoredAsBefore) {
   records::Account account;
   account.set_member_number("1000000008");
   account.set_balance(0);
-  EXPECT_EQ(StoredAccount(account), Bytes(account));
+  const std::string before = Bytes(account);
+  PackAccount(account);
+  EXPECT_EQ(Bytes(account), before);
+}
+
+TEST(PackedLotsTest, LotsInsertedInAnyOrderArePackedAsIfPackedTogether) {
+  records::Account whole = BusyAccount();
+  records::Account inserted;
+  inserted.set_member_number(whole.member_number());
+  std::vector<int> order(whole.lots_size());
+  std::iota(order.begin(), order.end(), 0);
+  std::shuffle(order.begin(), order.end(), std::mt19937(20261204));
+  for (int i : order) {
+    const records::OpenLot& lot = whole.lots(i);
+    absl::StatusOr<PackedSlot> slot =
+        FindPackedSlot(inserted, lot.expiry_day());
+    ASSERT_TRUE(slot.ok()) << slot.status();
+    EXPECT_FALSE(slot->expiry_day_taken);
+    InsertPackedLot(inserted, *slot, lot);
+  }
+  inserted.set_balance(whole.balance());
+  inserted.set_last_sequence(whole.last_sequence());
+  *inserted.mutable_years() = whole.years();
+  PackAccount(whole);
+  EXPECT_EQ(Bytes(inserted), Bytes(whole));
+
+  // A second lot of a day goes after the first; one that holds no miles is
+  // remembered as such.
+  absl::StatusOr<PackedSlot> slot =
+      FindPackedSlot(inserted, whole.last_lot_expiry_day());
+  ASSERT_TRUE(slot.ok());
+  EXPECT_TRUE(slot->expiry_day_taken);
+  EXPECT_FALSE(slot->next.has_value());
+  InsertPackedLot(inserted, *slot,
+                  Lot(300, 299, 20800, whole.last_lot_expiry_day(), 0, 0));
+  EXPECT_FALSE(inserted.every_lot_holds_miles());
+  ASSERT_TRUE(UnpackAccount(inserted).ok());
+  ASSERT_EQ(inserted.lots_size(), 101);
+  EXPECT_EQ(inserted.lots(100).number(), 300u);
+  EXPECT_EQ(inserted.last_lot_expiry_day(), 0);
+}
+
+TEST(PackedLotsTest, ASlotInMalformedLotsIsDataLoss) {
+  records::Account account = BusyAccount();
+  PackAccount(account);
+  account.set_every_lot_holds_miles(false);
+  account.mutable_packed_lots()->resize(account.packed_lots().size() - 3);
+  EXPECT_EQ(FindPackedSlot(account, std::numeric_limits<int32_t>::max())
+                .status()
+                .code(),
+            absl::StatusCode::kDataLoss);
+}
+
+TEST(PackedLotsTest, AnAccountWithADeficitSaysNotEveryLotHoldsMiles) {
+  records::Account account = BusyAccount();
+  account.mutable_lots(3)->set_remaining_miles(-20);
+  PackAccount(account);
+  EXPECT_FALSE(account.every_lot_holds_miles());
 }
 
 TEST(PackedLotsTest, RecordsStoredBeforeLotsWerePackedStillRead) {
@@ -143,6 +208,14 @@ TEST(PackedLotsTest, DamagedRecordsAreDataLossNotGuesses) {
   read.Clear();
   EXPECT_EQ(ParseStoredAccount(Bytes(both), &read).code(),
             absl::StatusCode::kDataLoss);
+
+  // A failed unpack leaves the account as it was.
+  records::Account damaged = BusyAccount();
+  PackAccount(damaged);
+  damaged.mutable_packed_lots()->pop_back();
+  const std::string before = Bytes(damaged);
+  EXPECT_EQ(UnpackAccount(damaged).code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(Bytes(damaged), before);
 }
 
 }  // namespace

@@ -156,6 +156,14 @@ bool ParseTransactionId(absl::string_view id, std::string* member,
 
 absl::StatusOr<records::Account> LedgerStore::LatestAccount(
     absl::string_view member, uint64_t* ticket) {
+  MB_ASSIGN_OR_RETURN(records::Account account,
+                      LatestPackedAccount(member, ticket));
+  MB_RETURN_IF_ERROR(UnpackAccount(account));
+  return account;
+}
+
+absl::StatusOr<records::Account> LedgerStore::LatestPackedAccount(
+    absl::string_view member, uint64_t* ticket) {
   records::Account cached;
   uint64_t cached_ticket = 0;
   if (accounts_.Take(member, &cached, &cached_ticket)) {
@@ -166,7 +174,7 @@ absl::StatusOr<records::Account> LedgerStore::LatestAccount(
                       store_->GetLatest(kAccounts, One(member), ticket));
   records::Account account;
   if (bytes) {
-    MB_RETURN_IF_ERROR(ParseStoredAccount(*bytes, &account));
+    MB_RETURN_IF_ERROR(ParsePackedAccount(*bytes, &account));
   } else {
     account.set_member_number(std::string(member));
   }
@@ -400,13 +408,9 @@ absl::StatusOr<std::vector<std::string>> LedgerStore::ClaimsByMember(
 
 void LedgerStore::PutAccount(store::WriteBatch& batch,
                              records::Account account) {
-  std::string stored = StoredAccount(account);
-  PutAccount(batch, std::move(account), std::move(stored));
-}
-
-void LedgerStore::PutAccount(store::WriteBatch& batch, records::Account account,
-                             std::string stored) {
-  batch.Put(kAccounts, One(account.member_number()), stored);
+  PackAccount(account);
+  batch.Put(kAccounts, One(account.member_number()),
+            account.SerializeAsString());
   batch.OnEnqueued(
       [this, cached = std::make_shared<records::Account>(std::move(account))](
           uint64_t ticket) { accounts_.Put(std::move(*cached), ticket); });

@@ -70,6 +70,9 @@ class LedgerStore {
   // then has it again only once it is written).
   absl::StatusOr<records::Account> LatestAccount(absl::string_view member,
                                                  uint64_t* ticket = nullptr);
+  // The same, packed (packed_lots.h) as stored.
+  absl::StatusOr<records::Account> LatestPackedAccount(
+      absl::string_view member, uint64_t* ticket = nullptr);
   absl::StatusOr<std::optional<records::KeyRecord>> LatestKey(
       absl::string_view key, uint64_t* ticket = nullptr);
   absl::StatusOr<std::optional<v1::Transaction>> LatestTransaction(
@@ -123,10 +126,8 @@ class LedgerStore {
       size_t max);
 
   // Writes.
+  // Packed or not; it is stored and cached packed.
   void PutAccount(store::WriteBatch& batch, records::Account account);
-  // The same with the account's stored form already made (StoredAccount).
-  void PutAccount(store::WriteBatch& batch, records::Account account,
-                  std::string stored);
   void PutTransaction(store::WriteBatch& batch,
                       const v1::Transaction& transaction);
   void PutUsedLot(store::WriteBatch& batch, const v1::Lot& lot);
