@@ -276,20 +276,64 @@ void InsertPackedLot(records::Account& account, const PackedSlot& slot,
   if (lot.remaining_miles() <= 0) account.set_every_lot_holds_miles(false);
 }
 
-absl::Status ParsePackedAccount(absl::string_view bytes,
-                                records::Account* account) {
+std::string StoredAccount(records::Account& account) {
+  const int32_t last_lot_expiry_day = account.last_lot_expiry_day();
+  const bool every_lot_holds_miles = account.every_lot_holds_miles();
+  account.clear_last_lot_expiry_day();
+  account.clear_every_lot_holds_miles();
+  std::string bytes = account.SerializeAsString();
+  account.set_last_lot_expiry_day(last_lot_expiry_day);
+  account.set_every_lot_holds_miles(every_lot_holds_miles);
+  return bytes;
+}
+
+namespace {
+
+absl::Status ParseRecord(absl::string_view bytes, records::Account* account) {
   if (!account->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return absl::DataLossError("accrual account: malformed");
   }
   if (!account->packed_lots().empty() && !account->lots().empty()) {
     return absl::DataLossError("accrual account: lots both packed and not");
   }
+  // Whatever a record says of these (a build that kept them stored, or
+  // one that knew nothing of them and kept them unchanged beside lots it
+  // changed) is not trusted.
+  account->clear_last_lot_expiry_day();
+  account->clear_every_lot_holds_miles();
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ParsePackedAccount(absl::string_view bytes,
+                                records::Account* account) {
+  MB_RETURN_IF_ERROR(ParseRecord(bytes, account));
+  const std::string& packed = account->packed_lots();
+  if (packed.empty()) return absl::OkStatus();
+  if (packed.front() != kLayout) {
+    return absl::DataLossError(
+        "accrual account: packed lots of unknown layout");
+  }
+  Reader in(absl::string_view(packed).substr(1));
+  int64_t last_expiry = 0;
+  bool every_lot_holds_miles = true;
+  records::OpenLot lot;
+  while (!in.done()) {
+    lot.Clear();
+    if (!ReadLot(in, last_expiry, lot)) {
+      return absl::DataLossError("accrual account: packed lots malformed");
+    }
+    if (lot.remaining_miles() <= 0) every_lot_holds_miles = false;
+  }
+  account->set_last_lot_expiry_day(static_cast<int32_t>(last_expiry));
+  account->set_every_lot_holds_miles(every_lot_holds_miles);
   return absl::OkStatus();
 }
 
 absl::Status ParseStoredAccount(absl::string_view bytes,
                                 records::Account* account) {
-  MB_RETURN_IF_ERROR(ParsePackedAccount(bytes, account));
+  MB_RETURN_IF_ERROR(ParseRecord(bytes, account));
   return UnpackAccount(*account);
 }
 

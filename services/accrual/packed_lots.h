@@ -55,8 +55,11 @@ absl::StatusOr<PackedSlot> FindPackedSlot(const records::Account& account,
 void InsertPackedLot(records::Account& account, const PackedSlot& slot,
                      const records::OpenLot& lot);
 
+// `account`, packed, as the accounts table stores it.
+std::string StoredAccount(records::Account& account);
 // Parses a stored account as stored: packed, or unpacked when it was written
-// before lots were packed. DataLossError when the bytes are not an account.
+// before lots were packed. DataLossError when the bytes are not an account
+// or its packed lots are malformed.
 absl::Status ParsePackedAccount(absl::string_view bytes,
                                 records::Account* account);
 // The same, unpacked.

@@ -86,17 +86,41 @@ TEST(PackedLotsTest, APackedAccountReadsBackAsTheAccountInUnderHalfTheBytes) {
   EXPECT_FALSE(packed.packed_lots().empty());
   EXPECT_EQ(packed.last_lot_expiry_day(), account.lots(99).expiry_day());
   EXPECT_TRUE(packed.every_lot_holds_miles());
-  const std::string stored = Bytes(packed);
+  const std::string before = Bytes(packed);
+  const std::string stored = StoredAccount(packed);
+  EXPECT_EQ(Bytes(packed), before) << "StoredAccount changed its argument";
   EXPECT_LT(stored.size(), Bytes(account).size() / 2);
+  records::Account raw;
+  ASSERT_TRUE(raw.ParseFromString(stored));
+  EXPECT_EQ(raw.last_lot_expiry_day(), 0) << "kept in memory only";
 
   records::Account read;
   ASSERT_TRUE(ParseStoredAccount(stored, &read).ok());
   EXPECT_EQ(Bytes(read), Bytes(account));
   records::Account as_stored;
   ASSERT_TRUE(ParsePackedAccount(stored, &as_stored).ok());
-  EXPECT_EQ(Bytes(as_stored), stored);
+  EXPECT_EQ(Bytes(as_stored), Bytes(packed));
   ASSERT_TRUE(UnpackAccount(as_stored).ok());
   EXPECT_EQ(Bytes(as_stored), Bytes(account));
+}
+
+TEST(PackedLotsTest, WhatARecordSaysOfItsLotsIsWorkedOutAgain) {
+  // As a build that knew nothing of the two fields would leave a record
+  // after giving one of its lots a deficit.
+  records::Account account = BusyAccount();
+  PackAccount(account);
+  ASSERT_TRUE(account.every_lot_holds_miles());
+  ASSERT_TRUE(UnpackAccount(account).ok());
+  account.mutable_lots(7)->set_remaining_miles(-40);
+  account.set_packed_lots(PackLots(account.lots()));
+  account.clear_lots();
+  account.set_every_lot_holds_miles(true);
+  account.set_last_lot_expiry_day(1);
+
+  records::Account read;
+  ASSERT_TRUE(ParsePackedAccount(Bytes(account), &read).ok());
+  EXPECT_FALSE(read.every_lot_holds_miles());
+  EXPECT_EQ(read.last_lot_expiry_day(), BusyAccount().lots(99).expiry_day());
 }
 
 TEST(PackedLotsTest, AnAccountWithoutLotsIsStoredAsBefore) {
@@ -216,6 +240,8 @@ TEST(PackedLotsTest, DamagedRecordsAreDataLossNotGuesses) {
   const std::string before = Bytes(damaged);
   EXPECT_EQ(UnpackAccount(damaged).code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(Bytes(damaged), before);
+  EXPECT_EQ(ParsePackedAccount(StoredAccount(damaged), &read).code(),
+            absl::StatusCode::kDataLoss);
 }
 
 }  // namespace

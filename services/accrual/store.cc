@@ -409,8 +409,7 @@ absl::StatusOr<std::vector<std::string>> LedgerStore::ClaimsByMember(
 void LedgerStore::PutAccount(store::WriteBatch& batch,
                              records::Account account) {
   PackAccount(account);
-  batch.Put(kAccounts, One(account.member_number()),
-            account.SerializeAsString());
+  batch.Put(kAccounts, One(account.member_number()), StoredAccount(account));
   batch.OnEnqueued(
       [this, cached = std::make_shared<records::Account>(std::move(account))](
           uint64_t ticket) { accounts_.Put(std::move(*cached), ticket); });
