@@ -144,6 +144,21 @@ char* PutLot(char* out, int64_t previous_expiry, const records::OpenLot& lot) {
   return PutSigned(out, Minus(lot.original_miles(), lot.remaining_miles()));
 }
 
+absl::Status ParseRecord(absl::string_view bytes, records::Account* account) {
+  if (!account->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::DataLossError("accrual account: malformed");
+  }
+  if (!account->packed_lots().empty() && !account->lots().empty()) {
+    return absl::DataLossError("accrual account: lots both packed and not");
+  }
+  // Whatever a record says of these (a build that kept them stored, or
+  // one that knew nothing of them and kept them unchanged beside lots it
+  // changed) is not trusted.
+  account->clear_last_lot_expiry_day();
+  account->clear_every_lot_holds_miles();
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string PackLots(
@@ -286,25 +301,6 @@ std::string StoredAccount(records::Account& account) {
   account.set_every_lot_holds_miles(every_lot_holds_miles);
   return bytes;
 }
-
-namespace {
-
-absl::Status ParseRecord(absl::string_view bytes, records::Account* account) {
-  if (!account->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return absl::DataLossError("accrual account: malformed");
-  }
-  if (!account->packed_lots().empty() && !account->lots().empty()) {
-    return absl::DataLossError("accrual account: lots both packed and not");
-  }
-  // Whatever a record says of these (a build that kept them stored, or
-  // one that knew nothing of them and kept them unchanged beside lots it
-  // changed) is not trusted.
-  account->clear_last_lot_expiry_day();
-  account->clear_every_lot_holds_miles();
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 absl::Status ParsePackedAccount(absl::string_view bytes,
                                 records::Account* account) {
