@@ -86,7 +86,9 @@ class FakeAccrual : public AccrualGateway {
       const av1::PostActivitiesRequest& request) override {
     absl::MutexLock lock(&mutex_);
     ++calls_;
-    const bool failing = fail_from_call_ > 0 && calls_ >= fail_from_call_;
+    const bool failing =
+        (fail_from_call_ > 0 && calls_ >= fail_from_call_) ||
+        (fail_from_record_ > 0 && request.order_number() >= fail_from_record_);
     if (failing && !credit_before_failing_) {
       return absl::UnavailableError("accrual is down");
     }
@@ -121,9 +123,19 @@ class FakeAccrual : public AccrualGateway {
     absl::MutexLock lock(&mutex_);
     forced_.clear();
   }
+  // 0: no more failures.
   void FailFromCall(int call, bool credit_before_failing) {
     absl::MutexLock lock(&mutex_);
     fail_from_call_ = call;
+    fail_from_record_ = 0;
+    credit_before_failing_ = credit_before_failing;
+  }
+  // Fails the batches of a file from the one starting at `record` on,
+  // whatever order the batches in flight arrive in.
+  void FailFromRecord(int64_t record, bool credit_before_failing) {
+    absl::MutexLock lock(&mutex_);
+    fail_from_call_ = 0;
+    fail_from_record_ = record;
     credit_before_failing_ = credit_before_failing;
   }
   int calls() {
@@ -217,6 +229,7 @@ class FakeAccrual : public AccrualGateway {
   int calls_ ABSL_GUARDED_BY(mutex_) = 0;
   int replays_ ABSL_GUARDED_BY(mutex_) = 0;
   int fail_from_call_ ABSL_GUARDED_BY(mutex_) = 0;
+  int64_t fail_from_record_ ABSL_GUARDED_BY(mutex_) = 0;
   bool credit_before_failing_ ABSL_GUARDED_BY(mutex_) = false;
 };
 
@@ -755,7 +768,7 @@ TEST_F(AccrualFilesTest, AnInterruptedFileEndsAsIfUninterrupted) {
   ASSERT_TRUE(received.ok());
   // Accrual credits the third batch and the fourth (sent while the third
   // is decided) but their answers are lost.
-  site_->accrual().FailFromCall(3, /*credit_before_failing=*/true);
+  site_->accrual().FailFromRecord(101, /*credit_before_failing=*/true);
   EXPECT_EQ(site_->files().ProcessPending().code(),
             absl::StatusCode::kUnavailable);
   const v1::AccrualFile cut = site_->Get(received->file_id());
