@@ -32,10 +32,14 @@ class TestDirCleanup {
 
 }  // namespace
 
-std::string FreshTestDir(absl::string_view suffix) {
-  // Made after gtest's UnitTest (which the running test needs), so it is
-  // destroyed before it, when the tests' fixtures are gone.
+void EmptyTestDirAtExit() {
+  // Made after gtest's UnitTest (which a running test or suite needs), so
+  // it is destroyed before it, when the tests' fixtures are gone.
   static TestDirCleanup cleanup;
+}
+
+std::string FreshTestDir(absl::string_view suffix) {
+  EmptyTestDirAtExit();
   const char* root = std::getenv("TEST_TMPDIR");
   std::string path = absl::StrCat(
       root == nullptr ? "/tmp" : root, "/",

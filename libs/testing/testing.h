@@ -14,6 +14,9 @@ namespace mileagebank::testing {
 // `suffix`), removed first if an earlier run left it. Once one is made,
 // $TEST_TMPDIR is emptied at exit if every test passed.
 std::string FreshTestDir(absl::string_view suffix = "");
+// The same emptying, for a suite that keeps its folder itself (one shared
+// by its tests).
+void EmptyTestDirAtExit();
 
 // Damages `file` as a bad disk would: one bit of the byte at `offset`
 // flipped in place.

@@ -61,6 +61,7 @@ class GatewayScaleE2eTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     // Shared by the suite's tests (FreshTestDir names a folder per test).
+    testing::EmptyTestDirAtExit();
     const char* root = std::getenv("TEST_TMPDIR");
     const std::string dir =
         absl::StrCat(root == nullptr ? "/tmp" : root, "/gateway_scale");
