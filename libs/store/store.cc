@@ -569,6 +569,18 @@ absl::Status Store::Scan(
   return ScanAt(nullptr, table, range, visit);
 }
 
+absl::Status Store::ScanChecked(absl::string_view table, const ScanRange& range,
+                                const CheckedVisit& visit) const {
+  absl::Status failed;
+  absl::Status scanned =
+      Scan(table, range, [&](absl::string_view key, absl::string_view value) {
+        absl::StatusOr<bool> more = visit(key, value);
+        if (!more.ok()) failed = more.status();
+        return more.ok() && *more;
+      });
+  return scanned.ok() ? failed : scanned;
+}
+
 absl::Status Store::ScanAt(
     const rocksdb::Snapshot* snapshot, absl::string_view table,
     const ScanRange& range,

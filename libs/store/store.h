@@ -260,6 +260,12 @@ class Store {
       absl::string_view table, const ScanRange& range,
       const std::function<bool(absl::string_view key, absl::string_view value)>&
           visit) const;
+  // The same with a visitor that can find a row unreadable: the first error
+  // it returns ends the scan and is the scan's.
+  using CheckedVisit = std::function<absl::StatusOr<bool>(
+      absl::string_view key, absl::string_view value)>;
+  absl::Status ScanChecked(absl::string_view table, const ScanRange& range,
+                           const CheckedVisit& visit) const;
 
   // Up to `max` committed events after `after_sequence`, in order.
   absl::StatusOr<std::vector<common::v1::Event>> ReadEvents(

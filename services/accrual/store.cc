@@ -112,21 +112,18 @@ absl::StatusOr<std::vector<std::string>> ClaimIds(store::Store* store,
     range.start.push_back('\0');  // Just after that claim.
   }
   std::vector<std::string> ids;
-  absl::Status malformed;
-  absl::Status scanned =
-      store->Scan(kClaimIndex, range, [&](absl::string_view key, absl::string_view) {
+  MB_RETURN_IF_ERROR(store->ScanChecked(
+      kClaimIndex, range,
+      [&](absl::string_view key, absl::string_view) -> absl::StatusOr<bool> {
         KeyReader reader(key.substr(prefix.size()));
         int64_t micros;
         std::string id;
         if (!reader.Int64(&micros) || !reader.String(&id)) {
-          malformed = absl::DataLossError("accrual claim index: malformed key");
-          return false;
+          return absl::DataLossError("accrual claim index: malformed key");
         }
         ids.push_back(std::move(id));
         return ids.size() < max;
-      });
-  if (!scanned.ok()) return scanned;
-  if (!malformed.ok()) return malformed;
+      }));
   return ids;
 }
 
@@ -300,95 +297,81 @@ absl::Status LedgerStore::ScanStatement(
   store::ScanRange range = store::PrefixRange(prefix);
   range.reverse = true;
   if (before_sequence != 0) range.end = TransactionKey(member, before_sequence);
-  absl::Status malformed;
-  absl::Status scanned = store_->Scan(
-      kTransactions, range, [&](absl::string_view key, absl::string_view value) {
+  return store_->ScanChecked(
+      kTransactions, range,
+      [&](absl::string_view key,
+          absl::string_view value) -> absl::StatusOr<bool> {
         KeyReader reader(key.substr(prefix.size()));
         uint64_t sequence;
         v1::Transaction transaction;
         if (!reader.Uint64(&sequence) ||
             !transaction.ParseFromArray(value.data(), value.size())) {
-          malformed = absl::DataLossError("accrual transactions: malformed");
-          return false;
+          return absl::DataLossError("accrual transactions: malformed");
         }
         return visit(sequence, transaction);
       });
-  if (!scanned.ok()) return scanned;
-  return malformed;
 }
 
 absl::Status LedgerStore::ScanUsedLots(
     absl::string_view member, const std::function<bool(const v1::Lot&)>& visit) {
-  absl::Status malformed;
-  absl::Status scanned = store_->Scan(
+  return store_->ScanChecked(
       kLots, store::PrefixRange(One(member)),
-      [&](absl::string_view, absl::string_view value) {
+      [&](absl::string_view, absl::string_view value) -> absl::StatusOr<bool> {
         v1::Lot lot;
         if (!lot.ParseFromArray(value.data(), value.size())) {
-          malformed = absl::DataLossError("accrual lots: malformed");
-          return false;
+          return absl::DataLossError("accrual lots: malformed");
         }
         return visit(lot);
       });
-  if (!scanned.ok()) return scanned;
-  return malformed;
 }
 
 absl::Status LedgerStore::ScanAccounts(
     const std::function<bool(const records::Account&)>& visit) {
-  absl::Status malformed;
-  absl::Status scanned = store_->Scan(
+  return store_->ScanChecked(
       kAccounts, store::ScanRange{},
-      [&](absl::string_view, absl::string_view value) {
+      [&](absl::string_view, absl::string_view value) -> absl::StatusOr<bool> {
         records::Account account;
-        malformed = ParseStoredAccount(value, &account);
-        return malformed.ok() && visit(account);
+        MB_RETURN_IF_ERROR(ParseStoredAccount(value, &account));
+        return visit(account);
       });
-  if (!scanned.ok()) return scanned;
-  return malformed;
 }
 
 absl::StatusOr<std::vector<std::pair<absl::CivilDay, std::string>>>
 LedgerStore::ExpiringBefore(absl::CivilDay day) {
   std::vector<std::pair<absl::CivilDay, std::string>> due;
-  absl::Status malformed;
   store::ScanRange range{"", KeyBuilder().Day(day).Build()};
-  absl::Status scanned =
-      store_->Scan(kExpiry, range, [&](absl::string_view key, absl::string_view) {
+  MB_RETURN_IF_ERROR(store_->ScanChecked(
+      kExpiry, range,
+      [&](absl::string_view key, absl::string_view) -> absl::StatusOr<bool> {
         KeyReader reader(key);
         absl::CivilDay expiry;
         std::string member;
         if (!reader.Day(&expiry) || !reader.String(&member)) {
-          malformed = absl::DataLossError("accrual expiry index: malformed");
-          return false;
+          return absl::DataLossError("accrual expiry index: malformed");
         }
         due.emplace_back(expiry, std::move(member));
         return true;
-      });
-  if (!scanned.ok()) return scanned;
-  if (!malformed.ok()) return malformed;
+      }));
   return due;
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
 LedgerStore::HoldsExpiredBy(absl::Time now) {
   std::vector<std::pair<std::string, std::string>> due;
-  absl::Status malformed;
   store::ScanRange range{"", KeyBuilder().Int64(absl::ToUnixMicros(now) + 1).Build()};
-  absl::Status scanned = store_->Scan(
-      kHoldExpiry, range, [&](absl::string_view key, absl::string_view value) {
+  MB_RETURN_IF_ERROR(store_->ScanChecked(
+      kHoldExpiry, range,
+      [&](absl::string_view key,
+          absl::string_view value) -> absl::StatusOr<bool> {
         KeyReader reader(key);
         int64_t micros;
         std::string hold_id;
         if (!reader.Int64(&micros) || !reader.String(&hold_id)) {
-          malformed = absl::DataLossError("accrual hold expiry: malformed");
-          return false;
+          return absl::DataLossError("accrual hold expiry: malformed");
         }
         due.emplace_back(std::move(hold_id), std::string(value));
         return due.size() < 10'000;
-      });
-  if (!scanned.ok()) return scanned;
-  if (!malformed.ok()) return malformed;
+      }));
   return due;
 }
 

@@ -169,39 +169,31 @@ absl::StatusOr<std::optional<std::string>> MemberStore::FindUnique(
 absl::StatusOr<std::vector<std::string>> MemberStore::FindAll(
     absl::string_view prefix, size_t max) const {
   std::vector<std::string> members;
-  absl::Status malformed;
-  absl::Status scanned = store_->Scan(
+  MB_RETURN_IF_ERROR(store_->ScanChecked(
       kIndex, store::PrefixRange(prefix),
-      [&](absl::string_view key, absl::string_view) {
+      [&](absl::string_view key, absl::string_view) -> absl::StatusOr<bool> {
         KeyReader reader(key.substr(prefix.size()));
         std::string member;
         if (!reader.String(&member)) {
-          malformed = absl::DataLossError("membership index: malformed key");
-          return false;
+          return absl::DataLossError("membership index: malformed key");
         }
         members.push_back(std::move(member));
         return members.size() < max;
-      });
-  if (!scanned.ok()) return scanned;
-  if (!malformed.ok()) return malformed;
+      }));
   return members;
 }
 
 absl::StatusOr<std::string> MemberStore::LastMemberNumber() const {
   std::string last;
-  absl::Status malformed;
-  absl::Status scanned =
-      store_->Scan(kMembers, store::ScanRange{.reverse = true},
-                   [&](absl::string_view key, absl::string_view) {
-                     KeyReader reader(key);
-                     if (!reader.String(&last)) {
-                       malformed = absl::DataLossError(
-                           "membership members: malformed key");
-                     }
-                     return false;
-                   });
-  if (!scanned.ok()) return scanned;
-  if (!malformed.ok()) return malformed;
+  MB_RETURN_IF_ERROR(store_->ScanChecked(
+      kMembers, store::ScanRange{.reverse = true},
+      [&](absl::string_view key, absl::string_view) -> absl::StatusOr<bool> {
+        KeyReader reader(key);
+        if (!reader.String(&last)) {
+          return absl::DataLossError("membership members: malformed key");
+        }
+        return false;
+      }));
   return last;
 }
 
@@ -239,24 +231,21 @@ absl::StatusOr<std::vector<std::pair<int64_t, tiers::QualifyingTotals>>>
 MemberStore::LoadYears(absl::string_view member_number) const {
   std::vector<std::pair<int64_t, tiers::QualifyingTotals>> years;
   std::string prefix = MemberKey(member_number);
-  absl::Status malformed;
-  absl::Status scanned = store_->Scan(
+  MB_RETURN_IF_ERROR(store_->ScanChecked(
       kYears, store::PrefixRange(prefix),
-      [&](absl::string_view key, absl::string_view value) {
+      [&](absl::string_view key,
+          absl::string_view value) -> absl::StatusOr<bool> {
         KeyReader reader(key.substr(prefix.size()));
         int64_t year;
         records::YearRecord record;
         if (!reader.Int64(&year) ||
             !record.ParseFromArray(value.data(), value.size())) {
-          malformed = absl::DataLossError("membership years: malformed record");
-          return false;
+          return absl::DataLossError("membership years: malformed record");
         }
         years.emplace_back(year, tiers::QualifyingTotals{record.qualifying_miles(),
                                                   record.qualifying_segments()});
         return true;
-      });
-  if (!scanned.ok()) return scanned;
-  if (!malformed.ok()) return malformed;
+      }));
   return years;
 }
 
@@ -276,24 +265,20 @@ absl::StatusOr<std::vector<std::pair<std::string, records::ActivityRecord>>>
 MemberStore::LoadActivities(absl::string_view member_number) const {
   std::vector<std::pair<std::string, records::ActivityRecord>> activities;
   std::string prefix = MemberKey(member_number);
-  absl::Status malformed;
-  absl::Status scanned = store_->Scan(
+  MB_RETURN_IF_ERROR(store_->ScanChecked(
       kActivity, store::PrefixRange(prefix),
-      [&](absl::string_view key, absl::string_view value) {
+      [&](absl::string_view key,
+          absl::string_view value) -> absl::StatusOr<bool> {
         KeyReader reader(key.substr(prefix.size()));
         std::string id;
         records::ActivityRecord record;
         if (!reader.String(&id) ||
             !record.ParseFromArray(value.data(), value.size())) {
-          malformed =
-              absl::DataLossError("membership activity: malformed record");
-          return false;
+          return absl::DataLossError("membership activity: malformed record");
         }
         activities.emplace_back(std::move(id), std::move(record));
         return true;
-      });
-  if (!scanned.ok()) return scanned;
-  if (!malformed.ok()) return malformed;
+      }));
   return activities;
 }
 
@@ -408,13 +393,13 @@ absl::StatusOr<MemberStore::YearWalk> MemberStore::WalkYear(
   if (!after.empty()) range.start = store::PrefixRange(MemberKey(after)).end;
   size_t passed = 0;
   bool stopped = false;
-  absl::Status malformed;
-  absl::Status scanned = store_->Scan(
-      kYears, range, [&](absl::string_view key, absl::string_view value) {
+  MB_RETURN_IF_ERROR(store_->ScanChecked(
+      kYears, range,
+      [&](absl::string_view key,
+          absl::string_view value) -> absl::StatusOr<bool> {
         std::string member;
         int64_t key_year = 0;
-        malformed = ReadYearKey(key, &member, &key_year);
-        if (!malformed.ok()) return false;
+        MB_RETURN_IF_ERROR(ReadYearKey(key, &member, &key_year));
         if (member != walk.last_member) {
           if (passed == max_members) {
             stopped = true;
@@ -427,61 +412,50 @@ absl::StatusOr<MemberStore::YearWalk> MemberStore::WalkYear(
         records::YearRecord record;
         if (!record.ParseFromArray(value.data(),
                                    static_cast<int>(value.size()))) {
-          malformed = absl::DataLossError("membership years: malformed record");
-          return false;
+          return absl::DataLossError("membership years: malformed record");
         }
         walk.members.emplace_back(
             std::move(member),
             tiers::QualifyingTotals{record.qualifying_miles(),
                                     record.qualifying_segments()});
         return true;
-      });
-  if (!scanned.ok()) return scanned;
-  if (!malformed.ok()) return malformed;
+      }));
   walk.end = !stopped;
   return walk;
 }
 
 absl::StatusOr<std::optional<int64_t>> MemberStore::EarliestYear() const {
   std::optional<int64_t> earliest;
-  absl::Status malformed;
-  absl::Status scanned =
-      store_->Scan(kYears, store::ScanRange{},
-                   [&](absl::string_view key, absl::string_view) {
-                     std::string member;
-                     int64_t year = 0;
-                     malformed = ReadYearKey(key, &member, &year);
-                     if (!malformed.ok()) return false;
-                     if (!earliest || year < *earliest) earliest = year;
-                     return true;
-                   });
-  if (!scanned.ok()) return scanned;
-  if (!malformed.ok()) return malformed;
+  MB_RETURN_IF_ERROR(store_->ScanChecked(
+      kYears, store::ScanRange{},
+      [&](absl::string_view key, absl::string_view) -> absl::StatusOr<bool> {
+        std::string member;
+        int64_t year = 0;
+        MB_RETURN_IF_ERROR(ReadYearKey(key, &member, &year));
+        if (!earliest || year < *earliest) earliest = year;
+        return true;
+      }));
   return earliest;
 }
 
 absl::StatusOr<std::map<int64_t, records::LapseRecord>>
 MemberStore::LoadLapses() const {
   std::map<int64_t, records::LapseRecord> lapses;
-  absl::Status malformed;
-  absl::Status scanned = store_->Scan(
+  MB_RETURN_IF_ERROR(store_->ScanChecked(
       kLapses, store::ScanRange{},
-      [&](absl::string_view key, absl::string_view value) {
+      [&](absl::string_view key,
+          absl::string_view value) -> absl::StatusOr<bool> {
         KeyReader reader(key);
         int64_t year = 0;
         records::LapseRecord record;
         if (!reader.Int64(&year) ||
             !record.ParseFromArray(value.data(),
                                    static_cast<int>(value.size()))) {
-          malformed =
-              absl::DataLossError("membership lapses: malformed record");
-          return false;
+          return absl::DataLossError("membership lapses: malformed record");
         }
         lapses.emplace(year, std::move(record));
         return true;
-      });
-  if (!scanned.ok()) return scanned;
-  if (!malformed.ok()) return malformed;
+      }));
   return lapses;
 }
 

@@ -148,21 +148,18 @@ absl::StatusOr<std::vector<std::string>> RedemptionStore::MemberRedemptions(
     range.end = KeyBuilder(prefix).Int64(before_micros).String(before_id).Build();
   }
   std::vector<std::string> ids;
-  absl::Status malformed;
-  absl::Status scanned =
-      store_->Scan(kByMember, range, [&](absl::string_view key, absl::string_view) {
+  MB_RETURN_IF_ERROR(store_->ScanChecked(
+      kByMember, range,
+      [&](absl::string_view key, absl::string_view) -> absl::StatusOr<bool> {
         KeyReader reader(key.substr(prefix.size()));
         int64_t micros;
         std::string id;
         if (!reader.Int64(&micros) || !reader.String(&id)) {
-          malformed = absl::DataLossError("redemption index: malformed key");
-          return false;
+          return absl::DataLossError("redemption index: malformed key");
         }
         ids.push_back(std::move(id));
         return ids.size() < max;
-      });
-  if (!scanned.ok()) return scanned;
-  if (!malformed.ok()) return malformed;
+      }));
   return ids;
 }
 

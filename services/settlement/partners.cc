@@ -331,13 +331,12 @@ absl::StatusOr<v1::ListPartnersResponse> Partners::ListPartners(
     range.start.push_back('\0');  // Just after that partner.
   }
   v1::ListPartnersResponse response;
-  absl::Status malformed;
-  MB_RETURN_IF_ERROR(store_->Scan(
-      kPartnersTable, range, [&](absl::string_view, absl::string_view value) {
+  MB_RETURN_IF_ERROR(store_->ScanChecked(
+      kPartnersTable, range,
+      [&](absl::string_view, absl::string_view value) -> absl::StatusOr<bool> {
         v1::Partner partner;
         if (!partner.ParseFromArray(value.data(), value.size())) {
-          malformed = absl::DataLossError("settlement partners: unreadable record");
-          return false;
+          return absl::DataLossError("settlement partners: unreadable record");
         }
         if (request.type() != v1::PARTNER_TYPE_UNSPECIFIED &&
             partner.type() != request.type()) {
@@ -355,7 +354,6 @@ absl::StatusOr<v1::ListPartnersResponse> Partners::ListPartners(
         *response.add_partners() = std::move(partner);
         return true;
       }));
-  MB_RETURN_IF_ERROR(malformed);
   return response;
 }
 

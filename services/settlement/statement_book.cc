@@ -510,25 +510,23 @@ absl::StatusOr<v1::Statement> StatementBook::ComputeDraft(
       // Everything the source recorded for months up to this one, less what
       // issued statements took: this month's own items and the late ones.
       records::Figures through;
-      absl::Status malformed;
       store::ScanRange range;
       range.start = FiguresPrefix(code, source);
       range.end = FiguresKey(code, source, month + 1);
-      MB_RETURN_IF_ERROR(store_->Scan(
+      MB_RETURN_IF_ERROR(store_->ScanChecked(
           kStatementFiguresTable, range,
-          [&](absl::string_view, absl::string_view value) {
+          [&](absl::string_view,
+              absl::string_view value) -> absl::StatusOr<bool> {
             records::Figures one;
             if (!one.ParseFromArray(value.data(),
                                     static_cast<int>(value.size()))) {
-              malformed = absl::DataLossError(
+              return absl::DataLossError(
                   absl::StrCat("settlement statements: unreadable ", source,
                                " figures of ", code));
-              return false;
             }
-            malformed = AddTo(through, one);
-            return malformed.ok();
+            MB_RETURN_IF_ERROR(AddTo(through, one));
+            return true;
           }));
-      MB_RETURN_IF_ERROR(malformed);
       const auto included = book.progress.included().find(source);
       if (included == book.progress.included().end()) {
         figures[source] = through;
