@@ -93,6 +93,37 @@ TEST_F(StoreTest, ScanWalksRangeForwardAndBackward) {
   EXPECT_EQ(backward, "987");
 }
 
+TEST_F(StoreTest, ACheckedScanEndsAtTheFirstErrorAndReturnsIt) {
+  WriteBatch batch = store_->NewBatch();
+  for (int i = 0; i < 5; ++i) {
+    batch.Put("things", KeyBuilder().Int64(i).Build(), i == 3 ? "bad" : "ok");
+  }
+  ASSERT_TRUE(store_->Commit(batch).ok());
+
+  int visited = 0;
+  auto until_bad = [&](absl::string_view,
+                       absl::string_view value) -> absl::StatusOr<bool> {
+    ++visited;
+    if (value == "bad") return absl::DataLossError("row 3 is bad");
+    return true;
+  };
+  absl::Status scanned = store_->ScanChecked("things", ScanRange{}, until_bad);
+  EXPECT_EQ(scanned.code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(scanned.message(), "row 3 is bad");
+  EXPECT_EQ(visited, 4);
+
+  // A visitor that stops first never sees the bad row.
+  visited = 0;
+  EXPECT_TRUE(store_
+                  ->ScanChecked("things", ScanRange{},
+                                [&](absl::string_view,
+                                    absl::string_view) -> absl::StatusOr<bool> {
+                                  return ++visited < 2;
+                                })
+                  .ok());
+  EXPECT_EQ(visited, 2);
+}
+
 TEST_F(StoreTest, EventsGetConsecutiveSequencesAcrossReopen) {
   for (int i = 1; i <= 3; ++i) {
     WriteBatch batch = store_->NewBatch();
