@@ -245,6 +245,11 @@ absl::Status ApplyDebit(const av1::Transaction& t, absl::CivilDay day,
   return CountSegment(state, t.member_number(), t.partner_code(), day, -1);
 }
 
+// A row whose key does not hold the table's dimensions.
+absl::Status BadKey(absl::string_view table) {
+  return absl::DataLossError(absl::StrCat("reporting: a bad key in ", table));
+}
+
 bool IsPartnerCode(absl::string_view code) {
   return code.size() >= 2 && code.size() <= 8 &&
          std::all_of(code.begin(), code.end(), [](char c) {
@@ -274,12 +279,14 @@ absl::Status FillSources(const ViewReader& view, const ReportRange& range,
         KeyReader dims(key);
         int64_t source;
         std::string partner;
-        if (!dims.Int64(&source) || !dims.String(&partner)) return;
-        if (std::all_of(values.begin(), values.end(),
-                        [](int64_t v) { return v == 0; })) {
-          return;
+        if (!dims.Int64(&source) || !dims.String(&partner)) {
+          return BadKey(kAccrualAnalysisSourceTable);
         }
-        AddCounters(values, &rows[{static_cast<int>(source), partner}]);
+        if (!std::all_of(values.begin(), values.end(),
+                         [](int64_t v) { return v == 0; })) {
+          AddCounters(values, &rows[{static_cast<int>(source), partner}]);
+        }
+        return absl::OkStatus();
       });
   if (!status.ok()) return status;
   for (const auto& [dims, values] : rows) {
@@ -308,9 +315,10 @@ absl::Status FillRoutes(const ViewReader& view, const ReportRange& range,
         std::string partner, carrier, origin, destination;
         if (!dims.String(&partner) || !dims.String(&carrier) ||
             !dims.String(&origin) || !dims.String(&destination)) {
-          return;
+          return BadKey(kAccrualAnalysisRouteTable);
         }
         AddCounters(values, &routes[{carrier, origin, destination}]);
+        return absl::OkStatus();
       });
   if (!status.ok()) return status;
   std::vector<std::pair<Route, std::vector<int64_t>>> sorted;
@@ -346,9 +354,10 @@ absl::Status FillClasses(const ViewReader& view, const ReportRange& range,
         std::string partner, carrier, booking_class;
         if (!dims.String(&partner) || !dims.String(&carrier) ||
             !dims.String(&booking_class)) {
-          return;
+          return BadKey(kAccrualAnalysisClassTable);
         }
         AddCounters(values, &classes[{carrier, booking_class}]);
+        return absl::OkStatus();
       });
   if (!status.ok()) return status;
   for (const auto& [dims, values] : classes) {
@@ -366,26 +375,23 @@ absl::Status FillClasses(const ViewReader& view, const ReportRange& range,
 absl::Status DistributionFromPeriod(const ViewReader& view, int64_t period,
                                     absl::CivilDay start,
                                     std::map<int64_t, int64_t>& members) {
-  absl::Status bad;
-  absl::Status status = view.ScanCounters(
+  return view.ScanCounters(
       kAccrualAnalysisDistributionTable,
       store::PrefixRange(KeyBuilder().Int64(period).Day(start).Build()),
-      [&](absl::string_view key, const std::vector<int64_t>& values) {
+      [&](absl::string_view key,
+          const std::vector<int64_t>& values) -> absl::StatusOr<bool> {
         KeyReader reader(key);
         int64_t kind, segments;
         absl::CivilDay day;
         if (!reader.Int64(&kind) || !reader.Day(&day) ||
             !reader.Int64(&segments)) {
-          bad = absl::DataLossError(
-              "reporting: a bad key in accrual_analysis_distribution");
-          return false;
+          return BadKey(kAccrualAnalysisDistributionTable);
         }
         if (segments > 0 && CounterAt(values, 0) != 0) {
           members[segments] += CounterAt(values, 0);
         }
         return true;
       });
-  return status.ok() ? bad : status;
 }
 
 // Exact, from per-member rows: the member-year rows of every year the
@@ -411,18 +417,19 @@ absl::Status DistributionFromMembers(const ViewReader& view,
   // One year's whole months only: a member is on one row, so its count
   // goes straight to the distribution without gathering members.
   const bool one_row_each = day_spans.empty() && whole_months.size() == 1;
-  absl::Status bad;
   for (const auto& [year, months] : whole_months) {
     const std::string prefix =
         partner_filter.empty()
             ? KeyBuilder().Int64(year).Build()
             : KeyBuilder().String(partner_filter).Int64(year).Build();
     const bool whole_year = months.size() == 12;
-    absl::Status status = view.ScanCounters(
+    const absl::string_view table =
         partner_filter.empty() ? kAccrualAnalysisMemberYearTable
-                               : kAccrualAnalysisPartnerMemberYearTable,
-        store::PrefixRange(prefix),
-        [&](absl::string_view key, const std::vector<int64_t>& values) {
+                               : kAccrualAnalysisPartnerMemberYearTable;
+    MB_RETURN_IF_ERROR(view.ScanCounters(
+        table, store::PrefixRange(prefix),
+        [&](absl::string_view key,
+            const std::vector<int64_t>& values) -> absl::StatusOr<bool> {
           int64_t sum = 0;
           if (whole_year) {
             sum = CounterAt(values, 0);
@@ -435,39 +442,30 @@ absl::Status DistributionFromMembers(const ViewReader& view,
           }
           KeyReader reader(key.substr(prefix.size()));
           std::string member;
-          if (!reader.String(&member)) {
-            bad = absl::DataLossError(
-                "reporting: a bad key in accrual_analysis member rows");
-            return false;
-          }
+          if (!reader.String(&member)) return BadKey(table);
           if (sum != 0) counts[member] += sum;
           return true;
-        });
-    if (!status.ok()) return status;
-    if (!bad.ok()) return bad;
+        }));
   }
   for (const auto& [first, last] : day_spans) {
     store::ScanRange scan;
     scan.start = KeyBuilder().Day(first).Build();
     scan.end = KeyBuilder().Day(last + 1).Build();
-    absl::Status status = view.ScanCounters(
+    MB_RETURN_IF_ERROR(view.ScanCounters(
         kAccrualAnalysisMemberDayTable, scan,
-        [&](absl::string_view key, const std::vector<int64_t>& values) {
+        [&](absl::string_view key,
+            const std::vector<int64_t>& values) -> absl::StatusOr<bool> {
           KeyReader reader(key);
           absl::CivilDay day;
           std::string partner, member;
           if (!reader.Day(&day) || !reader.String(&partner) ||
               !reader.String(&member)) {
-            bad = absl::DataLossError(
-                "reporting: a bad key in accrual_analysis_member_day");
-            return false;
+            return BadKey(kAccrualAnalysisMemberDayTable);
           }
           if (!partner_filter.empty() && partner != partner_filter) return true;
           if (CounterAt(values, 0) != 0) counts[member] += CounterAt(values, 0);
           return true;
-        });
-    if (!status.ok()) return status;
-    if (!bad.ok()) return bad;
+        }));
   }
   for (const auto& [member, count] : counts) {
     if (count > 0) ++members[count];

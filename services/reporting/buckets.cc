@@ -64,17 +64,16 @@ absl::Status DeriveTableRollUps(const ViewReader& view, ViewState& state,
   if (!deferred) return absl::OkStatus();
   // Far fewer than the day rows: a month's or year's row per dimension.
   absl::flat_hash_map<std::string, std::vector<int64_t>> roll_ups;
-  absl::Status bad;
   const std::string days =
       store::KeyBuilder().Int64(static_cast<int64_t>(Period::kDay)).Build();
   MB_RETURN_IF_ERROR(view.ScanCounters(
       table, store::PrefixRange(days),
-      [&](absl::string_view key, const std::vector<int64_t>& values) {
+      [&](absl::string_view key,
+          const std::vector<int64_t>& values) -> absl::StatusOr<bool> {
         absl::CivilDay day;
         if (key.size() < kPeriodKeyBytes ||
             !store::KeyReader(key.substr(days.size())).Day(&day)) {
-          bad = ShortKey(table);
-          return false;
+          return ShortKey(table);
         }
         const absl::string_view dims = key.substr(kPeriodKeyBytes);
         AddCounters(
@@ -87,7 +86,6 @@ absl::Status DeriveTableRollUps(const ViewReader& view, ViewState& state,
                                 absl::CivilDay(absl::CivilYear(day)), dims)]);
         return true;
       }));
-  MB_RETURN_IF_ERROR(bad);
   for (const auto& [key, values] : roll_ups) {
     state.PutUnread(table, key, EncodeCounters(values));
   }
@@ -144,13 +142,11 @@ absl::Status AddToPeriods(ViewState& state, absl::string_view table,
 absl::Status ScanPeriods(const ViewReader& view, absl::string_view table,
                          const ReportRange& range, absl::string_view dims_prefix,
                          const PeriodVisit& visit) {
-  absl::Status bad;
-  auto on_row = [&](absl::string_view key, const std::vector<int64_t>& values) {
-    if (key.size() < kPeriodKeyBytes) {
-      bad = ShortKey(table);
-      return false;
-    }
-    visit(key.substr(kPeriodKeyBytes), values);
+  auto on_row =
+      [&](absl::string_view key,
+          const std::vector<int64_t>& values) -> absl::StatusOr<bool> {
+    if (key.size() < kPeriodKeyBytes) return ShortKey(table);
+    MB_RETURN_IF_ERROR(visit(key.substr(kPeriodKeyBytes), values));
     return true;
   };
   MB_ASSIGN_OR_RETURN(const bool deferred, RollUpsDeferred(view, table));
@@ -172,9 +168,7 @@ absl::Status ScanPeriods(const ViewReader& view, absl::string_view table,
           PeriodKey(periods[i].period, periods[i].first, dims_prefix));
     }
     i = last;
-    absl::Status status = view.ScanCounters(table, scan, on_row);
-    if (!status.ok()) return status;
-    if (!bad.ok()) return bad;
+    MB_RETURN_IF_ERROR(view.ScanCounters(table, scan, on_row));
   }
   return absl::OkStatus();
 }

@@ -24,6 +24,7 @@
 //       view, kTable, range, /*dims_prefix=*/"",
 //       [&](absl::string_view dims, const std::vector<int64_t>& values) {
 //         ...;
+//         return absl::OkStatus();
 //       }));
 //
 // Thread-compatible functions of their arguments.
@@ -68,13 +69,15 @@ absl::Status AddToPeriods(ViewState& state, absl::string_view table,
                           absl::CivilDay day, absl::string_view dims,
                           absl::Span<const int64_t> values);
 
-using PeriodVisit = std::function<void(absl::string_view dims,
-                                       const std::vector<int64_t>& values)>;
+// May find a row's dimensions unreadable (DATA_LOSS).
+using PeriodVisit = std::function<absl::Status(
+    absl::string_view dims, const std::vector<int64_t>& values)>;
 
 // Visits the rows covering exactly the days of `range` whose dimensions
 // start with `dims_prefix` (a whole number of key parts; "" for all), with
 // the dimensions part of their key. DATA_LOSS for a row that is not a
-// counter row or a key shorter than period and day.
+// counter row or a key shorter than period and day; the first error of
+// `visit` ends the scan and is returned.
 absl::Status ScanPeriods(const ViewReader& view, absl::string_view table,
                          const ReportRange& range, absl::string_view dims_prefix,
                          const PeriodVisit& visit);

@@ -101,6 +101,7 @@ void ExpectRangesAgreeWithTheFacts(const ViewReader& view,
                               [&](absl::string_view key,
                                   const std::vector<int64_t>& values) {
                                 AddCounters(values, &read[std::string(key)]);
+                                return absl::OkStatus();
                               })
                       .ok());
       EXPECT_EQ(read, expected) << from << ".." << to << " prefix "
@@ -132,6 +133,22 @@ TEST(ScanPeriodsTest, DeferredRollUpsReadTheDaysAndDeriveTheSameRows) {
   // Derived once: a second call finds nothing deferred.
   ASSERT_TRUE(DeriveRollUps(applied, deferred, {kTable}).ok());
   EXPECT_EQ(deferred.Rows(kTable), current.Rows(kTable));
+}
+
+TEST(ScanPeriodsTest, TheVisitsFirstErrorEndsTheScanAndIsReturned) {
+  MemoryView view;
+  for (int day = 0; day < 3; ++day) {
+    ASSERT_TRUE(AddToPeriods(view, kTable, kFirstDay + day, "", {1}).ok());
+  }
+  int visits = 0;
+  absl::Status status =
+      ScanPeriods(view, kTable, ReportRange{kFirstDay, kFirstDay + 2}, "",
+                  [&](absl::string_view, const std::vector<int64_t>&) {
+                    ++visits;
+                    return absl::DataLossError("unreadable dimensions");
+                  });
+  EXPECT_EQ(status, absl::DataLossError("unreadable dimensions"));
+  EXPECT_EQ(visits, 1);
 }
 
 TEST(ScanPeriodsTest, ADayRowThatIsNotCountersIsDataLossWhenDeriving) {

@@ -61,24 +61,23 @@ absl::Status AddBucketed(ViewState& state, absl::string_view daily,
       monthly, key.Clear().Day(MonthStart(day)).Raw(suffix).Build(), deltas);
 }
 
-using SuffixVisit = std::function<void(absl::string_view suffix,
-                                       const std::vector<int64_t>& values)>;
+// May find a row unreadable (DATA_LOSS), which ends the scan.
+using SuffixVisit = std::function<absl::Status(
+    absl::string_view suffix, const std::vector<int64_t>& values)>;
 
 absl::Status ScanBucket(const ViewReader& view, absl::string_view table,
                         store::ScanRange range, const SuffixVisit& visit) {
-  absl::Status bad;
-  MB_RETURN_IF_ERROR(view.ScanCounters(
+  return view.ScanCounters(
       table, range,
-      [&](absl::string_view key, const std::vector<int64_t>& values) {
+      [&](absl::string_view key,
+          const std::vector<int64_t>& values) -> absl::StatusOr<bool> {
         if (key.size() < kDayBytes) {
-          bad = absl::DataLossError(
+          return absl::DataLossError(
               absl::StrCat(table, ": key shorter than a day"));
-          return false;
         }
-        visit(key.substr(kDayBytes), values);
+        MB_RETURN_IF_ERROR(visit(key.substr(kDayBytes), values));
         return true;
-      }));
-  return bad;
+      });
 }
 
 // Every delta dated up to the end of `day`, by key suffix: whole months
@@ -385,6 +384,7 @@ absl::StatusOr<std::vector<int64_t>> StockAt(const ViewReader& view,
       SumUpTo(view, kMembersStockDailyTable, kMembersStockMonthlyTable, day,
               [&](absl::string_view, const std::vector<int64_t>& values) {
                 AddCounters(values, &sums);
+                return absl::OkStatus();
               }));
   sums.resize(std::max<size_t>(sums.size(), kStockSlots));
   return sums;
@@ -404,6 +404,12 @@ std::string QualifyingIndexKey(bool by_qs, int64_t year, int64_t miles,
   }
   key.String(member_number);
   return key.Build();
+}
+
+absl::Status DecodeMemberRow(absl::string_view bytes, MemberRow& row) {
+  if (row.Decode(bytes)) return absl::OkStatus();
+  return absl::DataLossError(
+      absl::StrCat(kMembersRecordsTable, ": unreadable record"));
 }
 
 std::vector<QualifyingIndexRow> QualifyingIndexRows(const MemberRow& record) {
@@ -589,22 +595,16 @@ absl::Status MembersProjection::DeriveDeferred(const ViewReader& view,
                                                ViewState& state) {
   MB_ASSIGN_OR_RETURN(const bool deferred, IndexDeferred(state));
   if (!deferred) return absl::OkStatus();
-  absl::Status bad;
-  MB_RETURN_IF_ERROR(
-      view.Scan(kMembersRecordsTable, store::ScanRange{},
-                [&](absl::string_view, absl::string_view value) {
-                  MemberRow record;
-                  if (!record.Decode(value)) {
-                    bad = absl::DataLossError(absl::StrCat(
-                        kMembersRecordsTable, ": unreadable record"));
-                    return false;
-                  }
-                  for (QualifyingIndexRow& row : QualifyingIndexRows(record)) {
-                    state.PutUnread(row.table, row.key, row.value);
-                  }
-                  return true;
-                }));
-  MB_RETURN_IF_ERROR(bad);
+  MB_RETURN_IF_ERROR(view.ScanChecked(
+      kMembersRecordsTable, store::ScanRange{},
+      [&](absl::string_view, absl::string_view value) -> absl::StatusOr<bool> {
+        MemberRow record;
+        MB_RETURN_IF_ERROR(DecodeMemberRow(value, record));
+        for (QualifyingIndexRow& row : QualifyingIndexRows(record)) {
+          state.PutUnread(row.table, row.key, row.value);
+        }
+        return true;
+      }));
   state.Delete(kMembersTopIndexStateTable, kIndexDeferredKey);
   return absl::OkStatus();
 }
@@ -716,7 +716,6 @@ absl::StatusOr<v1::GetMembersReportResponse> MembersReport(
   }
 
   std::map<std::string, int64_t> by_nationality;
-  absl::Status bad_key;
   MB_RETURN_IF_ERROR(SumUpTo(
       view, kMembersNationalityDailyTable, kMembersNationalityMonthlyTable,
       stock_day,
@@ -724,13 +723,12 @@ absl::StatusOr<v1::GetMembersReportResponse> MembersReport(
         store::KeyReader reader(suffix);
         std::string nationality;
         if (!reader.String(&nationality) || values.empty()) {
-          bad_key = absl::DataLossError(
+          return absl::DataLossError(
               absl::StrCat(kMembersNationalityDailyTable, ": bad row"));
-          return;
         }
         by_nationality[nationality] += values[0];
+        return absl::OkStatus();
       }));
-  MB_RETURN_IF_ERROR(bad_key);
   std::vector<std::pair<std::string, int64_t>> nationalities;
   for (const auto& [code, members] : by_nationality) {
     if (members != 0) nationalities.emplace_back(code, members);
@@ -756,14 +754,13 @@ absl::StatusOr<v1::GetMembersReportResponse> MembersReport(
           std::string office;
           if (!reader.Int64(&channel) || !reader.String(&office) ||
               values.empty()) {
-            bad_key = absl::DataLossError(
+            return absl::DataLossError(
                 absl::StrCat(kMembersEnrolmentsDailyTable, ": bad row"));
-            return;
           }
           by_channel[{channel, office}] += values[0];
           enrolments += values[0];
+          return absl::OkStatus();
         }));
-    MB_RETURN_IF_ERROR(bad_key);
     v1::EnrolmentMonthRow* row = response.add_enrolments_by_month();
     row->set_year(static_cast<int32_t>(month.year()));
     row->set_month(month.month());
@@ -798,20 +795,14 @@ absl::StatusOr<std::map<Tier, int64_t>> RecountTiers(const ViewReader& view,
                                                      absl::Time now) {
   const int64_t year = validation::UtcDay(now).year();
   std::map<Tier, int64_t> counts = EmptyTierCounts();
-  absl::Status bad;
-  MB_RETURN_IF_ERROR(
-      view.Scan(kMembersRecordsTable, store::ScanRange{},
-                [&](absl::string_view key, absl::string_view value) {
-                  MemberRow record;
-                  if (!record.Decode(value)) {
-                    bad = absl::DataLossError(absl::StrCat(
-                        kMembersRecordsTable, ": unreadable record"));
-                    return false;
-                  }
-                  if (Counts(record)) ++counts[TierInYear(record, year)];
-                  return true;
-                }));
-  MB_RETURN_IF_ERROR(bad);
+  MB_RETURN_IF_ERROR(view.ScanChecked(
+      kMembersRecordsTable, store::ScanRange{},
+      [&](absl::string_view, absl::string_view value) -> absl::StatusOr<bool> {
+        MemberRow record;
+        MB_RETURN_IF_ERROR(DecodeMemberRow(value, record));
+        if (Counts(record)) ++counts[TierInYear(record, year)];
+        return true;
+      }));
   return counts;
 }
 

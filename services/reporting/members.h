@@ -137,6 +137,10 @@ struct MemberRow final : Record {
   absl::InlinedVector<Year, 4> years;
 };
 
+// Decodes a members_records row into `row`; DATA_LOSS when it does not
+// decode.
+absl::Status DecodeMemberRow(absl::string_view bytes, MemberRow& row);
+
 // The rows `record` gives the two indexes.
 struct QualifyingIndexRow {
   const char* table;  // kMembersTopByQmTable or kMembersTopByQsTable.

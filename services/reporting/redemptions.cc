@@ -286,6 +286,7 @@ absl::StatusOr<v1::GetRedemptionsReportResponse> RedemptionsReport(
       view, kRedemptionsCubeTable, range, /*dims_prefix=*/"",
       [&](absl::string_view dims, const std::vector<int64_t>& values) {
         AddCounts(values, +1, &gathered[dims]);
+        return absl::OkStatus();
       }));
   if (range.to < validation::UtcDay(context.now)) {
     MB_RETURN_IF_ERROR(

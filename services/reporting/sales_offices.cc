@@ -181,25 +181,24 @@ absl::StatusOr<v1::GetSalesOfficeReportResponse> SalesOfficeReport(
 
   using Agent = std::tuple<int, std::string, std::string>;
   std::map<Agent, std::vector<int64_t>> agents;
-  absl::Status bad;
   MB_RETURN_IF_ERROR(ScanPeriods(
       view, kSalesOfficesActivityTable, *range, /*dims_prefix=*/"",
       [&](absl::string_view key, const std::vector<int64_t>& values) {
-        if (AllZero(values)) return;
+        if (AllZero(values)) return absl::OkStatus();
         KeyReader reader(key);
         int64_t channel;
         std::string office, agent;
         if (!reader.Int64(&channel) || !reader.String(&office) ||
             !reader.String(&agent)) {
-          bad = absl::DataLossError(absl::StrCat("reporting: a bad key in ",
-                                                 kSalesOfficesActivityTable));
-          return;
+          return absl::DataLossError(absl::StrCat("reporting: a bad key in ",
+                                                  kSalesOfficesActivityTable));
         }
-        if (!office_filter.empty() && office != office_filter) return;
-        AddCounters(values,
-                    &agents[{static_cast<int>(channel), office, agent}]);
+        if (office_filter.empty() || office == office_filter) {
+          AddCounters(values,
+                      &agents[{static_cast<int>(channel), office, agent}]);
+        }
+        return absl::OkStatus();
       }));
-  MB_RETURN_IF_ERROR(bad);
 
   v1::GetSalesOfficeReportResponse response;
   std::map<std::pair<int, std::string>, std::vector<int64_t>> offices;

@@ -51,10 +51,7 @@ absl::StatusOr<MemberRow> LoadRecord(const ViewReader& view,
                                             member_number, " has no record"));
   }
   MemberRow record;
-  if (!record.Decode(*bytes)) {
-    return absl::DataLossError(
-        absl::StrCat(kMembersRecordsTable, ": unreadable record"));
-  }
+  MB_RETURN_IF_ERROR(DecodeMemberRow(*bytes, record));
   return record;
 }
 
@@ -67,23 +64,18 @@ class DerivedIndexView final : public ViewReader {
   explicit DerivedIndexView(const ViewReader& base) : base_(base) {}
 
   absl::Status Derive() {
-    absl::Status bad;
-    MB_RETURN_IF_ERROR(base_.Scan(
+    return base_.ScanChecked(
         kMembersRecordsTable, store::ScanRange{},
-        [&](absl::string_view, absl::string_view value) {
+        [&](absl::string_view,
+            absl::string_view value) -> absl::StatusOr<bool> {
           MemberRow record;
-          if (!record.Decode(value)) {
-            bad = absl::DataLossError(
-                absl::StrCat(kMembersRecordsTable, ": unreadable record"));
-            return false;
-          }
+          MB_RETURN_IF_ERROR(DecodeMemberRow(value, record));
           for (QualifyingIndexRow& row : QualifyingIndexRows(record)) {
             indexes_[row.table].emplace(std::move(row.key),
                                         std::move(row.value));
           }
           return true;
-        }));
-    return bad;
+        });
   }
 
   absl::StatusOr<std::optional<std::string>> Get(

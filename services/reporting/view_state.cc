@@ -179,23 +179,38 @@ absl::StatusOr<std::vector<int64_t>> ViewReader::Counters(
   return values;
 }
 
-absl::Status ViewReader::ScanCounters(
-    absl::string_view table, const store::ScanRange& range,
-    const std::function<bool(absl::string_view,
-                             const std::vector<int64_t>&)>& visit) const {
-  absl::Status bad;
-  std::vector<int64_t> values;
+absl::Status ViewReader::ScanChecked(absl::string_view table,
+                                     const store::ScanRange& range,
+                                     const CheckedVisit& visit) const {
+  // Scan's visit cannot return an error: the first one is kept here.
+  absl::Status failed;
   absl::Status scanned =
       Scan(table, range, [&](absl::string_view key, absl::string_view value) {
-        if (!DecodeCounters(value, &values)) {
-          bad = absl::DataLossError(
-              absl::StrCat("reporting ", table, ": unreadable counter row"));
+        absl::StatusOr<bool> more = visit(key, value);
+        if (!more.ok()) {
+          failed = more.status();
           return false;
         }
-        return visit(key, values);
+        return *more;
       });
   if (!scanned.ok()) return scanned;
-  return bad;
+  return failed;
+}
+
+absl::Status ViewReader::ScanCounters(
+    absl::string_view table, const store::ScanRange& range,
+    const std::function<absl::StatusOr<bool>(
+        absl::string_view, const std::vector<int64_t>&)>& visit) const {
+  std::vector<int64_t> values;
+  return ScanChecked(table, range,
+                     [&](absl::string_view key,
+                         absl::string_view value) -> absl::StatusOr<bool> {
+                       if (!DecodeCounters(value, &values)) {
+                         return absl::DataLossError(absl::StrCat(
+                             "reporting ", table, ": unreadable counter row"));
+                       }
+                       return visit(key, values);
+                     });
 }
 
 }  // namespace mileagebank::reporting

@@ -250,6 +250,9 @@ class ViewReader {
  public:
   using Visit =
       std::function<bool(absl::string_view key, absl::string_view value)>;
+  // A visit that can find a row unreadable.
+  using CheckedVisit = std::function<absl::StatusOr<bool>(
+      absl::string_view key, absl::string_view value)>;
   virtual ~ViewReader() = default;
 
   virtual absl::StatusOr<std::optional<std::string>> Get(
@@ -266,11 +269,17 @@ class ViewReader {
   // The counter row at `key`; empty when none.
   absl::StatusOr<std::vector<int64_t>> Counters(absl::string_view table,
                                                 absl::string_view key) const;
-  // Scan of counter rows; DATA_LOSS for a value that is not one.
+  // Scan with a visit that can fail: the first error it returns ends the
+  // scan and is returned.
+  absl::Status ScanChecked(absl::string_view table,
+                           const store::ScanRange& range,
+                           const CheckedVisit& visit) const;
+  // Scan of counter rows, as ScanChecked; DATA_LOSS for a value that is not
+  // one.
   absl::Status ScanCounters(
       absl::string_view table, const store::ScanRange& range,
-      const std::function<bool(absl::string_view key,
-                               const std::vector<int64_t>& values)>& visit)
+      const std::function<absl::StatusOr<bool>(
+          absl::string_view key, const std::vector<int64_t>& values)>& visit)
       const;
 };
 

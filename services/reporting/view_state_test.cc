@@ -48,6 +48,33 @@ TEST(MemoryViewTest, AddGrowsRowsAndScansInOrder) {
             (std::vector<int64_t>{2, 4, 3}));
 }
 
+TEST(MemoryViewTest, ScanCheckedEndsAtTheVisitsFirstErrorAndReturnsIt) {
+  MemoryView view;
+  for (const char* key : {"a", "b", "c"}) {
+    ASSERT_TRUE(view.Add("t", key, {1}).ok());
+  }
+  std::vector<std::string> keys;
+  absl::Status status = view.ScanChecked(
+      "t", {},
+      [&](absl::string_view key, absl::string_view) -> absl::StatusOr<bool> {
+        keys.emplace_back(key);
+        if (key == "b") return absl::DataLossError("row b");
+        return true;
+      });
+  EXPECT_EQ(status, absl::DataLossError("row b"));
+  EXPECT_EQ(keys, (std::vector<std::string>{"a", "b"}));
+
+  // A visit that stops without an error ends the scan with OK.
+  keys.clear();
+  EXPECT_TRUE(view.ScanChecked("t", {},
+                               [&](absl::string_view key, absl::string_view) {
+                                 keys.emplace_back(key);
+                                 return false;
+                               })
+                  .ok());
+  EXPECT_EQ(keys, (std::vector<std::string>{"a"}));
+}
+
 TEST(MemoryViewTest, AddAndGetGivesTheRowAfterTheAdd) {
   MemoryView view;
   std::vector<int64_t> after = {7, 7, 7};
