@@ -407,12 +407,12 @@ uint64_t Store::Enqueue(WriteBatch& batch) {
       event.set_sequence(++last_sequence_);
       if (!event.has_recorded_at()) *event.mutable_recorded_at() = now;
     }
-    for (const WriteBatch::Write& write : queued.writes) {
-      pending_[PendingKey(write.table, write.key)] =
-          Pending{write.value, queued.ticket};
-    }
     ticket = queued.ticket;
     queue_.push_back(std::move(queued));
+    for (const WriteBatch::Write& write : queue_.back().writes) {
+      pending_[PendingKey(write.table, write.key)] =
+          Pending{&write.value, ticket};
+    }
     queued_.Signal();
   }
   for (const auto& hook : hooks) hook(ticket);
@@ -446,12 +446,17 @@ void Store::WriteLoop() {
       if (queue_.empty()) return;  // Closing, and the line is drained.
       group.swap(queue_);
     }
-    std::vector<rocksdb::WriteBatch> batches;
-    batches.reserve(group.size());
+    // The group's writes in line order: one RocksDB batch, joined with a
+    // batch's unread writes (already encoded) only where there are some.
+    std::vector<rocksdb::WriteBatch> batches(1);
     std::vector<std::pair<uint64_t, std::string>> written_events;
     for (Queued& queued : group) {
-      rocksdb::WriteBatch& batch =
-          batches.emplace_back(std::move(queued.unread));
+      if (queued.unread.Count() > 0) {
+        if (batches.back().Count() > 0) batches.emplace_back();
+        batches.back() = std::move(queued.unread);
+        batches.emplace_back();
+      }
+      rocksdb::WriteBatch& batch = batches.back();
       for (const WriteBatch::Write& write : queued.writes) {
         if (write.value) {
           batch.Put(write.table, write.key, *write.value);
@@ -465,6 +470,7 @@ void Store::WriteLoop() {
         written_events.emplace_back(event.sequence(), std::move(bytes));
       }
     }
+    if (batches.size() > 1 && batches.back().Count() == 0) batches.pop_back();
     rocksdb::WriteBatch combined = Joined(batches);
     rocksdb::WriteOptions write_options;
     write_options.sync = true;
@@ -523,7 +529,7 @@ absl::StatusOr<std::optional<std::string>> Store::GetLatest(
     auto it = pending_.find(PendingKey(Table(table), key));
     if (it != pending_.end()) {
       if (ticket != nullptr) *ticket = it->second.ticket;
-      return it->second.value;
+      return *it->second.value;
     }
   }
   // Not in line: the writer removes a key from the line only after writing

@@ -335,9 +335,11 @@ class Store {
     rocksdb::WriteBatch unread;
     std::vector<common::v1::Event> events;
   };
-  // The newest write in line of one key.
+  // The newest write in line of one key: its value where the batch in line
+  // holds it (a batch's writes stay put from Enqueue until the writer has
+  // written them and removed their entries here).
   struct Pending {
-    std::optional<std::string> value;
+    const std::optional<std::string>* value;
     uint64_t ticket;
   };
 

@@ -9,7 +9,9 @@
 #include <filesystem>
 #include <optional>
 #include <thread>
+#include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "libs/store/key_locks.h"
@@ -309,6 +311,53 @@ TEST_F(StoreTest, LatestReadSeesQueuedWritesAndTicketsBecomeDurableInOrder) {
   uint64_t ticket = 1;
   EXPECT_EQ(**store_->GetLatest("things", "counter", &ticket), "99");
   EXPECT_EQ(ticket, 0u);  // Durable now: nothing left in line.
+}
+
+// The overlay points into the batches in line rather than copying their
+// values: readers racing the writer must only ever see whole values that
+// were written, each key's newest or a durable one.
+TEST_F(StoreTest, LatestReadsRacingTheWriterSeeWholeWrittenValues) {
+  constexpr int kWriters = 3;
+  constexpr int kBatchesEach = 300;
+  constexpr int kKeys = 7;
+  std::atomic<bool> writing{true};
+  std::atomic<int> bad{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 2; ++r) {
+    readers.emplace_back([&, r] {
+      for (int i = 0; writing.load(); ++i) {
+        const std::string key = absl::StrCat("k", (i + r) % kKeys);
+        absl::StatusOr<std::optional<std::string>> value =
+            store_->GetLatest("things", key);
+        if (!value.ok() ||
+            (value->has_value() && !absl::StartsWith(**value, key + "="))) {
+          ++bad;
+        }
+      }
+    });
+  }
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 0; i < kBatchesEach; ++i) {
+        WriteBatch batch = store_->NewBatch();
+        for (int k = 0; k < kKeys; k += 1 + (i + w) % 3) {
+          const std::string key = absl::StrCat("k", k);
+          batch.Put("things", key,
+                    absl::StrCat(key, "=", w, "/", i, std::string(40, 'x')));
+        }
+        store_->Enqueue(batch);
+      }
+    });
+  }
+  for (std::thread& writer : writers) writer.join();
+  WriteBatch last = store_->NewBatch();
+  last.Put("things", "k0", "k0=last");
+  ASSERT_TRUE(store_->Commit(last).ok());
+  writing = false;
+  for (std::thread& reader : readers) reader.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_EQ(**store_->GetLatest("things", "k0"), "k0=last");
 }
 
 TEST_F(StoreTest, UnreadWritesAreDurableInOrderWithTheBatchsOtherWrites) {
