@@ -224,16 +224,20 @@ v1::Transaction Ledger::NewTransaction(records::Account& account,
                                        v1::TransactionType type,
                                        const common::v1::Actor& actor) {
   v1::Transaction transaction;
+  transaction.set_type(type);
+  *transaction.mutable_actor() = actor;
+  Stamp(account, transaction);
+  return transaction;
+}
+
+void Ledger::Stamp(records::Account& account, v1::Transaction& transaction) {
   transaction.set_transaction_id(NextId(account, 'T'));
   transaction.set_member_number(account.member_number());
-  transaction.set_type(type);
   const absl::Time now = clock_();
   *transaction.mutable_posted_at() =
       TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(now));
   *transaction.mutable_posting_date() =
       validation::ToProtoDate(validation::UtcDay(now));
-  *transaction.mutable_actor() = actor;
-  return transaction;
 }
 
 void Ledger::RecordLots(store::WriteBatch& batch, const records::Account& account,
@@ -362,9 +366,7 @@ absl::StatusOr<Ledger::Posted> Ledger::DecideCredit(CreditInput& input,
   // The input's transaction becomes the credit's: nothing can fail from
   // here on, and the input is not used again.
   v1::Transaction transaction = std::move(input.transaction);
-  v1::Transaction fresh = NewTransaction(*account, transaction.type(),
-                                         transaction.actor());
-  transaction.MergeFrom(fresh);
+  Stamp(*account, transaction);
   transaction.set_idempotency_key(input.key);
   if (earning) {
     v1::EarningBreakdown* breakdown = transaction.mutable_earning();

@@ -179,6 +179,9 @@ class Ledger {
   v1::Transaction NewTransaction(records::Account& account,
                                  v1::TransactionType type,
                                  const common::v1::Actor& actor);
+  // Gives `transaction` what NewTransaction gives a new one beside its type
+  // and actor: the account's next id, the member and the times.
+  void Stamp(records::Account& account, v1::Transaction& transaction);
   // Records `change` and the transaction it belongs to in `batch`.
   void RecordLots(store::WriteBatch& batch, const records::Account& account,
                   const LotChange& change, v1::Transaction& transaction);

@@ -199,7 +199,11 @@ absl::StatusOr<std::string> MemberStore::LastMemberNumber() const {
 
 absl::StatusOr<tiers::QualifyingTotals> MemberStore::LoadYear(
     absl::string_view member_number, int64_t year) const {
-  const std::string key = YearKey(member_number, year);
+  return LoadYearByKey(YearKey(member_number, year));
+}
+
+absl::StatusOr<tiers::QualifyingTotals> MemberStore::LoadYearByKey(
+    const std::string& key) const {
   {
     absl::MutexLock lock(&years_mutex_);
     auto it = years_.find(key);
@@ -214,11 +218,16 @@ absl::StatusOr<tiers::QualifyingTotals> MemberStore::LoadYear(
 
 absl::StatusOr<tiers::QualifyingTotals> MemberStore::LoadYearLocked(
     absl::string_view member_number, int64_t year) const {
-  MB_ASSIGN_OR_RETURN(tiers::QualifyingTotals totals,
-                      LoadYear(member_number, year));
+  // Built once: this runs several times for every qualifying activity.
+  std::string key = YearKey(member_number, year);
+  {
+    absl::MutexLock lock(&years_mutex_);
+    auto it = years_.find(key);
+    if (it != years_.end()) return it->second;
+  }
+  MB_ASSIGN_OR_RETURN(tiers::QualifyingTotals totals, LoadYearByKey(key));
   absl::MutexLock lock(&years_mutex_);
-  auto [it, inserted] =
-      years_.try_emplace(YearKey(member_number, year), totals);
+  auto [it, inserted] = years_.try_emplace(std::move(key), totals);
   if (inserted && years_.size() > kCachedYears) {
     auto victim = years_.begin();
     if (victim == it) ++victim;

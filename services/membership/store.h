@@ -163,6 +163,9 @@ class MemberStore {
   // Sets what MergedInto remembers of a member once `batch` is in line.
   void CacheMemberWhenEnqueued(store::WriteBatch& batch,
                                const records::MemberRecord& record);
+  // LoadYear of a YearKey.
+  absl::StatusOr<tiers::QualifyingTotals> LoadYearByKey(
+      const std::string& key) const;
 
   store::Store* store_;
   mutable absl::Mutex merged_mutex_;
