@@ -12,7 +12,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "google/protobuf/any.pb.h"
+#include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/util/time_util.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "libs/fileio/fileio.h"
 #include "libs/log/log.h"
 #include "libs/store/keys.h"
@@ -172,6 +175,51 @@ absl::Status CopyFolder(const std::string& from, const std::string& to) {
   return fileio::SyncFolder(to);
 }
 
+constexpr absl::string_view kTypeUrlPrefix = "type.googleapis.com/";
+
+// The encoded size of a length-delimited field of `size` bytes (fields
+// numbered below 16, whose tag is one byte).
+size_t FieldSize(size_t size) {
+  return 1 +
+         google::protobuf::io::CodedOutputStream::VarintSize32(
+             static_cast<uint32_t>(size)) +
+         size;
+}
+
+// Appends the tag and length of a length-delimited field.
+void AppendFieldHead(int number, size_t size, std::string& out) {
+  using google::protobuf::internal::WireFormatLite;
+  uint8_t head[1 + 5];
+  uint8_t* end = google::protobuf::io::CodedOutputStream::WriteTagToArray(
+      WireFormatLite::MakeTag(number,
+                              WireFormatLite::WIRETYPE_LENGTH_DELIMITED),
+      head);
+  end = google::protobuf::io::CodedOutputStream::WriteVarint32ToArray(
+      static_cast<uint32_t>(size), end);
+  out.append(reinterpret_cast<const char*>(head), end - head);
+}
+
+// An Event's sequence and, unless null, recorded_at, encoded: what goes in
+// front of the rest of its fields (WriteBatch::EncodedEvent), with room
+// for `rest` more bytes.
+std::string EventHead(uint64_t sequence,
+                      const google::protobuf::Timestamp* recorded_at,
+                      size_t rest) {
+  using google::protobuf::internal::WireFormatLite;
+  std::string head;
+  const size_t time_size = recorded_at ? recorded_at->ByteSizeLong() : 0;
+  head.reserve(1 + 10 + (recorded_at ? FieldSize(time_size) : 0) + rest);
+  uint8_t number[1 + 10];
+  const uint8_t* end = WireFormatLite::WriteUInt64ToArray(
+      common::v1::Event::kSequenceFieldNumber, sequence, number);
+  head.append(reinterpret_cast<const char*>(number), end - number);
+  if (recorded_at != nullptr) {
+    AppendFieldHead(common::v1::Event::kRecordedAtFieldNumber, time_size, head);
+    recorded_at->AppendToString(&head);
+  }
+  return head;
+}
+
 // One batch of `batches`' records, in order. Joined by their bytes, not
 // walked and copied record by record: a batch is a 12-byte header (a
 // sequence number RocksDB sets when writing, then the record count, both
@@ -243,14 +291,39 @@ void WriteBatch::DeleteUnread(absl::string_view table, absl::string_view key) {
 
 void WriteBatch::AppendEvent(absl::string_view key,
                              const google::protobuf::Message& payload) {
-  common::v1::Event& event = events_.emplace_back();
-  event.set_key(std::string(key));
-  event.mutable_payload()->PackFrom(payload);
+  // Event's key and payload, the payload an Any, encoded as those messages
+  // encode them (fields in number order, empty ones left out).
+  const std::string& type = payload.GetDescriptor()->full_name();
+  const size_t url_size = kTypeUrlPrefix.size() + type.size();
+  const size_t value_size = payload.ByteSizeLong();
+  const size_t any_size =
+      FieldSize(url_size) + (value_size > 0 ? FieldSize(value_size) : 0);
+  std::string& fields = events_.emplace_back().fields;
+  fields.reserve((key.empty() ? 0 : FieldSize(key.size())) +
+                 FieldSize(any_size));
+  if (!key.empty()) {
+    AppendFieldHead(common::v1::Event::kKeyFieldNumber, key.size(), fields);
+    fields.append(key.data(), key.size());
+  }
+  AppendFieldHead(common::v1::Event::kPayloadFieldNumber, any_size, fields);
+  AppendFieldHead(google::protobuf::Any::kTypeUrlFieldNumber, url_size, fields);
+  fields.append(kTypeUrlPrefix.data(), kTypeUrlPrefix.size());
+  fields.append(type);
+  if (value_size > 0) {
+    AppendFieldHead(google::protobuf::Any::kValueFieldNumber, value_size,
+                    fields);
+    const size_t at = fields.size();
+    fields.resize(at + value_size);
+    payload.SerializeWithCachedSizesToArray(
+        reinterpret_cast<uint8_t*>(&fields[at]));
+  }
 }
 
 void WriteBatch::AppendRecordedEvent(common::v1::Event event) {
   event.clear_sequence();
-  events_.push_back(std::move(event));
+  EncodedEvent& encoded = events_.emplace_back();
+  encoded.recorded = event.has_recorded_at();
+  encoded.fields = event.SerializeAsString();
 }
 
 void WriteBatch::SetCursor(absl::string_view source, uint64_t sequence) {
@@ -390,6 +463,7 @@ uint64_t Store::Enqueue(WriteBatch& batch) {
   queued.writes = std::move(batch.writes_);
   queued.unread = std::move(batch.unread_);
   queued.events = std::move(batch.events_);
+  queued.queued_at = now;
   std::vector<std::function<void(uint64_t)>> hooks =
       std::move(batch.on_enqueued_);
   batch.writes_.clear();
@@ -403,10 +477,8 @@ uint64_t Store::Enqueue(WriteBatch& batch) {
     absl::MutexLock pending_lock(&pending_mutex_);
     absl::MutexLock lock(&mutex_);
     queued.ticket = ++last_ticket_;
-    for (common::v1::Event& event : queued.events) {
-      event.set_sequence(++last_sequence_);
-      if (!event.has_recorded_at()) *event.mutable_recorded_at() = now;
-    }
+    queued.first_sequence = last_sequence_ + 1;
+    last_sequence_ += queued.events.size();
     ticket = queued.ticket;
     queue_.push_back(std::move(queued));
     for (const WriteBatch::Write& write : queue_.back().writes) {
@@ -464,10 +536,15 @@ void Store::WriteLoop() {
           batch.Delete(write.table, write.key);
         }
       }
-      for (const common::v1::Event& event : queued.events) {
-        std::string bytes = event.SerializeAsString();
-        batch.Put(events_table, EventKey(event.sequence()), bytes);
-        written_events.emplace_back(event.sequence(), std::move(bytes));
+      for (size_t i = 0; i < queued.events.size(); ++i) {
+        const WriteBatch::EncodedEvent& event = queued.events[i];
+        const uint64_t sequence = queued.first_sequence + i;
+        std::string bytes =
+            EventHead(sequence, event.recorded ? nullptr : &queued.queued_at,
+                      event.fields.size());
+        bytes.append(event.fields);
+        batch.Put(events_table, EventKey(sequence), bytes);
+        written_events.emplace_back(sequence, std::move(bytes));
       }
     }
     if (batches.size() > 1 && batches.back().Count() == 0) batches.pop_back();

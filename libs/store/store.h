@@ -157,7 +157,15 @@ class WriteBatch {
   rocksdb::ColumnFamilyHandle* last_table_ = nullptr;
   std::vector<Write> writes_;
   rocksdb::WriteBatch unread_;  // PutUnread and DeleteUnread.
-  std::vector<common::v1::Event> events_;
+  // An event in line: the encoding of its Event fields after recorded_at
+  // (from recorded_at when `recorded`), to which the writer puts its
+  // sequence and time in front. Encoded at once rather than kept as
+  // messages (an Event with an Any) to be encoded once more.
+  struct EncodedEvent {
+    std::string fields;
+    bool recorded = false;
+  };
+  std::vector<EncodedEvent> events_;
   std::vector<std::function<void(uint64_t)>> on_enqueued_;
 };
 
@@ -333,7 +341,11 @@ class Store {
     uint64_t ticket;
     std::vector<WriteBatch::Write> writes;
     rocksdb::WriteBatch unread;
-    std::vector<common::v1::Event> events;
+    std::vector<WriteBatch::EncodedEvent> events;
+    // The events' sequences follow on from the first's.
+    uint64_t first_sequence = 0;
+    // When put in line: the recorded_at of events without their own.
+    google::protobuf::Timestamp queued_at;
   };
   // The newest write in line of one key: its value where the batch in line
   // holds it (a batch's writes stay put from Enqueue until the writer has

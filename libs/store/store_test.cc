@@ -360,6 +360,46 @@ TEST_F(StoreTest, LatestReadsRacingTheWriterSeeWholeWrittenValues) {
   EXPECT_EQ(**store_->GetLatest("things", "k0"), "k0=last");
 }
 
+// AppendEvent encodes an event's fields itself: the log must hold what an
+// Event message with an Any payload encodes to, byte for byte.
+TEST_F(StoreTest, EventsAreStoredAsTheEventMessageEncodesThem) {
+  common::v1::Event recorded;
+  recorded.set_key("elsewhere");
+  recorded.mutable_recorded_at()->set_seconds(1700000000);
+  recorded.mutable_payload()->PackFrom(Money(7));
+  WriteBatch batch = store_->NewBatch();
+  batch.AppendEvent("member", Money(250));
+  batch.AppendEvent("", common::v1::Money());  // An empty key and payload.
+  batch.AppendRecordedEvent(recorded);
+  ASSERT_TRUE(store_->Commit(batch).ok());
+
+  std::vector<std::string> stored;
+  ASSERT_TRUE(store_
+                  ->VisitEvents(0, 10,
+                                [&](uint64_t, absl::string_view bytes) {
+                                  stored.emplace_back(bytes);
+                                  return true;
+                                })
+                  .ok());
+  ASSERT_EQ(stored.size(), 3u);
+  common::v1::Event first;
+  ASSERT_TRUE(first.ParseFromString(stored[0]));
+  EXPECT_GT(first.recorded_at().seconds(), 1700000000);
+  std::vector<common::v1::Event> expected(3);
+  expected[0].set_sequence(1);
+  *expected[0].mutable_recorded_at() = first.recorded_at();
+  expected[0].set_key("member");
+  expected[0].mutable_payload()->PackFrom(Money(250));
+  expected[1].set_sequence(2);
+  *expected[1].mutable_recorded_at() = first.recorded_at();
+  expected[1].mutable_payload()->PackFrom(common::v1::Money());
+  expected[2] = recorded;
+  expected[2].set_sequence(3);
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(stored[i], expected[i].SerializeAsString()) << "event " << i;
+  }
+}
+
 TEST_F(StoreTest, UnreadWritesAreDurableInOrderWithTheBatchsOtherWrites) {
   WriteBatch first = store_->NewBatch();
   first.Put("things", "a", "listed");
