@@ -5,7 +5,7 @@
 // CPU a large partner file costs (docs/performance.md). An optimised build,
 // which links RocksDB statically, replaces RocksDB's function with this one
 // (--wrap in this package's BUILD): the same checksum, in hardware where the
-// processor has it.
+// processor has it (RocksDB's own where it has not).
 
 #include <nmmintrin.h>
 
@@ -13,19 +13,13 @@
 #include <cstdint>
 #include <cstring>
 
+// RocksDB's own, as the linker's --wrap names it: for a processor without
+// the instruction.
+extern "C" uint32_t __real__ZN7rocksdb6crc32c6ExtendEjPKcm(uint32_t crc,
+                                                           const char* data,
+                                                           size_t size);
+
 namespace {
-
-// Castagnoli polynomial, reflected.
-constexpr uint32_t kPolynomial = 0x82f63b78;
-
-uint32_t SoftwareExtend(uint32_t crc, const char* data, size_t size) {
-  uint32_t c = ~crc;
-  for (size_t i = 0; i < size; ++i) {
-    c ^= static_cast<uint8_t>(data[i]);
-    for (int bit = 0; bit < 8; ++bit) c = (c >> 1) ^ (kPolynomial & -(c & 1));
-  }
-  return ~c;
-}
 
 __attribute__((target("sse4.2"))) uint32_t HardwareExtend(uint32_t crc,
                                                           const char* data,
@@ -52,5 +46,5 @@ extern "C" uint32_t __wrap__ZN7rocksdb6crc32c6ExtendEjPKcm(uint32_t crc,
                                                            size_t size) {
   static const bool hardware = __builtin_cpu_supports("sse4.2");
   return hardware ? HardwareExtend(crc, data, size)
-                  : SoftwareExtend(crc, data, size);
+                  : __real__ZN7rocksdb6crc32c6ExtendEjPKcm(crc, data, size);
 }
