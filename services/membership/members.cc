@@ -27,6 +27,7 @@ using google::protobuf::util::FieldMaskUtil;
 using google::protobuf::util::TimeUtil;
 
 constexpr int kMaxFound = 100;
+constexpr int kMaxLookedUp = 1000;
 constexpr int kMaxMergeChain = 64;
 constexpr int64_t kMaxQualifyingMiles = 1'000'000;
 constexpr int32_t kMaxQualifyingSegments = 100;
@@ -387,6 +388,33 @@ absl::StatusOr<v1::GetMemberResponse> Members::GetMember(
   MB_ASSIGN_OR_RETURN(records::MemberRecord record, Load("member_number", number));
   v1::GetMemberResponse response;
   MB_ASSIGN_OR_RETURN(*response.mutable_member(), View(record));
+  return response;
+}
+
+absl::StatusOr<v1::LookupMembersResponse> Members::LookupMembers(
+    const v1::LookupMembersRequest& request) {
+  if (request.member_numbers().empty() ||
+      request.member_numbers_size() > kMaxLookedUp) {
+    FieldErrors errors;
+    errors.Add("member_numbers", "must hold 1 to 1,000 member numbers");
+    return errors.ToStatus();
+  }
+  v1::LookupMembersResponse response;
+  for (const std::string& number : request.member_numbers()) {
+    v1::MemberLookup* lookup = response.add_members();
+    if (!validation::ValidateMemberNumber("member_numbers", number).ok()) {
+      continue;
+    }
+    bool found = false;
+    MB_ASSIGN_OR_RETURN(std::string resolved, FollowMerges(number, &found));
+    if (!found) continue;
+    MB_ASSIGN_OR_RETURN(records::MemberRecord record,
+                        Load("member_numbers", resolved));
+    lookup->set_found(true);
+    lookup->set_member_number(resolved);
+    lookup->set_family_name(record.member().profile().family_name());
+    lookup->set_status(record.member().status());
+  }
   return response;
 }
 

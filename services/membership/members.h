@@ -65,6 +65,8 @@ class Members {
   absl::StatusOr<v1::EnrolResponse> Enrol(const v1::EnrolRequest& request);
   absl::StatusOr<v1::GetMemberResponse> GetMember(
       const v1::GetMemberRequest& request);
+  absl::StatusOr<v1::LookupMembersResponse> LookupMembers(
+      const v1::LookupMembersRequest& request);
   absl::StatusOr<v1::UpdateProfileResponse> UpdateProfile(
       const v1::UpdateProfileRequest& request);
   absl::StatusOr<v1::FindMembersResponse> FindMembers(

@@ -197,6 +197,63 @@ TEST_F(MembersTest, BadCheckDigitIsInvalidNotNotFound) {
             absl::StatusCode::kNotFound);
 }
 
+TEST_F(MembersTest, LookupMembersAnswersEachNumberInOrder) {
+  std::string source = Enrol("E1", "+8613800000001");
+  std::string target = Enrol("E2", "+8613800000002");
+  std::string suspended = Enrol("E3", "+8613800000003");
+  v1::MergeMembersRequest merge;
+  merge.set_source_member_number(source);
+  merge.set_target_member_number(target);
+  merge.set_reason("DUPLICATE");
+  merge.mutable_actor()->set_operator_id("supervisor-1");
+  ASSERT_TRUE(members_->MergeMembers(merge).ok());
+  v1::ChangeStatusRequest suspend;
+  suspend.set_member_number(suspended);
+  suspend.set_status(v1::SUSPENDED);
+  suspend.set_reason("FRAUD_REVIEW");
+  suspend.mutable_actor()->set_operator_id("supervisor-1");
+  ASSERT_TRUE(members_->ChangeStatus(suspend).ok());
+
+  v1::LookupMembersRequest request;
+  for (const std::string& number :
+       {source, suspended, validation::MemberNumberFromSerial(555555555),
+        std::string("1000000001"), target}) {
+    request.add_member_numbers(number);
+  }
+  auto found = members_->LookupMembers(request);
+  ASSERT_TRUE(found.ok()) << found.status();
+  ASSERT_EQ(found->members_size(), 5);
+  EXPECT_TRUE(found->members(0).found());
+  EXPECT_EQ(found->members(0).member_number(), target);
+  EXPECT_EQ(found->members(0).family_name(), "Li");
+  EXPECT_EQ(found->members(0).status(), v1::ACTIVE);
+  EXPECT_EQ(found->members(1).member_number(), suspended);
+  EXPECT_EQ(found->members(1).status(), v1::SUSPENDED);
+  // Nobody, and a number with a wrong check digit: no member has either.
+  EXPECT_FALSE(found->members(2).found());
+  EXPECT_TRUE(found->members(2).member_number().empty());
+  EXPECT_FALSE(found->members(3).found());
+  EXPECT_EQ(found->members(4).member_number(), target);
+}
+
+TEST_F(MembersTest, LookupMembersTakesOneToAThousandNumbers) {
+  v1::LookupMembersRequest request;
+  absl::Status none = members_->LookupMembers(request).status();
+  EXPECT_EQ(none.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(NamesField(none, "member_numbers")) << none;
+  for (int i = 0; i < 1001; ++i) {
+    request.add_member_numbers(
+        validation::MemberNumberFromSerial(100000000 + i));
+  }
+  absl::Status too_many = members_->LookupMembers(request).status();
+  EXPECT_EQ(too_many.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(NamesField(too_many, "member_numbers")) << too_many;
+  request.mutable_member_numbers()->RemoveLast();
+  auto thousand = members_->LookupMembers(request);
+  ASSERT_TRUE(thousand.ok()) << thousand.status();
+  EXPECT_EQ(thousand->members_size(), 1000);
+}
+
 TEST_F(MembersTest, UpdateUnderMaskWithOptimisticConcurrency) {
   std::string number = Enrol();
   v1::UpdateProfileRequest request;

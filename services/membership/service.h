@@ -13,21 +13,22 @@
 namespace mileagebank::membership {
 
 // Every RPC of the Membership service, for X-macros.
-#define MB_MEMBERSHIP_RPCS(X) \
-  X(Enrol)                    \
-  X(GetMember)                \
-  X(UpdateProfile)            \
-  X(FindMembers)              \
-  X(ChangeStatus)             \
-  X(MergeMembers)             \
-  X(SetPassword)              \
-  X(VerifyPassword)           \
-  X(AddNominee)               \
-  X(RemoveNominee)            \
-  X(ListNominees)             \
-  X(RecordQualifyingActivity) \
+#define MB_MEMBERSHIP_RPCS(X)  \
+  X(Enrol)                     \
+  X(GetMember)                 \
+  X(LookupMembers)             \
+  X(UpdateProfile)             \
+  X(FindMembers)               \
+  X(ChangeStatus)              \
+  X(MergeMembers)              \
+  X(SetPassword)               \
+  X(VerifyPassword)            \
+  X(AddNominee)                \
+  X(RemoveNominee)             \
+  X(ListNominees)              \
+  X(RecordQualifyingActivity)  \
   X(ReverseQualifyingActivity) \
-  X(GetTier)                  \
+  X(GetTier)                   \
   X(ImportMembers)
 
 class MembershipService final : public v1::Membership::Service {

@@ -768,7 +768,7 @@ class AccrualFiles::FileRun {
   }
 
   // Record checks 1-6 of `records`, with their members looked up (those not
-  // cached yet, in parallel).
+  // cached yet, in one call).
   absl::StatusOr<files::BatchPlan> Judge(
       const std::vector<AccrualRecord>& records) {
     auto unknown_members = [&] {
@@ -787,28 +787,20 @@ class AccrualFiles::FileRun {
       members_.clear();
       unknown = unknown_members();
     }
-    std::vector<absl::StatusOr<absl::optional<MemberFacts>>> found(
-        unknown.size(), absl::UnknownError("not looked up"));
-    std::atomic<size_t> next{0};
-    auto look_up = [&] {
-      for (size_t i; (i = next.fetch_add(1)) < unknown.size();) {
-        found[i] = owner_->membership_->FindMember(unknown[i]);
-      }
-    };
-    const size_t threads = std::min<size_t>(
-        std::max(owner_->options_.member_lookup_threads, 1), unknown.size());
-    std::vector<std::thread> helpers;
-    for (size_t t = 1; t < threads; ++t) helpers.emplace_back(look_up);
-    look_up();
-    for (std::thread& helper : helpers) helper.join();
-    for (size_t i = 0; i < unknown.size(); ++i) {
-      if (!found[i].ok()) {
+    if (!unknown.empty()) {
+      absl::StatusOr<std::vector<absl::optional<MemberFacts>>> found =
+          owner_->membership_->FindMembers(unknown);
+      if (!found.ok()) {
         return absl::Status(
-            found[i].status().code(),
-            absl::StrCat("membership could not say who member ", unknown[i],
-                         " is: ", found[i].status().message()));
+            found.status().code(),
+            absl::StrCat("membership could not say who the members of records ",
+                         records.front().record_number, "-",
+                         records.back().record_number,
+                         " are: ", found.status().message()));
       }
-      members_[unknown[i]] = *std::move(found[i]);
+      for (size_t i = 0; i < unknown.size(); ++i) {
+        members_[unknown[i]] = std::move((*found)[i]);
+      }
     }
 
     files::BatchPlan plan;
@@ -1084,8 +1076,7 @@ AccrualFiles::AccrualFiles(store::Store* store, Partners* partners,
       options_.workers < 1 || options_.work_dir.empty() ||
       options_.max_file_bytes < 1 ||
       options_.max_file_bytes > kMaxAccrualFileBytes ||
-      options_.crash_after_credit_batches < 0 ||
-      options_.member_lookup_threads < 1) {
+      options_.crash_after_credit_batches < 0) {
     log::Error("accrual_files_misconfigured",
                {{"credit_batch_size", options_.credit_batch_size},
                 {"workers", options_.workers},

@@ -137,9 +137,6 @@ struct AccrualFilesOptions {
   // The largest file kept: the interface's 1 GiB (at most); smaller in
   // tests.
   uint64_t max_file_bytes = kMaxAccrualFileBytes;
-  // Threads looking up the distinct members of one batch at a time (at
-  // least 1).
-  int member_lookup_threads = 8;
 };
 
 class AccrualFiles {

@@ -43,16 +43,18 @@ class FakeMembership : public MembershipGateway {
     Set(kZhao, "Zhao", mv1::ACTIVE);
     Set(kZhou, "Zhou", mv1::ACTIVE);
   }
-  absl::StatusOr<absl::optional<MemberFacts>> FindMember(
-      absl::string_view number) override {
+  absl::StatusOr<std::vector<absl::optional<MemberFacts>>> FindMembers(
+      absl::Span<const std::string> numbers) override {
     absl::MutexLock lock(&mutex_);
-    ++lookups_;
     if (down_) return absl::UnavailableError("membership is down");
-    std::string at(number);
-    if (at == kMerged) at = kLi;
-    auto found = members_.find(at);
-    if (found == members_.end()) return absl::optional<MemberFacts>();
-    return absl::optional<MemberFacts>(found->second);
+    std::vector<absl::optional<MemberFacts>> found;
+    for (const std::string& number : numbers) {
+      auto member = members_.find(number == kMerged ? kLi : number);
+      found.push_back(member == members_.end()
+                          ? absl::optional<MemberFacts>()
+                          : absl::optional<MemberFacts>(member->second));
+    }
+    return found;
   }
   void Set(const std::string& number, const std::string& family,
            mv1::MemberStatus status) {
@@ -68,7 +70,6 @@ class FakeMembership : public MembershipGateway {
   absl::Mutex mutex_;
   std::map<std::string, MemberFacts> members_;
   bool down_ = false;
-  int lookups_ = 0;
 };
 
 // Accrual as files see it: one credit per partner reference or ticket and

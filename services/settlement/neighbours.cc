@@ -1,12 +1,20 @@
 #include "services/settlement/neighbours.h"
 
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
 #include "libs/client/accrual_batch.h"
+#include "libs/client/shards.h"
+#include "libs/status/status_macros.h"
 
 namespace mileagebank::settlement {
 namespace {
 
 namespace av1 = accrual::v1;
 namespace mv1 = membership::v1;
+
+// LookupMembers' most per call.
+constexpr size_t kLookedUpPerCall = 1000;
 
 const client::CallPolicy kLookUp{.deadline = absl::Seconds(3),
                                  .idempotent = true,
@@ -22,29 +30,41 @@ const client::CallPolicy kCredit{.deadline = absl::Seconds(60),
 
 }  // namespace
 
-absl::StatusOr<absl::optional<MemberFacts>> GrpcMembership::FindMember(
-    absl::string_view member_number) {
-  mv1::GetMemberRequest request;
-  request.set_member_number(std::string(member_number));
-  request.set_resolve_merges(true);
-  mv1::GetMemberResponse response;
-  absl::Status status =
-      client::Call(client_.ForMember(member_number),
-                   &mv1::Membership::Stub::GetMember, request, &response,
-                   kLookUp);
-  // A number membership calls malformed can belong to no member; the file
-  // checks let only well-formed numbers through, so this is a safeguard
-  // that keeps one odd record from holding its file up for ever.
-  if (status.code() == absl::StatusCode::kNotFound ||
-      status.code() == absl::StatusCode::kInvalidArgument) {
-    return absl::optional<MemberFacts>();
+absl::StatusOr<std::vector<absl::optional<MemberFacts>>>
+GrpcMembership::FindMembers(absl::Span<const std::string> member_numbers) {
+  std::vector<absl::optional<MemberFacts>> members(member_numbers.size());
+  // Indexes into `member_numbers`, by the shard that holds them.
+  std::vector<std::vector<size_t>> by_shard(client_.shard_count());
+  for (size_t i = 0; i < member_numbers.size(); ++i) {
+    by_shard[client::ShardOfMember(member_numbers[i], client_.shard_count())]
+        .push_back(i);
   }
-  if (!status.ok()) return status;
-  MemberFacts facts;
-  facts.member_number = response.member().member_number();
-  facts.family_name = response.member().profile().family_name();
-  facts.status = response.member().status();
-  return absl::optional<MemberFacts>(std::move(facts));
+  for (int shard = 0; shard < client_.shard_count(); ++shard) {
+    const std::vector<size_t>& indexes = by_shard[shard];
+    for (size_t first = 0; first < indexes.size(); first += kLookedUpPerCall) {
+      const size_t end = std::min(indexes.size(), first + kLookedUpPerCall);
+      mv1::LookupMembersRequest request;
+      for (size_t k = first; k < end; ++k) {
+        request.add_member_numbers(member_numbers[indexes[k]]);
+      }
+      mv1::LookupMembersResponse response;
+      MB_RETURN_IF_ERROR(client::Call(client_.Shard(shard),
+                                      &mv1::Membership::Stub::LookupMembers,
+                                      request, &response, kLookUp));
+      if (response.members_size() != request.member_numbers_size()) {
+        return absl::UnavailableError(absl::StrCat(
+            "membership answered ", response.members_size(), " lookups for ",
+            request.member_numbers_size(), " member numbers"));
+      }
+      for (size_t k = first; k < end; ++k) {
+        const mv1::MemberLookup& found = response.members(k - first);
+        if (!found.found()) continue;
+        members[indexes[k]] = MemberFacts{found.member_number(),
+                                          found.family_name(), found.status()};
+      }
+    }
+  }
+  return members;
 }
 
 absl::StatusOr<av1::PostActivitiesResponse> GrpcAccrual::PostActivities(

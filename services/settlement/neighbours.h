@@ -6,20 +6,22 @@
 // reference, flight identity and PartnerSource).
 //
 //   GrpcMembership membership(config.membership_target());
-//   absl::StatusOr<absl::optional<MemberFacts>> member =
-//       membership.FindMember("1000000018");
-//   if (!member.ok()) { ... membership cannot answer: try again later ... }
-//   if (!member->has_value()) { ... MEMBER_NOT_FOUND ... }
+//   absl::StatusOr<std::vector<absl::optional<MemberFacts>>> members =
+//       membership.FindMembers({"1000000018", "1000000026"});
+//   if (!members.ok()) { ... membership cannot answer: try again later ... }
+//   if (!(*members)[0].has_value()) { ... MEMBER_NOT_FOUND ... }
 //
 // Thread-safe.
 #ifndef MILEAGEBANK_SERVICES_SETTLEMENT_NEIGHBOURS_H_
 #define MILEAGEBANK_SERVICES_SETTLEMENT_NEIGHBOURS_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/optional.h"
+#include "absl/types/span.h"
 #include "libs/client/client.h"
 #include "mileagebank/accrual/v1/accrual.grpc.pb.h"
 #include "mileagebank/membership/v1/membership.grpc.pb.h"
@@ -31,11 +33,11 @@ namespace mileagebank::settlement {
 class MembershipGateway {
  public:
   virtual ~MembershipGateway() = default;
-  // The member `member_number` leads to, merges followed (GetMember with
-  // resolve_merges); nullopt when there is no such member; an error status
-  // only when membership cannot answer (retry later).
-  virtual absl::StatusOr<absl::optional<MemberFacts>> FindMember(
-      absl::string_view member_number) = 0;
+  // For each of `member_numbers`, in order, the member it leads to, merges
+  // followed (LookupMembers); nullopt when there is no such member. An
+  // error status only when membership cannot answer (retry later).
+  virtual absl::StatusOr<std::vector<absl::optional<MemberFacts>>> FindMembers(
+      absl::Span<const std::string> member_numbers) = 0;
 };
 
 // Credits records.
@@ -51,8 +53,9 @@ class AccrualGateway {
 class GrpcMembership : public MembershipGateway {
  public:
   explicit GrpcMembership(const std::string& target) : client_(target) {}
-  absl::StatusOr<absl::optional<MemberFacts>> FindMember(
-      absl::string_view member_number) override;
+  // One call per shard and 1,000 numbers.
+  absl::StatusOr<std::vector<absl::optional<MemberFacts>>> FindMembers(
+      absl::Span<const std::string> member_numbers) override;
 
  private:
   client::ServiceClient<membership::v1::Membership> client_;

@@ -124,6 +124,7 @@ void ExpectEveryRpcRefusesBadInput(Membership::Stub* stub) {
   using S = Membership::Stub;
   ExpectEmptyRequestRefused(stub, &S::Enrol, "Enrol");
   ExpectEmptyRequestRefused(stub, &S::GetMember, "GetMember");
+  ExpectEmptyRequestRefused(stub, &S::LookupMembers, "LookupMembers");
   ExpectEmptyRequestRefused(stub, &S::UpdateProfile, "UpdateProfile");
   ExpectEmptyRequestRefused(stub, &S::FindMembers, "FindMembers");
   ExpectEmptyRequestRefused(stub, &S::ChangeStatus, "ChangeStatus");
