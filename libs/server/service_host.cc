@@ -9,8 +9,10 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "google/protobuf/descriptor.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/support/server_interceptor.h"
@@ -136,10 +138,10 @@ const char* CodeName(grpc::StatusCode code) {
 // Counts and times every call, whatever the service and API style.
 class MetricsInterceptor : public grpc::experimental::Interceptor {
  public:
-  MetricsInterceptor(const std::string& service, const char* method,
+  MetricsInterceptor(const std::string& service, std::string method,
                      RpcMetrics* metrics)
       : service_(service),
-        method_(method),
+        method_(std::move(method)),
         metrics_(metrics),
         start_(absl::Now()) {}
 
@@ -166,6 +168,35 @@ class MetricsInterceptor : public grpc::experimental::Interceptor {
   absl::Time start_;
 };
 
+// A method's path ("/package.Service/Method") as the metrics label it is
+// counted under: "unknown" for one no contract of this program has, so that
+// made-up names cannot add series without end.
+std::string MethodLabel(absl::string_view path) {
+  return ContractMethod(path) != nullptr ? std::string(path) : "unknown";
+}
+
+// Answers a call of a method no served service has at once, without reading
+// its messages.
+class UnknownMethods : public grpc::CallbackGenericService {
+ public:
+  explicit UnknownMethods(
+      std::function<grpc::Status(const std::string& method)> answer)
+      : answer_(std::move(answer)) {}
+
+  grpc::ServerGenericBidiReactor* CreateReactor(
+      grpc::GenericCallbackServerContext* context) override {
+    class Answer : public grpc::ServerGenericBidiReactor {
+     public:
+      explicit Answer(const grpc::Status& status) { Finish(status); }
+      void OnDone() override { delete this; }
+    };
+    return new Answer(answer_(context->method()));
+  }
+
+ private:
+  const std::function<grpc::Status(const std::string& method)> answer_;
+};
+
 class MetricsInterceptorFactory
     : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
@@ -174,7 +205,8 @@ class MetricsInterceptorFactory
 
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
-    return new MetricsInterceptor(service_, info->method(), &metrics_);
+    return new MetricsInterceptor(service_, MethodLabel(info->method()),
+                                  &metrics_);
   }
 
  private:
@@ -183,6 +215,15 @@ class MetricsInterceptorFactory
 };
 
 }  // namespace
+
+const google::protobuf::MethodDescriptor* ContractMethod(
+    absl::string_view path) {
+  if (!absl::ConsumePrefix(&path, "/")) return nullptr;
+  const size_t slash = path.find('/');
+  if (slash == absl::string_view::npos) return nullptr;
+  return google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(
+      absl::StrCat(path.substr(0, slash), ".", path.substr(slash + 1)));
+}
 
 absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Create(
     absl::string_view service_name, int argc, const char* const* argv,
@@ -272,6 +313,17 @@ absl::Status ServiceHost::Serve(const std::vector<grpc::Service*>& services) {
   quota.SetMaxThreads(config_.max_threads());
   builder.SetResourceQuota(quota);
   for (grpc::Service* service : services) builder.RegisterService(service);
+  std::function<grpc::Status(const std::string&)> answer =
+      unknown_method_answer_;
+  if (answer == nullptr) {
+    answer = [service = service_name_](const std::string& method) {
+      return grpc::Status(
+          grpc::StatusCode::UNIMPLEMENTED,
+          absl::StrCat(method, ": no such method in ", service));
+    };
+  }
+  unknown_methods_ = std::make_unique<UnknownMethods>(std::move(answer));
+  builder.RegisterCallbackGenericService(unknown_methods_.get());
   std::vector<
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;

@@ -17,7 +17,9 @@
 // Prometheus endpoint. Serve starts the gRPC server with the standard health
 // service, server reflection and per-method metrics
 // (mileagebank_rpc_requests_total{service,method,code} and
-// mileagebank_rpc_duration_seconds{service,method}). RunUntilSignalled waits
+// mileagebank_rpc_duration_seconds{service,method}; method "unknown" for a
+// name no contract has), and answers a method it does not serve with a
+// status that names it (AnswerUnknownMethods). RunUntilSignalled waits
 // for SIGTERM/SIGINT, then shuts down gracefully: health turns NOT_SERVING,
 // shutdown hooks run (stop background work, end event streams), and in-flight
 // calls get the configured grace before being cancelled. The caller then
@@ -35,7 +37,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
+#include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/grpcpp.h"
 #include "mileagebank/config/v1/server.pb.h"
 #include "prometheus/exposer.h"
@@ -78,6 +82,15 @@ class ServiceHost {
     extra_ports_.emplace_back(std::move(name), port);
   }
 
+  // Before Serve: how a call of a method that none of the served services
+  // has is answered, given the method's path
+  // ("/mileagebank.membership.v1.Membership/VerifyPassword"). By default
+  // UNIMPLEMENTED, naming the method and this service.
+  void AnswerUnknownMethods(
+      std::function<grpc::Status(const std::string& method)> answer) {
+    unknown_method_answer_ = std::move(answer);
+  }
+
   // Runs before in-flight calls are drained, in the order added.
   void OnShutdown(std::function<void()> hook);
 
@@ -94,6 +107,8 @@ class ServiceHost {
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   int metrics_port_ = 0;
+  std::function<grpc::Status(const std::string& method)> unknown_method_answer_;
+  std::unique_ptr<grpc::CallbackGenericService> unknown_methods_;
   std::unique_ptr<grpc::Server> server_;
   std::shared_ptr<grpc::ServerCredentials> credentials_;
   std::vector<std::pair<std::string, int>> extra_ports_;
@@ -101,6 +116,11 @@ class ServiceHost {
   std::vector<std::function<void()>> shutdown_hooks_;
   bool shut_down_ = false;
 };
+
+// The contract method at `path` ("/package.Service/Method") among the
+// protobuf descriptors linked into this program; null when there is none.
+const google::protobuf::MethodDescriptor* ContractMethod(
+    absl::string_view path);
 
 // Logs `status` as the reason the process cannot start and ends the process
 // at once with exit status 2, without running destructors. Typed int so

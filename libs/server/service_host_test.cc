@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/impl/codegen/client_unary_call.h"
 #include "gtest/gtest.h"
 #include "libs/server/event_stream_service.h"
 #include "libs/server/http_get.h"
@@ -111,6 +112,60 @@ TEST_F(ServiceHostTest, ServesHealthEventsAndMetricsThenShutsDown) {
   (*host)->Shutdown();
   EXPECT_FALSE(follower->Read(&event));
   EXPECT_EQ(follower->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+// A unary call of `method` with an empty request, however it is named.
+grpc::Status CallNamed(const std::shared_ptr<grpc::Channel>& channel,
+                       const std::string& method) {
+  grpc::ClientContext context;
+  grpc::Slice empty("");
+  grpc::ByteBuffer request(&empty, 1), response;
+  return grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
+      channel.get(),
+      grpc::internal::RpcMethod(method.c_str(),
+                                grpc::internal::RpcMethod::NORMAL_RPC),
+      &context, request, &response);
+}
+
+TEST_F(ServiceHostTest, AnswersMethodsItDoesNotServeByName) {
+  auto host = Create({"--server.data_dir=" + data_dir_});
+  ASSERT_TRUE(host.ok()) << host.status();
+  ASSERT_TRUE((*host)->Serve({}).ok());
+  auto channel =
+      grpc::CreateChannel("127.0.0.1:" + std::to_string((*host)->grpc_port()),
+                          grpc::InsecureChannelCredentials());
+  const std::string contract = "/mileagebank.common.v1.EventStream/GetHead";
+  grpc::Status unserved = CallNamed(channel, contract);
+  EXPECT_EQ(unserved.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(unserved.error_message(), contract + ": no such method in test");
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(
+        CallNamed(channel, "/made.Up/Name" + std::to_string(i)).error_code(),
+        grpc::StatusCode::UNIMPLEMENTED);
+  }
+  // Made-up names are counted under one label, not a series each.
+  auto metrics = HttpGet((*host)->metrics_port(), "/metrics");
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  EXPECT_NE(metrics->find("method=\"unknown\""), std::string::npos) << *metrics;
+  EXPECT_EQ(metrics->find("made.Up"), std::string::npos) << *metrics;
+  EXPECT_NE(metrics->find("method=\"" + contract + "\""), std::string::npos);
+  (*host)->Shutdown();
+}
+
+TEST_F(ServiceHostTest, TheAnswerToUnservedMethodsCanBeChosen) {
+  auto host = Create({"--server.data_dir=" + data_dir_});
+  ASSERT_TRUE(host.ok()) << host.status();
+  (*host)->AnswerUnknownMethods([](const std::string& method) {
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "no: " + method);
+  });
+  ASSERT_TRUE((*host)->Serve({}).ok());
+  auto channel =
+      grpc::CreateChannel("127.0.0.1:" + std::to_string((*host)->grpc_port()),
+                          grpc::InsecureChannelCredentials());
+  grpc::Status refused = CallNamed(channel, "/a.B/C");
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(refused.error_message(), "no: /a.B/C");
+  (*host)->Shutdown();
 }
 
 }  // namespace

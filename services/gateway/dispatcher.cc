@@ -3,11 +3,12 @@
 #include <utility>
 
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "google/protobuf/dynamic_message.h"
 #include "libs/client/shards.h"
 #include "libs/log/log.h"
+#include "libs/server/service_host.h"
 #include "libs/status/grpc_status.h"
 #include "libs/status/status_macros.h"
 #include "mileagebank/common/v1/common.pb.h"
@@ -102,17 +103,6 @@ std::string RateKey(const Principal& principal) {
 }
 
 }  // namespace
-
-const google::protobuf::MethodDescriptor* MethodDescriptorOf(
-    absl::string_view method) {
-  if (!absl::ConsumePrefix(&method, "/")) return nullptr;
-  std::string dotted(method);
-  size_t slash = dotted.find('/');
-  if (slash == std::string::npos) return nullptr;
-  dotted[slash] = '.';
-  return google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(
-      dotted);
-}
 
 std::unique_ptr<Message> NewMessage(const google::protobuf::Descriptor* type) {
   return std::unique_ptr<Message>(
@@ -267,7 +257,7 @@ absl::StatusOr<std::optional<std::string>> Dispatcher::RecordOwner(
     return std::nullopt;
   }
   const google::protobuf::MethodDescriptor* method =
-      MethodDescriptorOf(lookup.method);
+      server::ContractMethod(lookup.method);
   std::unique_ptr<Message> get = NewMessage(method->input_type());
   std::unique_ptr<Message> found = NewMessage(method->output_type());
   get->GetReflection()->SetString(

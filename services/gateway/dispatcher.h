@@ -130,10 +130,6 @@ class Dispatcher {
   prometheus::Family<prometheus::Counter>& denied_;
 };
 
-// The descriptor of `method` ("/pkg.Service/Method"), or nullptr.
-const google::protobuf::MethodDescriptor* MethodDescriptorOf(
-    absl::string_view method);
-
 // A new, empty message of `type` from the generated pool.
 std::unique_ptr<google::protobuf::Message> NewMessage(
     const google::protobuf::Descriptor* type);

@@ -10,6 +10,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "libs/server/service_host.h"
 #include "libs/status/errors.h"
 #include "mileagebank/accrual/v1/accrual.pb.h"
 #include "mileagebank/membership/v1/membership.pb.h"
@@ -30,7 +31,7 @@ TEST(RoutesTest, EveryRouteIsAnOperationTheGatewayServes) {
   for (const Route& route : Routes()) {
     if (route.operation.empty()) continue;
     EXPECT_NE(FindOperation(route.operation), nullptr) << route.path;
-    EXPECT_NE(MethodDescriptorOf(route.operation), nullptr) << route.path;
+    EXPECT_NE(server::ContractMethod(route.operation), nullptr) << route.path;
   }
   for (const auto& [name, method] : DashboardParts()) {
     EXPECT_NE(FindOperation(method), nullptr) << name;
@@ -39,7 +40,7 @@ TEST(RoutesTest, EveryRouteIsAnOperationTheGatewayServes) {
 
 TEST(RoutesTest, EveryOperationIsInTheContracts) {
   for (const Operation& operation : Operations()) {
-    EXPECT_NE(MethodDescriptorOf(operation.method), nullptr)
+    EXPECT_NE(server::ContractMethod(operation.method), nullptr)
         << operation.method;
   }
 }
@@ -99,7 +100,7 @@ TEST(BuildRequestTest, EveryRouteBuildsItsRequestFromItsPath) {
     ASSERT_EQ(MatchRoute(route.http_method, path, &parameters, &path_matched),
               &route);
     std::unique_ptr<google::protobuf::Message> request =
-        NewMessage(MethodDescriptorOf(route.operation)->input_type());
+        NewMessage(server::ContractMethod(route.operation)->input_type());
     EXPECT_TRUE(BuildRequest(parameters, {}, "", request.get()).ok())
         << route.path;
   }

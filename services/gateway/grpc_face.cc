@@ -7,6 +7,7 @@
 #include "grpcpp/impl/rpc_service_method.h"
 #include "grpcpp/support/method_handler.h"
 #include "grpcpp/support/sync_stream.h"
+#include "libs/server/service_host.h"
 #include "libs/status/grpc_status.h"
 
 namespace mileagebank::gateway {
@@ -40,6 +41,18 @@ Credentials CredentialsOf(const grpc::ServerContext& context) {
   };
 }
 
+grpc::Status AnswerUnservedMethod(const std::string& method) {
+  if (server::ContractMethod(method) != nullptr) {
+    return grpc::Status(
+        grpc::StatusCode::PERMISSION_DENIED,
+        absl::StrCat(method,
+                     ": not offered through the gateway to any caller (the "
+                     "services' own; docs/api.md, \"Who may call what\")"));
+  }
+  return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                      absl::StrCat(method, ": no such operation"));
+}
+
 class GrpcFace::ProxyService : public grpc::Service {
  public:
   ProxyService(Dispatcher* dispatcher, int64_t max_upload_bytes,
@@ -47,7 +60,7 @@ class GrpcFace::ProxyService : public grpc::Service {
       : dispatcher_(dispatcher), max_upload_bytes_(max_upload_bytes) {
     for (const Operation* operation : operations) {
       const google::protobuf::MethodDescriptor* method =
-          MethodDescriptorOf(operation->method);
+          server::ContractMethod(operation->method);
       if (method->client_streaming()) {
         AddMethod(new grpc::internal::RpcServiceMethod(
             operation->method.c_str(), RpcMethod::CLIENT_STREAMING,
@@ -95,7 +108,7 @@ class GrpcFace::ProxyService : public grpc::Service {
     if (!caller.ok()) return caller.status();
     *principal = *std::move(caller);
     const google::protobuf::MethodDescriptor* method =
-        MethodDescriptorOf(operation.method);
+        server::ContractMethod(operation.method);
     *request = NewMessage(method->input_type());
     if (request_bytes != nullptr &&
         !(*request)->ParseFromString(FromByteBuffer(*request_bytes))) {
@@ -114,7 +127,7 @@ class GrpcFace::ProxyService : public grpc::Service {
         Begin(operation, *context, &request_bytes, &principal, &request);
     if (!status.ok()) return ToGrpcStatus(status);
     std::unique_ptr<google::protobuf::Message> answer =
-        NewMessage(MethodDescriptorOf(operation.method)->output_type());
+        NewMessage(server::ContractMethod(operation.method)->output_type());
     status = dispatcher_->Unary(principal, operation, request.get(),
                                 answer.get(), DeadlineOf(*context));
     if (!status.ok()) return ToGrpcStatus(status);

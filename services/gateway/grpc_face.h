@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "grpcpp/grpcpp.h"
@@ -32,6 +33,12 @@ class GrpcFace {
 
 // The credentials a gRPC call carries.
 Credentials CredentialsOf(const grpc::ServerContext& context);
+
+// The answer to a call of a method the face does not serve (`method` as
+// "/package.Service/Method"): PERMISSION_DENIED for an operation of the
+// contracts that is refused to every caller here (the services' internal
+// ones), UNIMPLEMENTED for one no contract has.
+grpc::Status AnswerUnservedMethod(const std::string& method);
 
 }  // namespace mileagebank::gateway
 

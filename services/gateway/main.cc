@@ -262,6 +262,7 @@ int Run(int argc, char** argv) {
     services.push_back(state_service.get());
     services.push_back(admin->grpc_service());
   }
+  (*host)->AnswerUnknownMethods(AnswerUnservedMethod);
   absl::Status serving = (*host)->Serve(services);
   if (!serving.ok()) return server::ExitWithError(serving);
   log::Info("gateway ready", {{"http_port", (*rest_face)->port()},

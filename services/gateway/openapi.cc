@@ -10,6 +10,7 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "libs/server/service_host.h"
 #include "services/gateway/dispatcher.h"
 #include "services/gateway/policy.h"
 #include "services/gateway/routes.h"
@@ -210,7 +211,8 @@ std::string Build() {
         SetString(schema, "type", "object");
         Struct* properties = Object(&At(schema, "properties"));
         for (const auto& [name, method] : DashboardParts()) {
-          const Descriptor& output = *MethodDescriptorOf(method)->output_type();
+          const Descriptor& output =
+              *server::ContractMethod(method)->output_type();
           Ref(Object(&At(properties, name)), output);
           writer.Add(output);
         }
@@ -218,7 +220,7 @@ std::string Build() {
       continue;
     }
     const google::protobuf::MethodDescriptor& method =
-        *MethodDescriptorOf(route.operation);
+        *server::ContractMethod(route.operation);
     SetString(operation, "operationId", method.name());
     SetString(operation, "x-grpc-method", route.operation);
     const Operation& policy = *FindOperation(route.operation);

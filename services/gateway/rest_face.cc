@@ -11,6 +11,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "libs/log/log.h"
+#include "libs/server/service_host.h"
 #include "libs/status/errors.h"
 #include "libs/status/status_macros.h"
 #include "mileagebank/accrual/v1/accrual.pb.h"
@@ -375,7 +376,7 @@ std::pair<int, std::string> RestFace::Answer(const http::Request& http,
   }
 
   const Operation& operation = *FindOperation(route->operation);
-  const auto* descriptor = MethodDescriptorOf(route->operation);
+  const auto* descriptor = server::ContractMethod(route->operation);
   std::unique_ptr<Message> request = NewMessage(descriptor->input_type());
   std::unique_ptr<Message> response = NewMessage(descriptor->output_type());
   absl::Status status = BuildRequest(parameters, query, http.body, request.get());

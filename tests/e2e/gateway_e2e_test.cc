@@ -455,6 +455,25 @@ TEST(GatewayE2eTest, TokensKeysBodiesAndLimits) {
   EXPECT_GT(limited, 0);
 }
 
+TEST(GatewayE2eTest, WhatItDoesNotServeIsRefusedByName) {
+  System system;
+  // An operation between the services: refused to every caller, saying so.
+  const Operation internal{
+      .method = "/mileagebank.membership.v1.Membership/LookupMembers"};
+  grpc::Status refused = CallEmpty(system.channel().get(), internal, "", "");
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(absl::StartsWith(refused.error_message(), internal.method))
+      << refused.error_message();
+  EXPECT_TRUE(absl::StrContains(refused.error_message(), "docs/api.md"))
+      << refused.error_message();
+  // One no contract has.
+  const Operation made_up{.method =
+                              "/mileagebank.membership.v1.Membership/Teleport"};
+  grpc::Status unknown = CallEmpty(system.channel().get(), made_up, "", "");
+  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(unknown.error_message(), made_up.method + ": no such operation");
+}
+
 TEST(GatewayE2eTest, AServiceDownIsA503WithoutInternalDetail) {
   System system;
   const std::string member = system.EnrolMember(5);
