@@ -16,7 +16,9 @@ namespace mv1 = membership::v1;
 // LookupMembers' most per call.
 constexpr size_t kLookedUpPerCall = 1000;
 
-const client::CallPolicy kLookUp{.deadline = absl::Seconds(3),
+// Up to 1,000 members read by membership, each from disk when its caches
+// are cold (a slow disk takes milliseconds a read).
+const client::CallPolicy kLookUp{.deadline = absl::Seconds(30),
                                  .idempotent = true,
                                  .max_attempts = 3};
 
