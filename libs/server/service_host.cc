@@ -170,9 +170,15 @@ class MetricsInterceptor : public grpc::experimental::Interceptor {
 
 // A method's path ("/package.Service/Method") as the metrics label it is
 // counted under: "unknown" for one no contract of this program has, so that
-// made-up names cannot add series without end.
+// made-up names cannot add series without end. gRPC's own health service
+// is served without descriptors in the program.
 std::string MethodLabel(absl::string_view path) {
-  return ContractMethod(path) != nullptr ? std::string(path) : "unknown";
+  if (ContractMethod(path) != nullptr ||
+      path == "/grpc.health.v1.Health/Check" ||
+      path == "/grpc.health.v1.Health/Watch") {
+    return std::string(path);
+  }
+  return "unknown";
 }
 
 // Answers a call of a method no served service has at once, without reading

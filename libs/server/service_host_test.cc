@@ -97,6 +97,8 @@ TEST_F(ServiceHostTest, ServesHealthEventsAndMetricsThenShutsDown) {
       << *metrics;
   EXPECT_NE(metrics->find("mileagebank_rpc_duration_seconds_bucket"),
             std::string::npos);
+  EXPECT_NE(metrics->find("method=\"/grpc.health.v1.Health/Check\""),
+            std::string::npos);
 
   // A follower that never leaves must not hold shutdown past the grace.
   grpc::ClientContext follow_context;

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
@@ -96,6 +97,12 @@ int CallFailed(const absl::Status& status, const Command& command,
                                   : "the gateway refused the API key")
         << ": set --api-key=KEY or $" << kApiKeyEnv << " (or $"
         << kApiKeyFileEnv << " to a file holding it)\n";
+  } else if (route.gateway && absl::IsPermissionDenied(status) &&
+             absl::StrContains(status.message(),
+                               "not offered through the gateway")) {
+    err << "hint: only the " << service.name
+        << " service itself answers it: --target or $" << service.target_env
+        << " calls it directly\n";
   } else if (route.gateway && absl::IsPermissionDenied(status)) {
     err << "hint: the API key's roles do not allow " << command.method
         << " (docs/api.md lists who may call what)\n";

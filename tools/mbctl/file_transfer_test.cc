@@ -157,6 +157,12 @@ class FakeSettlement final : public v1::Settlement::Service {
     absl::MutexLock lock(&mutex_);
     required_key_ = std::move(key);
   }
+  // From now on, refuse every call with `status`, as the gateway refuses
+  // what it does not offer.
+  void RefuseAll(grpc::Status status) {
+    absl::MutexLock lock(&mutex_);
+    refusal_ = std::move(status);
+  }
   // The x-api-key of every call so far ("" for none).
   std::vector<std::string> keys() {
     absl::MutexLock lock(&mutex_);
@@ -172,6 +178,7 @@ class FakeSettlement final : public v1::Settlement::Service {
             ? ""
             : std::string(found->second.data(), found->second.size());
     keys_.push_back(key);
+    if (!refusal_.ok()) return refusal_;
     if (required_key_.empty() || key == required_key_) {
       return grpc::Status::OK;
     }
@@ -184,6 +191,7 @@ class FakeSettlement final : public v1::Settlement::Service {
 
   absl::Mutex mutex_;
   std::string required_key_ ABSL_GUARDED_BY(mutex_);
+  grpc::Status refusal_ ABSL_GUARDED_BY(mutex_);
   std::vector<std::string> keys_ ABSL_GUARDED_BY(mutex_);
   std::vector<v1::UploadAccrualFileRequest> received_ ABSL_GUARDED_BY(mutex_);
   grpc::Status upload_error_ ABSL_GUARDED_BY(mutex_);
@@ -394,6 +402,18 @@ TEST_F(FileTransferTest, GatewayRefusalsSayWhatToDo) {
   EXPECT_THAT(err_, HasSubstr("hint: the API key's roles do not allow "
                               "/mileagebank.settlement.v1.Settlement/"
                               "GetAccrualFile"));
+
+  // What the gateway offers to nobody is for the service's own port.
+  service_.RefuseAll(grpc::Status(
+      grpc::StatusCode::PERMISSION_DENIED,
+      "/mileagebank.settlement.v1.Settlement/GetAccrualFile: not offered "
+      "through the gateway to any caller"));
+  EXPECT_EQ(Mbctl({"file", "show", "F1", "--api-key=mbk_admin"}, true),
+            kExitRefused);
+  EXPECT_THAT(err_, HasSubstr("hint: only the settlement service itself "
+                              "answers it: --target or "
+                              "$MBCTL_SETTLEMENT_TARGET calls it directly"));
+  service_.RefuseAll(grpc::Status::OK);
 
   // A service's own refusal is not about keys.
   EXPECT_EQ(Mbctl({"file", "show", "F1"}), kExitRefused);
